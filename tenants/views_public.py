@@ -1,0 +1,65 @@
+"""Pages of the public site (the public schema's URLconf): landing, pricing, signup."""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from tenants.exceptions import SlugInvalid, SlugTaken
+from tenants.forms import SignupForm
+from tenants.models import Tenant
+from tenants.selectors import slug_availability
+from tenants.services import login_link_token_create, tenant_provision
+from tenants.urls_for import tenant_url
+
+
+@require_GET
+def landing(request: HttpRequest) -> HttpResponse:
+    return render(request, "public/landing.html")
+
+
+@require_GET
+def pricing(request: HttpRequest) -> HttpResponse:
+    return render(request, "public/pricing.html")
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = tenant_provision(
+                name=data["name"], slug=data["slug"], owner_email=data["email"], owner_password=data["password"],
+                tenant_type=data["type"],
+            )
+        except (SlugInvalid, SlugTaken) as error:
+            form.add_error("slug", error.message)
+        else:
+            return redirect(_owner_login_link(result.tenant, result.owner_id))
+    return render(request, "public/signup.html", {"form": form, "base_domain": settings.BASE_DOMAIN},
+                  status=400 if form.errors else 200)
+
+
+@require_GET
+def signup_slug_check(request: HttpRequest) -> HttpResponse:
+    """htmx live check of the workspace address while the visitor types."""
+    slug = request.GET.get("slug", "").strip().lower()
+    available, message = slug_availability(slug) if slug else (False, "")
+    return render(request, "public/_slug_check.html", {"available": available, "message": message})
+
+
+def _owner_login_link(tenant: Tenant, owner_id: int) -> str:
+    from django_tenants.utils import schema_context
+
+    from accounts.models import User
+
+    with schema_context(tenant.schema_name):
+        last_login = User.objects.values_list("last_login", flat=True).get(pk=owner_id)
+    token = login_link_token_create(tenant=tenant, user_id=owner_id, last_login=last_login)
+    return tenant_url(tenant, f"/login/link/{token}/")
+
+
+def unknown_host(request: HttpRequest) -> HttpResponse:
+    """Any host that is neither the platform's nor a tenant's: a plain 404 page, never a stack trace."""
+    return render(request, "404_host.html", status=404)

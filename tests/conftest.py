@@ -1,0 +1,59 @@
+import os
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.support.database import database_clone, database_drop, template_database_ensure
+from tests.support.tenants import client_for, standard_tenants_seed
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_blocker):
+    """One migrated template database for the run; each xdist worker works on its own copy."""
+    base_name = settings.DATABASES["default"]["NAME"]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"test_tollgate_{worker}"
+    with django_db_blocker.unblock():
+        template = template_database_ensure(standard_tenants_seed)
+        database_clone(template, name)
+    yield
+    with django_db_blocker.unblock():
+        database_drop(name, fallback=base_name)
+
+
+@pytest.fixture(autouse=True)
+def public_schema_each_test(request):
+    """Requests switch the connection's schema; every test starts and ends in the public schema."""
+    yield
+    if "django_db_setup" in request.fixturenames:
+        connection.set_schema_to_public()
+
+
+@pytest.fixture
+def tenant_alpha(db):
+    from tenants.models import Tenant
+
+    return Tenant.objects.get(slug="alpha")
+
+
+@pytest.fixture
+def tenant_beta(db):
+    from tenants.models import Tenant
+
+    return Tenant.objects.get(slug="beta")
+
+
+@pytest.fixture
+def public_client(db):
+    return client_for(None)
+
+
+@pytest.fixture
+def alpha_client(tenant_alpha):
+    return client_for(tenant_alpha)
+
+
+@pytest.fixture
+def beta_client(tenant_beta):
+    return client_for(tenant_beta)

@@ -1,0 +1,98 @@
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context, schema_exists
+
+from accounts.models import User
+from tenants import services
+from tenants.exceptions import SlugInvalid, SlugTaken
+from tenants.models import Domain, Tenant
+from tests.tenants.factories import PASSWORD, provisioned_tenant
+
+pytestmark = pytest.mark.django_db
+
+
+def test_provision_creates_tenant_schema_domain_and_owner():
+    result = provisioned_tenant(slug="acme-labs", owner_email="Founder@Acme.TEST")
+
+    tenant = result.tenant
+    assert result.created is True
+    assert tenant.schema_name == "acme_labs"
+    assert schema_exists("acme_labs")
+    assert Domain.objects.get(tenant=tenant).domain == "acme-labs.localhost"
+    with schema_context(tenant.schema_name):
+        owner = User.objects.get()
+        assert owner.email == "founder@acme.test"
+        assert owner.check_password(PASSWORD)
+    assert tenant.owner_email == "founder@acme.test"
+
+
+def test_provisioned_schema_has_every_tenant_table_and_migration_record():
+    result = provisioned_tenant()
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [result.tenant.schema_name]
+        )
+        tables = {row[0] for row in cursor.fetchall()}
+        cursor.execute(f'SELECT count(*) FROM "{result.tenant.schema_name}".django_migrations')
+        migrations_recorded = cursor.fetchone()[0]
+    assert {"accounts_user", "django_session", "account_emailaddress", "mfa_authenticator"} <= tables
+    assert "tenants_tenant" not in tables
+    assert migrations_recorded > 10
+
+
+def test_provision_twice_with_the_same_request_gives_one_tenant():
+    first = provisioned_tenant(slug="twice", owner_email="a@twice.test")
+    second = provisioned_tenant(slug="twice", owner_email="a@twice.test")
+
+    assert second.created is False
+    assert second.tenant.pk == first.tenant.pk
+    assert second.owner_id == first.owner_id
+    assert Tenant.objects.filter(slug="twice").count() == 1
+
+
+def test_provision_of_a_taken_slug_by_another_owner_is_refused():
+    provisioned_tenant(slug="taken", owner_email="first@taken.test")
+
+    with pytest.raises(SlugTaken):
+        provisioned_tenant(slug="taken", owner_email="second@taken.test")
+
+
+def test_provision_replay_with_a_wrong_password_is_refused():
+    provisioned_tenant(slug="replay", owner_email="owner@replay.test")
+
+    with pytest.raises(SlugTaken):
+        provisioned_tenant(slug="replay", owner_email="owner@replay.test", owner_password="not-the-password-9")
+
+
+@pytest.mark.parametrize("slug", ["ab", "public", "tenant-template", "under_score", "dou--ble", "1digit"])
+def test_provision_refuses_an_invalid_slug(slug):
+    with pytest.raises(SlugInvalid):
+        provisioned_tenant(slug=slug)
+
+
+@pytest.mark.parametrize("step", ["_tenant_row_create", "_schema_clone", "_domain_create", "_owner_create"])
+def test_provision_failing_at_any_step_leaves_nothing_behind(monkeypatch, step):
+    original = getattr(services, step)
+
+    def failing(*args, **kwargs):
+        original(*args, **kwargs)
+        raise RuntimeError(f"injected failure after {step}")
+
+    monkeypatch.setattr(services, step, failing)
+
+    with pytest.raises(RuntimeError):
+        provisioned_tenant(slug="half-made")
+
+    connection.set_schema_to_public()
+    assert not Tenant.objects.filter(slug="half-made").exists()
+    assert not Domain.objects.filter(domain="half-made.localhost").exists()
+    assert not schema_exists("half_made")
+
+
+def test_public_tenant_ensure_is_idempotent_and_routes_the_base_domain():
+    services.public_tenant_ensure()
+    services.public_tenant_ensure()
+
+    public = Tenant.objects.get(schema_name="public")
+    assert Domain.objects.get(domain="localhost").tenant == public
