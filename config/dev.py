@@ -68,7 +68,14 @@ def manage(args: list[str], env: dict[str, str]) -> int:
     return run([PYTHON, "manage.py", *args], env)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def command_up(_: list[str]) -> int:
+    # Ctrl-C and `kill` both stop everything this command started, the databases included.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     with services(profile="dev") as env:
         env.setdefault("DJANGO_ENV", "local")
         for step in (["migrate", "--noinput"], ["demo_seed"]):
@@ -127,6 +134,10 @@ COMMANDS = {"up": command_up, "test": command_test, "bench": command_bench, "man
 
 
 def main() -> int:
+    # pgserver keeps its inter-process lock under the user's runtime dir; give it one inside .data.
+    runtime_dir = DATA / "run"
+    runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
     parser = argparse.ArgumentParser(prog="./dev", description="Run Tollgate locally.")
     parser.add_argument("command", choices=sorted(COMMANDS))
     parser.add_argument("args", nargs=argparse.REMAINDER)

@@ -127,10 +127,6 @@ class TenantAdmin(admin.ModelAdmin):
         obj.schema_name = result.tenant.schema_name
         obj._state.adding = False
 
-    def save_related(self, request, form, formsets, change) -> None:
-        # Inlines are read-only and the add form has none: nothing else to save.
-        return None
-
     def _status_action(self, request: HttpRequest, queryset: QuerySet[Tenant], action: str) -> HttpResponse | None:
         service, verb, explanation = STATUS_ACTIONS[action]
         if request.POST.get("confirm") != "yes":

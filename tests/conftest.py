@@ -57,3 +57,32 @@ def alpha_client(tenant_alpha):
 @pytest.fixture
 def beta_client(tenant_beta):
     return client_for(tenant_beta)
+
+
+@pytest.fixture
+def committed_db(django_db_setup, django_db_blocker):
+    """Database access without the per-test transaction, for tests whose data another thread or process must
+    see. Tenants the test created are purged afterwards; anything else it commits it must remove itself."""
+    from tenants.models import Tenant
+    from tests.support.tenants import tenant_purge
+
+    with django_db_blocker.unblock():
+        existing = set(Tenant.objects.values_list("pk", flat=True))
+        yield
+        connection.set_schema_to_public()
+        for tenant in Tenant.objects.exclude(pk__in=existing):
+            tenant_purge(tenant)
+
+
+@pytest.fixture
+def alpha_owner_client(tenant_alpha):
+    from tests.support.tenants import logged_in_client
+
+    return logged_in_client(tenant_alpha)
+
+
+@pytest.fixture
+def beta_owner_client(tenant_beta):
+    from tests.support.tenants import logged_in_client
+
+    return logged_in_client(tenant_beta)

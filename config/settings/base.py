@@ -64,7 +64,7 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 ROOT_URLCONF = "config.urls_tenant"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
-DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.unknown_host"
+DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views_public.unknown_host"
 
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
@@ -129,7 +129,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "tenant_schemas_celery.scheduler:TenantAwareDatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "tenant_schemas_celery.db_scheduler:TenantAwareDatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = False
 
 # --- Auth -------------------------------------------------------------------------------------

@@ -10,3 +10,6 @@ SITE_SCHEME = env_str("SITE_SCHEME", "http")
 SITE_PORT = env_str("SITE_PORT", "8000")
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_SCHEME
 ALLOWED_HOSTS = ALLOWED_HOSTS + ["127.0.0.1"]  # noqa: F405
+# Serve static files straight from the source folders while developing.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -25,3 +25,37 @@ def host_of(tenant: Tenant) -> str:
 def client_for(tenant: Tenant | None) -> Client:
     """A test client whose requests go to the tenant's host (or the public host when tenant is None)."""
     return Client(HTTP_HOST=host_of(tenant) if tenant else "localhost")
+
+
+def owner_of(tenant: Tenant):
+    from django_tenants.utils import schema_context
+
+    from accounts.models import User
+
+    with schema_context(tenant.schema_name):
+        return User.objects.get(email=tenant.owner_email)
+
+
+def logged_in_client(tenant: Tenant) -> Client:
+    """A client on the tenant's host, signed in as its owner (the session is stored in the tenant's schema)."""
+    from django_tenants.utils import schema_context
+
+    client = client_for(tenant)
+    owner = owner_of(tenant)
+    with schema_context(tenant.schema_name):
+        client.force_login(owner, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def tenant_purge(tenant: Tenant) -> None:
+    """Remove a tenant a committed test created: its rows and its schema. Tests only: the platform never deletes."""
+    from django.db import connection
+
+    from tenants.models import Domain, TenantAuditLog
+
+    connection.set_schema_to_public()
+    TenantAuditLog.objects.filter(tenant=tenant).delete()
+    Domain.objects.filter(tenant=tenant).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA IF EXISTS "{tenant.schema_name}" CASCADE')
+    Tenant.objects.filter(pk=tenant.pk).delete()

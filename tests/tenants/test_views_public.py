@@ -1,0 +1,143 @@
+import re
+
+import pytest
+import time_machine
+from django.conf import settings
+from django_tenants.utils import schema_context, schema_exists
+
+from accounts.models import User
+from tenants.models import Tenant
+from tests.support.tenants import client_for
+
+pytestmark = pytest.mark.django_db
+
+SIGNUP = {
+    "name": "Sunrise Labs", "slug": "sunrise", "type": "business", "email": "founder@sunrise.test",
+    "password": "a-long-and-unusual-pass-42",
+}
+
+
+def _login_link_path(response) -> str:
+    location = response["Location"]
+    assert location.startswith("http://sunrise.localhost/login/link/")
+    return re.sub(r"^http://[^/]+", "", location)
+
+
+def test_landing_says_what_tollgate_offers(public_client):
+    response = public_client.get("/")
+
+    assert response.status_code == 200
+    assert b"Anthropic" in response.content
+    assert b"/signup/" in response.content
+
+
+def test_pricing_page_is_an_honest_placeholder_without_prices(public_client):
+    response = public_client.get("/pricing/")
+
+    assert response.status_code == 200
+    assert b"Free" in response.content
+    assert b"$" not in response.content
+
+
+def test_signup_provisions_the_workspace_and_redirects_to_a_login_link_on_its_host(public_client):
+    response = public_client.post("/signup/", SIGNUP)
+
+    assert response.status_code == 302
+    _login_link_path(response)
+    tenant = Tenant.objects.get(slug="sunrise")
+    assert tenant.name == "Sunrise Labs"
+    assert schema_exists("sunrise")
+    with schema_context("sunrise"):
+        assert User.objects.get().email == "founder@sunrise.test"
+
+
+def test_login_link_signs_the_owner_in_and_lands_on_the_dashboard(public_client):
+    link = _login_link_path(public_client.post("/signup/", SIGNUP))
+    tenant = Tenant.objects.get(slug="sunrise")
+    browser = client_for(tenant)
+
+    response = browser.get(link, follow=True)
+
+    assert response.redirect_chain[-1][0] == "/"
+    assert response.status_code == 200
+    assert b"Sunrise Labs" in response.content
+
+
+def test_login_link_works_only_once(public_client):
+    link = _login_link_path(public_client.post("/signup/", SIGNUP))
+    tenant = Tenant.objects.get(slug="sunrise")
+    client_for(tenant).get(link)
+
+    response = client_for(tenant).get(link)
+
+    assert response.status_code == 400
+    assert b"already been used" in response.content
+
+
+def test_login_link_expires(public_client):
+    link = _login_link_path(public_client.post("/signup/", SIGNUP))
+    tenant = Tenant.objects.get(slug="sunrise")
+
+    with time_machine.travel(_later(settings.TENANT_LOGIN_LINK_MAX_AGE_S + 5), tick=False):
+        response = client_for(tenant).get(link)
+
+    assert response.status_code == 400
+    assert b"expired" in response.content
+
+
+def _later(seconds: int):
+    from datetime import datetime, timedelta, timezone
+
+    return datetime.now(tz=timezone.utc) + timedelta(seconds=seconds)
+
+
+def test_login_link_for_one_workspace_is_refused_on_another(public_client, tenant_beta):
+    link = _login_link_path(public_client.post("/signup/", SIGNUP))
+
+    response = client_for(tenant_beta).get(link)
+
+    assert response.status_code == 400
+    assert b"another workspace" in response.content
+
+
+def test_signup_with_an_invalid_slug_shows_the_field_error_and_creates_nothing(public_client):
+    response = public_client.post("/signup/", {**SIGNUP, "slug": "Bad_Slug"})
+
+    assert response.status_code == 400
+    assert b"lowercase letters" in response.content
+    assert not Tenant.objects.filter(name="Sunrise Labs").exists()
+
+
+def test_signup_with_a_taken_slug_shows_the_field_error(public_client, tenant_alpha):
+    response = public_client.post("/signup/", {**SIGNUP, "slug": "alpha"})
+
+    assert response.status_code == 400
+    assert b"already taken" in response.content
+
+
+def test_signup_with_a_weak_password_shows_the_field_error(public_client):
+    response = public_client.post("/signup/", {**SIGNUP, "password": "short"})
+
+    assert response.status_code == 400
+    assert b"too short" in response.content
+    assert not Tenant.objects.filter(slug="sunrise").exists()
+
+
+def test_signup_submitted_twice_gives_one_workspace(public_client):
+    first = public_client.post("/signup/", SIGNUP)
+    second = public_client.post("/signup/", SIGNUP)
+
+    assert first.status_code == second.status_code == 302
+    assert Tenant.objects.filter(slug="sunrise").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("slug", "expected"),
+    [("fresh-name", b"fresh-name.localhost is available"), ("alpha", b"already taken"), ("ab", b"3 to 40"),
+     ("admin", b"reserved")],
+)
+def test_slug_check_answers_availability_while_typing(public_client, tenant_alpha, slug, expected):
+    response = public_client.get("/signup/check-slug/", {"slug": slug})
+
+    assert response.status_code == 200
+    assert expected in response.content
