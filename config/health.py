@@ -1,4 +1,8 @@
-"""/healthz: whether the database, the cache and the Celery broker answer. For load balancers and uptime checks."""
+"""/healthz: whether the database, the cache and the Celery broker answer. For load balancers and uptime checks.
+
+Answered by a middleware placed before tenant routing, because routing itself needs the database: with the
+database down, /healthz must still answer 503 rather than fail.
+"""
 
 import logging
 from collections.abc import Callable
@@ -6,9 +10,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import add_never_cache_headers
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +37,26 @@ def broker_check() -> None:
 CHECKS: dict[str, Callable[[], None]] = {"database": database_check, "cache": cache_check, "broker": broker_check}
 
 
-@never_cache
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
+HEALTHZ_PATH = "/healthz"
+
+
+class HealthCheckMiddleware:
+    """Answers GET /healthz on the public host before anything touches the database."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == HEALTHZ_PATH and request.method in ("GET", "HEAD") and _is_public_host(request):
+            return healthz()
+        return self.get_response(request)
+
+
+def _is_public_host(request: HttpRequest) -> bool:
+    return request.META.get("HTTP_HOST", "").split(":")[0] == settings.BASE_DOMAIN
+
+
+def healthz() -> JsonResponse:
     components = {}
     for name, check in CHECKS.items():
         try:
@@ -48,4 +68,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
             components[name] = "ok"
     failing = [name for name, state in components.items() if state != "ok"]
     body = {"status": "ok" if not failing else "down", "components": components, "failing": failing}
-    return JsonResponse(body, status=200 if not failing else 503)
+    response = JsonResponse(body, status=200 if not failing else 503)
+    add_never_cache_headers(response)
+    return response

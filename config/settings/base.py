@@ -67,6 +67,7 @@ PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views_public.unknown_host"
 
 MIDDLEWARE = [
+    "config.health.HealthCheckMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
