@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
+from django_ratelimit.core import is_ratelimited
 
 from tenants.exceptions import SlugInvalid, SlugTaken
 from tenants.forms import SignupForm
@@ -26,6 +27,10 @@ def pricing(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
+    if request.method == "POST" and _signup_rate_limited(request):
+        form.is_valid()
+        form.add_error(None, "Too many signups from your network. Please try again in an hour.")
+        return render(request, "public/signup.html", {"form": form, "base_domain": settings.BASE_DOMAIN}, status=429)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -39,6 +44,11 @@ def signup(request: HttpRequest) -> HttpResponse:
             return redirect(_owner_login_link(result.tenant, result.owner_id))
     return render(request, "public/signup.html", {"form": form, "base_domain": settings.BASE_DOMAIN},
                   status=400 if form.errors else 200)
+
+
+def _signup_rate_limited(request: HttpRequest) -> bool:
+    return is_ratelimited(request, group="signup", key="ip", rate=settings.SIGNUP_RATE_LIMIT, method="POST",
+                          increment=True)
 
 
 @require_GET

@@ -39,6 +39,7 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "djstripe",
     "django_celery_beat",
+    "django_ratelimit",
 ]
 # Tenant schemas: what the tenant's people create and own.
 TENANT_APPS = [
@@ -221,5 +222,8 @@ TENANT_RESERVED_SLUGS = frozenset(
      "help", "docs", "billing", "support", "root", "postgres", "pg-catalog", "information-schema",
      TENANT_BASE_SCHEMA.replace("_", "-")}
 )
+# Signups accepted per client IP (django-ratelimit rate). Behind a proxy set RATELIMIT_IP_META_KEY.
+SIGNUP_RATE_LIMIT = env_str("SIGNUP_RATE_LIMIT", "20/h")
+RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "") or None
 # A signup's login link is valid this long, and only once.
 TENANT_LOGIN_LINK_MAX_AGE_S = 120

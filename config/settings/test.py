@@ -1,11 +1,18 @@
 """pytest: real PostgreSQL and Redis, fast hashing, eager Celery unless a test asks for a worker."""
 
+import os
+import uuid
+
 from .base import *  # noqa: F403
+
+# Each test process gets its own cache namespace, so rate-limit counters never leak between runs or workers.
+CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}-{uuid.uuid4().hex[:6]}"  # noqa: F405
 
 DEBUG = False
 SECRET_KEY = "test-only-insecure-key"
 SITE_SCHEME = "http"
 SITE_PORT = ""
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http"
 ALLOWED_HOSTS = [".localhost", "localhost", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -141,3 +141,14 @@ def test_slug_check_answers_availability_while_typing(public_client, tenant_alph
 
     assert response.status_code == 200
     assert expected in response.content
+
+
+def test_signups_from_one_address_are_rate_limited(db, settings):
+    settings.SIGNUP_RATE_LIMIT = "2/h"
+    visitor = client_for(None)
+    visitor.defaults["REMOTE_ADDR"] = "203.0.113.77"
+
+    answers = [visitor.post("/signup/", {**SIGNUP, "slug": f"limited-{n}"}).status_code for n in range(3)]
+
+    assert answers == [302, 302, 429]
+    assert not Tenant.objects.filter(slug="limited-2").exists()
