@@ -21,6 +21,15 @@ class UserManager(BaseUserManager):
         return self.create_user(email, password, **fields)
 
 
+class Role(models.TextChoices):
+    """What a tenant's staff member may do; decided in accounts.permissions. Ops accounts have no role."""
+
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+    BILLING = "billing", "Billing"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who logs in with an email address.
 
@@ -33,6 +42,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     full_name = models.CharField(max_length=150, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Ops accounts only: may log into the admin.")
+    role = models.CharField(max_length=20, choices=Role.choices, blank=True, db_index=True,
+                            help_text="Tenant staff only; blank for ops accounts.")
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
@@ -53,3 +64,40 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Invitation(models.Model):
+    """An owner's or admin's invitation to join the tenant's team. Lives in the tenant's schema.
+
+    The link carries a random token; only its SHA-256 hash is stored, so a database leak reveals no usable link.
+    """
+
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One open invitation per address: resending replaces the token instead of adding a row.
+            models.UniqueConstraint(
+                Lower("email"), name="invitation_one_open_per_email",
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.role})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at

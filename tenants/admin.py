@@ -67,7 +67,7 @@ class TenantProvisionForm(forms.ModelForm):
 class TenantChangeForm(forms.ModelForm):
     class Meta:
         model = Tenant
-        fields = ["name", "type", "parent_agency", "billing_email"]
+        fields = ["name", "type", "parent_agency", "billing_email", "require_mfa"]
 
 
 @admin.register(Tenant)
@@ -91,7 +91,7 @@ class TenantAdmin(admin.ModelAdmin):
         if obj is None:
             return ["name", "slug", "type", "parent_agency", "owner_email", "billing_email"]
         return ["name", "slug", "schema_name", "type", "status", "status_changed_at", "parent_agency",
-                "owner_email", "billing_email", "created_at"]
+                "owner_email", "billing_email", "require_mfa", "created_at"]
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else []

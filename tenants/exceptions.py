@@ -24,3 +24,7 @@ class TenantStatusChangeInvalid(TenantError):
 
 class LoginLinkInvalid(TenantError):
     code = "login_link_invalid"
+
+
+class ApiKeyInvalid(TenantError):
+    code = "invalid_request"

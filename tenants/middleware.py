@@ -3,6 +3,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from config.api.errors import error_json_response
 from tenants.models import Tenant
 
 # Paths a blocked workspace still serves: its static files, so the blocked page renders with its styles.
@@ -19,6 +20,12 @@ class TenantAccessMiddleware:
         tenant = getattr(request, "tenant", None)
         if tenant is None or tenant.is_public or tenant.is_active or request.path.startswith(ALWAYS_SERVED_PREFIXES):
             return self.get_response(request)
+        if request.path.startswith("/api/"):
+            suspended = tenant.status == Tenant.Status.SUSPENDED
+            return error_json_response(
+                403, code="tenant_suspended" if suspended else "tenant_closed",
+                message="This workspace is suspended." if suspended else "This workspace is closed.",
+            )
         if tenant.status == Tenant.Status.SUSPENDED:
             response = TemplateResponse(request, "tenants/blocked_suspended.html", {"tenant": tenant}, status=403)
         else:

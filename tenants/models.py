@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -27,6 +28,9 @@ class Tenant(TenantMixin):
     billing_email = models.EmailField(blank=True)
     # A copy of the owner's login email (the account itself lives in the tenant's schema), so ops can search it.
     owner_email = models.EmailField(blank=True, db_index=True)
+    require_mfa = models.BooleanField(
+        default=False, help_text="Staff without two-factor authentication must set it up before anything else."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
 
@@ -64,14 +68,21 @@ class Domain(DomainMixin):
 
 
 class TenantAuditLog(models.Model):
-    """One change an operator made to a tenant, written by the service that made it."""
+    """One change made to a tenant (by ops in the admin, or by the tenant's own staff), written by the service
+    that made it."""
+
+    class Source(models.TextChoices):
+        OPS = "ops", "Ops admin"
+        STAFF = "staff", "Tenant staff"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="audit_log")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # Kept as text too: the actor row may be deleted later, the record must still say who it was.
+    # Kept as text too: the actor row may be deleted later, the record must still say who it was. Tenant staff
+    # live in their tenant's schema, so for them this is the only reference (actor stays empty).
     actor_email = models.EmailField(blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.OPS)
     action = models.CharField(max_length=50, db_index=True)
     before = models.JSONField(default=dict)
     after = models.JSONField(default=dict)
@@ -82,3 +93,63 @@ class TenantAuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.tenant.slug} by {self.actor_email or 'system'}"
+
+
+class ApiKey(models.Model):
+    """A secret that lets a program call the API of one tenant.
+
+    Only a SHA-256 hash of the key is stored. A slow password hash is not needed: the key is 32 random bytes
+    (256 bits), so guessing it from the hash is infeasible, and a fast hash keeps every API request cheap.
+    The prefix (the first characters, shown in lists) finds the row; the hash confirms the key.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Write"
+        USAGE_WRITE = "usage:write", "Send usage events"
+        AI = "ai", "Call the AI API"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=24, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = ArrayField(models.CharField(max_length=20, choices=Scope.choices))
+    # Staff accounts live in the tenant's schema, so the creator is kept by email (or "ops" / a command).
+    created_by = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST sent with an Idempotency-Key, replayed to retries for 24 hours."""
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.IN_PROGRESS)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_key_unique_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}:{self.key}"

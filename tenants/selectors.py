@@ -1,9 +1,12 @@
 """Reads on tenants."""
 
+import hmac
+
 from django.db.models import QuerySet
 
 from tenants.exceptions import SlugInvalid
-from tenants.models import Domain, Tenant, TenantAuditLog
+from tenants.keys import api_key_hash, api_key_prefix, looks_like_api_key
+from tenants.models import ApiKey, Domain, Tenant, TenantAuditLog
 from tenants.slugs import primary_domain_for, slug_validate
 
 
@@ -28,3 +31,21 @@ def tenant_client_list(*, agency: Tenant) -> QuerySet[Tenant]:
 
 def tenant_audit_log(*, tenant: Tenant) -> QuerySet[TenantAuditLog]:
     return TenantAuditLog.objects.filter(tenant=tenant).select_related("actor")
+
+
+def api_key_list(*, tenant: Tenant) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(tenant=tenant)
+
+
+def api_key_get(*, tenant: Tenant, api_key_id: int) -> ApiKey | None:
+    return ApiKey.objects.filter(tenant=tenant, pk=api_key_id).first()
+
+
+def api_key_for_secret(secret: str) -> ApiKey | None:
+    """The key this secret belongs to (revoked or not), found by its prefix and confirmed by its hash."""
+    if not looks_like_api_key(secret):
+        return None
+    candidate = ApiKey.objects.select_related("tenant").filter(prefix=api_key_prefix(secret)).first()
+    if candidate is None or not hmac.compare_digest(candidate.key_hash, api_key_hash(secret)):
+        return None
+    return candidate

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core import signing
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from accounts.services import owner_create
 from tenants import schemas
-from tenants.exceptions import LoginLinkInvalid, SlugTaken, TenantStatusChangeInvalid
-from tenants.models import Domain, Tenant, TenantAuditLog
+from tenants.keys import API_KEY_PREFIX, API_KEY_SECRET_BYTES, api_key_hash, api_key_prefix
+from tenants.exceptions import ApiKeyInvalid, LoginLinkInvalid, SlugTaken, TenantStatusChangeInvalid
+from tenants.models import ApiKey, Domain, IdempotencyRecord, Tenant, TenantAuditLog
 from tenants.slugs import primary_domain_for, schema_name_for, slug_validate
 
 logger = logging.getLogger(__name__)
@@ -120,15 +124,8 @@ def _domain_create(tenant: Tenant) -> Domain:
 
 
 def _owner_create(tenant: Tenant, *, email: str, password_hash: str, full_name: str) -> int:
-    from allauth.account.models import EmailAddress
-
-    from accounts.models import User
-
     with schema_context(tenant.schema_name):
-        user = User(email=email, full_name=full_name, password=password_hash)
-        user.save()
-        EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
-        return user.pk
+        return owner_create(email=email, password_hash=password_hash, full_name=full_name).pk
 
 
 # --- Status changes ---------------------------------------------------------------------------
@@ -138,7 +135,11 @@ ALLOWED_STATUS_CHANGES = {
     "reactivate": ({Tenant.Status.SUSPENDED, Tenant.Status.CLOSED}, Tenant.Status.ACTIVE),
     "close": ({Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED}, Tenant.Status.CLOSED),
 }
-AUDITED_FIELDS = ["name", "type", "status", "parent_agency_id", "billing_email", "owner_email"]
+AUDITED_FIELDS = ["name", "type", "status", "parent_agency_id", "billing_email", "owner_email", "require_mfa"]
+EDITABLE_FIELDS = {
+    TenantAuditLog.Source.OPS: {"name", "type", "parent_agency", "billing_email", "require_mfa"},
+    TenantAuditLog.Source.STAFF: {"name", "billing_email", "require_mfa"},
+}
 
 
 def tenant_suspend(*, tenant: Tenant, actor: Any, reason: str = "") -> Tenant:
@@ -174,12 +175,15 @@ def _tenant_status_change(*, tenant: Tenant, actor: Any, action: str, reason: st
 
 
 @transaction.atomic
-def tenant_update(*, tenant: Tenant, actor: Any, **fields: Any) -> Tenant:
-    """Change a tenant's editable fields (ops admin) and record what changed."""
+def tenant_update(
+    *, tenant: Tenant, actor: Any, source: str = TenantAuditLog.Source.OPS, **fields: Any
+) -> Tenant:
+    """Change a tenant's editable fields (ops in the admin, or its own staff on Settings) and record what changed.
+
+    Whether the staff member's role allows it is the caller's check (accounts.permissions)."""
     locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
     before = _audited_state(locked)
-    editable = {"name", "type", "parent_agency", "billing_email"}
-    unknown = set(fields) - editable
+    unknown = set(fields) - EDITABLE_FIELDS[source]
     if unknown:
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
     for field, value in fields.items():
@@ -188,7 +192,9 @@ def tenant_update(*, tenant: Tenant, actor: Any, **fields: Any) -> Tenant:
     locked.save(update_fields=list(fields))
     after = _audited_state(locked)
     if after != before:
-        _audit_record(tenant=locked, actor=actor, action="update", before=before, after=after)
+        _audit_record(tenant=locked, actor=actor, action="update", before=before, after=after, source=source)
+    for field in fields:
+        setattr(tenant, field, getattr(locked, field))
     return locked
 
 
@@ -197,16 +203,18 @@ def _audited_state(tenant: Tenant) -> dict[str, Any]:
 
 
 def _audit_record(
-    *, tenant: Tenant, actor: Any, action: str, before: dict, after: dict, reason: str = ""
+    *, tenant: Tenant, actor: Any, action: str, before: dict, after: dict, reason: str = "",
+    source: str = TenantAuditLog.Source.OPS,
 ) -> TenantAuditLog:
     changed_before = {k: v for k, v in before.items() if after.get(k) != v}
     changed_after = {k: after[k] for k in changed_before}
     if reason:
         changed_after["reason"] = reason
-    actor_id = getattr(actor, "pk", None)
+    # A staff member's id belongs to their tenant's schema, not to the public user table the FK points at.
+    actor_id = getattr(actor, "pk", None) if source == TenantAuditLog.Source.OPS else None
     return TenantAuditLog.objects.create(
         tenant=tenant, actor_id=actor_id, actor_email=getattr(actor, "email", "") or "", action=action,
-        before=changed_before, after=changed_after,
+        before=changed_before, after=changed_after, source=source,
     )
 
 
@@ -248,3 +256,57 @@ def login_link_token_check(*, token: str, tenant: Tenant) -> int:
     if user is None or payload.get("l") != current_last_login:
         raise LoginLinkInvalid("This sign-in link has already been used.")
     return user.pk
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+API_KEY_LAST_USED_EVERY_S = 60
+
+
+@dataclass(frozen=True)
+class CreatedApiKey:
+    api_key: ApiKey
+    secret: str  # the full key: shown to its creator once, never stored
+
+
+def api_key_create(*, tenant: Tenant, name: str, scopes: list[str], created_by: str) -> CreatedApiKey:
+    """Create a key bound to one tenant. The caller shows `secret` once; only its hash is kept."""
+    name = name.strip()
+    if not name:
+        raise ApiKeyInvalid("Give the key a name.", field="name")
+    unknown = sorted(set(scopes) - set(ApiKey.Scope.values))
+    if unknown or not scopes:
+        raise ApiKeyInvalid(f"Unknown scopes: {', '.join(unknown)}." if unknown else "Choose at least one scope.",
+                            field="scopes")
+    secret = f"{API_KEY_PREFIX}{secrets.token_urlsafe(API_KEY_SECRET_BYTES)}"
+    api_key = ApiKey.objects.create(
+        tenant=tenant, name=name, scopes=sorted(set(scopes)), created_by=created_by,
+        prefix=api_key_prefix(secret), key_hash=api_key_hash(secret),
+    )
+    logger.info("api_key_created tenant=%s prefix=%s", tenant.slug, api_key.prefix)
+    return CreatedApiKey(api_key=api_key, secret=secret)
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """Revoke a key; it stops working on the next request. Revoking twice is harmless."""
+    locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if locked.revoked_at is None:
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+        logger.info("api_key_revoked tenant_id=%s prefix=%s", locked.tenant_id, locked.prefix)
+    return locked
+
+
+def api_key_mark_used(*, api_key: ApiKey) -> None:
+    """Record that the key was used, at most once a minute per key (a cache flag gates the UPDATE)."""
+    if cache.add(f"api-key-used:{api_key.pk}", 1, timeout=API_KEY_LAST_USED_EVERY_S):
+        now = timezone.now()
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+
+
+def idempotency_records_expire() -> int:
+    """Delete Idempotency-Key records past their 24 hours (the beat job runs this hourly)."""
+    deleted, _ = IdempotencyRecord.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted

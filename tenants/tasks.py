@@ -5,6 +5,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.tasks import expired_sessions_clear
 from tenants.models import Tenant
+from tenants.services import idempotency_records_expire
 
 
 @shared_task(name="tenants.expired_sessions_clear_all")
@@ -18,3 +19,8 @@ def expired_sessions_clear_all() -> int:
             expired_sessions_clear.delay()
         count += 1
     return count
+
+
+@shared_task(name="tenants.idempotency_records_expire")
+def idempotency_records_expire_task() -> int:
+    return idempotency_records_expire()

@@ -68,8 +68,10 @@ PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views_public.unknown_host"
 
 MIDDLEWARE = [
+    "config.api.middleware.RequestIdMiddleware",
     "config.health.HealthCheckMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
+    "config.api.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -80,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "tenants.middleware.TenantAccessMiddleware",
+    "accounts.middleware.MfaRequiredMiddleware",
 ]
 
 TEMPLATES = [
@@ -164,6 +167,8 @@ ACCOUNT_ADAPTER = "accounts.adapters.TenantAccountAdapter"
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_SCHEME
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Tollgate"
 
 # --- Sessions, security -----------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -214,6 +219,41 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- API (DRF, drf-spectacular) ----------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenants.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["tenants.authentication.ApiAccess"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tollgate API",
+    "DESCRIPTION": (
+        "The API of one Tollgate tenant, served on the tenant's own host. Authenticate with "
+        "`Authorization: Bearer tg_live_...`. Errors are `{\"error\": {\"code\", \"message\", \"details\"}}`. "
+        "Lists use cursor pagination (`?cursor=`, `limit` 1-100). POSTs that create things accept an "
+        "`Idempotency-Key` header (replayed for 24 hours)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}
+# Request bodies under /api/ larger than this answer 413 payload_too_large; endpoints may declare more.
+API_MAX_BODY_BYTES = int(env_str("API_MAX_BODY_BYTES", str(256 * 1024)))
+API_BODY_LIMITS: dict[str, int] = {}
+# How long a retry waits for the first request with the same Idempotency-Key to finish.
+IDEMPOTENCY_WAIT_S = 5.0
 
 # --- Tollgate ---------------------------------------------------------------------------------
 # Slugs that can never name a tenant: they collide with hosts, schemas or routes the platform uses.

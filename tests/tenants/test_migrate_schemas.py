@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.test import override_settings
 
 from tests.tenants.factories import provisioned_tenant
@@ -19,7 +20,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0001_initial")]
+    dependencies = [("accounts", "{leaf}")]
     operations = [migrations.AddField("user", "probe_column", models.IntegerField(null=True))]
 '''
 
@@ -29,7 +30,8 @@ def accounts_with_a_new_migration(tmp_path):
     package = tmp_path / "probe_accounts_migrations"
     shutil.copytree(settings.BASE_DIR / "accounts" / "migrations", package,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    (package / "0002_user_probe_column.py").write_text(PROBE_MIGRATION)
+    leaf = MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes("accounts")[0][1]
+    (package / "9999_user_probe_column.py").write_text(PROBE_MIGRATION.replace("{leaf}", leaf))
     sys.path.insert(0, str(tmp_path))
     try:
         with override_settings(MIGRATION_MODULES={"accounts": "probe_accounts_migrations"}):
@@ -63,7 +65,7 @@ def test_a_tenant_cloned_after_a_new_migration_has_its_column(accounts_with_a_ne
     with connection.cursor() as cursor:
         cursor.execute(
             f'SELECT 1 FROM "{result.tenant.schema_name}".django_migrations '
-            "WHERE app = 'accounts' AND name = '0002_user_probe_column'"
+            "WHERE app = 'accounts' AND name = '9999_user_probe_column'"
         )
         assert cursor.fetchone() is not None
 

@@ -1,0 +1,26 @@
+"""Reads on the current tenant's team (run inside the tenant's schema)."""
+
+from django.db.models import F, QuerySet
+
+from accounts.models import Invitation, User
+
+
+def member_list() -> QuerySet[User]:
+    """Active staff, newest first; `created_at` aliases date_joined so every list paginates the same way."""
+    return User.objects.filter(is_active=True).annotate(created_at=F("date_joined"))
+
+
+def member_get(*, member_id: int) -> User | None:
+    return User.objects.filter(pk=member_id, is_active=True).first()
+
+
+def invitation_open_list() -> QuerySet[Invitation]:
+    return Invitation.objects.filter(accepted_at__isnull=True, revoked_at__isnull=True).select_related("invited_by")
+
+
+def invitation_get(*, invitation_id: int) -> Invitation | None:
+    return Invitation.objects.filter(pk=invitation_id).first()
+
+
+def owner_count() -> int:
+    return User.objects.filter(role="owner", is_active=True).count()

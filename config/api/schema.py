@@ -1,0 +1,30 @@
+"""OpenAPI helpers: the error object on every operation, the bearer-key scheme, scope notes."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse
+
+from config.api.errors import DEFAULT_MESSAGES
+from config.api.serializers import ErrorSerializer
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """The documented error answers of an operation (all share the error object)."""
+    always = {401, 403, 404, 405, 413, 415, 429, 500}
+    return {code: OpenApiResponse(ErrorSerializer, description=DEFAULT_MESSAGES.get(code, "Error"))
+            for code in sorted(always | set(statuses) | {400})}
+
+
+def scopes_note(scope: str) -> str:
+    return (f"API keys need the `{scope}` scope. Signed-in staff (session with CSRF token) need a role "
+            "that allows it.")
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "tenants.authentication.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http", "scheme": "bearer", "bearerFormat": "tg_live_<key>",
+            "description": "A tenant API key, sent on the tenant's own host. Scopes: read, write, usage:write, ai.",
+        }

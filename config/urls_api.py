@@ -1,0 +1,18 @@
+"""The API under /api/ on tenant hosts: v1 endpoints, the OpenAPI schema and its interactive docs."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.api import TeamMemberListApi
+from tenants.api import ApiKeyListCreateApi, ApiKeyRevokeApi, TenantDetailApi
+
+urlpatterns = [
+    path("v1/tenant", TenantDetailApi.as_view(), name="api_tenant"),
+    path("v1/api-keys", ApiKeyListCreateApi.as_view(), name="api_api_keys"),
+    path("v1/api-keys/<int:api_key_id>/revoke", ApiKeyRevokeApi.as_view(), name="api_api_key_revoke"),
+    path("v1/team/members", TeamMemberListApi.as_view(), name="api_team_members"),
+    path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
+         name="api_schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema", authentication_classes=[],
+                                                 permission_classes=[]), name="api_docs"),
+]
