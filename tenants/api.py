@@ -101,6 +101,8 @@ class ApiKeyRevokeApi(APIView):
                    description=scopes_note("write") + " Revoking a revoked key changes nothing.",
                    responses={200: ApiKeyOutputSerializer, **error_responses(401, 403, 404)})
     def post(self, request, api_key_id: int):
+        # No body is expected; one that is there must still be valid JSON without fields.
+        StrictInputSerializer(data=request.data).is_valid(raise_exception=True)
         api_key = api_key_get(tenant=request.tenant, api_key_id=api_key_id)
         if api_key is None:
             raise ApiError(status_code=404, code="not_found", message="No API key with this id.")

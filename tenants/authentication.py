@@ -63,8 +63,12 @@ class ApiAccess(BasePermission):
     """
 
     def has_permission(self, request, view) -> bool:
+        method = "GET" if request.method == "HEAD" else request.method
+        if method not in view.required_scopes:
+            # Not an operation of this view: let DRF answer 405 method_not_allowed.
+            return True
         if isinstance(request.auth, ApiKey):
-            scope = view.required_scopes.get(request.method)
+            scope = view.required_scopes.get(method)
             if scope is None or scope not in request.auth.scopes:
                 raise ApiError(status_code=403, code="insufficient_scope",
                                message=f"This API key needs the '{scope}' scope for this request.",
@@ -74,7 +78,7 @@ class ApiAccess(BasePermission):
             raise ApiError(status_code=401, code="unauthenticated",
                            message="Send an API key as 'Authorization: Bearer tg_live_...'.",
                            headers={"WWW-Authenticate": 'Bearer realm="api"'})
-        action: Action | None = view.required_actions.get(request.method)
+        action: Action | None = view.required_actions.get(method)
         if action is None or not user_can(request.user, action):
             raise ApiError(status_code=403, code="forbidden", message="Your role does not allow this.",
                            details={"required_action": str(action) if action else None})
