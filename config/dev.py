@@ -24,8 +24,9 @@ DEV_REDIS_PORT = 6390
 
 
 def say(message: str) -> None:
-    sys.stdout.write(f"[dev] {message}\n")
-    sys.stdout.flush()
+    # stderr, so `KEY=$(./dev manage api_key_create ...)` captures only the command's own output.
+    sys.stderr.write(f"[dev] {message}\n")
+    sys.stderr.flush()
 
 
 @contextlib.contextmanager
@@ -45,8 +46,11 @@ def services(*, profile: str) -> Iterator[dict[str, str]]:
             started.append(postgres)
             env["DATABASE_URL"] = postgres.url(database)
             say(f"embedded PostgreSQL up in {time.monotonic() - t0:.1f}s ({postgres.data_dir})")
+        if not env.get("REDIS_URL") and profile == "dev" and not port_is_free(DEV_REDIS_PORT):
+            # `./dev up` is running: share its Redis (and, through pgserver, its PostgreSQL).
+            env["REDIS_URL"] = f"redis://127.0.0.1:{DEV_REDIS_PORT}/0"
         if not env.get("REDIS_URL"):
-            port = DEV_REDIS_PORT if profile == "dev" and port_is_free(DEV_REDIS_PORT) else free_port()
+            port = DEV_REDIS_PORT if profile == "dev" else free_port()
             t0 = time.monotonic()
             # A test run's Redis is its own (its file too): concurrent runs must not share or stop each other's.
             db_file = DATA / ("redis-dev.rdb" if profile == "dev" else f"redis-test-{os.getpid()}.rdb")
