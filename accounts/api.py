@@ -12,6 +12,7 @@ from config.api.schema import error_responses, scopes_note
 
 
 class TeamMemberListApi(APIView):
+    pagination_class = ApiCursorPagination
     required_scopes = {"GET": "read"}
     required_actions = {"GET": Action.USE_PRODUCT}
 
@@ -26,6 +27,6 @@ class TeamMemberListApi(APIView):
     @extend_schema(operation_id="team_members_list", summary="List team members", description=scopes_note("read"),
                    responses={200: OutputSerializer(many=True), **error_responses(400, 401, 403)})
     def get(self, request):
-        paginator = ApiCursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(member_list(), request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)

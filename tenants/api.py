@@ -11,8 +11,8 @@ from accounts.permissions import Action
 from config.api.errors import ApiError
 from config.api.idempotency import idempotent
 from config.api.pagination import ApiCursorPagination
-from config.api.schema import error_responses, scopes_note
-from config.api.serializers import StrictInputSerializer
+from config.api.schema import IDEMPOTENCY_KEY_HEADER, error_responses, scopes_note
+from config.api.serializers import StrictCharField, StrictInputSerializer
 from tenants.models import ApiKey, Tenant
 from tenants.selectors import api_key_get, api_key_list, tenant_primary_domain
 from tenants.services import api_key_create, api_key_revoke
@@ -47,12 +47,13 @@ class ApiKeyOutputSerializer(serializers.ModelSerializer):
 
 
 class ApiKeyListCreateApi(APIView):
+    pagination_class = ApiCursorPagination
     required_scopes = {"GET": "read", "POST": "write"}
     required_actions = {"GET": Action.MANAGE_API_KEYS, "POST": Action.MANAGE_API_KEYS}
 
     @extend_schema_serializer(component_name="ApiKeyCreate")
     class InputSerializer(StrictInputSerializer):
-        name = serializers.CharField(max_length=100)
+        name = StrictCharField(max_length=100)
         scopes = serializers.ListField(
             child=serializers.ChoiceField(choices=ApiKey.Scope.choices), min_length=1, max_length=4
         )
@@ -67,7 +68,7 @@ class ApiKeyListCreateApi(APIView):
     @extend_schema(operation_id="api_keys_list", summary="List API keys", description=scopes_note("read"),
                    responses={200: ApiKeyOutputSerializer(many=True), **error_responses(400, 401, 403)})
     def get(self, request):
-        paginator = ApiCursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(api_key_list(tenant=request.tenant), request, view=self)
         return paginator.get_paginated_response(ApiKeyOutputSerializer(page, many=True).data)
 
@@ -75,7 +76,7 @@ class ApiKeyListCreateApi(APIView):
         operation_id="api_keys_create", summary="Create an API key",
         description=scopes_note("write") + " A key can only create keys with scopes it has itself. "
         "Send an Idempotency-Key header to make retries safe.",
-        request=InputSerializer,
+        request=InputSerializer, parameters=[IDEMPOTENCY_KEY_HEADER],
         responses={201: CreatedSerializer, **error_responses(400, 401, 403, 409, 413, 415)},
     )
     @idempotent

@@ -13,7 +13,8 @@ def django_db_setup(django_db_blocker):
     """One migrated template database for the run; each xdist worker works on its own copy."""
     base_name = settings.DATABASES["default"]["NAME"]
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"test_tollgate_{worker}"
+    # The process id keeps two concurrent test runs on one cluster from dropping each other's database.
+    name = f"test_tollgate_{worker}_{os.getpid()}"
     with django_db_blocker.unblock():
         template = template_database_ensure(standard_tenants_seed)
         database_clone(template, name)

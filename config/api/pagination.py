@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import binascii
+from base64 import b64decode
 from urllib.parse import parse_qs, urlsplit
 
-from rest_framework.pagination import CursorPagination
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.response import Response
 
 from config.api.errors import ApiError
@@ -31,12 +35,32 @@ class ApiCursorPagination(CursorPagination):
                            details={"fields": {"limit": [f"Use 1 to {MAX_LIMIT}."]}})
         return int(raw)
 
-    def decode_cursor(self, request):
+    def decode_cursor(self, request) -> Cursor | None:
+        """Like DRF's, but strict: DRF drops undecodable characters and treats garbage as the first page, and
+        answers other bad cursors with 404. A cursor we did not make is a 400 here."""
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is None:
+            return None
         try:
-            return super().decode_cursor(request)
-        except Exception as error:  # DRF answers a bad cursor with 404; it is a bad request
-            raise ApiError(status_code=400, code="invalid_request", message="The cursor is not valid.",
-                           details={"fields": {"cursor": ["Use the next_cursor of a previous page."]}}) from error
+            querystring = b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
+            tokens = parse_qs(querystring, keep_blank_values=True, strict_parsing=True)
+            if not tokens or set(tokens) - {"o", "r", "p"}:
+                raise ValueError("not a cursor")
+            offset = int(tokens.get("o", ["0"])[0])
+            reverse = bool(int(tokens.get("r", ["0"])[0]))
+            position = tokens.get("p", [None])[0]
+            if not 0 <= offset <= self.offset_cutoff:
+                raise ValueError("offset out of range")
+        except (ValueError, UnicodeError, binascii.Error) as error:
+            raise _invalid_cursor() from error
+        return Cursor(offset=offset, reverse=reverse, position=position)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (DjangoValidationError, DataError) as error:
+            # A well-formed cursor whose position does not fit the ordering field (hand-made, not ours).
+            raise _invalid_cursor() from error
 
     def get_paginated_response(self, data) -> Response:
         return Response({"data": data, "has_more": self.has_next, "next_cursor": self._next_cursor_value()})
@@ -66,3 +90,8 @@ class ApiCursorPagination(CursorPagination):
             {"name": "limit", "required": False, "in": "query", "description": f"Items per page, 1 to {MAX_LIMIT}.",
              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
         ]
+
+
+def _invalid_cursor() -> ApiError:
+    return ApiError(status_code=400, code="invalid_request", message="The cursor is not valid.",
+                    details={"fields": {"cursor": ["Use the next_cursor of a previous page."]}})

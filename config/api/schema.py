@@ -1,7 +1,7 @@
 """OpenAPI helpers: the error object on every operation, the bearer-key scheme, scope notes."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from config.api.errors import DEFAULT_MESSAGES
 from config.api.serializers import ErrorSerializer
@@ -28,3 +28,18 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "type": "http", "scheme": "bearer", "bearerFormat": "tg_live_<key>",
             "description": "A tenant API key, sent on the tenant's own host. Scopes: read, write, usage:write, ai.",
         }
+
+
+def request_bodies_closed(result: dict, generator, request, public) -> dict:
+    """Request bodies reject unknown fields (StrictInputSerializer), so the schema says so."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
+    return result
+
+
+IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
+    name="Idempotency-Key", location=OpenApiParameter.HEADER, required=False, type=str,
+    description="Up to 255 characters. A retry with the same key and body within 24 hours replays the first "
+                "response (with Idempotent-Replayed: true); the same key with another body answers 409.",
+)

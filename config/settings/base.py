@@ -70,8 +70,9 @@ DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views_public.unknown_host"
 MIDDLEWARE = [
     "config.api.middleware.RequestIdMiddleware",
     "config.health.HealthCheckMiddleware",
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    # Before tenant routing, so even a failure there (database down) answers /api/ in the JSON error shape.
     "config.api.middleware.ApiErrorMiddleware",
+    "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -227,7 +228,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.authentication.ApiAccess"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.ApiJsonParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
@@ -250,6 +251,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api.schema.request_bodies_closed",
+    ],
 }
 # Request bodies under /api/ larger than this answer 413 payload_too_large; endpoints may declare more.
 API_MAX_BODY_BYTES = int(env_str("API_MAX_BODY_BYTES", str(256 * 1024)))

@@ -166,3 +166,45 @@ def test_the_openapi_schema_and_docs_are_served_on_tenant_hosts(tenant_alpha):
     assert "Error" in schema.json()["components"]["schemas"]
     assert docs.status_code == 200 and b"swagger-ui" in docs.content
     assert b"cdn" not in docs.content.lower()
+
+
+def test_json_nested_too_deeply_is_an_invalid_request_not_a_crash(key_client):
+    response = key_client.post("/api/v1/api-keys", "[" * 5000 + "]" * 5000, content_type="application/json")
+
+    assert_error(response, 400, "invalid_request")
+
+
+def test_a_number_where_a_string_belongs_is_refused(key_client):
+    response = key_client.post("/api/v1/api-keys", {"name": 0, "scopes": ["read"]}, content_type="application/json")
+
+    error = assert_error(response, 400, "invalid_request")
+    assert "name" in error["details"]["fields"]
+
+
+@pytest.mark.parametrize("cursor", ["%00", "AAAA", "bz0xMA==x", "cD0x&q=2"])
+def test_a_cursor_we_did_not_make_is_an_invalid_request(key_client, cursor):
+    assert_error(key_client.get(f"/api/v1/api-keys?cursor={cursor}"), 400, "invalid_request")
+
+
+def test_api_requests_still_answer_json_when_the_database_is_down(tenant_alpha, monkeypatch):
+    from django_tenants.middleware.main import TenantMainMiddleware
+    from django.db import OperationalError
+
+    def database_down(self, domain_model, hostname):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(TenantMainMiddleware, "get_tenant", database_down)
+    client = api_client(tenant_alpha)
+    client.raise_request_exception = False
+
+    assert_error(client.get("/api/v1/tenant"), 500, "internal_error")
+
+
+def test_the_schema_documents_pagination_idempotency_and_closed_request_bodies(tenant_alpha):
+    schema = api_client(tenant_alpha).get("/api/schema/", {"format": "json"}).json()
+
+    listing = schema["paths"]["/api/v1/api-keys"]["get"]
+    creating = schema["paths"]["/api/v1/api-keys"]["post"]
+    assert {"cursor", "limit"} <= {parameter["name"] for parameter in listing["parameters"]}
+    assert "Idempotency-Key" in {parameter["name"] for parameter in creating["parameters"]}
+    assert schema["components"]["schemas"]["ApiKeyCreateRequest"]["additionalProperties"] is False
