@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from accounts import views as account_views
 from tenants import views_staff
 
 
@@ -10,6 +11,18 @@ urlpatterns = [
     path("login/link/<str:token>/", views_staff.login_link_consume, name="login_link_consume"),
     path("accounts/", include("allauth.urls")),
     path("api/", include("config.urls_api")),
+    path("api-keys/", views_staff.api_keys_page, name="section_api_keys"),
+    path("api-keys/<int:api_key_id>/revoke/", views_staff.api_key_revoke_confirm, name="api_key_revoke"),
+    path("team/", account_views.team_page, name="section_team"),
+    path("team/invitations/", account_views.team_invitation_create, name="team_invitation_create"),
+    path("team/invitations/<int:invitation_id>/resend/", account_views.team_invitation_resend,
+         name="team_invitation_resend"),
+    path("team/invitations/<int:invitation_id>/revoke/", account_views.team_invitation_revoke,
+         name="team_invitation_revoke"),
+    path("team/members/<int:member_id>/role/", account_views.team_member_role_change, name="team_member_role_change"),
+    path("team/members/<int:member_id>/remove/", account_views.team_member_remove, name="team_member_remove"),
+    path("invitations/<str:token>/", account_views.team_join, name="invitation_accept"),
+    path("settings/", views_staff.workspace_settings, name="section_settings"),
 ] + [
     path(f"{section}/", views_staff.section_upcoming, {"section": section}, name=f"section_{section.replace('-', '_')}")
     for section in views_staff.UPCOMING_SECTIONS

@@ -1,10 +1,12 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from tenants.exceptions import SlugInvalid
-from tenants.models import Tenant
+from tenants.models import ApiKey, Tenant
 from tenants.selectors import slug_availability
 from tenants.slugs import slug_validate
 
@@ -39,3 +41,34 @@ class SignupForm(forms.Form):
     def slug_is_taken(self) -> bool:
         available, _ = slug_availability(self.cleaned_data["slug"])
         return not available
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=100,
+                           help_text="Say where the key is used, e.g. \u201cProduction server\u201d.")
+    scopes = forms.MultipleChoiceField(label="Scopes", choices=ApiKey.Scope.choices,
+                                       widget=forms.CheckboxSelectMultiple,
+                                       error_messages={"required": "Choose at least one scope."})
+
+
+class WorkspaceSettingsForm(forms.Form):
+    name = forms.CharField(label="Workspace name", max_length=100)
+    billing_email = forms.EmailField(label="Billing email", required=False,
+                                     help_text="Invoices and payment notices go here.")
+    require_mfa = forms.BooleanField(
+        label="Require two-factor authentication for everyone", required=False,
+        help_text="Everyone without it, you included, sets it up before they can use the workspace again.",
+    )
+
+    def __init__(self, *args, can_manage_security: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not can_manage_security:
+            # Not offered at all, so a crafted POST can't switch it either.
+            del self.fields["require_mfa"]
+
+    def clean_billing_email(self) -> str:
+        return self.cleaned_data["billing_email"].strip().lower()
+
+    def changed_values(self, tenant: Tenant) -> dict[str, Any]:
+        """Only what differs from the tenant, so the audit log records real changes."""
+        return {field: value for field, value in self.cleaned_data.items() if getattr(tenant, field) != value}

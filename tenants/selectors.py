@@ -37,6 +37,10 @@ def api_key_list(*, tenant: Tenant) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(tenant=tenant)
 
 
+def api_key_active_count(*, tenant: Tenant) -> int:
+    return ApiKey.objects.filter(tenant=tenant, revoked_at__isnull=True).count()
+
+
 def api_key_get(*, tenant: Tenant, api_key_id: int) -> ApiKey | None:
     return ApiKey.objects.filter(tenant=tenant, pk=api_key_id).first()
 

@@ -5,7 +5,7 @@ from django.core import mail
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from tests.support.tenants import STANDARD_PASSWORD
+from tests.support.tenants import STANDARD_PASSWORD, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -37,12 +37,17 @@ def test_logout_ends_the_session(alpha_owner_client):
     assert alpha_owner_client.get("/").status_code == 302
 
 
-def test_repeated_failed_logins_are_rate_limited(alpha_client):
+def test_repeated_failed_logins_are_rate_limited(tenant_alpha):
+    # Its own account and address: the lock-out lasts minutes and must not spill into other tests.
+    with schema_context("alpha"):
+        User.objects.create_user("locked@alpha.test", STANDARD_PASSWORD, role="member")
+    client = client_for(tenant_alpha)
+    client.defaults["REMOTE_ADDR"] = "198.51.100.23"
     answers = [
-        alpha_client.post("/accounts/login/", {"login": "owner@alpha.test", "password": "wrong-password"})
+        client.post("/accounts/login/", {"login": "locked@alpha.test", "password": "wrong-password"})
         for _ in range(6)
     ]
-    blocked = alpha_client.post("/accounts/login/", {"login": "owner@alpha.test", "password": STANDARD_PASSWORD})
+    blocked = client.post("/accounts/login/", {"login": "locked@alpha.test", "password": STANDARD_PASSWORD})
 
     assert all(answer.status_code == 200 for answer in answers)
     assert not blocked.wsgi_request.user.is_authenticated

@@ -152,3 +152,13 @@ def test_signups_from_one_address_are_rate_limited(db, settings):
 
     assert answers == [302, 302, 429]
     assert not Tenant.objects.filter(slug="limited-2").exists()
+
+
+def test_the_first_sign_in_sends_the_email_verification_from_the_tenant_host(public_client):
+    from django.core import mail
+
+    link = _login_link_path(public_client.post("/signup/", SIGNUP))
+    client_for(Tenant.objects.get(slug="sunrise")).get(link)
+
+    assert [message.to for message in mail.outbox] == [["founder@sunrise.test"]]
+    assert "http://sunrise.localhost/accounts/confirm-email/" in mail.outbox[0].body

@@ -1,0 +1,69 @@
+"""Browser tests: Debian's chromium driven by Playwright (sync API) against a live server in this process.
+
+Playwright's own browser download is not used: the tests launch the system chromium. Without it they skip
+locally and fail in CI (env CI=true), so a CI image that lost chromium can't pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.live_server import committed_live_server, live_server_url  # noqa: F401
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+DEFAULT_TIMEOUT_MS = 15_000
+
+
+@pytest.fixture
+def chromium_browser(committed_live_server) -> Iterator:
+    """Chromium for one test, started after the live server and closed before it stops.
+
+    Function-scoped on purpose: while the sync Playwright API is active, its event loop counts as running in this
+    thread, and Django refuses database calls from a thread with a running loop; `committed_db` purges the test's
+    tenants after this fixture has stopped Playwright. Starting chromium takes well under a second."""
+    if not CHROMIUM.exists():
+        message = f"chromium is not installed ({CHROMIUM} is missing): apt-get install chromium"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip("chromium is not installed: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browser_context_factory(chromium_browser) -> Iterator:
+    """New, isolated browser contexts (own cookies) for one test; all closed at its end, before chromium and the
+    live server stop, so no keep-alive connection outlives the test."""
+    contexts = []
+
+    def new_context():
+        context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        contexts.append(context)
+        return context
+
+    try:
+        yield new_context
+    finally:
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    """Where screenshots go: test-artifacts/ at the repository root (git-ignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
