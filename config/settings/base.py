@@ -40,6 +40,8 @@ SHARED_APPS = [
     "djstripe",
     "django_celery_beat",
     "django_ratelimit",
+    "billing",
+    "metering",
 ]
 # Tenant schemas: what the tenant's people create and own.
 TENANT_APPS = [

@@ -1,0 +1,194 @@
+"""Writes on usage: event ingestion (validated in Python, stored by one SQL statement per batch), partitions."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from metering import sql
+from metering.models import Meter
+from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 1000
+MAX_PROPERTIES_BYTES = 4096
+MAX_TRANSACTION_ID = 255
+# How far back and ahead an event's timestamp may be (Stripe's meter window).
+PAST_WINDOW = timedelta(days=35)
+FUTURE_WINDOW = timedelta(minutes=5)
+EVENT_FIELDS = frozenset({"transaction_id", "meter", "timestamp", "properties"})
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    code: str
+    message: str
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _ValidEvent:
+    meter_code: str
+    transaction_id: str
+    timestamp: datetime
+    properties_json: str
+
+
+class _Rejected(Exception):
+    def __init__(self, code: str, message: str):
+        self.code, self.message = code, message
+
+
+def event_ingest(*, tenant: Tenant, events: list, meters: dict[str, Meter] | None = None,
+                 now: datetime | None = None) -> IngestResult:
+    """Validate each event, store the valid ones exactly once and roll them up; invalid ones are reported by
+    index and never block the rest. A transaction_id already seen for this tenant (within 35 days, whatever
+    its timestamp) is answered as a duplicate and not counted again."""
+    now = now or timezone.now()
+    meters = meters if meters is not None else active_meters()
+    result = IngestResult()
+    valid: list[_ValidEvent] = []
+    for index, raw in enumerate(events):
+        try:
+            valid.append(_event_validate(raw, meters=meters, now=now))
+        except _Rejected as rejection:
+            result.rejected.append(Rejection(index=index, code=rejection.code, message=rejection.message))
+    if valid:
+        inserted = _events_store(tenant=tenant, events=valid, now=now)
+        result.accepted = len(valid)
+        result.duplicates = len(valid) - inserted
+    return result
+
+
+def active_meters() -> dict[str, Meter]:
+    return {meter.code: meter for meter in Meter.objects.filter(is_active=True)}
+
+
+def _event_validate(raw: object, *, meters: dict[str, Meter], now: datetime) -> _ValidEvent:
+    if not isinstance(raw, dict):
+        raise _Rejected("invalid_event", "An event is an object.")
+    unknown = raw.keys() - EVENT_FIELDS
+    if unknown:
+        raise _Rejected("unknown_field", f"Unknown field: {', '.join(sorted(unknown))}.")
+    transaction_id = raw.get("transaction_id")
+    if not isinstance(transaction_id, str) or not transaction_id.strip():
+        raise _Rejected("missing_field", "transaction_id is required (a non-empty string).")
+    if len(transaction_id) > MAX_TRANSACTION_ID:
+        raise _Rejected("invalid_field", f"transaction_id is longer than {MAX_TRANSACTION_ID} characters.")
+    meter_code = raw.get("meter")
+    if not isinstance(meter_code, str) or not meter_code:
+        raise _Rejected("missing_field", "meter is required.")
+    meter = meters.get(meter_code)
+    if meter is None:
+        raise _Rejected("unknown_meter", f"No active meter '{meter_code}'.")
+    timestamp = _timestamp_parse(raw.get("timestamp"), now=now)
+    properties = raw.get("properties", {})
+    if properties is None:
+        properties = {}
+    if not isinstance(properties, dict):
+        raise _Rejected("invalid_field", "properties must be an object.")
+    properties_json = json.dumps(properties, separators=(",", ":"), ensure_ascii=False)
+    if len(properties_json.encode()) > MAX_PROPERTIES_BYTES:
+        raise _Rejected("properties_too_large", f"properties exceed {MAX_PROPERTIES_BYTES} bytes.")
+    _property_check(meter, properties)
+    return _ValidEvent(meter_code=meter_code, transaction_id=transaction_id, timestamp=timestamp,
+                       properties_json=properties_json)
+
+
+def _timestamp_parse(raw: object, *, now: datetime) -> datetime:
+    if raw is None:
+        return now
+    if not isinstance(raw, str):
+        raise _Rejected("invalid_field", "timestamp must be an ISO 8601 string.")
+    try:
+        timestamp = datetime.fromisoformat(raw)
+    except ValueError:
+        raise _Rejected("invalid_field", "timestamp is not ISO 8601 (e.g. 2026-11-23T14:05:00Z).") from None
+    if timestamp.tzinfo is None:
+        raise _Rejected("invalid_field", "timestamp needs a timezone (e.g. Z or +00:00).")
+    if timestamp < now - PAST_WINDOW:
+        raise _Rejected("timestamp_out_of_range", "timestamp is more than 35 days in the past.")
+    if timestamp > now + FUTURE_WINDOW:
+        raise _Rejected("timestamp_out_of_range", "timestamp is more than 5 minutes in the future.")
+    return timestamp
+
+
+def _property_check(meter: Meter, properties: dict) -> None:
+    if meter.aggregation == Meter.Aggregation.COUNT:
+        return
+    value = properties.get(meter.event_property)
+    if meter.is_numeric:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _Rejected("invalid_value", f"properties.{meter.event_property} must be a number for meter {meter.code}.")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _Rejected("invalid_value", f"properties.{meter.event_property} must be a finite number.")
+    elif value is None or isinstance(value, (dict, list)):
+        raise _Rejected("invalid_value", f"properties.{meter.event_property} is required for meter {meter.code}.")
+
+
+def _events_store(*, tenant: Tenant, events: list[_ValidEvent], now: datetime) -> int:
+    params = {
+        "tenant_id": tenant.pk, "now": now,
+        "meters": [event.meter_code for event in events],
+        "transaction_ids": [event.transaction_id for event in events],
+        "timestamps": [event.timestamp for event in events],
+        "properties": [event.properties_json for event in events],
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql.INGEST_BATCH, params)
+        inserted, _, _ = cursor.fetchone()
+    return inserted
+
+
+# --- Partitions -------------------------------------------------------------------------------
+
+def usage_partitions_ensure(*, today: date | None = None, months_back: int = 2, months_ahead: int = 3) -> list[str]:
+    """Create the monthly partitions around today (idempotent). Run at migrate time and daily by beat."""
+    today = today or timezone.now().date()
+    first = _month_add(today.replace(day=1), -months_back)
+    created = []
+    with connection.cursor() as cursor:
+        for offset in range(months_back + months_ahead + 1):
+            start = _month_add(first, offset)
+            end = _month_add(start, 1)
+            name = f"metering_usageevent_y{start.year}m{start.month:02d}"
+            cursor.execute("SELECT to_regclass(%s)", [name])
+            if cursor.fetchone()[0] is not None:
+                continue
+            cursor.execute(
+                f'CREATE TABLE "{name}" PARTITION OF metering_usageevent '
+                f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+            )
+            created.append(name)
+    if created:
+        logger.info("usage_partitions_created names=%s", ",".join(created))
+    return created
+
+
+def event_keys_prune(*, now: datetime | None = None) -> int:
+    """Forget transaction ids received more than 35 days ago (older timestamps are refused anyway)."""
+    cutoff = (now or timezone.now()) - PAST_WINDOW - timedelta(days=1)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM metering_usageeventkey WHERE received_at < %s", [cutoff])
+        return cursor.rowcount
+
+
+def _month_add(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
