@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import TeamMemberListApi
+from metering.api import EventIngestApi, UsageSeriesApi, UsageSummaryApi
 from tenants.api import ApiKeyListCreateApi, ApiKeyRevokeApi, TenantDetailApi
 
 urlpatterns = [
@@ -11,6 +12,9 @@ urlpatterns = [
     path("v1/api-keys", ApiKeyListCreateApi.as_view(), name="api_api_keys"),
     path("v1/api-keys/<int:api_key_id>/revoke", ApiKeyRevokeApi.as_view(), name="api_api_key_revoke"),
     path("v1/team/members", TeamMemberListApi.as_view(), name="api_team_members"),
+    path("v1/events", EventIngestApi.as_view(), name="api_events"),
+    path("v1/usage", UsageSeriesApi.as_view(), name="api_usage"),
+    path("v1/usage/summary", UsageSummaryApi.as_view(), name="api_usage_summary"),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
          name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema", authentication_classes=[],

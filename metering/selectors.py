@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django.db import connection
@@ -176,3 +177,9 @@ def _is_calendar_month(start: datetime, end: datetime) -> bool:
 
 def _filters_json(meter: Meter) -> str:
     return json.dumps(meter.filters or {})
+
+
+def month_bounds(moment: datetime) -> tuple[datetime, datetime]:
+    """The calendar month (UTC) containing moment, as [start, end)."""
+    start = _truncate(moment.astimezone(dt_timezone.utc), "month")
+    return start, _next_bucket(start, "month")

@@ -261,7 +261,7 @@ SPECTACULAR_SETTINGS = {
 }
 # Request bodies under /api/ larger than this answer 413 payload_too_large; endpoints may declare more.
 API_MAX_BODY_BYTES = int(env_str("API_MAX_BODY_BYTES", str(256 * 1024)))
-API_BODY_LIMITS: dict[str, int] = {}
+API_BODY_LIMITS: dict[str, int] = {"/api/v1/events": 5 * 1024 * 1024}
 # How long a retry waits for the first request with the same Idempotency-Key to finish.
 IDEMPOTENCY_WAIT_S = 5.0
 

@@ -1,0 +1,194 @@
+"""Usage API: send events, read usage over time and this month's summary against the plan."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import Action
+from billing.selectors import entitlements_for
+from config.api.errors import ApiError
+from config.api.idempotency import idempotent
+from config.api.parsers import FastJsonParser
+from config.api.schema import IDEMPOTENCY_KEY_HEADER, error_responses, scopes_note
+from metering.models import Meter
+from metering.selectors import GRANULARITIES, month_bounds, usage_for_period, usage_series
+from metering.services import MAX_BATCH, active_meters, event_ingest
+
+MAX_SERIES_POINTS = 2000
+
+
+def decimal_text(value: Decimal) -> str:
+    """Usage as an exact decimal string without trailing zeros ("120", "0.5")."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+EventSerializer = inline_serializer("UsageEvent", fields={
+    "transaction_id": serializers.CharField(max_length=255, help_text="Your unique id: retries are deduplicated."),
+    "meter": serializers.CharField(help_text="A meter code, e.g. api_calls, ai_input_tokens."),
+    "timestamp": serializers.DateTimeField(required=False, help_text="ISO 8601 with timezone; default now. "
+                                           "At most 35 days back and 5 minutes ahead."),
+    "properties": serializers.DictField(required=False, help_text="Up to 4 KB; sum/max/latest meters read a number."),
+})
+EventBatchSerializer = inline_serializer("UsageEventBatch", fields={
+    "events": serializers.ListField(child=EventSerializer, max_length=MAX_BATCH),
+})
+IngestResultSerializer = inline_serializer("UsageIngestResult", fields={
+    "accepted": serializers.IntegerField(help_text="Valid events, duplicates included."),
+    "duplicates": serializers.IntegerField(help_text="Valid events whose transaction_id was already received."),
+    "rejected": serializers.ListField(child=inline_serializer("UsageEventRejection", fields={
+        "index": serializers.IntegerField(), "code": serializers.CharField(), "message": serializers.CharField(),
+    })),
+})
+
+
+class EventIngestApi(APIView):
+    parser_classes = [FastJsonParser]
+    required_scopes = {"POST": "usage:write"}
+    required_actions = {"POST": Action.USE_PRODUCT}
+
+    @extend_schema(
+        operation_id="usage_events_create", summary="Send usage events",
+        description=scopes_note("usage:write") + f" One event, or {{\"events\": [...]}} with up to {MAX_BATCH}. "
+        "Valid events are stored even when others in the batch are rejected; a transaction_id already received "
+        "(within 35 days, whatever its timestamp) counts as a duplicate and is never counted twice. "
+        "Bodies up to 5 MB.",
+        request=EventBatchSerializer, parameters=[IDEMPOTENCY_KEY_HEADER],
+        responses={200: IngestResultSerializer, **error_responses(400, 401, 403, 409, 413, 415)},
+    )
+    @idempotent
+    def post(self, request):
+        events = _events_from(request.data)
+        result = event_ingest(tenant=request.tenant, events=events, meters=active_meters())
+        return Response({
+            "accepted": result.accepted, "duplicates": result.duplicates,
+            "rejected": [{"index": r.index, "code": r.code, "message": r.message} for r in result.rejected],
+        })
+
+
+def _events_from(body: object) -> list:
+    if not isinstance(body, dict):
+        raise ApiError(status_code=400, code="invalid_request", message="Send one event object or {\"events\": [...]}.")
+    if "events" not in body:
+        return [body]
+    if set(body) != {"events"}:
+        raise ApiError(status_code=400, code="invalid_request", message="A batch has only the key 'events'.",
+                       details={"fields": {key: ["Unknown field."] for key in sorted(set(body) - {"events"})}})
+    events = body["events"]
+    if not isinstance(events, list) or not events:
+        raise ApiError(status_code=400, code="invalid_request", message="events must be a non-empty list.")
+    if len(events) > MAX_BATCH:
+        raise ApiError(status_code=400, code="invalid_request",
+                       message=f"A batch holds at most {MAX_BATCH} events; send {len(events)} in several batches.",
+                       details={"limit": MAX_BATCH, "received": len(events)})
+    return events
+
+
+class UsageSeriesApi(APIView):
+    required_scopes = {"GET": "read"}
+    required_actions = {"GET": Action.USE_PRODUCT}
+
+    @extend_schema(
+        operation_id="usage_series", summary="Usage over time for one meter",
+        description=scopes_note("read") + " Buckets are UTC hours, days or months; buckets without usage are 0.",
+        parameters=[
+            OpenApiParameter("meter", str, required=True, description="Meter code."),
+            OpenApiParameter("from", datetime, required=False, description="ISO 8601; default 30 days ago."),
+            OpenApiParameter("to", datetime, required=False, description="ISO 8601; default now."),
+            OpenApiParameter("granularity", str, enum=list(GRANULARITIES), required=False, default="day"),
+        ],
+        responses={200: inline_serializer("UsageSeries", fields={
+            "meter": serializers.CharField(), "granularity": serializers.CharField(),
+            "from": serializers.DateTimeField(), "to": serializers.DateTimeField(),
+            "data": serializers.ListField(child=inline_serializer("UsagePoint", fields={
+                "start": serializers.DateTimeField(), "value": serializers.CharField()})),
+        }), **error_responses(400, 401, 403)},
+    )
+    def get(self, request):
+        params = request.query_params
+        meter = _meter_for(params.get("meter"))
+        end = _moment(params, "to", default=timezone.now())
+        start = _moment(params, "from", default=end - timedelta(days=30))
+        granularity = params.get("granularity", "day")
+        if granularity not in GRANULARITIES:
+            raise _invalid("granularity", f"Use one of {', '.join(GRANULARITIES)}.")
+        if start >= end:
+            raise _invalid("from", "from must be before to.")
+        points = (end - start) / {"hour": timedelta(hours=1), "day": timedelta(days=1),
+                                  "month": timedelta(days=28)}[granularity]
+        if points > MAX_SERIES_POINTS:
+            raise _invalid("granularity", f"At most {MAX_SERIES_POINTS} buckets: use a shorter range or larger buckets.")
+        series = usage_series(tenant=request.tenant, meter=meter, start=start, end=end, granularity=granularity)
+        return Response({
+            "meter": meter.code, "granularity": granularity, "from": start, "to": end,
+            "data": [{"start": bucket, "value": decimal_text(value)} for bucket, value in series],
+        })
+
+
+class UsageSummaryApi(APIView):
+    required_scopes = {"GET": "read"}
+    required_actions = {"GET": Action.USE_PRODUCT}
+
+    @extend_schema(
+        operation_id="usage_summary", summary="This month's usage per meter against the plan",
+        description=scopes_note("read"),
+        responses={200: inline_serializer("UsageSummary", fields={
+            "plan": serializers.CharField(),
+            "period_start": serializers.DateTimeField(), "period_end": serializers.DateTimeField(),
+            "meters": serializers.ListField(child=inline_serializer("UsageSummaryMeter", fields={
+                "meter": serializers.CharField(), "name": serializers.CharField(), "unit": serializers.CharField(),
+                "usage": serializers.CharField(), "limit": serializers.CharField(allow_null=True),
+                "behaviour": serializers.CharField(allow_null=True),
+                "percent_used": serializers.FloatField(allow_null=True),
+            })),
+        }), **error_responses(401, 403)},
+    )
+    def get(self, request):
+        start, end = month_bounds(timezone.now())
+        entitlements = entitlements_for(request.tenant)
+        meters = []
+        for meter in active_meters().values():
+            usage = usage_for_period(tenant=request.tenant, meter=meter, start=start, end=end)
+            quota = entitlements.quota_for(meter.code)
+            percent = None
+            if quota is not None:
+                percent = float(round(usage / quota.monthly_limit * 100, 1)) if quota.monthly_limit else 100.0
+            meters.append({
+                "meter": meter.code, "name": meter.name, "unit": meter.unit, "usage": decimal_text(usage),
+                "limit": decimal_text(quota.monthly_limit) if quota else None,
+                "behaviour": ("hard" if quota.hard else "soft") if quota else None, "percent_used": percent,
+            })
+        return Response({"plan": entitlements.plan_code, "period_start": start, "period_end": end, "meters": meters})
+
+
+def _meter_for(code: str | None) -> Meter:
+    if not code:
+        raise _invalid("meter", "meter is required.")
+    meter = active_meters().get(code)
+    if meter is None:
+        raise _invalid("meter", f"No active meter '{code}'.")
+    return meter
+
+
+def _moment(params, name: str, *, default: datetime) -> datetime:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise _invalid(name, "Use ISO 8601 with a timezone, e.g. 2026-11-01T00:00:00Z.") from None
+    if moment.tzinfo is None:
+        raise _invalid(name, "Add a timezone, e.g. Z.")
+    return moment
+
+
+def _invalid(field: str, message: str) -> ApiError:
+    return ApiError(status_code=400, code="invalid_request", message=message, details={"fields": {field: [message]}})
