@@ -75,6 +75,7 @@ MIDDLEWARE = [
     # Before tenant routing, so even a failure there (database down) answers /api/ in the JSON error shape.
     "config.api.middleware.ApiErrorMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
+    "metering.tracking.ApiCallTrackingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -262,6 +263,8 @@ SPECTACULAR_SETTINGS = {
 # Request bodies under /api/ larger than this answer 413 payload_too_large; endpoints may declare more.
 API_MAX_BODY_BYTES = int(env_str("API_MAX_BODY_BYTES", str(256 * 1024)))
 API_BODY_LIMITS: dict[str, int] = {"/api/v1/events": 5 * 1024 * 1024}
+# The Redis list where API calls wait for the flush job (metering.tracking).
+API_CALLS_BUFFER_KEY = "tollgate:api-calls"
 # How long a retry waits for the first request with the same Idempotency-Key to finish.
 IDEMPOTENCY_WAIT_S = 5.0
 

@@ -7,6 +7,7 @@ from .base import *  # noqa: F403
 
 # Each test process gets its own cache namespace, so rate-limit counters never leak between runs or workers.
 CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}-{uuid.uuid4().hex[:6]}"  # noqa: F405
+API_CALLS_BUFFER_KEY = f"{CACHES['default']['KEY_PREFIX']}:api-calls"  # noqa: F405
 
 DEBUG = False
 SECRET_KEY = "test-only-insecure-key"
