@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "config.api.middleware.ApiErrorMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "metering.tracking.ApiCallTrackingMiddleware",
+    "metering.limits.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -239,6 +240,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # OPTIONS answers 405 like any other undeclared method; the OpenAPI schema documents every operation.
     "DEFAULT_METADATA_CLASS": None,
+    "DEFAULT_THROTTLE_CLASSES": ["metering.limits.PlanRateLimit"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tollgate API",
@@ -263,6 +265,9 @@ SPECTACULAR_SETTINGS = {
 # Request bodies under /api/ larger than this answer 413 payload_too_large; endpoints may declare more.
 API_MAX_BODY_BYTES = int(env_str("API_MAX_BODY_BYTES", str(256 * 1024)))
 API_BODY_LIMITS: dict[str, int] = {"/api/v1/events": 5 * 1024 * 1024}
+RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+# With Redis unreachable, rate limits let requests through (True) or refuse them (False).
+RATE_LIMITS_FAIL_OPEN = env_bool("RATE_LIMITS_FAIL_OPEN", True)
 # The Redis list where API calls wait for the flush job (metering.tracking).
 API_CALLS_BUFFER_KEY = "tollgate:api-calls"
 # How long a retry waits for the first request with the same Idempotency-Key to finish.

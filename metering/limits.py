@@ -1,0 +1,99 @@
+"""Per-plan request rate limits on the API: per key and per tenant, counted in Redis (django-ratelimit), so
+they hold across every web process. Every /api/v1/ answer carries X-RateLimit-Limit, -Remaining and -Reset
+(of the tighter limit); a refusal is 429 rate_limited with Retry-After.
+
+If Redis cannot be reached the API keeps serving: limits fail open (settings.RATE_LIMITS_FAIL_OPEN), and the
+failure is logged at most once a minute per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django_ratelimit.core import get_usage
+from rest_framework.throttling import BaseThrottle
+
+from billing.selectors import entitlements_for
+from tenants.models import ApiKey
+
+logger = logging.getLogger(__name__)
+
+LOG_EVERY_S = 60.0
+_last_failure_logged = [0.0]
+
+
+@dataclass(frozen=True)
+class LimitState:
+    limit: int
+    remaining: int
+    reset_s: int
+    exceeded: bool
+
+
+class PlanRateLimit(BaseThrottle):
+    """DRF throttle: the plan's requests per minute per API key and per tenant."""
+
+    def allow_request(self, request, view) -> bool:
+        tenant = getattr(request, "tenant", None)
+        if not settings.RATE_LIMITS_ENABLED or tenant is None or tenant.is_public:
+            return True
+        if not getattr(request.user, "is_authenticated", False):
+            return True
+        entitlements = entitlements_for(tenant)
+        checks = [("api:tenant", str(tenant.pk), entitlements.api_requests_per_minute_per_tenant)]
+        if isinstance(request.auth, ApiKey):
+            checks.append(("api:key", f"{tenant.pk}:{request.auth.pk}", entitlements.api_requests_per_minute_per_key))
+        states = [state for group, key, rate in checks if rate
+                  for state in [_count(request._request, group=group, key=key, per_minute=rate)] if state]
+        if not states:
+            return True
+        tightest = min(states, key=lambda state: (not state.exceeded, state.remaining))
+        request._request.rate_limit = tightest
+        self._wait = tightest.reset_s
+        return not tightest.exceeded
+
+    def wait(self) -> float | None:
+        return max(1, getattr(self, "_wait", 1))
+
+
+def _count(request: HttpRequest, *, group: str, key: str, per_minute: int) -> LimitState | None:
+    try:
+        usage = get_usage(request, group=group, key=lambda _group, _request: key, rate=f"{per_minute}/m",
+                          increment=True)
+    except Exception as error:  # Redis unreachable: serve, and say so once a minute
+        _failure_log(error)
+        return None if settings.RATE_LIMITS_FAIL_OPEN else LimitState(per_minute, 0, 60, True)
+    if usage is None or usage["time_left"] < 0:
+        _failure_log(RuntimeError("rate limit counter unavailable"))
+        return None if settings.RATE_LIMITS_FAIL_OPEN else LimitState(per_minute, 0, 60, True)
+    return LimitState(limit=usage["limit"], remaining=max(0, usage["limit"] - usage["count"]),
+                      reset_s=max(0, usage["time_left"]), exceeded=usage["should_limit"])
+
+
+def _failure_log(error: Exception) -> None:
+    now = time.monotonic()
+    if now - _last_failure_logged[0] >= LOG_EVERY_S:
+        _last_failure_logged[0] = now
+        logger.warning("rate_limits_unavailable error=%s fail_open=%s", type(error).__name__,
+                       settings.RATE_LIMITS_FAIL_OPEN)
+
+
+class RateLimitHeadersMiddleware:
+    """Adds the X-RateLimit-* headers the throttle computed (on success and on refusal alike)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        state: LimitState | None = getattr(request, "rate_limit", None)
+        if state is not None:
+            response["X-RateLimit-Limit"] = str(state.limit)
+            response["X-RateLimit-Remaining"] = str(state.remaining)
+            response["X-RateLimit-Reset"] = str(state.reset_s)
+        return response
