@@ -3,10 +3,15 @@
 import os
 import uuid
 
+from config.env import env_bool
+
 from .base import *  # noqa: F403
 
 # Each test process gets its own cache namespace, so rate-limit counters never leak between runs or workers.
-CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}-{uuid.uuid4().hex[:6]}"  # noqa: F405
+# (Server processes a test starts share the test's namespace through TEST_CACHE_KEY_PREFIX.)
+CACHES["default"]["KEY_PREFIX"] = os.environ.get(  # noqa: F405
+    "TEST_CACHE_KEY_PREFIX", f"test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+)
 API_CALLS_BUFFER_KEY = f"{CACHES['default']['KEY_PREFIX']}:api-calls"  # noqa: F405
 
 DEBUG = False
@@ -29,4 +34,4 @@ STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 # The standard tenants serve hundreds of API requests a minute across the suite; tests of the limits turn
 # them on for themselves.
-RATE_LIMITS_ENABLED = False
+RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", False)
