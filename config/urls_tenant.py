@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from accounts import views as account_views
+from metering import views as metering_views
 from tenants import views_staff
 
 
@@ -23,6 +24,7 @@ urlpatterns = [
     path("team/members/<int:member_id>/remove/", account_views.team_member_remove, name="team_member_remove"),
     path("invitations/<str:token>/", account_views.team_join, name="invitation_accept"),
     path("settings/", views_staff.workspace_settings, name="section_settings"),
+    path("usage/", metering_views.usage_page, name="section_usage"),
 ] + [
     path(f"{section}/", views_staff.section_upcoming, {"section": section}, name=f"section_{section.replace('-', '_')}")
     for section in views_staff.UPCOMING_SECTIONS

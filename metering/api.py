@@ -18,8 +18,8 @@ from config.api.idempotency import idempotent
 from config.api.parsers import FastJsonParser
 from config.api.schema import IDEMPOTENCY_KEY_HEADER, error_responses, scopes_note
 from metering.models import Meter
-from metering.selectors import GRANULARITIES, month_bounds, usage_for_period, usage_series
-from metering.services import MAX_BATCH, active_meters, event_ingest
+from metering.selectors import GRANULARITIES, active_meters, month_bounds, usage_for_period, usage_series
+from metering.services import MAX_BATCH, event_ingest
 
 MAX_SERIES_POINTS = 2000
 

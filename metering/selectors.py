@@ -17,6 +17,11 @@ HOUR = timedelta(hours=1)
 GRANULARITIES = ("hour", "day", "month")
 
 
+def active_meters() -> dict[str, Meter]:
+    """Active meters by code (one query; ingestion validates a whole batch against it)."""
+    return {meter.code: meter for meter in Meter.objects.filter(is_active=True)}
+
+
 def usage_for_period(*, tenant: Tenant, meter: Meter, start: datetime, end: datetime) -> Decimal:
     """The meter's aggregate over [start, end). Whole hours come from the rollups; the partial hours at either
     end from the raw events, so the answer is exact for any range. unique_count reads its monthly distinct

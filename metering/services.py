@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from metering import sql
 from metering.models import Meter
+from metering.selectors import active_meters
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -72,10 +73,6 @@ def event_ingest(*, tenant: Tenant, events: list, meters: dict[str, Meter] | Non
         result.accepted = len(valid)
         result.duplicates = len(valid) - inserted
     return result
-
-
-def active_meters() -> dict[str, Meter]:
-    return {meter.code: meter for meter in Meter.objects.filter(is_active=True)}
 
 
 def _event_validate(raw: object, *, meters: dict[str, Meter], now: datetime) -> _ValidEvent:

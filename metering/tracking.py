@@ -23,7 +23,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django_redis import get_redis_connection
 
-from metering.services import active_meters, event_ingest
+from metering.selectors import active_meters
+from metering.services import event_ingest
 from tenants.models import ApiKey, Tenant
 
 logger = logging.getLogger(__name__)

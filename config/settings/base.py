@@ -102,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.current_tenant",
                 "accounts.context_processors.staff_permissions",
+                "billing.context_processors.current_plan",
             ],
         },
     },

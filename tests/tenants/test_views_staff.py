@@ -271,7 +271,7 @@ def test_settings_link_to_the_users_own_security_page(alpha_owner_client):
 
 
 def test_sections_still_to_come_say_so(alpha_owner_client):
-    response = alpha_owner_client.get("/usage/")
+    response = alpha_owner_client.get("/branding/")
 
     assert b"Not available yet" in response.content
 

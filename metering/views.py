@@ -1,0 +1,115 @@
+"""Staff pages of metering on a tenant's host: the Usage page (this month per meter against the plan's quotas,
+and the last 30 days day by day). Every figure comes from metering.selectors for `request.tenant` only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from decimal import ROUND_FLOOR, Decimal
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.permissions import Action
+from accounts.views import staff_action_required
+from billing.selectors import Quota, entitlements_for
+from metering.charts import BarChart, bar_chart, quantity_format
+from metering.models import Meter
+from metering.selectors import active_meters, month_bounds, usage_for_period, usage_series
+from tenants.models import Tenant
+
+CHART_DAYS = 30
+# From this share of a quota on, the bar turns to a warning colour.
+NEAR_QUOTA_PERCENT = 80
+
+# What "usage this month" means for each aggregation, as the page words it.
+PERIOD_PHRASES = {
+    Meter.Aggregation.COUNT: "this month",
+    Meter.Aggregation.SUM: "this month",
+    Meter.Aggregation.MAX: "peak this month",
+    Meter.Aggregation.UNIQUE_COUNT: "distinct this month",
+    Meter.Aggregation.LATEST: "latest this month",
+}
+
+
+@dataclass(frozen=True)
+class MeterUsage:
+    meter: Meter
+    used: Decimal
+    quota: Quota | None
+    chart: BarChart
+
+    @property
+    def used_display(self) -> str:
+        return quantity_format(self.used)
+
+    @property
+    def period_phrase(self) -> str:
+        return PERIOD_PHRASES[self.meter.aggregation]
+
+    @property
+    def limit_display(self) -> str:
+        return quantity_format(self.quota.monthly_limit) if self.quota else ""
+
+    @property
+    def percent(self) -> int:
+        """Whole percent of the quota used (floored, so 100 means reached), 0 without a quota."""
+        if self.quota is None:
+            return 0
+        if self.quota.monthly_limit <= 0:
+            # A zero quota allows nothing: it is fully used from the start.
+            return 100
+        return int((self.used * 100 / self.quota.monthly_limit).to_integral_value(rounding=ROUND_FLOOR))
+
+    @property
+    def percent_display(self) -> str:
+        return "<1%" if self.percent == 0 and self.used > 0 else f"{self.percent}%"
+
+    @property
+    def bar_percent(self) -> int:
+        return min(max(self.percent, 0), 100)
+
+    @property
+    def state(self) -> str:
+        if self.percent >= 100:
+            return "over"
+        return "near" if self.percent >= NEAR_QUOTA_PERCENT else "ok"
+
+
+@staff_action_required(Action.USE_PRODUCT)
+@require_GET
+def usage_page(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant
+    now = timezone.now().astimezone(dt_timezone.utc)
+    month_start, month_end = month_bounds(now)
+    entitlements = entitlements_for(tenant)
+    rows = [_meter_usage(tenant=tenant, meter=meter, quota=entitlements.quota_for(meter.code), now=now,
+                         month_start=month_start, month_end=month_end)
+            for meter in active_meters().values()]
+    # Meters the plan caps come first: they are the ones that can stop a request.
+    rows.sort(key=lambda row: (row.quota is None, row.meter.name.lower()))
+    return render(request, "metering/usage.html", {
+        "active_section": "usage",
+        "plan_name": entitlements.plan_name,
+        "month_start": month_start,
+        "month_end": month_end,
+        "today": now,
+        "chart_days": CHART_DAYS,
+        "rows": rows,
+        "any_usage_this_month": any(row.used for row in rows),
+    })
+
+
+def _meter_usage(*, tenant: Tenant, meter: Meter, quota: Quota | None, now: datetime, month_start: datetime,
+                 month_end: datetime) -> MeterUsage:
+    # The whole calendar month, not up to now: nothing is later than now anyway, and unique_count reads its
+    # exact monthly table only for a whole month.
+    used = usage_for_period(tenant=tenant, meter=meter, start=month_start, end=month_end)
+    tomorrow = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    series = usage_series(tenant=tenant, meter=meter, start=tomorrow - timedelta(days=CHART_DAYS), end=tomorrow,
+                          granularity="day")
+    return MeterUsage(meter=meter, used=used, quota=quota, chart=bar_chart(series, unit=meter.unit))
+

@@ -1,0 +1,79 @@
+"""The staff Usage page of tenant A shows only A's usage and A's plan, and B's session gets nothing on A's host."""
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+import time_machine
+
+from billing.models import Plan
+from billing.selectors import entitlements_forget
+from billing.services import tenant_plan_assign
+from tests.metering.test_views import NOW, api_calls, meter_section, shown_usage, tokens
+from tests.support.tenants import client_for
+
+pytestmark = pytest.mark.django_db
+
+DAY = datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def frozen_now():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_entitlements():
+    entitlements_forget()
+    yield
+    entitlements_forget()
+
+
+@pytest.fixture
+def usage_of_both(tenant_alpha, tenant_beta) -> None:
+    """Different amounts in each tenant, on the same day and meters, so any mix-up changes a number."""
+    api_calls(tenant_alpha, 3, at=DAY)
+    tokens(tenant_alpha, 40, at=DAY)
+    api_calls(tenant_beta, 11, at=DAY)
+    tokens(tenant_beta, 9_000, at=DAY)
+
+
+def test_alphas_usage_page_shows_only_alphas_figures(alpha_owner_client, usage_of_both):
+    response = alpha_owner_client.get("/usage/")
+
+    assert (shown_usage(response, "api_calls"), shown_usage(response, "ai_input_tokens")) == ("3", "40")
+    assert b"9,000" not in response.content and b"11 calls" not in response.content
+
+
+def test_alphas_chart_shows_only_alphas_days(alpha_owner_client, usage_of_both):
+    section = meter_section(alpha_owner_client.get("/usage/"), "api_calls")
+
+    assert "<title>18 Nov 2026: 3 calls</title>" in section
+    assert re.search(r'<text class="chart-label"[^>]*>3</text>', section)
+
+
+def test_betas_usage_page_shows_only_betas_figures(beta_owner_client, usage_of_both):
+    response = beta_owner_client.get("/usage/")
+
+    assert (shown_usage(response, "api_calls"), shown_usage(response, "ai_input_tokens")) == ("11", "9,000")
+
+
+def test_alphas_page_shows_alphas_plan_not_betas(alpha_owner_client, tenant_beta, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant_plan_assign(tenant=tenant_beta, plan=Plan.objects.get(code="pro"))
+
+    response = alpha_owner_client.get("/usage/")
+
+    assert b'<p class="stat-value">Free</p>' in response.content and b"Pro" not in response.content
+    assert "of 1,000" in meter_section(response, "api_calls")
+
+
+def test_a_beta_session_on_alphas_usage_page_is_sent_to_login(beta_owner_client, tenant_alpha, usage_of_both):
+    on_alpha = client_for(tenant_alpha)
+    on_alpha.cookies = beta_owner_client.cookies
+
+    response = on_alpha.get("/usage/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
