@@ -31,6 +31,16 @@ def public_schema_each_test(request):
         connection.set_schema_to_public()
 
 
+@pytest.fixture(autouse=True)
+def fresh_entitlements():
+    """Entitlements are cached per process: no test may see a plan another test assigned."""
+    from billing.selectors import entitlements_forget
+
+    entitlements_forget()
+    yield
+    entitlements_forget()
+
+
 @pytest.fixture
 def tenant_alpha(db):
     from tenants.models import Tenant

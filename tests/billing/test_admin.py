@@ -3,7 +3,7 @@ from django.forms.models import model_to_dict
 
 from accounts.models import User
 from billing.models import Plan, PlanQuota, TenantPlan
-from billing.selectors import entitlements_for, entitlements_forget
+from billing.selectors import entitlements_for
 
 pytestmark = pytest.mark.django_db
 
@@ -12,14 +12,6 @@ ASSIGNMENTS = "/admin/billing/tenantplan/"
 PLAN_FIELDS = ["name", "description", "is_public", "is_active", "sort_order", "api_requests_per_minute_per_key",
                "api_requests_per_minute_per_tenant", "concurrent_ai_requests", "monthly_ai_token_allowance", "seats",
                "custom_domains", "team", "sso", "white_label", "client_tenants"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_entitlements():
-    """Entitlements are cached per process: no test may see a plan another test assigned."""
-    entitlements_forget()
-    yield
-    entitlements_forget()
 
 
 @pytest.fixture

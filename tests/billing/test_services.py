@@ -1,17 +1,10 @@
 import pytest
 
 from billing.models import Plan, TenantPlan
-from billing.selectors import entitlements_for, entitlements_forget
+from billing.selectors import entitlements_for
 from billing.services import tenant_plan_assign
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_entitlements():
-    entitlements_forget()
-    yield
-    entitlements_forget()
 
 
 def test_assigning_a_plan_replaces_the_tenants_current_one(tenant_alpha):

@@ -7,7 +7,6 @@ import pytest
 import time_machine
 
 from billing.models import Plan
-from billing.selectors import entitlements_forget
 from billing.services import tenant_plan_assign
 from tests.metering.test_views import NOW, api_calls, meter_section, shown_usage, tokens
 from tests.support.tenants import client_for
@@ -21,13 +20,6 @@ DAY = datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
 def frozen_now():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture(autouse=True)
-def fresh_entitlements():
-    entitlements_forget()
-    yield
-    entitlements_forget()
 
 
 @pytest.fixture

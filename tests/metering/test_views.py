@@ -5,7 +5,6 @@ import pytest
 import time_machine
 
 from billing.models import Plan
-from billing.selectors import entitlements_forget
 from billing.services import tenant_plan_assign
 from metering.models import Meter
 from metering.services import event_ingest
@@ -20,14 +19,6 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 def frozen_now():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture(autouse=True)
-def fresh_entitlements():
-    """Entitlements are cached per process: no test may see a plan another test assigned."""
-    entitlements_forget()
-    yield
-    entitlements_forget()
 
 
 def api_calls(tenant, count: int, *, at: datetime = NOW - timedelta(hours=1)) -> None:
