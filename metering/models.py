@@ -110,3 +110,26 @@ class UsageUniqueValue(models.Model):
 
     class Meta:
         db_table = "metering_usageuniquevalue"
+
+
+class UsageAlert(models.Model):
+    """A quota threshold (80 % or 100 %) a tenant crossed in a month: its owners get one email and a notice per
+    threshold and period, never one per request (the unique constraint is what makes it once)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    meter_code = models.CharField(max_length=50)
+    period_start = models.DateField()
+    threshold_percent = models.PositiveSmallIntegerField()
+    limit = models.DecimalField(max_digits=20, decimal_places=4)
+    created_at = models.DateTimeField(auto_now_add=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "meter_code", "period_start", "threshold_percent"],
+                                    name="usage_alert_once_per_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.meter_code} {self.threshold_percent}% {self.period_start:%Y-%m}"
