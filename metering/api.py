@@ -15,7 +15,6 @@ from accounts.permissions import Action
 from billing.selectors import entitlements_for
 from config.api.errors import ApiError
 from config.api.idempotency import idempotent
-from config.api.parsers import FastJsonParser
 from config.api.schema import IDEMPOTENCY_KEY_HEADER, error_responses, scopes_note
 from metering.models import Meter
 from metering.selectors import GRANULARITIES, active_meters, month_bounds, usage_for_period, usage_series
@@ -50,7 +49,6 @@ IngestResultSerializer = inline_serializer("UsageIngestResult", fields={
 
 
 class EventIngestApi(APIView):
-    parser_classes = [FastJsonParser]
     required_scopes = {"POST": "usage:write"}
     required_actions = {"POST": Action.USE_PRODUCT}
 

@@ -1,5 +1,5 @@
 """Per-plan request rate limits on the API: per key and per tenant, counted in Redis (django-ratelimit), so
-they hold across every web process. Every /api/v1/ answer carries X-RateLimit-Limit, -Remaining and -Reset
+they hold across every web process; and the monthly API-call quota (metering.quotas), checked first. Every /api/v1/ answer carries X-RateLimit-Limit, -Remaining and -Reset
 (of the tighter limit); a refusal is 429 rate_limited with Retry-After.
 
 If Redis cannot be reached the API keeps serving: limits fail open (settings.RATE_LIMITS_FAIL_OPEN), and the
@@ -19,6 +19,7 @@ from django_ratelimit.core import get_usage
 from rest_framework.throttling import BaseThrottle
 
 from billing.selectors import entitlements_for
+from metering.quotas import api_calls_quota_state, quota_refusal, quota_warning
 from tenants.models import ApiKey
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class PlanRateLimit(BaseThrottle):
             return True
         if not getattr(request.user, "is_authenticated", False):
             return True
+        self._quota_check(request)
         entitlements = entitlements_for(tenant)
         checks = [("api:tenant", str(tenant.pk), entitlements.api_requests_per_minute_per_tenant)]
         if isinstance(request.auth, ApiKey):
@@ -56,6 +58,18 @@ class PlanRateLimit(BaseThrottle):
         request._request.rate_limit = tightest
         self._wait = tightest.reset_s
         return not tightest.exceeded
+
+    def _quota_check(self, request) -> None:
+        try:
+            state = api_calls_quota_state(request.tenant)
+        except Exception as error:  # Redis or the rollups unreachable: quotas fail like rate limits
+            _failure_log(error)
+            return
+        if state is None:
+            return
+        if state.hard and state.exhausted:
+            raise quota_refusal(state)
+        request._request.quota_warning = quota_warning(state)
 
     def wait(self) -> float | None:
         return max(1, getattr(self, "_wait", 1))
@@ -91,6 +105,9 @@ class RateLimitHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        warning = getattr(request, "quota_warning", None)
+        if warning:
+            response["X-Quota-Warning"] = warning
         state: LimitState | None = getattr(request, "rate_limit", None)
         if state is not None:
             response["X-RateLimit-Limit"] = str(state.limit)

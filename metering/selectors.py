@@ -9,8 +9,9 @@ from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django.db import connection
+from django.utils import timezone
 
-from metering.models import Meter
+from metering.models import Meter, UsageAlert
 from tenants.models import Tenant
 
 HOUR = timedelta(hours=1)
@@ -188,3 +189,9 @@ def month_bounds(moment: datetime) -> tuple[datetime, datetime]:
     """The calendar month (UTC) containing moment, as [start, end)."""
     start = _truncate(moment.astimezone(dt_timezone.utc), "month")
     return start, _next_bucket(start, "month")
+
+
+def usage_alerts_this_month(*, tenant: Tenant, now: datetime | None = None) -> list[UsageAlert]:
+    """The quota thresholds the tenant crossed this month, newest first (the dashboard notices)."""
+    start, _ = month_bounds(now or timezone.now())
+    return list(UsageAlert.objects.filter(tenant=tenant, period_start=start.date()).order_by("-threshold_percent"))

@@ -6,13 +6,18 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from metering import sql
-from metering.models import Meter
+from metering.models import Meter, UsageAlert
 from metering.selectors import active_meters
 from tenants.models import Tenant
 
@@ -21,6 +26,8 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 1000
 MAX_PROPERTIES_BYTES = 4096
 MAX_TRANSACTION_ID = 255
+# Rollups keep 24 integer digits; one event's value is held far below that so sums cannot overflow.
+MAX_NUMERIC_VALUE = 10**15
 # How far back and ahead an event's timestamp may be (Stripe's meter window).
 PAST_WINDOW = timedelta(days=35)
 FUTURE_WINDOW = timedelta(minutes=5)
@@ -86,6 +93,8 @@ def _event_validate(raw: object, *, meters: dict[str, Meter], now: datetime) -> 
         raise _Rejected("missing_field", "transaction_id is required (a non-empty string).")
     if len(transaction_id) > MAX_TRANSACTION_ID:
         raise _Rejected("invalid_field", f"transaction_id is longer than {MAX_TRANSACTION_ID} characters.")
+    if "\x00" in transaction_id:
+        raise _Rejected("invalid_field", "transaction_id must not contain NUL characters.")
     meter_code = raw.get("meter")
     if not isinstance(meter_code, str) or not meter_code:
         raise _Rejected("missing_field", "meter is required.")
@@ -101,9 +110,22 @@ def _event_validate(raw: object, *, meters: dict[str, Meter], now: datetime) -> 
     properties_json = json.dumps(properties, separators=(",", ":"), ensure_ascii=False)
     if len(properties_json.encode()) > MAX_PROPERTIES_BYTES:
         raise _Rejected("properties_too_large", f"properties exceed {MAX_PROPERTIES_BYTES} bytes.")
+    # PostgreSQL text and jsonb cannot hold NUL; the escaped form in the JSON is the cheap first check.
+    if "\\u0000" in properties_json and _contains_nul(properties):
+        raise _Rejected("invalid_value", "properties must not contain NUL characters.")
     _property_check(meter, properties)
     return _ValidEvent(meter_code=meter_code, transaction_id=transaction_id, timestamp=timestamp,
                        properties_json=properties_json)
+
+
+def _contains_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
 
 
 def _timestamp_parse(raw: object, *, now: datetime) -> datetime:
@@ -131,8 +153,9 @@ def _property_check(meter: Meter, properties: dict) -> None:
     if meter.is_numeric:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _Rejected("invalid_value", f"properties.{meter.event_property} must be a number for meter {meter.code}.")
-        if value != value or value in (float("inf"), float("-inf")):
-            raise _Rejected("invalid_value", f"properties.{meter.event_property} must be a finite number.")
+        if value != value or not -MAX_NUMERIC_VALUE <= value <= MAX_NUMERIC_VALUE:
+            raise _Rejected("invalid_value", f"properties.{meter.event_property} must be a number between "
+                                             f"-{MAX_NUMERIC_VALUE:.0e} and {MAX_NUMERIC_VALUE:.0e}.")
     elif value is None or isinstance(value, (dict, list)):
         raise _Rejected("invalid_value", f"properties.{meter.event_property} is required for meter {meter.code}.")
 
@@ -189,3 +212,40 @@ def _month_add(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+
+
+# --- Usage alerts -----------------------------------------------------------------------------
+
+def usage_alert_record(*, tenant: Tenant, meter_code: str, threshold: int, limit: Decimal,
+                       now: datetime | None = None) -> UsageAlert | None:
+    """Record that the tenant crossed `threshold` % of a monthly quota and email its owners, once per month and
+    threshold. Returns None when this alert was already recorded (e.g. two processes crossed together)."""
+    now = now or timezone.now()
+    period_start = now.date().replace(day=1)
+    with transaction.atomic():
+        alert, created = UsageAlert.objects.get_or_create(
+            tenant=tenant, meter_code=meter_code, period_start=period_start, threshold_percent=threshold,
+            defaults={"limit": limit},
+        )
+        if not created:
+            return None
+        transaction.on_commit(lambda: _usage_alert_email(alert, tenant))
+    return alert
+
+
+def _usage_alert_email(alert: UsageAlert, tenant: Tenant) -> None:
+    from accounts.models import Role, User
+
+    with schema_context(tenant.schema_name):
+        owners = list(User.objects.filter(role=Role.OWNER, is_active=True).values_list("email", flat=True))
+    if not owners:
+        return
+    context = {"tenant": tenant, "alert": alert, "limit": format(alert.limit.normalize(), "f")}
+    message = EmailMultiAlternatives(
+        subject=f"{tenant.name}: {alert.threshold_percent}% of your monthly {alert.meter_code} quota used",
+        body=render_to_string("metering/email/usage_alert.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL, to=owners,
+    )
+    message.attach_alternative(render_to_string("metering/email/usage_alert.html", context), "text/html")
+    message.send()
+    UsageAlert.objects.filter(pk=alert.pk).update(emailed_at=timezone.now())

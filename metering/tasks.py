@@ -2,13 +2,15 @@
 
 from celery import shared_task
 
-from metering.services import event_keys_prune, usage_partitions_ensure
-from metering.tracking import api_calls_flush
+from billing.selectors import entitlements_for
+from metering import tracking
+from metering.services import event_keys_prune, usage_alert_record, usage_partitions_ensure
+from tenants.models import Tenant
 
 
 @shared_task(name="metering.api_calls_flush")
 def api_calls_flush_task() -> int:
-    return api_calls_flush()
+    return tracking.api_calls_flush()
 
 
 @shared_task(name="metering.usage_partitions_ensure")
@@ -19,3 +21,13 @@ def usage_partitions_ensure_task() -> list[str]:
 @shared_task(name="metering.event_keys_prune")
 def event_keys_prune_task() -> int:
     return event_keys_prune()
+
+
+@shared_task(name="metering.usage_alert_send")
+def usage_alert_send(*, tenant_id: int, meter_code: str, threshold: int) -> bool:
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    quota = entitlements_for(tenant).quota_for(meter_code) if tenant else None
+    if quota is None:
+        return False
+    return usage_alert_record(tenant=tenant, meter_code=meter_code, threshold=threshold,
+                              limit=quota.monthly_limit) is not None

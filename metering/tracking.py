@@ -23,8 +23,10 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django_redis import get_redis_connection
 
+from metering.quotas import api_call_counted
 from metering.selectors import active_meters
 from metering.services import event_ingest
+from metering.tasks import usage_alert_send
 from tenants.models import ApiKey, Tenant
 
 logger = logging.getLogger(__name__)
@@ -63,6 +65,10 @@ class ApiCallTrackingMiddleware:
         }
         try:
             get_redis_connection("default").rpush(settings.API_CALLS_BUFFER_KEY, orjson.dumps(record))
+            if record["properties"]["billable"] and settings.RATE_LIMITS_ENABLED:
+                crossed = api_call_counted(tenant)
+                if crossed is not None:
+                    usage_alert_send.delay(tenant_id=tenant.pk, meter_code="api_calls", threshold=crossed)
         except Exception as error:  # tracking must never break the API; say so, not once per request
             now = time.monotonic()
             if now - self._last_failure_logged >= LOG_EVERY_S:

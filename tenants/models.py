@@ -144,7 +144,8 @@ class IdempotencyRecord(models.Model):
     request_fingerprint = models.CharField(max_length=64)
     state = models.CharField(max_length=20, choices=State.choices, default=State.IN_PROGRESS)
     response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True)
+    # JSON as text, not jsonb: jsonb refuses "\u0000", which a response may echo back from the request.
+    response_body = models.TextField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
 

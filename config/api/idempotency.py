@@ -16,6 +16,7 @@ from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.request import Request
@@ -66,7 +67,7 @@ def idempotent_execute(*, tenant: Tenant, key: str, fingerprint: str, execute: C
         return response
     IdempotencyRecord.objects.filter(pk=record.pk).update(
         state=IdempotencyRecord.State.COMPLETED, response_status=response.status_code,
-        response_body=response.data,
+        response_body=json.dumps(response.data, cls=DjangoJSONEncoder),
     )
     return response
 
@@ -101,4 +102,5 @@ def _answer_for_existing(record: IdempotencyRecord, *, fingerprint: str) -> Resp
         raise ApiError(status_code=409, code="request_in_progress",
                        message="A request with this key is still running. Retry in a moment.",
                        headers={"Retry-After": "1"})
-    return Response(record.response_body, status=record.response_status, headers={REPLAYED_HEADER: "true"})
+    return Response(json.loads(record.response_body), status=record.response_status,
+                    headers={REPLAYED_HEADER: "true"})

@@ -103,6 +103,7 @@ TEMPLATES = [
                 "tenants.context_processors.current_tenant",
                 "accounts.context_processors.staff_permissions",
                 "billing.context_processors.current_plan",
+                "metering.context_processors.usage_notices",
             ],
         },
     },
@@ -271,6 +272,8 @@ RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 RATE_LIMITS_FAIL_OPEN = env_bool("RATE_LIMITS_FAIL_OPEN", True)
 # The Redis list where API calls wait for the flush job (metering.tracking).
 API_CALLS_BUFFER_KEY = "tollgate:api-calls"
+# Redis counters of monthly quotas (metering.quotas).
+QUOTA_COUNTER_PREFIX = "tollgate:quota"
 # How long a retry waits for the first request with the same Idempotency-Key to finish.
 IDEMPOTENCY_WAIT_S = 5.0
 

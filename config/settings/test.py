@@ -13,6 +13,7 @@ CACHES["default"]["KEY_PREFIX"] = os.environ.get(  # noqa: F405
     "TEST_CACHE_KEY_PREFIX", f"test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 )
 API_CALLS_BUFFER_KEY = f"{CACHES['default']['KEY_PREFIX']}:api-calls"  # noqa: F405
+QUOTA_COUNTER_PREFIX = f"{CACHES['default']['KEY_PREFIX']}:quota"  # noqa: F405
 
 DEBUG = False
 SECRET_KEY = "test-only-insecure-key"

@@ -208,3 +208,10 @@ def test_the_schema_documents_pagination_idempotency_and_closed_request_bodies(t
     assert {"cursor", "limit"} <= {parameter["name"] for parameter in listing["parameters"]}
     assert "Idempotency-Key" in {parameter["name"] for parameter in creating["parameters"]}
     assert schema["components"]["schemas"]["ApiKeyCreateRequest"]["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("body", ['{"name": "\\ud800", "scopes": ["read"]}', b'{"name": "\xff", "scopes": ["read"]}'])
+def test_unencodable_text_is_an_invalid_request_not_a_crash(key_client, body):
+    response = key_client.post("/api/v1/api-keys", body, content_type="application/json")
+
+    assert_error(response, 400, "invalid_request")

@@ -179,3 +179,15 @@ def test_a_retry_still_waiting_past_the_limit_gets_request_in_progress(committed
         release.set()
         ApiKey.objects.filter(tenant=alpha).delete()
         IdempotencyRecord.objects.filter(tenant=alpha).delete()
+
+
+@pytest.mark.django_db
+def test_a_response_echoing_a_nul_character_is_still_remembered(tenant_alpha):
+    client = api_client(tenant_alpha, api_key_for(tenant_alpha, scopes=["usage:write"]))
+    body = {"transaction_id": "t", "meter": "bad\u0000meter"}
+
+    first = client.post("/api/v1/events", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="nul-1")
+    retry = client.post("/api/v1/events", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="nul-1")
+
+    assert first.status_code == retry.status_code == 200
+    assert retry.json() == first.json() and retry["Idempotent-Replayed"] == "true"

@@ -80,6 +80,11 @@ def test_transaction_ids_are_per_tenant(tenant_alpha, tenant_beta):
     ({"transaction_id": "t", "meter": "ai_input_tokens", "properties": {"tokens": True}}, "invalid_value"),
     ({"transaction_id": "t", "meter": "ai_input_tokens", "properties": {}}, "invalid_value"),
     ({"transaction_id": "t", "meter": "api_calls", "extra": 1}, "unknown_field"),
+    ({"transaction_id": "t\x00", "meter": "api_calls"}, "invalid_field"),
+    ({"transaction_id": "t", "meter": "api_calls", "properties": {"a": ["x\x00"]}}, "invalid_value"),
+    ({"transaction_id": "t", "meter": "api_calls", "properties": {"a\x00": 1}}, "invalid_value"),
+    ({"transaction_id": "t", "meter": "ai_input_tokens", "properties": {"tokens": 1.7e308}}, "invalid_value"),
+    ({"transaction_id": "t", "meter": "ai_input_tokens", "properties": {"tokens": float("nan")}}, "invalid_value"),
 ])
 def test_invalid_events_are_rejected_with_their_index_and_reason(tenant_alpha, event, code):
     result = ingest(tenant_alpha, [{"transaction_id": "ok", "meter": "coach_messages"}, event])
@@ -87,6 +92,12 @@ def test_invalid_events_are_rejected_with_their_index_and_reason(tenant_alpha, e
     assert result.accepted == 1
     assert [(rejection.index, rejection.code) for rejection in result.rejected] == [(1, code)]
     assert [row[1] for row in stored_events(tenant_alpha)] == ["ok"]
+
+
+def test_a_literal_backslash_u0000_text_is_not_a_nul(tenant_alpha):
+    result = ingest(tenant_alpha, [{"transaction_id": "t", "meter": "api_calls", "properties": {"a": "\\u0000"}}])
+
+    assert result.rejected == []
 
 
 def test_an_inactive_meter_is_unknown(tenant_alpha):
