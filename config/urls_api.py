@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import TeamMemberListApi
 from metering.api import EventIngestApi, UsageSeriesApi, UsageSummaryApi
+from metering.wallet_api import WalletDetailApi, WalletEntryListApi
 from tenants.api import ApiKeyListCreateApi, ApiKeyRevokeApi, TenantDetailApi
 
 urlpatterns = [
@@ -15,6 +16,8 @@ urlpatterns = [
     path("v1/events", EventIngestApi.as_view(), name="api_events"),
     path("v1/usage", UsageSeriesApi.as_view(), name="api_usage"),
     path("v1/usage/summary", UsageSummaryApi.as_view(), name="api_usage_summary"),
+    path("v1/wallet", WalletDetailApi.as_view(), name="api_wallet"),
+    path("v1/wallet/entries", WalletEntryListApi.as_view(), name="api_wallet_entries"),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[],
                                                throttle_classes=[]), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema", authentication_classes=[],

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from metering import views as metering_views
+from metering import wallet_views
 from tenants import views_staff
 
 
@@ -25,6 +26,11 @@ urlpatterns = [
     path("invitations/<str:token>/", account_views.team_join, name="invitation_accept"),
     path("settings/", views_staff.workspace_settings, name="section_settings"),
     path("usage/", metering_views.usage_page, name="section_usage"),
+    path("wallet/", wallet_views.wallet_page, name="section_wallet"),
+    path("wallet/threshold/", wallet_views.wallet_threshold_update, name="wallet_threshold_update"),
+    path("wallet/purchases/", wallet_views.wallet_purchase_create, name="wallet_purchase_create"),
+    path("wallet/purchases/<int:purchase_id>/cancel/", wallet_views.wallet_purchase_cancel,
+         name="wallet_purchase_cancel"),
 ] + [
     path(f"{section}/", views_staff.section_upcoming, {"section": section}, name=f"section_{section.replace('-', '_')}")
     for section in views_staff.UPCOMING_SECTIONS

@@ -117,3 +117,4 @@ def _usage_report(*, tenant: Tenant, meter: Meter, start: date, end: date, granu
         "total_display": quantity_format(total),
         "rows": [{"bucket": bucket, "display": quantity_format(value)} for bucket, value in series],
     }
+from metering import wallet_admin  # noqa: F401,E402

@@ -133,3 +133,156 @@ class UsageAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_id} {self.meter_code} {self.threshold_percent}% {self.period_start:%Y-%m}"
+
+
+# --- AI-token wallets ----------------------------------------------------------------------------
+
+class Wallet(models.Model):
+    """A tenant's AI tokens: a cached balance plus the immutable ledger (WalletEntry) it is the sum of. Every
+    change to `balance` writes its entry in the same transaction (metering.wallet_services); the CHECK
+    constraint makes a negative balance impossible whatever the code does."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.PROTECT, related_name="+")
+    balance = models.BigIntegerField(default=0)
+    low_balance_threshold = models.BigIntegerField(
+        null=True, blank=True,
+        help_text="Email the owners when a debit takes the balance from above this to at or below it.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(balance__gte=0), name="wallet_balance_not_negative"),
+            models.CheckConstraint(condition=models.Q(low_balance_threshold__gte=0),
+                                   name="wallet_threshold_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Wallet of {self.tenant}"
+
+
+class WalletFeature(models.TextChoices):
+    """What a usage debit paid for."""
+
+    AI_API = "ai_api", "AI API"
+    COACH = "coach", "Coach"
+    CONTENT = "content", "Content generation"
+
+
+class WalletEntry(models.Model):
+    """One change to a wallet, never updated (a database trigger refuses UPDATE) and never deleted (the
+    foreign key protects it). `tokens` is signed; `balance_after` is the wallet's balance right after it, so
+    the ledger in id order replays the balance exactly."""
+
+    class Kind(models.TextChoices):
+        GRANT = "grant", "Grant"
+        PURCHASE = "purchase", "Purchase"
+        USAGE_DEBIT = "usage_debit", "Usage"
+        REFUND = "refund", "Refund"
+        EXPIRY = "expiry", "Expiry"
+        ADJUSTMENT = "adjustment", "Adjustment"
+
+    # No index of its own: the composite indexes below all start with the wallet (one index less per debit).
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries", db_index=False)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    tokens = models.BigIntegerField()
+    balance_after = models.BigIntegerField()
+    reason = models.CharField(max_length=255, blank=True)
+    feature = models.CharField(max_length=20, choices=WalletFeature.choices, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255)
+    created_by = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Grants only: when the unused part expires.")
+
+    class Meta:
+        verbose_name_plural = "wallet entries"
+        constraints = [
+            models.UniqueConstraint(fields=["wallet", "idempotency_key"], name="wallet_entry_key_once"),
+            models.CheckConstraint(condition=models.Q(balance_after__gte=0), name="wallet_entry_balance_not_negative"),
+            # Credits add, usage and expiry take away, adjustments go either way; only an expiry may be 0 (a grant
+            # that was used up still gets its expiry line, which is what marks it done).
+            models.CheckConstraint(
+                condition=(models.Q(kind__in=["grant", "purchase", "refund"], tokens__gt=0)
+                           | models.Q(kind="usage_debit", tokens__lt=0)
+                           | models.Q(kind="expiry", tokens__lte=0)
+                           | (models.Q(kind="adjustment") & ~models.Q(tokens=0))),
+                name="wallet_entry_sign_fits_kind",
+            ),
+            models.CheckConstraint(condition=models.Q(expires_at__isnull=True) | models.Q(kind="grant"),
+                                   name="wallet_entry_only_grants_expire"),
+            models.CheckConstraint(condition=~models.Q(kind="usage_debit") | models.Q(feature__isnull=False),
+                                   name="wallet_entry_usage_has_feature"),
+        ]
+        indexes = [
+            # The ledger newest first (id order is the order the wallet's row lock applied the entries).
+            models.Index(fields=["wallet", "id"], name="wallet_entry_ledger_idx"),
+            # Usage per feature over a period.
+            models.Index(fields=["wallet", "created_at"], name="wallet_entry_period_idx"),
+            # Grants are few: partial indexes cost nothing on the usage hot path.
+            models.Index(fields=["expires_at"], condition=models.Q(kind="grant"), name="wallet_grant_expiry_idx"),
+            models.Index(fields=["wallet"], condition=models.Q(kind="grant"), name="wallet_grant_wallet_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.tokens:+,}"
+
+
+class TokenPack(models.Model):
+    """A pack of AI tokens ops sell at a fixed price (e.g. 1M tokens for 100.00 USD)."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    tokens = models.BigIntegerField()
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217, e.g. USD.")
+    active = models.BooleanField(default=True, help_text="Only active packs are offered on the Wallet page.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tokens"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(tokens__gt=0), name="token_pack_tokens_positive"),
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="token_pack_price_not_negative"),
+            models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="token_pack_currency_iso"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.price} {self.currency})"
+
+
+class TokenPurchase(models.Model):
+    """A tenant's order of a pack: pending until ops mark it paid, which credits the tokens exactly once.
+    Tokens and price are copied from the pack when ordered, so a later price change does not alter it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting payment"
+        PAID = "paid", "Paid"
+        CANCELLED = "cancelled", "Cancelled"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    pack = models.ForeignKey(TokenPack, on_delete=models.PROTECT, related_name="purchases")
+    tokens = models.BigIntegerField()
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    created_by = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(tokens__gt=0), name="token_purchase_tokens_positive"),
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="token_purchase_price_not_negative"),
+            models.CheckConstraint(condition=models.Q(status="paid", paid_at__isnull=False)
+                                   | (~models.Q(status="paid") & models.Q(paid_at__isnull=True)),
+                                   name="token_purchase_paid_at_iff_paid"),
+            # A double-clicked "Buy" makes one order, not two.
+            models.UniqueConstraint(fields=["tenant", "pack"], condition=models.Q(status="pending"),
+                                    name="token_purchase_one_pending_per_pack"),
+        ]
+        indexes = [models.Index(fields=["tenant", "status"], name="token_purchase_tenant_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.tokens:,} tokens for {self.price} {self.currency} ({self.status})"

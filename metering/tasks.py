@@ -1,10 +1,12 @@
 """Beat jobs of metering: thin wrappers over services."""
 
 from celery import shared_task
+from django.utils import timezone
 
 from billing.selectors import entitlements_for
 from metering import tracking
 from metering.services import event_keys_prune, usage_alert_record, usage_partitions_ensure
+from metering.wallet_services import wallet_grants_expire, wallet_monthly_grants_run
 from tenants.models import Tenant
 
 
@@ -31,3 +33,13 @@ def usage_alert_send(*, tenant_id: int, meter_code: str, threshold: int) -> bool
         return False
     return usage_alert_record(tenant=tenant, meter_code=meter_code, threshold=threshold,
                               limit=quota.monthly_limit) is not None
+
+
+@shared_task(name="metering.wallet_monthly_grants")
+def wallet_monthly_grants_task() -> int:
+    return wallet_monthly_grants_run(now=timezone.now())
+
+
+@shared_task(name="metering.wallet_grants_expire")
+def wallet_grants_expire_task() -> int:
+    return wallet_grants_expire(now=timezone.now())

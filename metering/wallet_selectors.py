@@ -1,0 +1,86 @@
+"""Reads on AI-token wallets. Every read takes the tenant, and none creates anything: a tenant without a wallet
+reads as an empty one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
+
+from billing.selectors import entitlements_for
+from metering.models import TokenPack, TokenPurchase, Wallet, WalletEntry, WalletFeature
+from metering.selectors import month_bounds
+from tenants.models import Tenant
+
+
+@dataclass(frozen=True)
+class WalletSummary:
+    balance: int
+    low_balance_threshold: int | None
+    monthly_allowance: int
+    period_start: datetime
+    period_end: datetime
+    usage_by_feature: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def is_low(self) -> bool:
+        return self.low_balance_threshold is not None and self.balance <= self.low_balance_threshold
+
+    @property
+    def usage_total(self) -> int:
+        return sum(self.usage_by_feature.values())
+
+
+def wallet_get(*, tenant: Tenant) -> Wallet | None:
+    return Wallet.objects.filter(tenant=tenant).first()
+
+
+def wallet_summary(*, tenant: Tenant, now: datetime | None = None) -> WalletSummary:
+    """The balance, the low-balance threshold, the plan's monthly allowance and this month's (UTC) usage per
+    feature."""
+    start, end = month_bounds(now or timezone.now())
+    wallet = wallet_get(tenant=tenant)
+    return WalletSummary(
+        balance=wallet.balance if wallet else 0,
+        low_balance_threshold=wallet.low_balance_threshold if wallet else None,
+        monthly_allowance=entitlements_for(tenant).monthly_ai_token_allowance,
+        period_start=start, period_end=end,
+        usage_by_feature=wallet_usage_by_feature(tenant=tenant, start=start, end=end),
+    )
+
+
+def wallet_usage_by_feature(*, tenant: Tenant, start: datetime, end: datetime) -> dict[str, int]:
+    """Tokens debited for usage in [start, end), per feature, every feature listed (zeros included). One
+    aggregate over the wallet's (wallet, created_at) index."""
+    totals = (WalletEntry.objects
+              .filter(wallet__tenant=tenant, kind=WalletEntry.Kind.USAGE_DEBIT, created_at__gte=start,
+                      created_at__lt=end)
+              .values("feature").annotate(total=Sum("tokens")).values_list("feature", "total"))
+    usage = dict.fromkeys(WalletFeature.values, 0)
+    usage.update({feature: -total for feature, total in totals})
+    return usage
+
+
+def wallet_entry_list(*, tenant: Tenant) -> QuerySet[WalletEntry]:
+    """The tenant's ledger, newest first (id order is the order the entries were applied)."""
+    return WalletEntry.objects.filter(wallet__tenant=tenant).order_by("-id")
+
+
+def wallet_ledger_sum(*, tenant: Tenant) -> int:
+    """The sum of every entry of the tenant's wallet: always equal to its balance."""
+    return WalletEntry.objects.filter(wallet__tenant=tenant).aggregate(total=Sum("tokens"))["total"] or 0
+
+
+def token_pack_list_active() -> QuerySet[TokenPack]:
+    return TokenPack.objects.filter(active=True).order_by("tokens")
+
+
+def token_purchase_list(*, tenant: Tenant, status: str | None = None) -> QuerySet[TokenPurchase]:
+    purchases = TokenPurchase.objects.filter(tenant=tenant).select_related("pack")
+    return purchases.filter(status=status) if status else purchases
+
+
+def token_purchase_get(*, tenant: Tenant, purchase_id: int) -> TokenPurchase | None:
+    return TokenPurchase.objects.filter(tenant=tenant, pk=purchase_id).first()
