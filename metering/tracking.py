@@ -44,7 +44,8 @@ class ApiCallTrackingMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         tenant = getattr(request, "tenant", None)
-        if request.path.startswith(TRACKED_PREFIX) and tenant is not None and not tenant.is_public:
+        if (settings.API_CALL_TRACKING_ENABLED and request.path.startswith(TRACKED_PREFIX)
+                and tenant is not None and not tenant.is_public):
             self._record(request, response, tenant)
         return response
 

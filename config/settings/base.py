@@ -270,6 +270,8 @@ API_BODY_LIMITS: dict[str, int] = {"/api/v1/events": 5 * 1024 * 1024}
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 # With Redis unreachable, rate limits let requests through (True) or refuse them (False).
 RATE_LIMITS_FAIL_OPEN = env_bool("RATE_LIMITS_FAIL_OPEN", True)
+# Record every /api/v1/ call as usage (metering.tracking); off only to measure its cost (bench/api_overhead.py).
+API_CALL_TRACKING_ENABLED = env_bool("API_CALL_TRACKING_ENABLED", True)
 # The Redis list where API calls wait for the flush job (metering.tracking).
 API_CALLS_BUFFER_KEY = "tollgate:api-calls"
 # Redis counters of monthly quotas (metering.quotas).
