@@ -68,7 +68,7 @@ def test_the_page_shows_the_balance_and_this_months_usage(tenant_alpha, alpha_ow
 
     assert shown_balance(response) == "987,655"
     assert b'id="wallet-usage-total">12,345<' in response.content
-    assert b"Coach: <span class=\"usage-value\">12,345</span>" in response.content
+    assert b"Coach: <strong>12,345</strong>" in response.content
 
 
 def test_a_tenant_without_a_wallet_sees_zero_and_an_empty_ledger(alpha_owner_client):
