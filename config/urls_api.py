@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import TeamMemberListApi
+from metering.ai_api import AiCodeCreateApi, AiMessageCreateApi
 from metering.api import EventIngestApi, UsageSeriesApi, UsageSummaryApi
 from metering.wallet_api import WalletDetailApi, WalletEntryListApi
 from tenants.api import ApiKeyListCreateApi, ApiKeyRevokeApi, TenantDetailApi
@@ -18,6 +19,8 @@ urlpatterns = [
     path("v1/usage/summary", UsageSummaryApi.as_view(), name="api_usage_summary"),
     path("v1/wallet", WalletDetailApi.as_view(), name="api_wallet"),
     path("v1/wallet/entries", WalletEntryListApi.as_view(), name="api_wallet_entries"),
+    path("v1/ai/messages", AiMessageCreateApi.as_view(), name="api_ai_messages"),
+    path("v1/ai/code", AiCodeCreateApi.as_view(), name="api_ai_code"),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[],
                                                throttle_classes=[]), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema", authentication_classes=[],

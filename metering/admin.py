@@ -118,3 +118,4 @@ def _usage_report(*, tenant: Tenant, meter: Meter, start: date, end: date, granu
         "rows": [{"bucket": bucket, "display": quantity_format(value)} for bucket, value in series],
     }
 from metering import wallet_admin  # noqa: F401,E402
+from metering import ai_admin  # noqa: F401,E402

@@ -286,3 +286,32 @@ class TokenPurchase(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.tokens:,} tokens for {self.price} {self.currency} ({self.status})"
+
+
+class ModelPrice(models.Model):
+    """What one Claude model costs, in USD per million tokens of each kind. The active rows are also the models
+    the AI API accepts: ops allow a model by adding (or activating) its price."""
+
+    model = models.CharField(max_length=100, unique=True, help_text="The Anthropic model id, e.g. claude-sonnet-4-6.")
+    display_name = models.CharField(max_length=100, blank=True)
+    input_per_mtok = models.DecimalField("input per MTok", max_digits=12, decimal_places=4)
+    output_per_mtok = models.DecimalField("output per MTok", max_digits=12, decimal_places=4)
+    cache_write_per_mtok = models.DecimalField("cache write per MTok", max_digits=12, decimal_places=4)
+    cache_read_per_mtok = models.DecimalField("cache read per MTok", max_digits=12, decimal_places=4)
+    currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217, e.g. USD.")
+    active = models.BooleanField(default=True, help_text="Only active models are accepted by the AI API.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(input_per_mtok__gte=0, output_per_mtok__gte=0, cache_write_per_mtok__gte=0,
+                                   cache_read_per_mtok__gte=0),
+                name="model_price_not_negative",
+            ),
+            models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="model_price_currency_iso"),
+        ]
+
+    def __str__(self) -> str:
+        return self.model

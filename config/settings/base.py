@@ -216,6 +216,14 @@ DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY", "")
+# A proxy or (in benchmarks) a fake upstream; unset means Anthropic's API.
+ANTHROPIC_BASE_URL = env_str("ANTHROPIC_BASE_URL", "") or None
+# For a stream: the longest wait between two events.
+ANTHROPIC_TIMEOUT_S = float(env_str("ANTHROPIC_TIMEOUT_S", "120"))
+# The gateway answers upstream overload and rate limits at once (with Retry-After) instead of retrying.
+ANTHROPIC_MAX_RETRIES = int(env_str("ANTHROPIC_MAX_RETRIES", "0"))
+AI_MAX_TOKENS_CAP = int(env_str("AI_MAX_TOKENS_CAP", "8192"))
+AI_CODE_MODEL = env_str("AI_CODE_MODEL", "claude-sonnet-4-6")
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

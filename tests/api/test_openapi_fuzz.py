@@ -75,7 +75,9 @@ def _pytest9_node_id_shim(request):
         request.node._nodeid = request.node.nodeid
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+# The AI endpoints answer 503 ai_unavailable here (no ANTHROPIC_API_KEY in tests, by design); they are exercised
+# with the real SDK against recorded Anthropic streams in tests/metering/test_ai_api.py instead.
+schema = schemathesis.pytest.from_fixture("api_schema").exclude(path_regex="^/api/v1/ai/")
 
 
 @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,

@@ -59,9 +59,9 @@ class Command(BaseCommand):
             moment = (day + timedelta(minutes=rng.randrange(0, 600))).isoformat()
             tokens = rng.randint(300, 4_000)
             events.append({"transaction_id": f"demo-in-{key}-{n}", "meter": "ai_input_tokens", "timestamp": moment,
-                           "properties": {"tokens": tokens, "model": "claude-sonnet-4-5"}})
+                           "properties": {"tokens": tokens, "model": "claude-sonnet-4-6"}})
             events.append({"transaction_id": f"demo-out-{key}-{n}", "meter": "ai_output_tokens",
-                           "timestamp": moment, "properties": {"tokens": tokens // 3, "model": "claude-sonnet-4-5"}})
+                           "timestamp": moment, "properties": {"tokens": tokens // 3, "model": "claude-sonnet-4-6"}})
         events.append({"transaction_id": f"demo-coach-{key}", "meter": "coach_messages",
                        "timestamp": day.isoformat()})
         events.append({"transaction_id": f"demo-storage-{key}", "meter": "storage_gb", "timestamp": day.isoformat(),

@@ -1,0 +1,238 @@
+"""The metered AI API: Claude's Messages API (a documented subset, whole or streamed) and code generation, paid
+from the tenant's AI-token wallet (metering.ai_services)."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import Action
+from config.api.errors import ApiError
+from config.api.schema import error_responses, scopes_note
+from config.api.serializers import StrictCharField, StrictInputSerializer
+from metering.ai_client import AiError, ai_configured_check
+from metering.ai_services import (
+    AiCompletion,
+    AiRequest,
+    ai_message_complete,
+    ai_message_stream,
+    model_names_active,
+    model_price_active_get,
+)
+
+MAX_TOKENS_CAP = int(getattr(settings, "AI_MAX_TOKENS_CAP", 8192))
+CODE_MAX_TOKENS = 4096
+MAX_PROMPT_CHARS = 100_000
+MAX_MESSAGES = 100
+AI_ERRORS = (400, 401, 402, 403, 413, 415, 429, 502, 503, 504)
+
+
+@extend_schema_serializer(component_name="AiUsage")
+class UsageSerializer(serializers.Serializer):
+    input_tokens = serializers.IntegerField(help_text="Input tokens not read from or written to the cache.")
+    output_tokens = serializers.IntegerField()
+    cache_creation_input_tokens = serializers.IntegerField()
+    cache_read_input_tokens = serializers.IntegerField()
+    total_tokens = serializers.IntegerField(help_text="What the wallet paid: every input, cache and output token.")
+
+
+@extend_schema_serializer(component_name="AiCost")
+class CostSerializer(serializers.Serializer):
+    amount = serializers.CharField(help_text="Exact decimal, at the model's list prices, e.g. \"0.000123\".")
+    currency = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="AiMessageParam")
+class MessageParamSerializer(StrictInputSerializer):
+    role = serializers.ChoiceField(choices=["user", "assistant"])
+    content = StrictCharField(max_length=MAX_PROMPT_CHARS, trim_whitespace=False)
+
+
+class ModelField(StrictCharField):
+    """A model id the operator allows (an active model price); the validated value is its ModelPrice."""
+
+    def run_validation(self, data=serializers.empty):
+        model = super().run_validation(data)
+        if model is None:
+            return None
+        price = model_price_active_get(model=model)
+        if price is None:
+            raise serializers.ValidationError(f"Unknown model; use one of: {', '.join(model_names_active())}.")
+        return price
+
+
+class AiMessageCreateApi(APIView):
+    required_scopes = {"POST": "ai"}
+    required_actions = {"POST": Action.USE_PRODUCT}
+
+    @extend_schema_serializer(component_name="AiMessageCreate")
+    class InputSerializer(StrictInputSerializer):
+        model = ModelField(max_length=100)
+        system = StrictCharField(required=False, allow_blank=True, max_length=MAX_PROMPT_CHARS, trim_whitespace=False)
+        messages = MessageParamSerializer(many=True, allow_empty=False, max_length=MAX_MESSAGES)
+        max_tokens = serializers.IntegerField(min_value=1, max_value=MAX_TOKENS_CAP)
+        temperature = serializers.FloatField(required=False, min_value=0, max_value=1)
+        stream = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema_serializer(component_name="AiMessage")
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.CharField(help_text="Anthropic's message id.")
+        model = serializers.CharField()
+        content = serializers.ListField(child=serializers.DictField(), help_text='[{"type": "text", "text": "..."}]')
+        stop_reason = serializers.CharField(allow_null=True, help_text="end_turn, max_tokens, stop_sequence, refusal…")
+        usage = UsageSerializer()
+        cost = CostSerializer()
+
+    @extend_schema(
+        operation_id="ai_messages_create", summary="Send a message to Claude",
+        description=scopes_note("ai") + " A subset of Anthropic's Messages API: model (one the operator allows), "
+        f"system, messages (text content), max_tokens (1–{MAX_TOKENS_CAP}), temperature (0–1), stream. Before the "
+        "call, max_tokens plus an estimate of the input (characters / 4) is reserved from the AI-token wallet "
+        "(402 insufficient_balance when it is not there); afterwards the wallet pays the real usage and gets the "
+        "rest back. With \"stream\": true the answer is text/event-stream: Anthropic's events as they arrive, "
+        "then `event: tollgate.usage` with usage and cost. 503 ai_unavailable when the server has no Anthropic "
+        "key; Anthropic's own failures answer upstream_overloaded (503), upstream_rate_limited (429), "
+        "upstream_invalid_request (400), upstream_timeout (504), and cost nothing.",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **error_responses(*AI_ERRORS)},
+    )
+    def post(self, request):
+        _ai_configured_check()
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        ai_request = AiRequest(
+            tenant=request.tenant, price=values["model"], system=values.get("system", ""),
+            messages=[dict(message) for message in values["messages"]], max_tokens=values["max_tokens"],
+            temperature=values.get("temperature"), created_by=request.user.email,
+        )
+        if values["stream"]:
+            stream = _upstream_call(ai_message_stream, ai_request)
+            response = StreamingHttpResponse(stream, content_type="text/event-stream")
+            response["Cache-Control"] = "no-cache"
+            response["X-Accel-Buffering"] = "no"
+            return response
+        completion = _upstream_call(ai_message_complete, ai_request)
+        message = completion.message
+        return Response(self.OutputSerializer({
+            "id": message.id, "model": message.model,
+            "content": [{"type": "text", "text": text} for text in message.text_blocks],
+            "stop_reason": message.stop_reason, **_metering(completion),
+        }).data)
+
+
+FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)```", re.DOTALL)
+CODE_SYSTEM = (
+    "You are a senior software engineer. Answer with exactly one fenced code block holding the complete, "
+    "working code, then a short explanation of how it works and how to use it. No other code blocks."
+)
+
+
+class AiCodeCreateApi(APIView):
+    required_scopes = {"POST": "ai"}
+    required_actions = {"POST": Action.USE_PRODUCT}
+
+    @extend_schema_serializer(component_name="AiCodeCreate")
+    class InputSerializer(StrictInputSerializer):
+        description = StrictCharField(max_length=20_000, help_text="What the code should do.")
+        language = StrictCharField(required=False, max_length=40, help_text="e.g. python, typescript.")
+        framework = StrictCharField(required=False, max_length=60, help_text="e.g. django, react.")
+        model = ModelField(required=False, max_length=100)
+        max_tokens = serializers.IntegerField(required=False, min_value=1, max_value=MAX_TOKENS_CAP,
+                                              default=CODE_MAX_TOKENS)
+
+    @extend_schema_serializer(component_name="AiCode")
+    class OutputSerializer(serializers.Serializer):
+        code = serializers.CharField(allow_blank=True, help_text="The first fenced code block of the answer.")
+        language = serializers.CharField(allow_blank=True)
+        explanation = serializers.CharField(allow_blank=True, help_text="The answer's text outside that block.")
+        model = serializers.CharField()
+        stop_reason = serializers.CharField(allow_null=True)
+        usage = UsageSerializer()
+        cost = CostSerializer()
+
+    @extend_schema(
+        operation_id="ai_code_create", summary="Generate code",
+        description=scopes_note("ai") + " Describe the code (language and framework optional); Claude writes it. "
+        "Metered and paid from the AI-token wallet like /api/v1/ai/messages (not streamed).",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **error_responses(*AI_ERRORS)},
+    )
+    def post(self, request):
+        _ai_configured_check()
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        price = values.get("model") or _code_model()
+        ai_request = AiRequest(
+            tenant=request.tenant, price=price, system=CODE_SYSTEM, max_tokens=values["max_tokens"],
+            messages=[{"role": "user", "content": code_prompt(description=values["description"],
+                                                              language=values.get("language", ""),
+                                                              framework=values.get("framework", ""))}],
+            created_by=request.user.email,
+        )
+        completion = _upstream_call(ai_message_complete, ai_request)
+        code, language, explanation = code_parse(completion.message.text)
+        return Response(self.OutputSerializer({
+            "code": code, "language": values.get("language") or language, "explanation": explanation,
+            "model": price.model, "stop_reason": completion.message.stop_reason, **_metering(completion),
+        }).data)
+
+
+def code_prompt(*, description: str, language: str, framework: str) -> str:
+    lines = [f"Language: {language}" if language else "", f"Framework: {framework}" if framework else ""]
+    return "\n".join([line for line in lines if line] + ["", "Task:", description]).strip()
+
+
+def code_parse(text: str) -> tuple[str, str, str]:
+    """(code, the fence's language tag, explanation) from an answer: the first fenced block is the code and
+    the text around it the explanation. Without a fence there is no code, only explanation."""
+    match = FENCE.search(text)
+    if match is None:
+        return "", "", text.strip()
+    explanation = (text[:match.start()].strip() + "\n\n" + text[match.end():].strip()).strip()
+    return match.group(2).rstrip("\n"), match.group(1), explanation
+
+
+def _code_model():
+    price = model_price_active_get(model=getattr(settings, "AI_CODE_MODEL", "claude-sonnet-4-6"))
+    if price is None:
+        names = model_names_active()
+        price = model_price_active_get(model=names[0]) if names else None
+    if price is None:
+        raise ApiError(status_code=503, code="ai_unavailable", message="No AI model is enabled on this server.")
+    return price
+
+
+def _ai_configured_check() -> None:
+    """Checked before the body is read: without a key nothing else about the request matters."""
+    try:
+        ai_configured_check()
+    except AiError as error:
+        raise _api_error(error) from error
+
+
+def _upstream_call(function, ai_request: AiRequest):
+    try:
+        return function(request=ai_request)
+    except AiError as error:
+        raise _api_error(error) from error
+
+
+def _api_error(error: AiError) -> ApiError:
+    if error.retry_after_s is None:
+        return ApiError(status_code=error.status, code=error.code, message=error.message)
+    return ApiError(status_code=error.status, code=error.code, message=error.message,
+                    details={"retry_after_s": error.retry_after_s}, headers={"Retry-After": str(error.retry_after_s)})
+
+
+def _metering(completion: AiCompletion) -> dict:
+    settlement = completion.settlement
+    return {"usage": settlement.usage.as_dict(),
+            "cost": {"amount": str(settlement.cost), "currency": settlement.currency}}
