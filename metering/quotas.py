@@ -68,18 +68,23 @@ def api_calls_quota_state(tenant: Tenant, *, now: datetime | None = None) -> Quo
                       period_end=end)
 
 
-def api_call_counted(tenant: Tenant, *, now: datetime | None = None) -> int | None:
-    """Count one billable call; returns the alert threshold (80 or 100) this call crossed, if any."""
-    quota: Quota | None = entitlements_for(tenant).quota_for(API_CALLS)
+def api_call_count_queue(tenant: Tenant, pipeline, *, now: datetime | None = None) -> Quota | None:
+    """Queue the increment of this month's API-call counter on the caller's Redis pipeline (so counting costs
+    no round trip of its own). Returns the quota to pass to `threshold_crossed` with the INCR's result, or None
+    when the plan has no API-call quota (nothing queued)."""
+    quota = entitlements_for(tenant).quota_for(API_CALLS)
     if quota is None:
         return None
     start, _ = month_bounds(now or timezone.now())
-    redis = get_redis_connection("default")
     key = counter_key(tenant, API_CALLS, start)
-    pipeline = redis.pipeline()
     pipeline.incr(key)
     pipeline.expire(key, COUNTER_TTL_S)
-    used, _ = pipeline.execute()
+    return quota
+
+
+def threshold_crossed(quota: Quota, *, used: int) -> int | None:
+    """The alert threshold (80 or 100 %) that the call bringing the count to `used` crossed, if any. INCR is
+    atomic, so exactly one call sees each threshold value."""
     limit = int(quota.monthly_limit)
     for threshold in ALERT_THRESHOLDS:
         if limit and used == math.ceil(limit * threshold / 100):

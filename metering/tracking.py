@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django_redis import get_redis_connection
 
-from metering.quotas import api_call_counted
+from metering.quotas import api_call_count_queue, threshold_crossed
 from metering.selectors import active_meters
 from metering.services import event_ingest
 from metering.tasks import usage_alert_send
@@ -65,11 +65,16 @@ class ApiCallTrackingMiddleware:
             },
         }
         try:
-            get_redis_connection("default").rpush(settings.API_CALLS_BUFFER_KEY, orjson.dumps(record))
+            # One round trip: the buffered record and, for a billable call, the monthly quota counter.
+            pipeline = get_redis_connection("default").pipeline(transaction=False)
+            pipeline.rpush(settings.API_CALLS_BUFFER_KEY, orjson.dumps(record))
+            quota = None
             if record["properties"]["billable"] and settings.RATE_LIMITS_ENABLED:
-                crossed = api_call_counted(tenant)
-                if crossed is not None:
-                    usage_alert_send.delay(tenant_id=tenant.pk, meter_code="api_calls", threshold=crossed)
+                quota = api_call_count_queue(tenant, pipeline)
+            results = pipeline.execute()
+            crossed = threshold_crossed(quota, used=results[1]) if quota is not None else None
+            if crossed is not None:
+                usage_alert_send.delay(tenant_id=tenant.pk, meter_code="api_calls", threshold=crossed)
         except Exception as error:  # tracking must never break the API; say so, not once per request
             now = time.monotonic()
             if now - self._last_failure_logged >= LOG_EVERY_S:
