@@ -101,6 +101,12 @@ def test_signup_create_an_api_key_use_it_and_invite_a_member(committed_live_serv
     assert owner.get_by_label("New API key").count() == 0
     owner.screenshot(path=artifacts_dir / "e2e-owner-api-keys.png", full_page=True)
 
+    # --- The usage page shows the plan and every meter ---------------------------------------------------------
+    owner.goto(live.url_for(slug, "/usage/"))
+    assert owner.get_by_role("heading", name="Usage").count() >= 1
+    assert owner.get_by_text("API calls").count() >= 1
+    owner.screenshot(path=artifacts_dir / "e2e-owner-usage.png", full_page=True)
+
     # --- Invite a member ----------------------------------------------------------------------------------------
     owner.goto(live.url_for(slug, "/team/"))
     owner.fill('input[name="email"]', member_email)
