@@ -1,6 +1,7 @@
 """Settings shared by every environment. Every secret and deployment choice comes from the environment."""
 
 from pathlib import Path
+from urllib.parse import quote
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -113,7 +114,10 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 # --- Database ---------------------------------------------------------------------------------
-DATABASE_URL = env_str("DATABASE_URL", "")
+# Locally (DJANGO_ENV=local, the default) a bare `manage.py` reaches the databases `./dev up` runs.
+LOCAL_DEFAULTS = env_str("DJANGO_ENV", "local") == "local"
+EMBEDDED_DEV_DATABASE_URL = f"postgresql://postgres@{quote(str(BASE_DIR / '.data' / 'postgres-dev'), safe='')}/tollgate"
+DATABASE_URL = env_str("DATABASE_URL", "") or (EMBEDDED_DEV_DATABASE_URL if LOCAL_DEFAULTS else "")
 if not DATABASE_URL:
     raise ImproperlyConfigured(
         "DATABASE_URL is not set. `./dev up` and `./dev test` start an embedded PostgreSQL and set it."
@@ -123,7 +127,7 @@ DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Celery ----------------------------------------------------------------------------
-REDIS_URL = env_str("REDIS_URL", "")
+REDIS_URL = env_str("REDIS_URL", "") or ("redis://127.0.0.1:6390/0" if LOCAL_DEFAULTS else "")
 if not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL is not set. `./dev up` and `./dev test` start an embedded Redis and set it.")
 CACHES = {
