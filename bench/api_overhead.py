@@ -10,7 +10,6 @@ import argparse
 import http.client
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -33,6 +32,7 @@ from config.embedded import free_port  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import api_key_create  # noqa: E402
 from tests.support.database import database_clone, database_drop, template_database_ensure  # noqa: E402
+from tests.support.servers import gunicorn_start, server_stop  # noqa: E402
 from tests.support.tenants import standard_tenants_seed  # noqa: E402
 
 BENCH_DB = "tollgate_bench_overhead"
@@ -55,7 +55,9 @@ def main() -> None:
         secret = api_key_create(tenant=tenant, name="bench", scopes=["read"], created_by="bench").secret
         headers = {"Host": "alpha.localhost", "Authorization": f"Bearer {secret}"}
         on_port, off_port = free_port(), free_port()
-        servers = [server_start(on_port, enabled=True), server_start(off_port, enabled=False)]
+        servers = [gunicorn_start(port, database=BENCH_DB, workers=WORKERS,
+                                  env={"RATE_LIMITS_ENABLED": flag, "API_CALL_TRACKING_ENABLED": flag})
+                   for port, flag in [(on_port, "true"), (off_port, "false")]]
         run(off_port, headers, 500)
         run(on_port, headers, 500)
         # Alternating rounds, so whatever else the machine does weighs on both servers alike.
@@ -67,8 +69,7 @@ def main() -> None:
         on_rps, on_p50 = (statistics.median(values) for values in zip(*rounds["on"]))
     finally:
         for server in servers:
-            server.terminate()
-            server.wait(timeout=20)
+            server_stop(server)
         connection.close()
         database_drop(BENCH_DB, fallback=base_name)
     print(f"api_requests_per_s_limits_off: {off_rps:.0f} requests/s")
@@ -76,27 +77,6 @@ def main() -> None:
     print(f"api_p50_ms_limits_off: {off_p50:.2f} ms")
     print(f"api_p50_ms_limits_on: {on_p50:.2f} ms")
     print(f"api_overhead_pct: {(off_rps - on_rps) / off_rps * 100:.1f} %")
-
-
-def server_start(port: int, *, enabled: bool) -> subprocess.Popen:
-    database_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{BENCH_DB}"
-    flag = "true" if enabled else "false"
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings.test",
-           "RATE_LIMITS_ENABLED": flag, "API_CALL_TRACKING_ENABLED": flag}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", str(WORKERS), "--bind",
-         f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "30"], cwd=ROOT, env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            probe.request("GET", "/healthz", headers={"Host": "localhost"})
-            probe.getresponse().read()
-            return server
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
 
 
 def run(port: int, headers: dict, total: int) -> tuple[float, float]:

@@ -10,7 +10,6 @@ import argparse
 import http.client
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -33,6 +32,7 @@ from config.embedded import free_port  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import api_key_create  # noqa: E402
 from tests.support.database import database_clone, database_drop, template_database_ensure  # noqa: E402
+from tests.support.servers import gunicorn_start, server_stop  # noqa: E402
 from tests.support.tenants import standard_tenants_seed  # noqa: E402
 
 BENCH_DB = "tollgate_bench_ingest"
@@ -51,7 +51,7 @@ def main() -> None:
         tenant = Tenant.objects.get(slug="alpha")
         secret = api_key_create(tenant=tenant, name="bench", scopes=["usage:write"], created_by="bench").secret
         port = free_port()
-        server = server_start(port)
+        server = gunicorn_start(port, database=BENCH_DB, workers=WORKERS)
         headers = {"Host": "alpha.localhost", "Authorization": f"Bearer {secret}",
                    "Content-Type": "application/json"}
         figures = []
@@ -74,32 +74,11 @@ def main() -> None:
         figures.append(("raw_copy_events_per_s", f"{raw_copy(tenant, options.events):.0f} events/s"))
     finally:
         if server is not None:
-            server.terminate()
-            server.wait(timeout=20)
+            server_stop(server)
         connection.close()
         database_drop(BENCH_DB, fallback=base_name)
     for name, value in figures:
         print(f"{name}: {value}")
-
-
-def server_start(port: int) -> subprocess.Popen:
-    database_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{BENCH_DB}"
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", str(WORKERS),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "30"],
-        cwd=ROOT, env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            probe.request("GET", "/healthz", headers={"Host": "localhost"})
-            probe.getresponse().read()
-            return server
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
 
 
 def batches(total: int, size: int, *, prefix: str, duplicate_share: float = 0.0) -> list[tuple[bytes, list[str]]]:
