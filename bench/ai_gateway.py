@@ -2,9 +2,10 @@
 
 Run with `./dev bench ai_gateway` (add `--requests N`; default 300). A fake Anthropic (a local HTTP server in a
 thread) streams tests/fixtures/anthropic/basic_response.sse; the same streamed request is timed straight
-against it and through the gateway (POST /api/v1/ai/messages with "stream": true, served by Django's WSGI
-server in a thread, with the real SDK pointed at the fake through ANTHROPIC_BASE_URL), so the difference is the
-gateway's own work: authentication, the concurrency slot, the wallet reservation, the SDK's request.
+against it and through the gateway (POST /api/v1/ai/messages with "stream": true, served as in production by a
+gunicorn worker in its own process, with the real SDK pointed at the fake through ANTHROPIC_BASE_URL), so the
+difference is the gateway's own work: tenant routing, authentication, the concurrency slot, the wallet
+reservation, the SDK's request.
 Prints: direct_ttfb_p50_ms, gateway_ttfb_p50_ms, gateway_ttfb_p99_ms, ai_gateway_added_ttfb_p50_ms
 (target <= 5 ms), api_baseline_get_tenant_p50_ms (any authenticated call on the same server, for scale) and
 whether every request was settled exactly once.
@@ -30,18 +31,17 @@ django.setup()
 
 import orjson  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer  # noqa: E402
-from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.utils import override_settings  # noqa: E402
 
+from billing.models import Plan  # noqa: E402
+from billing.services import tenant_plan_assign  # noqa: E402
 from config.embedded import free_port  # noqa: E402
-from metering import ai_client  # noqa: E402
 from metering.models import Wallet, WalletEntry  # noqa: E402
 from metering.wallet_services import wallet_credit  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import api_key_create  # noqa: E402
 from tests.support.database import database_clone, database_drop, template_database_ensure  # noqa: E402
+from tests.support.servers import gunicorn_start, server_stop  # noqa: E402
 from tests.support.tenants import standard_tenants_seed  # noqa: E402
 
 BENCH_DB = "tollgate_bench_ai_gateway"
@@ -63,14 +63,6 @@ class FakeAnthropic(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(SSE)
         self.wfile.flush()
-
-    def log_message(self, *args):
-        pass
-
-
-class QuietHandler(WSGIRequestHandler):
-    # As gunicorn does: small writes (the headers, then each event) leave at once.
-    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
@@ -111,6 +103,9 @@ def main() -> None:
     upstream = gateway = None
     try:
         tenant = Tenant.objects.get(slug="alpha")
+        # Business: rate limits, the API-call quota and the concurrency slot are all checked, and high enough
+        # that the bench measures the checks, not refusals.
+        tenant_plan_assign(tenant=tenant, plan=Plan.objects.get(code="business"))
         secret = api_key_create(tenant=tenant, name="bench", scopes=["ai"], created_by="bench").secret
         reader = api_key_create(tenant=tenant, name="bench read", scopes=["read"], created_by="bench").secret
         wallet_credit(tenant=tenant, tokens=10_000_000, kind="purchase", reason="bench", idempotency_key="bench")
@@ -119,23 +114,20 @@ def main() -> None:
         upstream_port, gateway_port = free_port(), free_port()
         upstream = ThreadingHTTPServer(("127.0.0.1", upstream_port), FakeAnthropic)
         thread_serve(upstream)
-        # One request at a time on one server thread: its database connection is kept, as in gunicorn.
-        gateway = WSGIServer(("127.0.0.1", gateway_port), QuietHandler, ipv6=False)
-        gateway.set_app(get_wsgi_application())
-        with override_settings(ANTHROPIC_API_KEY="sk-ant-bench", ANTHROPIC_BASE_URL=f"http://127.0.0.1:{upstream_port}",
-                               RATE_LIMITS_ENABLED=False):
-            ai_client.client_cache_clear()
-            thread_serve(gateway)
-            gateway_headers = {"Host": "alpha.localhost", "Authorization": f"Bearer {secret}"}
-            for _ in range(20):  # warm both paths: connections, caches, the SDK's pool
-                ttfb_ms(upstream_port, "/v1/messages", {})
-                ttfb_ms(gateway_port, "/api/v1/ai/messages", gateway_headers)
-            direct, through, plain = [], [], []
-            read_headers = {**gateway_headers, "Authorization": f"Bearer {reader}"}
-            for _ in range(options.requests):
-                direct.append(ttfb_ms(upstream_port, "/v1/messages", {}))
-                through.append(ttfb_ms(gateway_port, "/api/v1/ai/messages", gateway_headers))
-                plain.append(ttfb_ms(gateway_port, "/api/v1/tenant", read_headers, method="GET"))
+        # One sync worker: one request at a time, its database connection kept between requests.
+        gateway = gunicorn_start(gateway_port, database=BENCH_DB, env={
+            "ANTHROPIC_API_KEY": "sk-ant-bench", "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{upstream_port}",
+            "RATE_LIMITS_ENABLED": "true"})
+        gateway_headers = {"Host": "alpha.localhost", "Authorization": f"Bearer {secret}"}
+        for _ in range(20):  # warm both paths: connections, caches, the SDK's pool
+            ttfb_ms(upstream_port, "/v1/messages", {})
+            ttfb_ms(gateway_port, "/api/v1/ai/messages", gateway_headers)
+        direct, through, plain = [], [], []
+        read_headers = {**gateway_headers, "Authorization": f"Bearer {reader}"}
+        for _ in range(options.requests):
+            direct.append(ttfb_ms(upstream_port, "/v1/messages", {}))
+            through.append(ttfb_ms(gateway_port, "/api/v1/ai/messages", gateway_headers))
+            plain.append(ttfb_ms(gateway_port, "/api/v1/tenant", read_headers, method="GET"))
         requests = options.requests + 20
         settled = WalletEntry.objects.filter(wallet__tenant=tenant, idempotency_key__startswith="ai-settle:").count()
         spent = 10_000_000 - Wallet.objects.get(tenant=tenant).balance
@@ -153,10 +145,11 @@ def main() -> None:
         for name, value in figures:
             print(f"{name}: {value}")
     finally:
-        for server in (gateway, upstream):
-            if server is not None:
-                server.shutdown()
-                server.server_close()
+        if gateway is not None:
+            server_stop(gateway)
+        if upstream is not None:
+            upstream.shutdown()
+            upstream.server_close()
         connection.close()
         database_drop(BENCH_DB, fallback=base_name)
 

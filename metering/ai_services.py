@@ -68,13 +68,33 @@ class AiConcurrencyExceeded(AiError):
 
 # --- Reads ------------------------------------------------------------------------------------------------
 
+# The price table is read on every AI request; a process keeps it this long. A change made in admin reaches
+# every process within this many seconds (at once in the process that made it: metering.signals).
+MODEL_PRICES_TTL_S = 10.0
+_model_prices: list = [0.0, None]  # [loaded at (monotonic), {model: ModelPrice} of the active rows]
+
+
 def model_price_active_get(*, model: str) -> ModelPrice | None:
     """The price of a model the gateway accepts (an active ModelPrice row), or None."""
-    return ModelPrice.objects.filter(model=model, active=True).first()
+    return _model_prices_active().get(model)
 
 
 def model_names_active() -> list[str]:
-    return list(ModelPrice.objects.filter(active=True).values_list("model", flat=True))
+    return list(_model_prices_active())
+
+
+def model_prices_forget() -> None:
+    """Drop this process's copy of the price table (after a change; tests)."""
+    _model_prices[1] = None
+
+
+def _model_prices_active() -> dict[str, ModelPrice]:
+    loaded_at, prices = _model_prices
+    now = time.monotonic()
+    if prices is None or now - loaded_at >= MODEL_PRICES_TTL_S:
+        prices = {price.model: price for price in ModelPrice.objects.filter(active=True).order_by("model")}
+        _model_prices[:] = [now, prices]
+    return prices
 
 
 # --- Pure functions ---------------------------------------------------------------------------------------

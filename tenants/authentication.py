@@ -46,7 +46,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         # A key of another tenant is answered exactly like an unknown one: no hint that it exists.
         if api_key is None or not api_key.is_active or api_key.tenant_id != request.tenant.pk:
             raise invalid_api_key()
-        if not api_key.tenant.is_active:
+        if not request.tenant.is_active:
             raise ApiError(status_code=403, code="tenant_suspended", message="This workspace is suspended.")
         api_key_mark_used(api_key=api_key)
         return ApiKeyPrincipal(api_key=api_key), api_key

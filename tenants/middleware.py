@@ -2,12 +2,25 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django_tenants.middleware.main import TenantMainMiddleware
 
 from config.api.errors import error_json_response
-from tenants.models import Tenant
+from tenants.models import Domain, Tenant
+from tenants.selectors import tenant_for_hostname
 
 # Paths a blocked workspace still serves: its static files, so the blocked page renders with its styles.
 ALWAYS_SERVED_PREFIXES = ("/static/",)
+
+
+class TenantRoutingMiddleware(TenantMainMiddleware):
+    """django-tenants' routing (host name -> tenant -> schema), reading the host name's tenant through the
+    cached lookup instead of querying the domain table on every request."""
+
+    def get_tenant(self, domain_model, hostname: str) -> Tenant:
+        tenant = tenant_for_hostname(hostname)
+        if tenant is None:
+            raise Domain.DoesNotExist(hostname)
+        return tenant
 
 
 class TenantAccessMiddleware:

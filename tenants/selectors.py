@@ -1,9 +1,13 @@
-"""Reads on tenants."""
+"""Reads on tenants. The two lookups every request makes (the tenant of a host name, the API key of a secret)
+are cached in Redis (config.lookup_cache) and forgotten by tenants.signals whenever their rows change."""
 
+import hashlib
 import hmac
 
+from django.db import models
 from django.db.models import QuerySet
 
+from config.lookup_cache import lookup_cached, lookup_key
 from tenants.exceptions import SlugInvalid
 from tenants.keys import api_key_hash, api_key_prefix, looks_like_api_key
 from tenants.models import ApiKey, Domain, Tenant, TenantAuditLog
@@ -45,11 +49,40 @@ def api_key_get(*, tenant: Tenant, api_key_id: int) -> ApiKey | None:
     return ApiKey.objects.filter(tenant=tenant, pk=api_key_id).first()
 
 
+def tenant_for_hostname(hostname: str) -> Tenant | None:
+    """The tenant a host name routes to (any status), or None."""
+    def load() -> Tenant | None:
+        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+        return domain.tenant if domain else None
+
+    return lookup_cached(tenant_route_key(hostname), load)
+
+
 def api_key_for_secret(secret: str) -> ApiKey | None:
-    """The key this secret belongs to (revoked or not), found by its prefix and confirmed by its hash."""
+    """The key this secret belongs to (revoked or not), found by its prefix and confirmed by its hash. Its
+    `tenant` is not loaded: compare `tenant_id` with the request's tenant."""
     if not looks_like_api_key(secret):
         return None
-    candidate = ApiKey.objects.select_related("tenant").filter(prefix=api_key_prefix(secret)).first()
+    prefix = api_key_prefix(secret)
+    candidate = lookup_cached(api_key_lookup_key(prefix), lambda: ApiKey.objects.filter(prefix=prefix).first())
     if candidate is None or not hmac.compare_digest(candidate.key_hash, api_key_hash(secret)):
         return None
     return candidate
+
+
+def _fields_signature(model: type[models.Model]) -> str:
+    """Changes when the model's columns do, so a deploy never unpickles rows of the old shape."""
+    names = ",".join(field.attname for field in model._meta.concrete_fields)
+    return hashlib.sha256(names.encode()).hexdigest()[:8]
+
+
+_TENANT_SIGNATURE = _fields_signature(Tenant)
+_API_KEY_SIGNATURE = _fields_signature(ApiKey)
+
+
+def tenant_route_key(hostname: str) -> str:
+    return lookup_key("tenant-route", _TENANT_SIGNATURE, hostname)
+
+
+def api_key_lookup_key(prefix: str) -> str:
+    return lookup_key("api-key", _API_KEY_SIGNATURE, prefix)

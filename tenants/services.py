@@ -298,10 +298,22 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return locked
 
 
+# When this process last recorded each key's use: most requests then need neither Redis nor the database.
+_marked_used_at: dict[int, Any] = {}
+MARKED_USED_REMEMBERED = 10_000
+
+
 def api_key_mark_used(*, api_key: ApiKey) -> None:
-    """Record that the key was used, at most once a minute per key (a cache flag gates the UPDATE)."""
+    """Record that the key was used, at most once a minute per key: this process asks the shared cache flag
+    (which gates the UPDATE across processes) at most once a minute per key."""
+    now = timezone.now()
+    last = _marked_used_at.get(api_key.pk)
+    if last is not None and (now - last).total_seconds() < API_KEY_LAST_USED_EVERY_S:
+        return
+    if len(_marked_used_at) >= MARKED_USED_REMEMBERED:
+        _marked_used_at.clear()
+    _marked_used_at[api_key.pk] = now
     if cache.add(f"api-key-used:{api_key.pk}", 1, timeout=API_KEY_LAST_USED_EVERY_S):
-        now = timezone.now()
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
 

@@ -32,13 +32,19 @@ def public_schema_each_test(request):
 
 
 @pytest.fixture(autouse=True)
-def fresh_entitlements():
-    """Entitlements are cached per process: no test may see a plan another test assigned."""
+def fresh_caches():
+    """Entitlements and model prices are cached per process, tenant and API-key lookups in Redis: no test may
+    see a plan, a price or a tenant another test changed (and rolled back)."""
     from billing.selectors import entitlements_forget
+    from config.lookup_cache import lookup_clear
+    from metering.ai_services import model_prices_forget
 
     entitlements_forget()
+    model_prices_forget()
     yield
     entitlements_forget()
+    model_prices_forget()
+    lookup_clear()
 
 
 @pytest.fixture

@@ -187,13 +187,14 @@ def test_a_cursor_we_did_not_make_is_an_invalid_request(key_client, cursor):
 
 
 def test_api_requests_still_answer_json_when_the_database_is_down(tenant_alpha, monkeypatch):
-    from django_tenants.middleware.main import TenantMainMiddleware
     from django.db import OperationalError
+
+    from tenants.middleware import TenantRoutingMiddleware
 
     def database_down(self, domain_model, hostname):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(TenantMainMiddleware, "get_tenant", database_down)
+    monkeypatch.setattr(TenantRoutingMiddleware, "get_tenant", database_down)
     client = api_client(tenant_alpha)
     client.raise_request_exception = False
 
