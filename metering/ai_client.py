@@ -3,9 +3,9 @@ SDK's answers into plain data (AiMessage, AiUsage) and its failures into our dom
 Tollgate imports `anthropic`.
 
 Settings: ANTHROPIC_API_KEY (empty = AI off), and optionally ANTHROPIC_BASE_URL (a proxy or a fake upstream),
-ANTHROPIC_TIMEOUT_S (default 120; for a stream, the longest wait between two events) and ANTHROPIC_MAX_RETRIES
+ANTHROPIC_TIMEOUT_S (default 120; for a stream, the longest wait between two events), ANTHROPIC_MAX_RETRIES
 (default 0: the gateway answers an overloaded or rate-limited upstream at once, with Retry-After, and the
-caller decides).
+caller decides) and ANTHROPIC_OPEN_TELEMETRY (the SDK's spans; default off).
 """
 
 from __future__ import annotations
@@ -136,13 +136,16 @@ def anthropic_client() -> anthropic.Anthropic:
     ai_configured_check()
     return _client(settings.ANTHROPIC_API_KEY, getattr(settings, "ANTHROPIC_BASE_URL", None) or None,
                    float(getattr(settings, "ANTHROPIC_TIMEOUT_S", DEFAULT_TIMEOUT_S)),
-                   int(getattr(settings, "ANTHROPIC_MAX_RETRIES", 0)))
+                   int(getattr(settings, "ANTHROPIC_MAX_RETRIES", 0)),
+                   bool(getattr(settings, "ANTHROPIC_OPEN_TELEMETRY", False)))
 
 
 @lru_cache(maxsize=4)
-def _client(api_key: str, base_url: str | None, timeout_s: float, max_retries: int) -> anthropic.Anthropic:
+def _client(api_key: str, base_url: str | None, timeout_s: float, max_retries: int,
+            open_telemetry: bool) -> anthropic.Anthropic:
+    # None leaves the SDK's own ANTHROPIC_OPEN_TELEMETRY* environment variables in charge.
     return anthropic.Anthropic(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries,
-                               http_client=http_client_build())
+                               http_client=http_client_build(), open_telemetry=None if open_telemetry else False)
 
 
 def client_cache_clear() -> None:

@@ -1,7 +1,8 @@
 """API-call tracking: every /api/v1/ request becomes an `api_calls` usage event, without a database write on
 the request path.
 
-The request pushes one small record onto a Redis list (one round trip, ~0.1 ms); a beat job flushes the list
+The request pushes one small record onto a Redis list (one round trip, ~0.1 ms) when its response is closed,
+after the last byte went out, so it adds nothing to the response time; a beat job flushes the list
 into usage events every few seconds, in batches, under a lock. The flush reads a chunk, ingests it, and only
 then trims it from the list, so a crash mid-flush loses nothing (the retry is deduplicated by transaction_id,
 which is the request id). What can be lost: records still in Redis if Redis itself dies without persistence,
@@ -16,6 +17,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 
 import orjson
 from django.conf import settings
@@ -46,7 +48,9 @@ class ApiCallTrackingMiddleware:
         tenant = getattr(request, "tenant", None)
         if (settings.API_CALL_TRACKING_ENABLED and request.path.startswith(TRACKED_PREFIX)
                 and tenant is not None and not tenant.is_public):
-            self._record(request, response, tenant)
+            # The WSGI server closes the response after sending it (a stream: after its last event). The
+            # month's API-call counter moves then too, so a hard quota may let one in-flight call through.
+            response._resource_closers.append(partial(self._record, request, response, tenant))
         return response
 
     def _record(self, request: HttpRequest, response: HttpResponse, tenant: Tenant) -> None:

@@ -54,13 +54,28 @@ class ApiErrorMiddleware:
             return error_json_response(413, details={"limit_bytes": limit, "received_bytes": declared})
         response = self.get_response(request)
         if response.status_code >= 400 and not _is_error_shape(response):
-            return error_json_response(response.status_code, details=_details_for(request, response))
+            return _replaced(response, error_json_response(response.status_code,
+                                                           details=_details_for(request, response)))
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if is_api_request(request):
             return internal_error_response(request, exception)
         return None
+
+
+CARRIED_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-Quota-Warning")
+
+
+def _replaced(original: HttpResponse, replacement: HttpResponse) -> HttpResponse:
+    """`replacement` in place of `original`: with its rate-limit headers, and with the work inner middleware
+    left for when the response is closed (the API-call tracking), which would be lost with `original`."""
+    for header in CARRIED_HEADERS:
+        if header in original:
+            replacement[header] = original[header]
+    replacement._resource_closers.extend(original._resource_closers)
+    original._resource_closers.clear()
+    return replacement
 
 
 def body_limit_for(path: str) -> int:

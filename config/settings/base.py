@@ -127,7 +127,7 @@ if not DATABASE_URL:
         "DATABASE_URL is not set. `./dev up` and `./dev test` start an embedded PostgreSQL and set it."
     )
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(env_str("DATABASE_CONN_MAX_AGE", "60")))}
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASES["default"]["ENGINE"] = "config.postgres"  # django-tenants' backend, see config/postgres/base.py
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Celery ----------------------------------------------------------------------------
@@ -230,6 +230,9 @@ ANTHROPIC_BASE_URL = env_str("ANTHROPIC_BASE_URL", "") or None
 ANTHROPIC_TIMEOUT_S = float(env_str("ANTHROPIC_TIMEOUT_S", "120"))
 # The gateway answers upstream overload and rate limits at once (with Retry-After) instead of retrying.
 ANTHROPIC_MAX_RETRIES = int(env_str("ANTHROPIC_MAX_RETRIES", "0"))
+# The SDK's OpenTelemetry spans of each call: off unless the deployment exports traces (they cost time on
+# every request even with no exporter).
+ANTHROPIC_OPEN_TELEMETRY = env_bool("ANTHROPIC_OPEN_TELEMETRY", False)
 AI_MAX_TOKENS_CAP = int(env_str("AI_MAX_TOKENS_CAP", "8192"))
 AI_CODE_MODEL = env_str("AI_CODE_MODEL", "claude-sonnet-4-6")
 

@@ -8,6 +8,7 @@ from django_redis import get_redis_connection
 from metering.models import UsageRollup
 from metering.tracking import api_calls_flush
 from tenants.models import ApiKey
+from tests.metering.test_ai_api import ai, funded, upstream  # noqa: F401  (fixtures)
 from tests.support.api import api_client, api_key_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
@@ -97,3 +98,17 @@ def test_the_api_keeps_serving_when_redis_is_unreachable(tenant_alpha, monkeypat
     monkeypatch.setattr(tracking, "get_redis_connection", unreachable)
 
     assert client.get("/api/v1/tenant").status_code == 200
+
+
+def test_a_streamed_call_is_recorded_once_its_stream_has_been_sent(upstream, ai, funded):  # noqa: F811
+    from tests.metering.test_ai_api import PROMPT, post
+
+    upstream.answer_sse("basic_response")
+    response = post(ai, {**PROMPT, "stream": True})
+    assert get_redis_connection("default").llen(BUFFER_KEY) == 0  # the answer has not gone out yet
+
+    b"".join(response.streaming_content)  # the server sends it all, then closes the response
+
+    api_calls_flush()
+    assert [(c["endpoint"], c["status"], c["billable"]) for c in tracked_calls(funded)] == [
+        ("/api/v1/ai/messages", 200, True)]
