@@ -4,8 +4,8 @@ Run with `./dev bench ai_gateway` (add `--requests N`; default 300). A fake Anth
 thread) streams tests/fixtures/anthropic/basic_response.sse; the same streamed request is timed straight
 against it and through the gateway (POST /api/v1/ai/messages with "stream": true, served as in production by a
 gunicorn worker in its own process, with the real SDK pointed at the fake through ANTHROPIC_BASE_URL), so the
-difference is the gateway's own work: tenant routing, authentication, the concurrency slot, the wallet
-reservation, the SDK's request.
+difference is the gateway's own work: tenant routing, authentication, rate limits and the API-call quota (the
+tenant is put on the Business plan), the concurrency slot, the wallet reservation, the SDK's request.
 Prints: direct_ttfb_p50_ms, gateway_ttfb_p50_ms, gateway_ttfb_p99_ms, ai_gateway_added_ttfb_p50_ms
 (target <= 5 ms), api_baseline_get_tenant_p50_ms (any authenticated call on the same server, for scale) and
 whether every request was settled exactly once.
