@@ -7,7 +7,8 @@ import re
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -100,7 +101,13 @@ class AiMessageCreateApi(APIView):
         "key; Anthropic's own failures answer upstream_overloaded (503), upstream_rate_limited (429), "
         "upstream_invalid_request (400), upstream_timeout (504), and cost nothing.",
         request=InputSerializer,
-        responses={200: OutputSerializer, **error_responses(*AI_ERRORS)},
+        responses={
+            (200, "application/json"): OutputSerializer,
+            (200, "text/event-stream"): OpenApiResponse(
+                OpenApiTypes.STR, description='With "stream": true: server-sent events, as Anthropic sends them, '
+                'then `event: tollgate.usage` (data: type, id, stop_reason, usage, cost).'),
+            **error_responses(*AI_ERRORS),
+        },
     )
     def post(self, request):
         _ai_configured_check()

@@ -5,23 +5,40 @@ is loaded lazily through a fixture), generates valid and invalid requests for ea
 tenant alpha's host with a key that has every scope. Every response must be a non-5xx with a documented status
 code, the documented content type and a body matching the documented schema.
 
+The AI endpoints are fuzzed too: the server gets an Anthropic key and the real SDK sends through an httpx2
+mock transport answering from the recorded fixtures (a stream for "stream": true, a message otherwise), and
+alpha's wallet is funded.
+
 Bounded on purpose: a few dozen examples per operation and no per-example deadline keep the file well under a
-minute. Keys the fuzzer creates (POST /api/v1/api-keys) and Idempotency-Key records are deleted afterwards.
+minute. Keys the fuzzer creates (POST /api/v1/api-keys), Idempotency-Key records, and the usage and wallet rows
+the run committed are deleted afterwards.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
+import httpx2
 import pytest
 import schemathesis
+from django.test import override_settings
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
+from config.lookup_cache import lookup_forget
+from metering import ai_client
+from metering.wallet_services import wallet_credit
 from tenants.models import ApiKey, IdempotencyRecord, Tenant
+from tenants.selectors import api_key_lookup_key
 from tenants.services import api_key_create
 from tests.support.live_server import LiveServer, committed_live_server  # noqa: F401 - the fixture
+from tests.support.tenants import tenant_metering_purge
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "anthropic"
+STREAM = (FIXTURES / "basic_response.sse").read_bytes().rstrip(b"\n") + b"\n\n"
 
 MAX_EXAMPLES = 25
 CHECKS = [
@@ -40,10 +57,34 @@ class FuzzTarget:
     api_key: ApiKey
 
 
+def fake_anthropic(request: httpx2.Request) -> httpx2.Response:
+    body = json.loads(request.content)
+    if body.get("stream"):
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=STREAM)
+    return httpx2.Response(200, json={
+        "id": "msg_01Fuzz", "type": "message", "role": "assistant", "model": body["model"],
+        "content": [{"type": "text", "text": "Here it is:\n```python\nprint('hi')\n```\nIt prints hi."}],
+        "stop_reason": "end_turn", "stop_sequence": None,
+        "usage": {"input_tokens": 12, "output_tokens": 9},
+    })
+
+
 @pytest.fixture
-def fuzz_target(committed_live_server: LiveServer) -> Iterator[FuzzTarget]:
-    """Tenant alpha on the live server, with a key holding every scope; removes what the run committed."""
+def ai_upstream(monkeypatch) -> Iterator[None]:
+    monkeypatch.setattr(ai_client, "http_client_build",
+                        lambda: httpx2.Client(transport=httpx2.MockTransport(fake_anthropic)))
+    ai_client.client_cache_clear()
+    with override_settings(ANTHROPIC_API_KEY="sk-ant-fuzz"):
+        yield
+    ai_client.client_cache_clear()
+
+
+@pytest.fixture
+def fuzz_target(committed_live_server: LiveServer, ai_upstream) -> Iterator[FuzzTarget]:
+    """Tenant alpha on the live server, with a key holding every scope and a funded wallet; removes what the
+    run committed."""
     tenant = Tenant.objects.get(slug="alpha")
+    wallet_credit(tenant=tenant, tokens=100_000_000, kind="purchase", reason="fuzz", idempotency_key="fuzz")
     keys_before = set(ApiKey.objects.filter(tenant=tenant).values_list("pk", flat=True))
     records_before = set(IdempotencyRecord.objects.filter(tenant=tenant).values_list("pk", flat=True))
     created = api_key_create(tenant=tenant, name="openapi fuzz", scopes=["read", "write", "usage:write", "ai"],
@@ -57,6 +98,7 @@ def fuzz_target(committed_live_server: LiveServer) -> Iterator[FuzzTarget]:
     finally:
         ApiKey.objects.filter(tenant=tenant).exclude(pk__in=keys_before).delete()
         IdempotencyRecord.objects.filter(tenant=tenant).exclude(pk__in=records_before).delete()
+        tenant_metering_purge(tenant)
 
 
 @pytest.fixture
@@ -75,9 +117,7 @@ def _pytest9_node_id_shim(request):
         request.node._nodeid = request.node.nodeid
 
 
-# The AI endpoints answer 503 ai_unavailable here (no ANTHROPIC_API_KEY in tests, by design); they are exercised
-# with the real SDK against recorded Anthropic streams in tests/metering/test_ai_api.py instead.
-schema = schemathesis.pytest.from_fixture("api_schema").exclude(path_regex="^/api/v1/ai/")
+schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
@@ -90,4 +130,5 @@ def test_every_api_operation_answers_as_documented(case, fuzz_target: FuzzTarget
     finally:
         # POST /api/v1/api-keys/{id}/revoke may hit the fuzzer's own key; un-revoke it so later examples still
         # reach the endpoints instead of stopping at 401.
-        ApiKey.objects.filter(pk=fuzz_target.api_key.pk, revoked_at__isnull=False).update(revoked_at=None)
+        if ApiKey.objects.filter(pk=fuzz_target.api_key.pk, revoked_at__isnull=False).update(revoked_at=None):
+            lookup_forget(api_key_lookup_key(fuzz_target.api_key.prefix))

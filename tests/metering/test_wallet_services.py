@@ -30,6 +30,7 @@ from metering.wallet_services import (
 )
 from metering.tasks import wallet_grants_expire_task, wallet_monthly_grants_task
 from tenants.models import Tenant
+from tests.support.tenants import tenant_metering_purge
 
 NOV = datetime(2026, 11, 1, tzinfo=timezone.utc)
 DEC = datetime(2026, 12, 1, tzinfo=timezone.utc)
@@ -208,11 +209,7 @@ def committed_alpha(committed_db):
     """Tenant alpha for tests whose wallet rows must be committed; removes them afterwards."""
     alpha = Tenant.objects.get(slug="alpha")
     yield alpha
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL tollgate.ledger_purge = 'on'")
-        cursor.execute("DELETE FROM metering_walletentry WHERE wallet_id IN "
-                       "(SELECT id FROM metering_wallet WHERE tenant_id = %s)", [alpha.pk])
-        cursor.execute("DELETE FROM metering_wallet WHERE tenant_id = %s", [alpha.pk])
+    tenant_metering_purge(alpha)
 
 
 def run_in_threads(count: int, work) -> list:

@@ -59,3 +59,17 @@ def tenant_purge(tenant: Tenant) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f'DROP SCHEMA IF EXISTS "{tenant.schema_name}" CASCADE')
     Tenant.objects.filter(pk=tenant.pk).delete()
+
+
+def tenant_metering_purge(tenant: Tenant) -> None:
+    """Remove the usage and the wallet a committed test gave a standard tenant (alpha, beta). Tests only."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The ledger refuses deletes unless the session says it is purging on purpose (metering migration 0005).
+        cursor.execute("SET LOCAL tollgate.ledger_purge = 'on'")
+        cursor.execute("DELETE FROM metering_walletentry WHERE wallet_id IN "
+                       "(SELECT id FROM metering_wallet WHERE tenant_id = %s)", [tenant.pk])
+        for table in ("metering_wallet", "metering_usageevent", "metering_usageeventkey", "metering_usagerollup",
+                      "metering_usageuniquevalue", "metering_usagealert"):
+            cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
