@@ -114,3 +114,64 @@ def quantity_format(value: Decimal) -> str:
     if value == value.to_integral_value():
         return f"{value:,.0f}"
     return f"{value.normalize():,f}"
+
+
+# --- Calls per endpoint: one horizontal bar per endpoint, billable and not billable stacked ----------------
+
+ENDPOINT_WIDTH = 600
+ENDPOINT_ROW = 26
+ENDPOINT_BAR = 14
+ENDPOINT_LABEL_WIDTH = 250
+ENDPOINT_VALUE_WIDTH = 64
+ENDPOINT_LABEL_CHARS = 38
+
+
+@dataclass(frozen=True)
+class EndpointBar:
+    label: str
+    title: str
+    y: int
+    text_y: int
+    billable_width: Decimal
+    other_x: Decimal
+    other_width: Decimal
+    total_label: str
+
+
+@dataclass(frozen=True)
+class EndpointChart:
+    width: int
+    height: int
+    bar_left: int
+    bar_height: int
+    value_x: int
+    bars: list[EndpointBar]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.bars
+
+
+def endpoint_chart(rows: Sequence) -> EndpointChart:
+    """Bars for rows with `endpoint`, `method`, `calls` and `billable` (metering.selectors.EndpointCalls),
+    lengths proportional to the most called endpoint's calls."""
+    bar_left = ENDPOINT_LABEL_WIDTH
+    span = Decimal(ENDPOINT_WIDTH - ENDPOINT_LABEL_WIDTH - ENDPOINT_VALUE_WIDTH)
+    most = max([0, *(row.calls for row in rows)])
+    bars = []
+    for index, row in enumerate(rows):
+        label = f"{row.method} {row.endpoint}".strip()
+        billable_width = _round(span * row.billable / most) if most else Decimal(0)
+        other_width = _round(span * (row.calls - row.billable) / most) if most else Decimal(0)
+        top = index * ENDPOINT_ROW
+        bars.append(EndpointBar(
+            label=label if len(label) <= ENDPOINT_LABEL_CHARS else label[:ENDPOINT_LABEL_CHARS - 1] + "…",
+            title=f"{label}: {quantity_format(Decimal(row.calls))} calls, "
+                  f"{quantity_format(Decimal(row.billable))} billable",
+            y=top + (ENDPOINT_ROW - ENDPOINT_BAR) // 2, text_y=top + ENDPOINT_ROW // 2,
+            billable_width=billable_width, other_x=bar_left + billable_width, other_width=other_width,
+            total_label=quantity_format(Decimal(row.calls)),
+        ))
+    return EndpointChart(width=ENDPOINT_WIDTH, height=max(ENDPOINT_ROW, ENDPOINT_ROW * len(rows)),
+                         bar_left=bar_left, bar_height=ENDPOINT_BAR,
+                         value_x=ENDPOINT_WIDTH - ENDPOINT_VALUE_WIDTH + 6, bars=bars)

@@ -195,3 +195,40 @@ def usage_alerts_this_month(*, tenant: Tenant, now: datetime | None = None) -> l
     """The quota thresholds the tenant crossed this month, newest first (the dashboard notices)."""
     start, _ = month_bounds(now or timezone.now())
     return list(UsageAlert.objects.filter(tenant=tenant, period_start=start.date()).order_by("-threshold_percent"))
+
+
+@dataclass(frozen=True)
+class EndpointCalls:
+    endpoint: str
+    method: str
+    calls: int
+    billable: int
+
+    @property
+    def not_billable(self) -> int:
+        return self.calls - self.billable
+
+
+ENDPOINTS_SHOWN = 12
+
+
+def api_calls_by_endpoint(*, tenant: Tenant, start: datetime, end: datetime,
+                          limit: int = ENDPOINTS_SHOWN) -> list[EndpointCalls]:
+    """The tenant's recorded API calls in [start, end) per endpoint and method, most called first, with how many
+    were billable (2xx). Every call counts, refused ones too. Read from the raw `api_calls` events (rollups have
+    no endpoint), which the (tenant, meter, timestamp) index and the monthly partitions keep to the range."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT coalesce(properties->>'endpoint', 'unknown'), coalesce(properties->>'method', ''), count(*),
+                   count(*) FILTER (WHERE properties->>'billable' = 'true')
+            FROM metering_usageevent
+            WHERE tenant_id = %s AND meter_code = 'api_calls' AND "timestamp" >= %s AND "timestamp" < %s
+            GROUP BY 1, 2
+            ORDER BY 3 DESC, 1, 2
+            LIMIT %s
+            """,
+            [tenant.pk, start, end, limit],
+        )
+        return [EndpointCalls(endpoint=endpoint, method=method, calls=calls, billable=billable)
+                for endpoint, method, calls, billable in cursor.fetchall()]

@@ -1,5 +1,6 @@
 """Staff pages of metering on a tenant's host: the Usage page (this month per meter against the plan's quotas,
-and the last 30 days day by day). Every figure comes from metering.selectors for `request.tenant` only."""
+the last 30 days day by day, this month's API calls per endpoint, and the AI-token wallet). Every figure comes
+from metering's selectors for `request.tenant` only."""
 
 from __future__ import annotations
 
@@ -13,15 +14,18 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.permissions import Action
+from accounts.permissions import Action, user_can
 from accounts.views import staff_action_required
 from billing.selectors import Quota, entitlements_for
-from metering.charts import BarChart, bar_chart, quantity_format
+from metering.charts import BarChart, bar_chart, endpoint_chart, quantity_format
 from metering.models import Meter
-from metering.selectors import active_meters, month_bounds, usage_for_period, usage_series
+from metering.selectors import active_meters, api_calls_by_endpoint, month_bounds, usage_for_period, usage_series
+from metering.wallet_selectors import wallet_entry_list, wallet_summary
 from tenants.models import Tenant
 
 CHART_DAYS = 30
+# Latest wallet entries shown on the Usage page (the Wallet page has the ledger).
+WALLET_ENTRIES_SHOWN = 5
 # From this share of a quota on, the bar turns to a warning colour.
 NEAR_QUOTA_PERCENT = 80
 
@@ -91,6 +95,9 @@ def usage_page(request: HttpRequest) -> HttpResponse:
             for meter in active_meters().values()]
     # Meters the plan caps come first: they are the ones that can stop a request.
     rows.sort(key=lambda row: (row.quota is None, row.meter.name.lower()))
+    endpoints = api_calls_by_endpoint(tenant=tenant, start=month_start, end=month_end)
+    # Everyone sees the balance their AI calls draw on; the ledger and buying belong to billing roles.
+    can_view_billing = user_can(request.user, Action.VIEW_BILLING)
     return render(request, "metering/usage.html", {
         "active_section": "usage",
         "plan_name": entitlements.plan_name,
@@ -100,6 +107,11 @@ def usage_page(request: HttpRequest) -> HttpResponse:
         "chart_days": CHART_DAYS,
         "rows": rows,
         "any_usage_this_month": any(row.used for row in rows),
+        "endpoint_chart": endpoint_chart(endpoints),
+        "endpoint_rows": endpoints,
+        "wallet": wallet_summary(tenant=tenant, now=now),
+        "can_view_billing": can_view_billing,
+        "wallet_entries": list(wallet_entry_list(tenant=tenant)[:WALLET_ENTRIES_SHOWN]) if can_view_billing else [],
     })
 
 

@@ -69,3 +69,16 @@ def test_a_beta_session_on_alphas_usage_page_is_sent_to_login(beta_owner_client,
 
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_alphas_usage_page_shows_neither_betas_endpoints_nor_betas_wallet(alpha_owner_client, tenant_beta):
+    from metering.wallet_services import wallet_credit
+    from tests.metering.test_views import endpoint_calls
+
+    endpoint_calls(tenant_beta, "/api/v1/beta-only", "GET", [200, 200])
+    wallet_credit(tenant=tenant_beta, tokens=777_777, kind="purchase", reason="Beta pack", idempotency_key="beta")
+
+    response = alpha_owner_client.get("/usage/")
+
+    assert b"/api/v1/beta-only" not in response.content and b"No API calls yet this month." in response.content
+    assert b"777,777" not in response.content and b"Beta pack" not in response.content

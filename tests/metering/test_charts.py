@@ -3,7 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from metering.charts import bar_chart, quantity_format
+from metering.charts import bar_chart, endpoint_chart, quantity_format
+from metering.selectors import EndpointCalls
 
 DAY = date(2026, 11, 1)
 
@@ -95,3 +96,46 @@ def test_datetime_buckets_are_shown_as_their_day():
 ])
 def test_quantities_are_shown_grouped_without_trailing_zeros(value, shown):
     assert quantity_format(Decimal(value)) == shown
+
+
+# --- Calls per endpoint --------------------------------------------------------------------------------
+
+def endpoint_rows(*counts: tuple[str, int, int]) -> list[EndpointCalls]:
+    return [EndpointCalls(endpoint=endpoint, method="GET", calls=calls, billable=billable)
+            for endpoint, calls, billable in counts]
+
+
+def test_endpoint_bars_are_proportional_to_the_most_called_endpoint():
+    chart = endpoint_chart(endpoint_rows(("/api/v1/a", 100, 100), ("/api/v1/b", 25, 25)))
+    first, second = chart.bars
+
+    assert first.billable_width == 4 * second.billable_width
+    assert first.billable_width + first.other_width == chart.width - chart.bar_left - 64
+
+
+def test_an_endpoints_bar_stacks_not_billable_calls_after_billable_ones():
+    bar = endpoint_chart(endpoint_rows(("/api/v1/a", 10, 6))).bars[0]
+
+    assert bar.other_x == 250 + bar.billable_width
+    assert bar.billable_width / (bar.billable_width + bar.other_width) == Decimal("0.6")
+    assert bar.title == "GET /api/v1/a: 10 calls, 6 billable"
+
+
+def test_endpoint_rows_do_not_overlap():
+    chart = endpoint_chart(endpoint_rows(("/a", 3, 3), ("/b", 2, 2), ("/c", 1, 0)))
+
+    tops = [bar.y for bar in chart.bars]
+    assert tops == sorted(tops) and len(set(tops)) == 3
+    assert chart.height >= tops[-1] + chart.bar_height
+
+
+def test_a_long_endpoint_label_is_shortened_but_its_title_is_whole():
+    path = "/api/v1/" + "x" * 80
+    bar = endpoint_chart(endpoint_rows((path, 1, 1))).bars[0]
+
+    assert len(bar.label) == 38 and bar.label.endswith("…")
+    assert path in bar.title
+
+
+def test_no_calls_draw_an_empty_endpoint_chart():
+    assert endpoint_chart([]).is_empty

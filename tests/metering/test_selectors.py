@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from metering.models import Meter
-from metering.selectors import usage_for_period, usage_series
+from metering.selectors import api_calls_by_endpoint, usage_for_period, usage_series
 from metering.services import event_ingest
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +98,44 @@ def test_a_period_of_another_tenant_is_empty(tenant_alpha, tenant_beta, meters):
 
     for meter in meters.values():
         assert usage_for_period(tenant=tenant_beta, meter=meter, start=START, end=NOW) == 0
+
+
+# --- API calls per endpoint ------------------------------------------------------------------------------
+
+def record_calls(tenant, endpoint: str, method: str, statuses: list[int], *, at: datetime) -> None:
+    events = [{"transaction_id": f"call-{tenant.pk}-{endpoint}-{method}-{n}-{at:%d}", "meter": "api_calls",
+               "timestamp": at.isoformat(),
+               "properties": {"endpoint": endpoint, "method": method, "status": status,
+                              "billable": 200 <= status < 300}}
+              for n, status in enumerate(statuses)]
+    assert event_ingest(tenant=tenant, events=events, now=at).accepted == len(statuses)
+
+
+NOV_10 = datetime(2026, 11, 10, 9, tzinfo=timezone.utc)
+NOV = (datetime(2026, 11, 1, tzinfo=timezone.utc), datetime(2026, 12, 1, tzinfo=timezone.utc))
+
+
+def test_api_calls_are_counted_per_endpoint_and_method_most_called_first(tenant_alpha):
+    record_calls(tenant_alpha, "/api/v1/tenant", "GET", [200, 200, 429], at=NOV_10)
+    record_calls(tenant_alpha, "/api/v1/events", "POST", [202] * 5 + [400], at=NOV_10)
+    record_calls(tenant_alpha, "/api/v1/events", "GET", [405], at=NOV_10)
+
+    rows = api_calls_by_endpoint(tenant=tenant_alpha, start=NOV[0], end=NOV[1])
+
+    assert [(row.method, row.endpoint, row.calls, row.billable, row.not_billable) for row in rows] == [
+        ("POST", "/api/v1/events", 6, 5, 1), ("GET", "/api/v1/tenant", 3, 2, 1), ("GET", "/api/v1/events", 1, 0, 1)]
+
+
+def test_api_calls_per_endpoint_stay_within_the_range(tenant_alpha):
+    record_calls(tenant_alpha, "/api/v1/tenant", "GET", [200], at=NOV_10)
+    record_calls(tenant_alpha, "/api/v1/tenant", "GET", [200, 200], at=NOV_10 - timedelta(days=12))
+
+    rows = api_calls_by_endpoint(tenant=tenant_alpha, start=NOV[0], end=NOV[1])
+
+    assert [row.calls for row in rows] == [1]
+
+
+def test_api_calls_per_endpoint_are_the_tenants_own(tenant_alpha, tenant_beta):
+    record_calls(tenant_beta, "/api/v1/usage", "GET", [200, 200], at=NOV_10)
+
+    assert api_calls_by_endpoint(tenant=tenant_alpha, start=NOV[0], end=NOV[1]) == []

@@ -203,3 +203,60 @@ def test_a_meter_without_usage_in_30_days_says_so_instead_of_an_empty_chart(alph
 
     assert "No usage in the last 30 days." in section and "<svg" not in section
 
+
+
+# --- API calls per endpoint and the wallet ------------------------------------------------------------
+
+def endpoint_calls(tenant, endpoint: str, method: str, statuses: list[int]) -> None:
+    at = NOW - timedelta(hours=2)
+    events = [{"transaction_id": f"call-{endpoint}-{method}-{n}", "meter": "api_calls", "timestamp": at.isoformat(),
+               "properties": {"endpoint": endpoint, "method": method, "status": status,
+                              "billable": 200 <= status < 300}}
+              for n, status in enumerate(statuses)]
+    assert event_ingest(tenant=tenant, events=events, now=NOW).accepted == len(statuses)
+
+
+def endpoint_row(response, label: str) -> list[str]:
+    html = response.content.decode()
+    start = html.index(f'data-endpoint="{label}"')
+    return re.findall(r"<td>(?:<code>)?([^<]*)", html[start:html.index("</tr>", start)])
+
+
+def test_api_calls_are_shown_per_endpoint_with_billable_and_refused_ones(alpha_owner_client, tenant_alpha):
+    endpoint_calls(tenant_alpha, "/api/v1/events", "POST", [202, 202, 400])
+    endpoint_calls(tenant_alpha, "/api/v1/tenant", "GET", [200])
+
+    response = alpha_owner_client.get("/usage/")
+
+    assert endpoint_row(response, "POST /api/v1/events") == ["/api/v1/events", "POST", "3", "2", "1"]
+    assert endpoint_row(response, "GET /api/v1/tenant") == ["/api/v1/tenant", "GET", "1", "1", "0"]
+    assert "<title>POST /api/v1/events: 3 calls, 2 billable</title>" in response.content.decode()
+
+
+def test_without_api_calls_the_endpoint_chart_says_so(alpha_owner_client):
+    response = alpha_owner_client.get("/usage/")
+
+    assert b"No API calls yet this month." in response.content
+
+
+def test_the_wallet_balance_and_latest_entries_are_shown_to_billing_roles(tenant_alpha):
+    from metering.wallet_services import wallet_credit
+
+    wallet_credit(tenant=tenant_alpha, tokens=250_000, kind="purchase", reason="Pack", idempotency_key="pack-1")
+
+    response = staff_client(tenant_alpha, "billing").get("/usage/")
+
+    assert re.search(rb'id="usage-wallet-balance">250,000<', response.content)
+    assert b'id="usage-wallet-entries"' in response.content and b"+250,000" in response.content
+    assert b'href="/wallet/#wallet-buy-title"' in response.content
+
+
+def test_members_see_the_wallet_balance_but_not_its_ledger_or_buying(tenant_alpha):
+    from metering.wallet_services import wallet_credit
+
+    wallet_credit(tenant=tenant_alpha, tokens=1_000, kind="purchase", reason="Pack", idempotency_key="pack-1")
+
+    response = staff_client(tenant_alpha, "member").get("/usage/")
+
+    assert re.search(rb'id="usage-wallet-balance">1,000<', response.content)
+    assert b'id="usage-wallet-entries"' not in response.content and b"Buy tokens" not in response.content

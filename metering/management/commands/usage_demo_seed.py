@@ -16,6 +16,10 @@ from tenants.models import Tenant
 
 DEMO_TENANT = "acme"
 DAYS = 30
+# (method, endpoint, success status) of the demo's API traffic, and how often each is called.
+DEMO_ENDPOINTS = [("POST", "/api/v1/events", 202), ("GET", "/api/v1/usage", 200), ("POST", "/api/v1/ai/messages", 200),
+                  ("GET", "/api/v1/tenant", 200), ("GET", "/api/v1/wallet", 200)]
+DEMO_ENDPOINT_WEIGHTS = [50, 20, 15, 10, 5]
 
 
 class Command(BaseCommand):
@@ -53,8 +57,11 @@ class Command(BaseCommand):
         events = []
         for n in range(rng.randint(40, 120)):
             moment = (day + timedelta(minutes=rng.randrange(0, 600))).isoformat()
+            method, endpoint, ok_status = rng.choices(DEMO_ENDPOINTS, weights=DEMO_ENDPOINT_WEIGHTS)[0]
+            status = ok_status if rng.random() < 0.95 else rng.choice([400, 401, 429])
             events.append({"transaction_id": f"demo-call-{key}-{n}", "meter": "api_calls", "timestamp": moment,
-                           "properties": {"billable": rng.random() < 0.95, "endpoint": "/api/v1/tenant"}})
+                           "properties": {"billable": 200 <= status < 300, "endpoint": endpoint, "method": method,
+                                          "status": status}})
         for n in range(rng.randint(5, 25)):
             moment = (day + timedelta(minutes=rng.randrange(0, 600))).isoformat()
             tokens = rng.randint(300, 4_000)
