@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 
 from tests.support.tenants import STANDARD_PASSWORD, client_for
 
@@ -73,3 +74,30 @@ def test_sections_not_built_yet_say_so_plainly(alpha_owner_client, path):
 
     assert response.status_code == 200
     assert b"Not available yet" in response.content
+
+
+# --- The cached host lookup (tenants.selectors.tenant_for_hostname) ------------------------------------------
+
+def test_a_suspension_applies_on_the_next_request_though_the_host_was_cached(tenant_alpha):
+    from tenants.services import tenant_suspend
+    from tests.support.api import api_client, api_key_for
+
+    client = api_client(tenant_alpha, api_key_for(tenant_alpha))
+    assert client.get("/api/v1/tenant").status_code == 200
+
+    tenant_suspend(tenant=tenant_alpha, actor=None, reason="unpaid")
+
+    response = client.get("/api/v1/tenant")
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "tenant_suspended")
+
+
+def test_a_renamed_domain_stops_routing_under_its_old_name(tenant_alpha, alpha_client):
+    from tenants.models import Domain
+
+    assert alpha_client.get("/accounts/login/").status_code == 200
+    domain = Domain.objects.get(tenant=tenant_alpha, domain="alpha.localhost")
+    domain.domain = "alpha-renamed.localhost"
+    domain.save()
+
+    assert alpha_client.get("/accounts/login/").status_code == 404
+    assert Client(HTTP_HOST="alpha-renamed.localhost").get("/accounts/login/").status_code == 200
