@@ -1,6 +1,8 @@
-"""Per-plan request rate limits on the API: per key and per tenant, counted in Redis (django-ratelimit), so
-they hold across every web process; and the monthly API-call quota (metering.quotas), checked first. Every /api/v1/ answer carries X-RateLimit-Limit, -Remaining and -Reset
-(of the tighter limit); a refusal is 429 rate_limited with Retry-After.
+"""Per-plan request rate limits on the API: per key and per tenant, counted in Redis by django-ratelimit (a
+callable rate read from the plan, a callable key that always holds the tenant), so they hold across every web
+process; and the monthly API-call quota (metering.quotas), checked first. Every /api/v1/ answer carries
+X-RateLimit-Limit, -Remaining and -Reset (of the tighter limit); a refusal is 429 rate_limited with
+Retry-After.
 
 If Redis cannot be reached the API keeps serving: limits fail open (settings.RATE_LIMITS_FAIL_OPEN), and the
 failure is logged at most once a minute per process.
@@ -36,6 +38,26 @@ class LimitState:
     exceeded: bool
 
 
+TENANT_LIMIT = "api:tenant"
+KEY_LIMIT = "api:key"
+
+
+def plan_rate(group: str, request: HttpRequest) -> str | None:
+    """django-ratelimit's callable rate: the tenant's plan's requests per minute for this limit (None: none)."""
+    entitlements = entitlements_for(request.tenant)
+    per_minute = (entitlements.api_requests_per_minute_per_key if group == KEY_LIMIT
+                  else entitlements.api_requests_per_minute_per_tenant)
+    return f"{per_minute}/m" if per_minute else None
+
+
+def limit_key(group: str, request: HttpRequest) -> str:
+    """django-ratelimit's callable key: always the tenant's id (ids of keys and users repeat nowhere across
+    tenants, but the counter's name must not depend on that), plus the API key's id for the per-key limit."""
+    if group == KEY_LIMIT:
+        return f"{request.tenant.pk}:{request.auth.pk}"
+    return str(request.tenant.pk)
+
+
 class PlanRateLimit(BaseThrottle):
     """DRF throttle: the plan's requests per minute per API key and per tenant."""
 
@@ -46,12 +68,8 @@ class PlanRateLimit(BaseThrottle):
         if not getattr(request.user, "is_authenticated", False):
             return True
         self._quota_check(request)
-        entitlements = entitlements_for(tenant)
-        checks = [("api:tenant", str(tenant.pk), entitlements.api_requests_per_minute_per_tenant)]
-        if isinstance(request.auth, ApiKey):
-            checks.append(("api:key", f"{tenant.pk}:{request.auth.pk}", entitlements.api_requests_per_minute_per_key))
-        states = [state for group, key, rate in checks if rate
-                  for state in [_count(request._request, group=group, key=key, per_minute=rate)] if state]
+        groups = [TENANT_LIMIT, KEY_LIMIT] if isinstance(request.auth, ApiKey) else [TENANT_LIMIT]
+        states = [state for group in groups for state in [_count(request._request, group=group)] if state]
         if not states:
             return True
         tightest = min(states, key=lambda state: (not state.exceeded, state.remaining))
@@ -75,15 +93,19 @@ class PlanRateLimit(BaseThrottle):
         return max(1, getattr(self, "_wait", 1))
 
 
-def _count(request: HttpRequest, *, group: str, key: str, per_minute: int) -> LimitState | None:
+def _count(request: HttpRequest, *, group: str) -> LimitState | None:
+    """Count this request against one limit (None: the plan has no such limit, or Redis failed open)."""
+    rate = plan_rate(group, request)
+    if rate is None:
+        return None
     try:
-        usage = get_usage(request, group=group, key=lambda _group, _request: key, rate=f"{per_minute}/m",
-                          increment=True)
+        usage = get_usage(request, group=group, key=limit_key, rate=plan_rate, increment=True)
     except Exception as error:  # Redis unreachable: serve, and say so once a minute
         _failure_log(error)
-        return None if settings.RATE_LIMITS_FAIL_OPEN else LimitState(per_minute, 0, 60, True)
+        usage = None
     if usage is None or usage["time_left"] < 0:
         _failure_log(RuntimeError("rate limit counter unavailable"))
+        per_minute = int(rate.split("/")[0])
         return None if settings.RATE_LIMITS_FAIL_OPEN else LimitState(per_minute, 0, 60, True)
     return LimitState(limit=usage["limit"], remaining=max(0, usage["limit"] - usage["count"]),
                       reset_s=max(0, usage["time_left"]), exceeded=usage["should_limit"])
