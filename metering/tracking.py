@@ -4,8 +4,8 @@ the request path.
 The request pushes one small record onto a Redis list (one round trip, ~0.1 ms) when its response is closed,
 after the last byte went out, so it adds nothing to the response time; a beat job flushes the list
 into usage events every few seconds, in batches, under a lock. The flush reads a chunk, ingests it, and only
-then trims it from the list, so a crash mid-flush loses nothing (the retry is deduplicated by transaction_id,
-which is the request id). What can be lost: records still in Redis if Redis itself dies without persistence,
+then trims it from the list, so a crash mid-flush loses nothing (the retry is deduplicated by the record's
+transaction_id). What can be lost: records still in Redis if Redis itself dies without persistence,
 and calls made while Redis is unreachable (logged, at most once a minute per process). A graceful web
 shutdown loses nothing: no record waits in the process.
 """

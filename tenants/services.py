@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -299,7 +300,7 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
 
 
 # When this process last recorded each key's use: most requests then need neither Redis nor the database.
-_marked_used_at: dict[int, Any] = {}
+_marked_used_at: dict[int, datetime] = {}
 MARKED_USED_REMEMBERED = 10_000
 
 

@@ -1,5 +1,7 @@
 """Every non-success response under /api/ is the JSON error shape with the right status, on every endpoint."""
 
+import json
+
 import pytest
 from django.conf import settings
 from django_ratelimit.exceptions import Ratelimited
@@ -216,3 +218,22 @@ def test_unencodable_text_is_an_invalid_request_not_a_crash(key_client, body):
     response = key_client.post("/api/v1/api-keys", body, content_type="application/json")
 
     assert_error(response, 400, "invalid_request")
+
+
+def test_an_error_answer_rewritten_to_the_json_shape_keeps_rate_limit_headers_and_pending_work():
+    from django.http import HttpResponseNotFound
+    from django.test import RequestFactory
+
+    from config.api.middleware import ApiErrorMiddleware
+
+    closed = []
+    inner = HttpResponseNotFound("<h1>Not Found</h1>")
+    inner["X-RateLimit-Remaining"] = "41"
+    inner._resource_closers.append(lambda: closed.append("tracked"))
+
+    response = ApiErrorMiddleware(lambda request: inner)(RequestFactory().get("/api/v1/nowhere"))
+
+    assert response.status_code == 404 and json.loads(response.content)["error"]["code"] == "not_found"
+    assert response["X-RateLimit-Remaining"] == "41"
+    response.close()
+    assert closed == ["tracked"]
