@@ -36,6 +36,8 @@ def schema_clone_from_template(schema_name: str) -> None:
         cursor.execute(
             "SELECT public.clone_schema(%s, %s, 'DATA')", [settings.TENANT_BASE_SCHEMA, schema_name]
         )
+    # clone_schema() switches search_path while it works: never trust what the connection has after it.
+    connection.search_path_forget()
 
 
 def schema_is_present(schema_name: str) -> bool:

@@ -35,6 +35,12 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
         finally:
             self.search_path_on_connection = None
 
+    def search_path_forget(self) -> None:
+        """After SQL that may set search_path itself (django-tenants' clone_schema() does): the next cursor
+        sends the SET again."""
+        self.search_path_set_schemas = None
+        self.search_path_on_connection = None
+
     def _handle_search_path(self, cursor=None):
         if (self.search_path_set_schemas is None and self.search_path_on_connection is not None
                 and not self._setting_search_path and self.schema_name

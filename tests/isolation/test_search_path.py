@@ -78,3 +78,15 @@ def test_a_new_connection_gets_its_search_path_set(committed_db):
     connection.set_tenant(alpha)
 
     assert search_path().startswith("alpha")
+
+
+@pytest.mark.django_db
+def test_after_cloning_a_schema_queries_run_in_the_schema_selected_next():
+    from tenants.schemas import schema_clone_from_template
+
+    schema_clone_from_template("search_path_clone_probe")  # inside the test's transaction: rolled back
+    connection.set_schema_to_public()
+
+    assert search_path() == "public"
+    connection.set_tenant(tenant("beta"))
+    assert search_path().startswith("beta")
