@@ -1,23 +1,29 @@
-"""Read-through cache in Redis for the rows every API request looks up (the tenant of a host name, the API key
-of a secret), so the hot path does not query PostgreSQL for them.
+"""Per-process cache of the rows every request looks up (the tenant of a host name, the API key of a secret),
+kept exact by one deployment-wide generation counter in Redis, so the hot path queries neither PostgreSQL nor
+Redis for them, bar one read of the counter per request.
 
-Correctness comes from invalidation, not from a short lifetime: whoever changes such a row calls
-`lookup_forget(key)` (the models' signals do), which writes a tombstone at once and again when the transaction
-commits. Readers never overwrite a tombstone (they only `SET NX`), so a request that read the old row just
-before the commit cannot put it back into the cache afterwards. A tombstone lives TOMBSTONE_TTL_S; while it
-is there, readers go to the database. Entries expire after LOOKUP_TTL_S in any case.
+Every entry remembers the generation it was loaded under; a lookup trusts it only while the counter still has
+that value. Whoever changes such a row calls `lookup_forget()` (the models' signals do), which increments the
+counter at once and again when the transaction commits: every process then reloads on its next lookup, and a
+request that loaded the old row just before the commit stored it under a generation that is already gone.
+Changes to these rows are rare (a key created or revoked, a tenant suspended), so reloads are too.
 
-Keys are independent of the connection's schema (unlike the default cache's keys), so a change made inside a
-tenant's schema forgets the same key the public-schema lookup wrote. With Redis unreachable every lookup reads
-the database (logged at most once a minute): the API keeps serving.
+The routing middleware reads the counter once per request (`lookup_request`); lookups outside a request read it
+themselves. A missing counter (a new or emptied Redis) starts at a random value, so entries cached before can
+never match it by chance; entries are also reloaded after ENTRY_MAX_AGE_S whatever the counter says, in case a
+change could not reach Redis. With Redis unreachable every lookup reads the database (logged at most once a
+minute): the API keeps serving and nothing stale is served.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
-import pickle
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 from django.conf import settings
@@ -28,11 +34,14 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-LOOKUP_TTL_S = 60
-TOMBSTONE_TTL_S = 2
-TOMBSTONE = b"\x00forgotten"
+# Entries kept per process before the cache starts over (host names and keys in use, not all that exist).
+MAX_ENTRIES = 20_000
+ENTRY_MAX_AGE_S = 60.0
 LOG_EVERY_S = 60.0
 _last_failure_logged = [0.0]
+_entries: dict[str, tuple[int, float, object]] = {}  # key -> (generation, loaded at (monotonic), value)
+# The generation read at the start of the current request; None outside a request.
+_request_generation: ContextVar[int | None] = ContextVar("lookup_request_generation", default=None)
 
 
 def lookup_key(*parts: object) -> str:
@@ -40,53 +49,74 @@ def lookup_key(*parts: object) -> str:
     return ":".join([prefix, "lookup", *(str(part) for part in parts)])
 
 
-def lookup_cached(key: str, load: Callable[[], T | None]) -> T | None:
-    """The cached value of `key`, or `load()` (cached when it is not None and no tombstone is in the way)."""
+def _generation_key() -> str:
+    return lookup_key("generation")
+
+
+@contextmanager
+def lookup_request() -> Iterator[None]:
+    """Around one request: its lookups share one read of the generation counter."""
+    token = _request_generation.set(_generation_read())
     try:
-        redis = get_redis_connection("default")
-        raw = redis.get(key)
-    except Exception as error:
-        _failure_log(error)
+        yield
+    finally:
+        _request_generation.reset(token)
+
+
+def lookup_cached(key: str, load: Callable[[], T | None]) -> T | None:
+    """A copy of the cached value of `key` when it is current, else `load()` (cached when it is not None)."""
+    generation = _request_generation.get()
+    if generation is None:
+        generation = _generation_read()
+    if generation is None:  # Redis unreachable: no way to know what is current
         return load()
-    if raw is not None and raw != TOMBSTONE:
-        return pickle.loads(raw)
+    entry = _entries.get(key)
+    now = time.monotonic()
+    if entry is not None and entry[0] == generation and now - entry[1] < ENTRY_MAX_AGE_S:
+        # A copy: callers may change their instance (Django sets tenant.domain_url) without touching others'.
+        return copy.copy(entry[2])
     value = load()
-    if value is not None and raw is None:
-        try:
-            redis.set(key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), ex=LOOKUP_TTL_S, nx=True)
-        except Exception as error:
-            _failure_log(error)
+    if value is not None:
+        if len(_entries) >= MAX_ENTRIES:
+            _entries.clear()
+        _entries[key] = (generation, now, copy.copy(value))
     return value
 
 
 def lookup_forget(*keys: str) -> None:
-    """Make the next lookups of `keys` read the database: now, and again once the current transaction commits
-    (a reader between the two may have cached the row as it was before the change)."""
-    if not keys:
-        return
-    _tombstones_write(keys)
-    transaction.on_commit(lambda: _tombstones_write(keys))
+    """Make every process read the database on its next lookup: now, and again once the current transaction
+    commits (a reader between the two may have loaded the row as it was before the change). `keys` are dropped
+    from this process's cache at once."""
+    for key in keys:
+        _entries.pop(key, None)
+    _generation_bump()
+    transaction.on_commit(_generation_bump)
 
 
-def lookup_clear() -> int:
-    """Drop every cached lookup of this deployment (tests; ops after restoring a database)."""
+def lookup_clear() -> None:
+    """Drop this process's cached lookups (tests)."""
+    _entries.clear()
+
+
+def _generation_read() -> int | None:
     try:
         redis = get_redis_connection("default")
-        keys = list(redis.scan_iter(match=lookup_key("*"), count=1000))
-        return redis.delete(*keys) if keys else 0
+        raw = redis.get(_generation_key())
+        if raw is None:
+            redis.set(_generation_key(), secrets.randbits(62), nx=True)
+            raw = redis.get(_generation_key())
     except Exception as error:
         _failure_log(error)
-        return 0
+        return None
+    return int(raw)
 
 
-def _tombstones_write(keys: tuple[str, ...]) -> None:
+def _generation_bump() -> None:
     try:
-        pipeline = get_redis_connection("default").pipeline(transaction=False)
-        for key in keys:
-            pipeline.set(key, TOMBSTONE, ex=TOMBSTONE_TTL_S)
-        pipeline.execute()
+        get_redis_connection("default").incr(_generation_key())
     except Exception as error:
-        # Redis down: nothing can be read from it either; entries written before expire within LOOKUP_TTL_S.
+        # Other processes keep their entries at most ENTRY_MAX_AGE_S more; this one drops its own now.
+        _entries.clear()
         _failure_log(error)
 
 

@@ -5,6 +5,7 @@ from django.template.response import TemplateResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from config.api.errors import error_json_response
+from config.lookup_cache import lookup_request
 from tenants.models import Domain, Tenant
 from tenants.selectors import tenant_for_hostname
 
@@ -14,7 +15,12 @@ ALWAYS_SERVED_PREFIXES = ("/static/",)
 
 class TenantRoutingMiddleware(TenantMainMiddleware):
     """django-tenants' routing (host name -> tenant -> schema), reading the host name's tenant through the
-    cached lookup instead of querying the domain table on every request."""
+    cached lookup instead of querying the domain table on every request. The request's lookups (this one and
+    the API key's) share one read of the lookup generation."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with lookup_request():
+            return super().__call__(request)
 
     def get_tenant(self, domain_model, hostname: str) -> Tenant:
         tenant = tenant_for_hostname(hostname)

@@ -1,10 +1,9 @@
 """Reads on tenants. The two lookups every request makes (the tenant of a host name, the API key of a secret)
-are cached in Redis (config.lookup_cache) and forgotten by tenants.signals whenever their rows change."""
+are cached per process (config.lookup_cache) and forgotten everywhere by tenants.signals whenever their rows
+change."""
 
-import hashlib
 import hmac
 
-from django.db import models
 from django.db.models import QuerySet
 
 from config.lookup_cache import lookup_cached, lookup_key
@@ -70,19 +69,9 @@ def api_key_for_secret(secret: str) -> ApiKey | None:
     return candidate
 
 
-def _fields_signature(model: type[models.Model]) -> str:
-    """Changes when the model's columns do, so a deploy never unpickles rows of the old shape."""
-    names = ",".join(field.attname for field in model._meta.concrete_fields)
-    return hashlib.sha256(names.encode()).hexdigest()[:8]
-
-
-_TENANT_SIGNATURE = _fields_signature(Tenant)
-_API_KEY_SIGNATURE = _fields_signature(ApiKey)
-
-
 def tenant_route_key(hostname: str) -> str:
-    return lookup_key("tenant-route", _TENANT_SIGNATURE, hostname)
+    return lookup_key("tenant-route", hostname)
 
 
 def api_key_lookup_key(prefix: str) -> str:
-    return lookup_key("api-key", _API_KEY_SIGNATURE, prefix)
+    return lookup_key("api-key", prefix)
