@@ -40,7 +40,8 @@ ENTRY_MAX_AGE_S = 60.0
 LOG_EVERY_S = 60.0
 _last_failure_logged = [0.0]
 _entries: dict[str, tuple[int, float, object]] = {}  # key -> (generation, loaded at (monotonic), value)
-# The generation read at the start of the current request; None outside a request.
+# The generation read at the start of the current request (UNREADABLE when Redis failed); None outside one.
+UNREADABLE = -1
 _request_generation: ContextVar[int | None] = ContextVar("lookup_request_generation", default=None)
 
 
@@ -55,8 +56,9 @@ def _generation_key() -> str:
 
 @contextmanager
 def lookup_request() -> Iterator[None]:
-    """Around one request: its lookups share one read of the generation counter."""
-    token = _request_generation.set(_generation_read())
+    """Around one request: its lookups share one read of the generation counter (one attempt, if Redis fails)."""
+    generation = _generation_read()
+    token = _request_generation.set(UNREADABLE if generation is None else generation)
     try:
         yield
     finally:
@@ -68,7 +70,7 @@ def lookup_cached(key: str, load: Callable[[], T | None]) -> T | None:
     generation = _request_generation.get()
     if generation is None:
         generation = _generation_read()
-    if generation is None:  # Redis unreachable: no way to know what is current
+    if generation is None or generation == UNREADABLE:  # Redis unreachable: no way to know what is current
         return load()
     entry = _entries.get(key)
     now = time.monotonic()

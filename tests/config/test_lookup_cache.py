@@ -138,3 +138,19 @@ def test_with_redis_unreachable_lookups_read_the_database(db, key, monkeypatch):
     assert lookup_cached(key, loader("row", calls)) == "row"
     assert len(calls) == 2
     lookup_forget(key)  # and forgetting does not fail
+
+
+def test_with_redis_unreachable_a_request_tries_it_once(key, monkeypatch):
+    attempts = []
+
+    def unreachable(alias):
+        attempts.append(alias)
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(lookup_cache, "get_redis_connection", unreachable)
+
+    with lookup_request():
+        assert lookup_cached(key, loader("row", [])) == "row"
+        assert lookup_cached(lookup_key("test", "other"), loader("other", [])) == "other"
+
+    assert len(attempts) == 1
