@@ -51,8 +51,8 @@ def plan_rate(group: str, request: HttpRequest) -> str | None:
 
 
 def limit_key(group: str, request: HttpRequest) -> str:
-    """django-ratelimit's callable key: always the tenant's id (ids of keys and users repeat nowhere across
-    tenants, but the counter's name must not depend on that), plus the API key's id for the per-key limit."""
+    """django-ratelimit's callable key: the tenant's id, plus the API key's id for the per-key limit, so no two
+    tenants ever share a counter. (DRF copies the authenticated key onto the Django request as `auth`.)"""
     if group == KEY_LIMIT:
         return f"{request.tenant.pk}:{request.auth.pk}"
     return str(request.tenant.pk)
