@@ -18,6 +18,9 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
     cached lookup instead of querying the domain table on every request. The request's lookups (this one and
     the API key's) share one read of the lookup generation."""
 
+    # Called synchronously even under ASGI (Django adapts it), so the `with` below spans the whole request.
+    async_capable = False
+
     def __call__(self, request: HttpRequest) -> HttpResponse:
         with lookup_request():
             return super().__call__(request)
