@@ -101,3 +101,46 @@ def test_a_renamed_domain_stops_routing_under_its_old_name(tenant_alpha, alpha_c
 
     assert alpha_client.get("/accounts/login/").status_code == 404
     assert Client(HTTP_HOST="alpha-renamed.localhost").get("/accounts/login/").status_code == 200
+
+
+def asgi_get(path: str, host: str) -> tuple[int, bytes]:
+    """One GET through config.asgi (as uvicorn would serve it)."""
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    from config.asgi import application
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"host", host.encode())], "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80)}
+    sent, received = [], []
+
+    async def receive():
+        received.append(1)
+        if len(received) == 1:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.sleep(3600)  # the client stays connected until the answer is complete
+
+    async def send(message):
+        sent.append(message)
+
+    # As Django's test clients do: the handler must not close the test's database connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        async_to_sync(application)(scope, receive, send)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    status = next(message["status"] for message in sent if message["type"] == "http.response.start")
+    return status, b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body")
+
+
+def test_tenants_are_routed_under_asgi_too(tenant_alpha):
+    assert asgi_get("/accounts/login/", "alpha.localhost")[0] == 200
+    assert asgi_get("/accounts/login/", "nowhere.localhost")[0] == 404
+    status, body = asgi_get("/api/v1/tenant", "alpha.localhost")
+    assert status == 401 and b'"unauthenticated"' in body
