@@ -30,7 +30,6 @@ import django  # noqa: E402
 django.setup()
 
 import orjson  # noqa: E402
-from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from billing.models import Plan  # noqa: E402
@@ -40,9 +39,8 @@ from metering.models import Wallet, WalletEntry  # noqa: E402
 from metering.wallet_services import wallet_credit  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import api_key_create  # noqa: E402
-from tests.support.database import database_clone, database_drop, template_database_ensure  # noqa: E402
+from tests.support.database import bench_database  # noqa: E402
 from tests.support.servers import gunicorn_start, server_stop  # noqa: E402
-from tests.support.tenants import standard_tenants_seed  # noqa: E402
 
 BENCH_DB = "tollgate_bench_ai_gateway"
 SSE = (ROOT / "tests" / "fixtures" / "anthropic" / "basic_response.sse").read_bytes().rstrip(b"\n") + b"\n\n"
@@ -98,60 +96,57 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
     options = parser.parse_args()
-    base_name = settings.DATABASES["default"]["NAME"]
-    database_clone(template_database_ensure(standard_tenants_seed), BENCH_DB)
     upstream = gateway = None
-    try:
-        tenant = Tenant.objects.get(slug="alpha")
-        # Business: rate limits, the API-call quota and the concurrency slot are all checked, and high enough
-        # that the bench measures the checks, not refusals.
-        tenant_plan_assign(tenant=tenant, plan=Plan.objects.get(code="business"))
-        secret = api_key_create(tenant=tenant, name="bench", scopes=["ai"], created_by="bench").secret
-        reader = api_key_create(tenant=tenant, name="bench read", scopes=["read"], created_by="bench").secret
-        wallet_credit(tenant=tenant, tokens=10_000_000, kind="purchase", reason="bench", idempotency_key="bench")
-        connection.close()
+    with bench_database(BENCH_DB):
+        try:
+            tenant = Tenant.objects.get(slug="alpha")
+            # Business: rate limits, the API-call quota and the concurrency slot are all checked, and high enough
+            # that the bench measures the checks, not refusals.
+            tenant_plan_assign(tenant=tenant, plan=Plan.objects.get(code="business"))
+            secret = api_key_create(tenant=tenant, name="bench", scopes=["ai"], created_by="bench").secret
+            reader = api_key_create(tenant=tenant, name="bench read", scopes=["read"], created_by="bench").secret
+            wallet_credit(tenant=tenant, tokens=10_000_000, kind="purchase", reason="bench", idempotency_key="bench")
+            connection.close()
 
-        upstream_port, gateway_port = free_port(), free_port()
-        upstream = ThreadingHTTPServer(("127.0.0.1", upstream_port), FakeAnthropic)
-        thread_serve(upstream)
-        # One sync worker: one request at a time, its database connection kept between requests.
-        gateway = gunicorn_start(gateway_port, database=BENCH_DB, env={
-            "ANTHROPIC_API_KEY": "sk-ant-bench", "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{upstream_port}",
-            "RATE_LIMITS_ENABLED": "true"})
-        gateway_headers = {"Host": "alpha.localhost", "Authorization": f"Bearer {secret}"}
-        for _ in range(20):  # warm both paths: connections, caches, the SDK's pool
-            ttfb_ms(upstream_port, "/v1/messages", {})
-            ttfb_ms(gateway_port, "/api/v1/ai/messages", gateway_headers)
-        direct, through, plain = [], [], []
-        read_headers = {**gateway_headers, "Authorization": f"Bearer {reader}"}
-        for _ in range(options.requests):
-            direct.append(ttfb_ms(upstream_port, "/v1/messages", {}))
-            through.append(ttfb_ms(gateway_port, "/api/v1/ai/messages", gateway_headers))
-            plain.append(ttfb_ms(gateway_port, "/api/v1/tenant", read_headers, method="GET"))
-        requests = options.requests + 20
-        settled = WalletEntry.objects.filter(wallet__tenant=tenant, idempotency_key__startswith="ai-settle:").count()
-        spent = 10_000_000 - Wallet.objects.get(tenant=tenant).balance
-        direct_p50, through_p50 = statistics.median(direct), statistics.median(through)
-        figures = [
-            ("direct_ttfb_p50_ms", f"{direct_p50:.2f} ms"),
-            ("gateway_ttfb_p50_ms", f"{through_p50:.2f} ms"),
-            ("gateway_ttfb_p99_ms", f"{percentile(through, 0.99):.2f} ms"),
-            ("ai_gateway_added_ttfb_p50_ms", f"{through_p50 - direct_p50:.2f} ms"),
-            # For scale: any authenticated API call on the same server (GET /api/v1/tenant), whole answer.
-            ("api_baseline_get_tenant_p50_ms", f"{statistics.median(plain):.2f} ms"),
-            ("settled_exactly_once", "yes" if settled == requests and spent == requests * TOKENS_PER_REQUEST
-             else f"NO ({settled} settlements, {spent} tokens for {requests} requests)"),
-        ]
-        for name, value in figures:
-            print(f"{name}: {value}")
-    finally:
-        if gateway is not None:
-            server_stop(gateway)
-        if upstream is not None:
-            upstream.shutdown()
-            upstream.server_close()
-        connection.close()
-        database_drop(BENCH_DB, fallback=base_name)
+            upstream_port, gateway_port = free_port(), free_port()
+            upstream = ThreadingHTTPServer(("127.0.0.1", upstream_port), FakeAnthropic)
+            thread_serve(upstream)
+            # One sync worker: one request at a time, its database connection kept between requests.
+            gateway = gunicorn_start(gateway_port, database=BENCH_DB, env={
+                "ANTHROPIC_API_KEY": "sk-ant-bench", "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{upstream_port}",
+                "RATE_LIMITS_ENABLED": "true"})
+            gateway_headers = {"Host": "alpha.localhost", "Authorization": f"Bearer {secret}"}
+            for _ in range(20):  # warm both paths: connections, caches, the SDK's pool
+                ttfb_ms(upstream_port, "/v1/messages", {})
+                ttfb_ms(gateway_port, "/api/v1/ai/messages", gateway_headers)
+            direct, through, plain = [], [], []
+            read_headers = {**gateway_headers, "Authorization": f"Bearer {reader}"}
+            for _ in range(options.requests):
+                direct.append(ttfb_ms(upstream_port, "/v1/messages", {}))
+                through.append(ttfb_ms(gateway_port, "/api/v1/ai/messages", gateway_headers))
+                plain.append(ttfb_ms(gateway_port, "/api/v1/tenant", read_headers, method="GET"))
+            requests = options.requests + 20
+            settled = WalletEntry.objects.filter(wallet__tenant=tenant, idempotency_key__startswith="ai-settle:").count()
+            spent = 10_000_000 - Wallet.objects.get(tenant=tenant).balance
+            direct_p50, through_p50 = statistics.median(direct), statistics.median(through)
+            figures = [
+                ("direct_ttfb_p50_ms", f"{direct_p50:.2f} ms"),
+                ("gateway_ttfb_p50_ms", f"{through_p50:.2f} ms"),
+                ("gateway_ttfb_p99_ms", f"{percentile(through, 0.99):.2f} ms"),
+                ("ai_gateway_added_ttfb_p50_ms", f"{through_p50 - direct_p50:.2f} ms"),
+                # For scale: any authenticated API call on the same server (GET /api/v1/tenant), whole answer.
+                ("api_baseline_get_tenant_p50_ms", f"{statistics.median(plain):.2f} ms"),
+                ("settled_exactly_once", "yes" if settled == requests and spent == requests * TOKENS_PER_REQUEST
+                 else f"NO ({settled} settlements, {spent} tokens for {requests} requests)"),
+            ]
+            for name, value in figures:
+                print(f"{name}: {value}")
+        finally:
+            if gateway is not None:
+                server_stop(gateway)
+            if upstream is not None:
+                upstream.shutdown()
+                upstream.server_close()
 
 
 if __name__ == "__main__":

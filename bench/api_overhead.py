@@ -23,17 +23,14 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
 
 from billing.models import Plan  # noqa: E402
 from billing.services import tenant_plan_assign  # noqa: E402
 from config.embedded import free_port  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import api_key_create  # noqa: E402
-from tests.support.database import database_clone, database_drop, template_database_ensure  # noqa: E402
+from tests.support.database import bench_database  # noqa: E402
 from tests.support.servers import gunicorn_start, server_stop  # noqa: E402
-from tests.support.tenants import standard_tenants_seed  # noqa: E402
 
 BENCH_DB = "tollgate_bench_overhead"
 CLIENTS = 4
@@ -45,33 +42,30 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=20_000)
     options = parser.parse_args()
-    base_name = settings.DATABASES["default"]["NAME"]
-    database_clone(template_database_ensure(standard_tenants_seed), BENCH_DB)
     servers = []
-    try:
-        tenant = Tenant.objects.get(slug="alpha")
-        # Enterprise: limits high enough that the bench measures the checks, not refusals.
-        tenant_plan_assign(tenant=tenant, plan=Plan.objects.get(code="enterprise"))
-        secret = api_key_create(tenant=tenant, name="bench", scopes=["read"], created_by="bench").secret
-        headers = {"Host": "alpha.localhost", "Authorization": f"Bearer {secret}"}
-        on_port, off_port = free_port(), free_port()
-        servers = [gunicorn_start(port, database=BENCH_DB, workers=WORKERS,
-                                  env={"RATE_LIMITS_ENABLED": flag, "API_CALL_TRACKING_ENABLED": flag})
-                   for port, flag in [(on_port, "true"), (off_port, "false")]]
-        run(off_port, headers, 500)
-        run(on_port, headers, 500)
-        # Alternating rounds, so whatever else the machine does weighs on both servers alike.
-        rounds = {"off": [], "on": []}
-        for _ in range(ROUNDS):
-            rounds["off"].append(run(off_port, headers, options.requests // ROUNDS))
-            rounds["on"].append(run(on_port, headers, options.requests // ROUNDS))
-        off_rps, off_p50 = (statistics.median(values) for values in zip(*rounds["off"]))
-        on_rps, on_p50 = (statistics.median(values) for values in zip(*rounds["on"]))
-    finally:
-        for server in servers:
-            server_stop(server)
-        connection.close()
-        database_drop(BENCH_DB, fallback=base_name)
+    with bench_database(BENCH_DB):
+        try:
+            tenant = Tenant.objects.get(slug="alpha")
+            # Enterprise: limits high enough that the bench measures the checks, not refusals.
+            tenant_plan_assign(tenant=tenant, plan=Plan.objects.get(code="enterprise"))
+            secret = api_key_create(tenant=tenant, name="bench", scopes=["read"], created_by="bench").secret
+            headers = {"Host": "alpha.localhost", "Authorization": f"Bearer {secret}"}
+            on_port, off_port = free_port(), free_port()
+            servers = [gunicorn_start(port, database=BENCH_DB, workers=WORKERS,
+                                      env={"RATE_LIMITS_ENABLED": flag, "API_CALL_TRACKING_ENABLED": flag})
+                       for port, flag in [(on_port, "true"), (off_port, "false")]]
+            run(off_port, headers, 500)
+            run(on_port, headers, 500)
+            # Alternating rounds, so whatever else the machine does weighs on both servers alike.
+            rounds = {"off": [], "on": []}
+            for _ in range(ROUNDS):
+                rounds["off"].append(run(off_port, headers, options.requests // ROUNDS))
+                rounds["on"].append(run(on_port, headers, options.requests // ROUNDS))
+            off_rps, off_p50 = (statistics.median(values) for values in zip(*rounds["off"]))
+            on_rps, on_p50 = (statistics.median(values) for values in zip(*rounds["on"]))
+        finally:
+            for server in servers:
+                server_stop(server)
     print(f"api_requests_per_s_limits_off: {off_rps:.0f} requests/s")
     print(f"api_requests_per_s_limits_on: {on_rps:.0f} requests/s")
     print(f"api_p50_ms_limits_off: {off_p50:.2f} ms")

@@ -25,15 +25,13 @@ import django  # noqa: E402
 django.setup()
 
 import orjson  # noqa: E402
-from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from config.embedded import free_port  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import api_key_create  # noqa: E402
-from tests.support.database import database_clone, database_drop, template_database_ensure  # noqa: E402
+from tests.support.database import bench_database  # noqa: E402
 from tests.support.servers import gunicorn_start, server_stop  # noqa: E402
-from tests.support.tenants import standard_tenants_seed  # noqa: E402
 
 BENCH_DB = "tollgate_bench_ingest"
 CLIENTS = 4
@@ -44,39 +42,36 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
     options = parser.parse_args()
-    base_name = settings.DATABASES["default"]["NAME"]
-    database_clone(template_database_ensure(standard_tenants_seed), BENCH_DB)
     server = None
-    try:
-        tenant = Tenant.objects.get(slug="alpha")
-        secret = api_key_create(tenant=tenant, name="bench", scopes=["usage:write"], created_by="bench").secret
-        port = free_port()
-        server = gunicorn_start(port, database=BENCH_DB, workers=WORKERS)
-        headers = {"Host": "alpha.localhost", "Authorization": f"Bearer {secret}",
-                   "Content-Type": "application/json"}
-        figures = []
-        rate, p50, p99 = run(port, headers, batches(options.events, 1000, prefix="a"))
-        figures += [("ingest_events_per_s", f"{rate:.0f} events/s"), ("batch_1000_p50_ms", f"{p50:.1f} ms"),
-                    ("batch_1000_p99_ms", f"{p99:.1f} ms")]
-        rate, p50, p99 = run(port, headers, batches(options.events // 4, 100, prefix="b"))
-        figures += [("ingest_events_per_s_batch_100", f"{rate:.0f} events/s"), ("batch_100_p50_ms", f"{p50:.1f} ms"),
-                    ("batch_100_p99_ms", f"{p99:.1f} ms")]
-        before = stored_count(tenant)
-        duplicated = batches(options.events // 4, 1000, prefix="c", duplicate_share=0.1)
-        rate, p50, _ = run(port, headers, duplicated)
-        unique = len({tid for body in duplicated for tid in body[1]})
-        exact = stored_count(tenant) - before == unique
-        figures += [("ingest_events_per_s_10pct_duplicates", f"{rate:.0f} events/s"),
-                    ("batch_1000_10pct_duplicates_p50_ms", f"{p50:.1f} ms"),
-                    ("stored_count_exact_with_duplicates", "yes" if exact else "NO")]
-        single = [latency for latency in single_events(port, headers, 2000)]
-        figures.append(("single_event_p50_ms", f"{statistics.median(single):.2f} ms"))
-        figures.append(("raw_copy_events_per_s", f"{raw_copy(tenant, options.events):.0f} events/s"))
-    finally:
-        if server is not None:
-            server_stop(server)
-        connection.close()
-        database_drop(BENCH_DB, fallback=base_name)
+    with bench_database(BENCH_DB):
+        try:
+            tenant = Tenant.objects.get(slug="alpha")
+            secret = api_key_create(tenant=tenant, name="bench", scopes=["usage:write"], created_by="bench").secret
+            port = free_port()
+            server = gunicorn_start(port, database=BENCH_DB, workers=WORKERS)
+            headers = {"Host": "alpha.localhost", "Authorization": f"Bearer {secret}",
+                       "Content-Type": "application/json"}
+            figures = []
+            rate, p50, p99 = run(port, headers, batches(options.events, 1000, prefix="a"))
+            figures += [("ingest_events_per_s", f"{rate:.0f} events/s"), ("batch_1000_p50_ms", f"{p50:.1f} ms"),
+                        ("batch_1000_p99_ms", f"{p99:.1f} ms")]
+            rate, p50, p99 = run(port, headers, batches(options.events // 4, 100, prefix="b"))
+            figures += [("ingest_events_per_s_batch_100", f"{rate:.0f} events/s"), ("batch_100_p50_ms", f"{p50:.1f} ms"),
+                        ("batch_100_p99_ms", f"{p99:.1f} ms")]
+            before = stored_count(tenant)
+            duplicated = batches(options.events // 4, 1000, prefix="c", duplicate_share=0.1)
+            rate, p50, _ = run(port, headers, duplicated)
+            unique = len({tid for body in duplicated for tid in body[1]})
+            exact = stored_count(tenant) - before == unique
+            figures += [("ingest_events_per_s_10pct_duplicates", f"{rate:.0f} events/s"),
+                        ("batch_1000_10pct_duplicates_p50_ms", f"{p50:.1f} ms"),
+                        ("stored_count_exact_with_duplicates", "yes" if exact else "NO")]
+            single = [latency for latency in single_events(port, headers, 2000)]
+            figures.append(("single_event_p50_ms", f"{statistics.median(single):.2f} ms"))
+            figures.append(("raw_copy_events_per_s", f"{raw_copy(tenant, options.events):.0f} events/s"))
+        finally:
+            if server is not None:
+                server_stop(server)
     for name, value in figures:
         print(f"{name}: {value}")
 

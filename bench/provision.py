@@ -17,14 +17,12 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import tenant_provision  # noqa: E402
-from tests.support.database import database_clone, database_drop, template_database_ensure  # noqa: E402
-from tests.support.tenants import standard_tenants_seed  # noqa: E402
+from tests.support.database import bench_database  # noqa: E402
 
 SIGNUPS = 20
 TENANTS_FOR_MIGRATE = 100
@@ -44,10 +42,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def main() -> None:
-    base_name = settings.DATABASES["default"]["NAME"]
-    template = template_database_ensure(standard_tenants_seed)
-    database_clone(template, "tollgate_bench")
-    try:
+    with bench_database("tollgate_bench"):
         # Production password hashing: a signup's time includes hashing the owner's password.
         with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.Argon2PasswordHasher"]):
             timings = [provision(index) for index in range(SIGNUPS)]
@@ -58,8 +53,6 @@ def main() -> None:
         started = time.perf_counter()
         call_command("migrate_schemas", interactive=False, verbosity=0)
         migrate_seconds = time.perf_counter() - started
-    finally:
-        database_drop("tollgate_bench", fallback=base_name)
     print(f"provision_p50_s: {statistics.median(timings):.3f} s")
     print(f"provision_p95_s: {percentile(timings, 0.95):.3f} s")
     print(f"provision_max_s: {max(timings):.3f} s")

@@ -20,14 +20,12 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from metering.wallet_selectors import wallet_get, wallet_ledger_sum  # noqa: E402
 from metering.wallet_services import wallet_credit, wallet_debit  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
-from tests.support.database import database_clone, database_drop, template_database_ensure  # noqa: E402
-from tests.support.tenants import standard_tenants_seed  # noqa: E402
+from tests.support.database import bench_database  # noqa: E402
 
 DATABASE = "tollgate_bench_wallet"
 INITIAL_BALANCE = 10**12
@@ -71,10 +69,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
 
-    base_name = settings.DATABASES["default"]["NAME"]
-    template = template_database_ensure(standard_tenants_seed)
-    database_clone(template, DATABASE)
-    try:
+    with bench_database(DATABASE):
         tenant = Tenant.objects.get(slug="alpha")
         wallet_credit(tenant=tenant, tokens=INITIAL_BALANCE, kind="purchase", reason="bench", idempotency_key="seed")
         for n in range(WARM_UP_DEBITS):
@@ -103,9 +98,6 @@ def main() -> None:
         balance = wallet_get(tenant=tenant).balance
         ledger = wallet_ledger_sum(tenant=tenant)
         exact = balance == INITIAL_BALANCE - warm_up - debited == ledger
-    finally:
-        connection.close()
-        database_drop(DATABASE, fallback=base_name)
     print(f"wallet_threads: {args.threads} threads")
     print(f"wallet_debit_p50_ms: {statistics.median(latencies) * 1000:.2f} ms")
     print(f"wallet_debit_p99_ms: {percentile(latencies, 0.99) * 1000:.2f} ms")
