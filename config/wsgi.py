@@ -1,7 +1,7 @@
-import os
-
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", f"config.settings.{os.environ.get('DJANGO_ENV', 'production')}")
+from config.env import settings_module_choose
+
+settings_module_choose(default_env="production")
 
 application = get_wsgi_application()
