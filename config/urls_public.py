@@ -1,10 +1,12 @@
-"""URLs of the public host (BASE_DOMAIN): the marketing site, signup and the ops admin.
+"""URLs of the public host (BASE_DOMAIN): the marketing site, signup, and the ops admin with its sign-in.
 
 /healthz is answered by config.health.HealthCheckMiddleware before routing."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from django.views.generic import RedirectView
 
+from accounts.ops_admin import ops_admin_login
 from tenants import views_public
 
 urlpatterns = [
@@ -12,5 +14,11 @@ urlpatterns = [
     path("pricing/", views_public.pricing, name="pricing"),
     path("signup/", views_public.signup, name="signup"),
     path("signup/check-slug/", views_public.signup_slug_check, name="signup_slug_check"),
+    # Ops sign in (throttled, with TOTP) and set up TOTP through allauth, as tenant staff do on their hosts.
+    path("accounts/", include("allauth.urls")),
+    # allauth lands a sign-in without `next` on LOGIN_REDIRECT_URL ("dashboard"): for ops that is the admin.
+    path("dashboard/", RedirectView.as_view(pattern_name="admin:index"), name="dashboard"),
+    # Before the admin's own URLs, so that its password-only login form is never served (accounts/ops_admin.py).
+    path("admin/login/", ops_admin_login, name="ops_admin_login"),
     path("admin/", admin.site.urls),
 ]

@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "tenants.middleware.TenantAccessMiddleware",
     "accounts.middleware.MfaRequiredMiddleware",
+    "accounts.ops_admin.OpsAdminMfaMiddleware",
 ]
 
 TEMPLATES = [
@@ -185,6 +186,9 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_SCHEME
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Tollgate"
+# Every staff account using the ops admin must have TOTP and pass it (accounts/ops_admin.py). On in production;
+# off here so that the local demo's operator signs in with a password.
+OPS_REQUIRE_MFA = env_bool("OPS_REQUIRE_MFA", False)
 
 # --- Sessions, security -----------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -10,6 +10,9 @@ DEBUG = False
 if not SECRET_KEY or len(SECRET_KEY) < 50:  # noqa: F405
     raise ImproperlyConfigured("SECRET_KEY must be set to a random string of at least 50 characters in production.")
 
+# Ops accounts can adjust wallets, mark purchases paid and suspend tenants: a password alone is not enough.
+OPS_REQUIRE_MFA = env_bool("OPS_REQUIRE_MFA", True)
+
 SITE_SCHEME = "https"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
