@@ -26,5 +26,11 @@ class LoginLinkInvalid(TenantError):
     code = "login_link_invalid"
 
 
+class LoginLinkNeedsSecondFactor(LoginLinkInvalid):
+    """The owner has MFA or the workspace requires it: a link is no second factor, so they sign in normally."""
+
+    code = "login_link_needs_second_factor"
+
+
 class ApiKeyInvalid(TenantError):
     code = "invalid_request"

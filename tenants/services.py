@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,13 @@ from django_tenants.utils import schema_context
 from accounts.services import owner_create
 from tenants import schemas
 from tenants.keys import API_KEY_PREFIX, API_KEY_SECRET_BYTES, api_key_hash, api_key_prefix
-from tenants.exceptions import ApiKeyInvalid, LoginLinkInvalid, SlugTaken, TenantStatusChangeInvalid
+from tenants.exceptions import (
+    ApiKeyInvalid,
+    LoginLinkInvalid,
+    LoginLinkNeedsSecondFactor,
+    SlugTaken,
+    TenantStatusChangeInvalid,
+)
 from tenants.models import ApiKey, Domain, IdempotencyRecord, Tenant, TenantAuditLog
 from tenants.slugs import primary_domain_for, schema_name_for, slug_validate
 
@@ -32,7 +39,11 @@ LOGIN_LINK_SALT = "tenants.login-link"
 class ProvisionResult:
     tenant: Tenant
     owner_id: int
-    created: bool
+    created: bool  # False: an earlier request made it. Only the request that created a tenant may sign its owner in.
+
+
+# Says whether a password is an existing owner's, called as check(email=..., password=...) in the tenant's schema.
+OwnerPasswordCheck = Callable[..., bool]
 
 
 def tenant_provision(
@@ -44,16 +55,22 @@ def tenant_provision(
     tenant_type: str = Tenant.Type.BUSINESS,
     billing_email: str = "",
     parent_agency: Tenant | None = None,
+    owner_password_check: OwnerPasswordCheck | None = None,
 ) -> ProvisionResult:
     """Create a tenant with its schema, primary domain and owner account, all or nothing.
 
     Idempotent: the same slug requested again by the same owner returns the existing tenant (created=False),
-    so a double-submitted signup or a retried script gives one tenant. Every step runs in one database
-    transaction; PostgreSQL DDL is transactional, so a failure at any step leaves no row, schema or domain.
+    so a double-submitted signup or a retried script gives one tenant. A replay that gives a password must give
+    the owner's: `owner_password_check` decides (a plain hash comparison by default; the signup passes the
+    login page's rate-limited check, so a replay is one more login attempt, never a way around its limit).
+    Every step runs in one database transaction; PostgreSQL DDL is transactional, so a failure at any step leaves
+    no row, schema or domain.
     """
     slug = slug_validate(slug.strip().lower())
     owner_email = owner_email.strip().lower()
-    existing = _provisioned_tenant_for_owner(slug=slug, owner_email=owner_email, owner_password=owner_password)
+    password_check = owner_password_check or _owner_password_matches
+    existing = _provisioned_tenant_for_owner(slug=slug, owner_email=owner_email, owner_password=owner_password,
+                                             password_check=password_check)
     if existing is not None:
         return existing
     # Hashing is deliberately slow; do it before the transaction so no lock waits on it.
@@ -70,7 +87,8 @@ def tenant_provision(
     except IntegrityError:
         # Lost a race with an identical request (or the slug was just taken): answer as a retry would.
         connection.set_schema_to_public()
-        existing = _provisioned_tenant_for_owner(slug=slug, owner_email=owner_email, owner_password=owner_password)
+        existing = _provisioned_tenant_for_owner(slug=slug, owner_email=owner_email, owner_password=owner_password,
+                                                 password_check=password_check)
         if existing is not None:
             return existing
         raise
@@ -81,12 +99,12 @@ def tenant_provision(
 
 
 def _provisioned_tenant_for_owner(
-    *, slug: str, owner_email: str, owner_password: str | None
+    *, slug: str, owner_email: str, owner_password: str | None, password_check: OwnerPasswordCheck
 ) -> ProvisionResult | None:
     """The tenant an identical earlier request created, None if the slug is free; SlugTaken otherwise.
 
     "Identical" includes the password when one is given, so a stranger who knows an owner's email and
-    workspace name cannot replay the signup to obtain a login link.
+    workspace name learns nothing more than that the name is taken.
     """
     from accounts.models import User
 
@@ -97,11 +115,20 @@ def _provisioned_tenant_for_owner(
         raise SlugTaken("This name is already taken.", field="slug")
     with schema_context(tenant.schema_name):
         owner = User.objects.filter(email=owner_email).first()
-        # Inside the tenant's schema: check_password may rehash and save the owner.
-        matches = owner is not None and (owner_password is None or owner.check_password(owner_password))
+        # Inside the tenant's schema: the check may rehash and save the owner, and counts attempts there.
+        matches = owner is not None and (
+            owner_password is None or password_check(email=owner_email, password=owner_password)
+        )
     if not matches:
         raise SlugTaken("This name is already taken.", field="slug")
     return ProvisionResult(tenant=tenant, owner_id=owner.pk, created=False)
+
+
+def _owner_password_matches(*, email: str, password: str) -> bool:
+    from accounts.models import User
+
+    owner = User.objects.filter(email=email).first()
+    return owner is not None and owner.check_password(password)
 
 
 def _tenant_row_create(
@@ -243,7 +270,13 @@ def login_link_token_create(*, tenant: Tenant, user_id: int, last_login: Any) ->
 
 
 def login_link_token_check(*, token: str, tenant: Tenant) -> int:
-    """Return the user id the token was made for, or raise LoginLinkInvalid. The caller logs them in."""
+    """Return the user id the token was made for, or raise LoginLinkInvalid. The caller logs them in.
+
+    Run in the tenant's schema. A link never stands in for a second factor: when the user has one (allauth.mfa)
+    or the workspace requires it, LoginLinkNeedsSecondFactor sends them through the login page instead.
+    """
+    from allauth.mfa.utils import is_mfa_enabled
+
     from accounts.models import User
 
     try:
@@ -256,6 +289,8 @@ def login_link_token_check(*, token: str, tenant: Tenant) -> int:
     current_last_login = user.last_login.isoformat() if user and user.last_login else ""
     if user is None or payload.get("l") != current_last_login:
         raise LoginLinkInvalid("This sign-in link has already been used.")
+    if tenant.require_mfa or is_mfa_enabled(user):
+        raise LoginLinkNeedsSecondFactor("Sign in with your password and your second factor.")
     return user.pk
 
 

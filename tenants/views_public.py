@@ -1,11 +1,15 @@
 """Pages of the public site (the public schema's URLconf): landing, pricing, signup."""
 
+from functools import partial
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
+from accounts.login_limits import staff_password_check
 from tenants.exceptions import SlugInvalid, SlugTaken
 from tenants.forms import SignupForm
 from tenants.models import Tenant
@@ -37,11 +41,16 @@ def signup(request: HttpRequest) -> HttpResponse:
             result = tenant_provision(
                 name=data["name"], slug=data["slug"], owner_email=data["email"], owner_password=data["password"],
                 tenant_type=data["type"],
+                owner_password_check=partial(staff_password_check, request),
             )
         except (SlugInvalid, SlugTaken) as error:
             form.add_error("slug", error.message)
         else:
-            return redirect(_owner_login_link(result.tenant, result.owner_id))
+            if result.created:
+                return redirect(_owner_login_link(result.tenant, result.owner_id))
+            # The same signup again (a double click, a retry, or someone holding the owner's password): the
+            # workspace exists, so its owner signs in there like anyone else, second factor included.
+            return redirect(tenant_url(result.tenant, reverse("account_login", urlconf=settings.ROOT_URLCONF)))
     return render(request, "public/signup.html", {"form": form, "base_domain": settings.BASE_DOMAIN},
                   status=400 if form.errors else 200)
 

@@ -14,7 +14,7 @@ from accounts.models import User
 from accounts.permissions import Action, user_can
 from accounts.selectors import member_list
 from accounts.views import staff_action_required
-from tenants.exceptions import ApiKeyInvalid, LoginLinkInvalid
+from tenants.exceptions import ApiKeyInvalid, LoginLinkInvalid, LoginLinkNeedsSecondFactor
 from tenants.forms import ApiKeyCreateForm, WorkspaceSettingsForm
 from tenants.models import ApiKey, TenantAuditLog
 from tenants.selectors import api_key_active_count, api_key_get, api_key_list
@@ -37,11 +37,19 @@ API_KEY_SECRET_SESSION_KEY = "api_key_created_once"
 @never_cache
 @require_GET
 def login_link_consume(request: HttpRequest, token: str) -> HttpResponse:
-    """Signs in the owner who just signed up on the public site, once, then lands them on the dashboard."""
+    """Signs in the owner who just signed up on the public site, once, then lands them on the dashboard.
+
+    Never past a second factor: an owner who has one, or a workspace that requires it, goes to the login page.
+    A refused link answers 200, like Django's invalid password-reset page: Django logs the path of every 4xx,
+    and this path is the token.
+    """
     try:
         user_id = login_link_token_check(token=token, tenant=request.tenant)
+    except LoginLinkNeedsSecondFactor as error:
+        messages.info(request, error.message)
+        return redirect("account_login")
     except LoginLinkInvalid as error:
-        return render(request, "tenants/login_link_invalid.html", {"message": error.message}, status=400)
+        return render(request, "tenants/login_link_invalid.html", {"message": error.message})
     owner = User.objects.get(pk=user_id)
     login(request, owner, backend="django.contrib.auth.backends.ModelBackend")
     # The confirmation link must point at this host, so it is sent from here rather than from the public signup.

@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts.models import User
@@ -50,5 +51,21 @@ def test_repeated_failed_logins_are_rate_limited(tenant_alpha):
     blocked = client.post("/accounts/login/", {"login": "locked@alpha.test", "password": STANDARD_PASSWORD})
 
     assert all(answer.status_code == 200 for answer in answers)
+    assert not blocked.wsgi_request.user.is_authenticated
+    assert b"Too many failed login attempts" in blocked.content
+
+
+def test_login_limit_is_not_reset_by_another_port_in_the_host_header(tenant_alpha):
+    # allauth keyed the count by host and port; the tenant is routed by the host alone, so each port was a fresh
+    # five guesses at the same account.
+    with schema_context("alpha"):
+        User.objects.create_user("ported@alpha.test", STANDARD_PASSWORD, role="member")
+    for port in range(8001, 8006):
+        guesser = Client(HTTP_HOST=f"alpha.localhost:{port}", REMOTE_ADDR="198.51.100.24")
+        guesser.post("/accounts/login/", {"login": "ported@alpha.test", "password": "wrong-password"})
+
+    blocked = Client(HTTP_HOST="alpha.localhost:8006", REMOTE_ADDR="198.51.100.25").post(
+        "/accounts/login/", {"login": "ported@alpha.test", "password": STANDARD_PASSWORD})
+
     assert not blocked.wsgi_request.user.is_authenticated
     assert b"Too many failed login attempts" in blocked.content

@@ -96,3 +96,17 @@ def test_public_tenant_ensure_is_idempotent_and_routes_the_base_domain():
 
     public = Tenant.objects.get(schema_name="public")
     assert Domain.objects.get(domain="localhost").tenant == public
+
+
+def test_provision_replay_checks_the_password_with_the_given_check_in_the_tenants_schema():
+    provisioned_tenant(slug="checked", owner_email="owner@checked.test")
+    calls = []
+
+    def check(*, email, password):
+        calls.append((connection.schema_name, email, password))
+        return False
+
+    with pytest.raises(SlugTaken):
+        provisioned_tenant(slug="checked", owner_email="owner@checked.test", owner_password_check=check)
+
+    assert calls == [("checked", "owner@checked.test", PASSWORD)]
