@@ -88,9 +88,9 @@ def batches(total: int, size: int, *, prefix: str, duplicate_share: float = 0.0)
             else:
                 ids.append(f"{prefix}{n}")
         sent.extend(ids)
-        events = [{"transaction_id": tid, "meter": "ai_input_tokens",
+        events = [{"transaction_id": tid, "meter": "compute_seconds",
                    "timestamp": (now - timedelta(seconds=n % 3600)).isoformat(),
-                   "properties": {"tokens": n % 500 + 1, "model": "claude-sonnet"}} for n, tid in enumerate(ids)]
+                   "properties": {"seconds": n % 500 + 1, "host": "worker-3"}} for n, tid in enumerate(ids)]
         bodies.append((orjson.dumps({"events": events}), ids))
     return bodies
 
@@ -133,7 +133,8 @@ def single_events(port: int, headers: dict, count: int) -> list[float]:
     now = datetime.now(timezone.utc).isoformat()
     latencies = []
     for n in range(count):
-        body = orjson.dumps({"transaction_id": f"s{n}", "meter": "coach_messages", "timestamp": now})
+        body = orjson.dumps({"transaction_id": f"s{n}", "meter": "compute_seconds", "timestamp": now,
+                             "properties": {"seconds": 1}})
         started = time.perf_counter()
         connection_.request("POST", "/api/v1/events", body=body, headers=headers)
         connection_.getresponse().read()
@@ -156,7 +157,7 @@ def raw_copy(tenant: Tenant, total: int) -> float:
             "FROM STDIN"
         ) as copy:
             for n in range(total):
-                copy.write_row((tenant.pk, "ai_input_tokens", f"raw{n}", now, '{"tokens": 1}', now))
+                copy.write_row((tenant.pk, "compute_seconds", f"raw{n}", now, '{"seconds": 1}', now))
     connection.commit() if not connection.get_autocommit() else None
     return total / (time.perf_counter() - started)
 

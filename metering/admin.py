@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from metering.charts import quantity_format
 from metering.models import Meter
-from metering.selectors import GRANULARITIES, usage_for_period, usage_series
+from metering.selectors import GRANULARITIES, meter_has_events, usage_for_period, usage_series
+from metering.services import meter_update
 from tenants.models import Tenant
 
 # The most rows the explorer lists at once: a month of hours, three years of days, ten years of months.
@@ -53,16 +54,31 @@ class UsageExplorerForm(forms.Form):
 
 @admin.register(Meter)
 class MeterAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "unit", "aggregation", "event_property", "filters", "is_active", "created_at"]
-    list_filter = ["aggregation", "is_active"]
+    list_display = ["code", "name", "unit", "aggregation", "event_property", "filters", "platform_owned",
+                    "allow_negative", "is_active", "created_at"]
+    list_filter = ["aggregation", "platform_owned", "is_active"]
     search_fields = ["code", "name"]
-    readonly_fields = ["created_at"]
-    fields = ["code", "name", "unit", "aggregation", "event_property", "filters", "is_active", "created_at"]
+    # Which meters the platform writes itself is decided by its code (and set by migrations), not in the admin.
+    readonly_fields = ["platform_owned", "created_at"]
+    fields = ["code", "name", "unit", "aggregation", "event_property", "filters", "allow_negative", "platform_owned",
+              "is_active", "created_at"]
     change_list_template = "metering/admin_meter_change_list.html"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Meter | None = None) -> list[str]:
-        # Events, rollups and plan quotas refer to a meter by its code: renaming it would orphan them.
-        return [*self.readonly_fields, "code"] if obj else self.readonly_fields
+        if obj is None:
+            return self.readonly_fields
+        # Events, rollups and plan quotas refer to a meter by its code: renaming it would orphan them. Once it
+        # has events, its definition is what its rollups were computed under (meter_definition_check); read again
+        # on the POST, so a page opened before the first event cannot change it either.
+        frozen = list(Meter.DEFINITION_FIELDS) if meter_has_events(meter=obj) else []
+        return [*self.readonly_fields, "code", *frozen]
+
+    def save_model(self, request: HttpRequest, obj: Meter, form: forms.ModelForm, change: bool) -> None:
+        # A change goes through the service, which checks the definition again under a lock on the event table.
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        meter_update(meter=obj, data={name: form.cleaned_data[name] for name in form.changed_data})
 
     def has_delete_permission(self, request: HttpRequest, obj: Meter | None = None) -> bool:
         # A meter with history is deactivated (ingestion then refuses it), never deleted.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +23,10 @@ from metering.selectors import GRANULARITIES, active_meters, month_bounds, usage
 from metering.services import MAX_BATCH, event_ingest
 
 MAX_SERIES_POINTS = 2000
+# The range usage can be asked for: events are at most 35 days old when received, and Python's and PostgreSQL's
+# dates end in year 9999, where a bucket's end (or a default 30 days before) would overflow.
+EARLIEST_MOMENT = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
+LATEST_MOMENT = datetime(2100, 1, 1, tzinfo=dt_timezone.utc)
 
 
 def decimal_text(value: Decimal) -> str:
@@ -29,9 +35,30 @@ def decimal_text(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
+class MeterCodeField(serializers.CharField):
+    """A meter code, documented as the list of meters the API takes at the time the schema is generated (meters
+    are data ops change), so a schema-valid code is an accepted one: active meters, and for events only those
+    tenants may write."""
+
+    def __init__(self, *, tenant_writable: bool, **kwargs):
+        self.tenant_writable = tenant_writable
+        super().__init__(**kwargs)
+
+
+class MeterCodeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = MeterCodeField
+
+    def map_serializer_field(self, auto_schema, direction) -> dict:
+        meters = active_meters().values()
+        codes = sorted(meter.code for meter in meters if not (self.target.tenant_writable and meter.platform_owned))
+        return {"type": "string", "enum": codes}
+
+
 EventSerializer = inline_serializer("UsageEvent", fields={
     "transaction_id": serializers.CharField(max_length=255, help_text="Your unique id: retries are deduplicated."),
-    "meter": serializers.CharField(help_text="A meter code, e.g. api_calls, ai_input_tokens."),
+    "meter": MeterCodeField(tenant_writable=True, help_text="A meter code, e.g. compute_seconds. Meters Tollgate "
+                            "records itself (api_calls, ai_input_tokens, ai_output_tokens, coach_messages) are "
+                            "refused with meter_not_writable."),
     "timestamp": serializers.DateTimeField(required=False, help_text="ISO 8601 with timezone; default now. "
                                            "At most 35 days back and 5 minutes ahead."),
     "properties": serializers.DictField(required=False, help_text="Up to 4 KB; sum/max/latest meters read a number."),
@@ -40,8 +67,9 @@ EventBatchSerializer = inline_serializer("UsageEventBatch", fields={
     "events": serializers.ListField(child=EventSerializer, max_length=MAX_BATCH),
 })
 IngestResultSerializer = inline_serializer("UsageIngestResult", fields={
-    "accepted": serializers.IntegerField(help_text="Valid events, duplicates included."),
-    "duplicates": serializers.IntegerField(help_text="Valid events whose transaction_id was already received."),
+    "accepted": serializers.IntegerField(help_text="Events taken, duplicates included."),
+    "duplicates": serializers.IntegerField(help_text="How many of the accepted events were already known (their "
+                                           "transaction_id was received before): not counted again."),
     "rejected": serializers.ListField(child=inline_serializer("UsageEventRejection", fields={
         "index": serializers.IntegerField(), "code": serializers.CharField(), "message": serializers.CharField(),
     })),
@@ -64,7 +92,7 @@ class EventIngestApi(APIView):
     @idempotent
     def post(self, request):
         events = _events_from(request.data)
-        result = event_ingest(tenant=request.tenant, events=events, meters=active_meters())
+        result = event_ingest(tenant=request.tenant, events=events, meters=active_meters(), sent_by_tenant=True)
         return Response({
             "accepted": result.accepted, "duplicates": result.duplicates,
             "rejected": [{"index": r.index, "code": r.code, "message": r.message} for r in result.rejected],
@@ -89,6 +117,17 @@ def _events_from(body: object) -> list:
     return events
 
 
+UsageSeriesQuery = inline_serializer("UsageSeriesQuery", fields={
+    "meter": MeterCodeField(tenant_writable=False, help_text="Meter code."),
+    "from": serializers.DateTimeField(required=False, help_text="ISO 8601 with a timezone; default 30 days before "
+                                      "`to`. From 2000-01-01 to 2100-01-01 (UTC)."),
+    "to": serializers.DateTimeField(required=False, help_text="ISO 8601 with a timezone; default now. From "
+                                    "2000-01-01 to 2100-01-01 (UTC), after `from`."),
+    "granularity": serializers.ChoiceField(choices=GRANULARITIES, default="day",
+                                           help_text=f"At most {MAX_SERIES_POINTS} buckets in the range."),
+})
+
+
 class UsageSeriesApi(APIView):
     required_scopes = {"GET": "read"}
     required_actions = {"GET": Action.USE_PRODUCT}
@@ -96,12 +135,7 @@ class UsageSeriesApi(APIView):
     @extend_schema(
         operation_id="usage_series", summary="Usage over time for one meter",
         description=scopes_note("read") + " Buckets are UTC hours, days or months; buckets without usage are 0.",
-        parameters=[
-            OpenApiParameter("meter", str, required=True, description="Meter code."),
-            OpenApiParameter("from", datetime, required=False, description="ISO 8601; default 30 days ago."),
-            OpenApiParameter("to", datetime, required=False, description="ISO 8601; default now."),
-            OpenApiParameter("granularity", str, enum=list(GRANULARITIES), required=False, default="day"),
-        ],
+        parameters=[UsageSeriesQuery],
         responses={200: inline_serializer("UsageSeries", fields={
             "meter": serializers.CharField(), "granularity": serializers.CharField(),
             "from": serializers.DateTimeField(), "to": serializers.DateTimeField(),
@@ -185,6 +219,15 @@ def _moment(params, name: str, *, default: datetime) -> datetime:
         raise _invalid(name, "Use ISO 8601 with a timezone, e.g. 2026-11-01T00:00:00Z.") from None
     if moment.tzinfo is None:
         raise _invalid(name, "Add a timezone, e.g. Z.")
+    out_of_range = _invalid(name, f"{name} must be between {EARLIEST_MOMENT:%Y-%m-%d} and "
+                                  f"{LATEST_MOMENT:%Y-%m-%d} (UTC).")
+    try:
+        moment = moment.astimezone(dt_timezone.utc)
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 and 9999-12-31T23:59-01:00 have no UTC date.
+        raise out_of_range from None
+    if not EARLIEST_MOMENT <= moment <= LATEST_MOMENT:
+        raise out_of_range
     return moment
 
 

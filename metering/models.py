@@ -26,7 +26,16 @@ class Meter(models.Model):
     filters = models.JSONField(default=dict, blank=True,
                                help_text='Only events whose properties contain these pairs count, e.g. {"billable": true}.')
     is_active = models.BooleanField(default=True)
+    platform_owned = models.BooleanField(
+        default=False, help_text="Written only by the platform itself (AI gateway, API-call tracking, coach): "
+                                 "tenants' own events to it are refused, so they cannot change what they are billed.")
+    allow_negative = models.BooleanField(
+        default=False, help_text="Accept negative values (e.g. corrections). Off: a negative value is refused, "
+                                 "so one event cannot erase recorded usage.")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # What the rollups were computed under: once a meter has events these are frozen (a change means a new meter).
+    DEFINITION_FIELDS = ("aggregation", "event_property", "filters")
 
     class Meta:
         ordering = ["code"]

@@ -23,12 +23,32 @@ def active_meters() -> dict[str, Meter]:
     return {meter.code: meter for meter in Meter.objects.filter(is_active=True)}
 
 
+def meter_has_events(*, meter: Meter) -> bool:
+    """Whether any tenant has an event on the meter. The event index leads with the tenant, so this probes it
+    once per tenant (LATERAL ... LIMIT 1 keeps the planner from scanning every partition for a meter without
+    events, which is exactly the case where the answer is no)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM tenants_tenant AS tenant
+                CROSS JOIN LATERAL (SELECT 1 FROM metering_usageevent AS event
+                                    WHERE event.tenant_id = tenant.id AND event.meter_code = %s LIMIT 1) AS hit
+            )
+            """,
+            [meter.code],
+        )
+        return cursor.fetchone()[0]
+
+
 def usage_for_period(*, tenant: Tenant, meter: Meter, start: datetime, end: datetime) -> Decimal:
     """The meter's aggregate over [start, end). Whole hours come from the rollups; the partial hours at either
     end from the raw events, so the answer is exact for any range. unique_count reads its monthly distinct
     table for a whole calendar month and the raw events otherwise (distinct counts do not add up)."""
     if end <= start:
         return Decimal(0)
+    # Rollup hours are UTC hours: an hour edge in +05:30 would split them and count half an hour twice.
+    start, end = start.astimezone(dt_timezone.utc), end.astimezone(dt_timezone.utc)
     if meter.aggregation == Meter.Aggregation.UNIQUE_COUNT:
         return _unique_count(tenant=tenant, meter=meter, start=start, end=end)
     whole_start, whole_end = _ceil_hour(start), _floor_hour(end)
@@ -120,6 +140,8 @@ def usage_series(*, tenant: Tenant, meter: Meter, start: datetime, end: datetime
     Buckets are whole hours, so every bucket is read from the rollups (unique_count from the raw events)."""
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}")
+    # Buckets are UTC days and months, whatever offset the bounds were given in.
+    start, end = start.astimezone(dt_timezone.utc), end.astimezone(dt_timezone.utc)
     buckets = _buckets(start, end, granularity)
     if not buckets:
         return []

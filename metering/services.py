@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.template.loader import render_to_string
@@ -18,7 +18,7 @@ from django_tenants.utils import schema_context
 
 from metering import sql
 from metering.models import Meter, UsageAlert
-from metering.selectors import active_meters
+from metering.selectors import active_meters, meter_has_events
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 1000
 MAX_PROPERTIES_BYTES = 4096
 MAX_TRANSACTION_ID = 255
+# A unique_count value is kept as text in a varchar(255) (metering_usageuniquevalue.value).
+MAX_UNIQUE_VALUE = 255
 # Rollups keep 24 integer digits; one event's value is held far below that so sums cannot overflow.
 MAX_NUMERIC_VALUE = 10**15
 # How far back and ahead an event's timestamp may be (Stripe's meter window).
@@ -62,17 +64,21 @@ class _Rejected(Exception):
 
 
 def event_ingest(*, tenant: Tenant, events: list, meters: dict[str, Meter] | None = None,
-                 now: datetime | None = None) -> IngestResult:
+                 now: datetime | None = None, sent_by_tenant: bool = False) -> IngestResult:
     """Validate each event, store the valid ones exactly once and roll them up; invalid ones are reported by
     index and never block the rest. A transaction_id already seen for this tenant (within 35 days, whatever
-    its timestamp) is answered as a duplicate and not counted again."""
+    its timestamp) is answered as a duplicate and not counted again.
+
+    `sent_by_tenant` marks events the tenant sent itself (the events API): those are refused on meters the
+    platform writes (`meter_not_writable`), which is what the tenant is billed from. The platform's own
+    writers (the AI gateway, API-call tracking) leave it off."""
     now = now or timezone.now()
     meters = meters if meters is not None else active_meters()
     result = IngestResult()
     valid: list[_ValidEvent] = []
     for index, raw in enumerate(events):
         try:
-            valid.append(_event_validate(raw, meters=meters, now=now))
+            valid.append(_event_validate(raw, meters=meters, now=now, sent_by_tenant=sent_by_tenant))
         except _Rejected as rejection:
             result.rejected.append(Rejection(index=index, code=rejection.code, message=rejection.message))
     if valid:
@@ -82,7 +88,7 @@ def event_ingest(*, tenant: Tenant, events: list, meters: dict[str, Meter] | Non
     return result
 
 
-def _event_validate(raw: object, *, meters: dict[str, Meter], now: datetime) -> _ValidEvent:
+def _event_validate(raw: object, *, meters: dict[str, Meter], now: datetime, sent_by_tenant: bool) -> _ValidEvent:
     if not isinstance(raw, dict):
         raise _Rejected("invalid_event", "An event is an object.")
     unknown = raw.keys() - EVENT_FIELDS
@@ -101,13 +107,20 @@ def _event_validate(raw: object, *, meters: dict[str, Meter], now: datetime) -> 
     meter = meters.get(meter_code)
     if meter is None:
         raise _Rejected("unknown_meter", f"No active meter '{meter_code}'.")
+    if sent_by_tenant and meter.platform_owned:
+        raise _Rejected("meter_not_writable", f"Meter '{meter_code}' is recorded by Tollgate itself and cannot "
+                                              "be written through the API.")
     timestamp = _timestamp_parse(raw.get("timestamp"), now=now)
     properties = raw.get("properties", {})
     if properties is None:
         properties = {}
     if not isinstance(properties, dict):
         raise _Rejected("invalid_field", "properties must be an object.")
-    properties_json = json.dumps(properties, separators=(",", ":"), ensure_ascii=False)
+    try:
+        properties_json = json.dumps(properties, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        # jsonb has no NaN or Infinity (the API's parser refuses them; internal callers may not).
+        raise _Rejected("invalid_value", "properties must not contain NaN, Infinity or oversized numbers.") from None
     if len(properties_json.encode()) > MAX_PROPERTIES_BYTES:
         raise _Rejected("properties_too_large", f"properties exceed {MAX_PROPERTIES_BYTES} bytes.")
     # PostgreSQL text and jsonb cannot hold NUL; the escaped form in the JSON is the cheap first check.
@@ -156,8 +169,24 @@ def _property_check(meter: Meter, properties: dict) -> None:
         if value != value or not -MAX_NUMERIC_VALUE <= value <= MAX_NUMERIC_VALUE:
             raise _Rejected("invalid_value", f"properties.{meter.event_property} must be a number between "
                                              f"-{MAX_NUMERIC_VALUE:.0e} and {MAX_NUMERIC_VALUE:.0e}.")
+        if value < 0 and not meter.allow_negative:
+            raise _Rejected("negative_value", f"properties.{meter.event_property} must not be negative for "
+                                              f"meter {meter.code}.")
     elif value is None or isinstance(value, (dict, list)):
         raise _Rejected("invalid_value", f"properties.{meter.event_property} is required for meter {meter.code}.")
+    else:
+        _unique_value_check(meter, value)
+
+
+def _unique_value_check(meter: Meter, value: object) -> None:
+    """A distinct value is stored as the text PostgreSQL gives it (at most 255 characters). A float's text is
+    written out in full (1e300 is 301 digits), so distinct values are strings, integers or booleans."""
+    if isinstance(value, float):
+        raise _Rejected("invalid_value", f"properties.{meter.event_property} must be a string, an integer or a "
+                                         f"boolean for meter {meter.code} (send ids over 2^64 as strings).")
+    if not isinstance(value, bool) and len(str(value)) > MAX_UNIQUE_VALUE:
+        raise _Rejected("invalid_value", f"properties.{meter.event_property} must be at most {MAX_UNIQUE_VALUE} "
+                                         f"characters for meter {meter.code}.")
 
 
 def _events_store(*, tenant: Tenant, events: list[_ValidEvent], now: datetime) -> int:
@@ -172,6 +201,50 @@ def _events_store(*, tenant: Tenant, events: list[_ValidEvent], now: datetime) -
         cursor.execute(sql.INGEST_BATCH, params)
         inserted, _, _ = cursor.fetchone()
     return inserted
+
+
+# --- Meters -----------------------------------------------------------------------------------
+
+# What ops may change on a meter (the code never: events, rollups and quotas refer to a meter by its code).
+METER_EDITABLE_FIELDS = frozenset({"name", "unit", "aggregation", "event_property", "filters", "is_active",
+                                   "platform_owned", "allow_negative"})
+
+
+class MeterDefinitionFrozen(ValidationError):
+    """A meter with events keeps the definition its rollups were computed under."""
+
+
+def meter_definition_check(*, meter: Meter, data: dict[str, object]) -> None:
+    """Refuse a change of aggregation, event property or filters once the meter has events: the rollups were
+    computed under the old definition and the raw edges of a period would be read under the new one, so the two
+    would disagree. Such a change means a new meter."""
+    changed = [name for name in Meter.DEFINITION_FIELDS if name in data and data[name] != getattr(meter, name)]
+    if changed and meter_has_events(meter=meter):
+        message = f"Meter {meter.code} already has events, so its definition is frozen: create a new meter instead."
+        raise MeterDefinitionFrozen({name: message for name in changed})
+
+
+@transaction.atomic
+def meter_update(*, meter: Meter, data: dict[str, object]) -> Meter:
+    """Change a meter's editable fields (METER_EDITABLE_FIELDS) and validate it; its definition only while it has
+    no events (meter_definition_check).
+
+    A definition change takes a SHARE lock on the event table first: it waits for batches being stored and holds
+    new ones off until this transaction commits, so no first event can be stored under the old definition between
+    the check and the change (a waiting batch then reads the new one)."""
+    unknown = data.keys() - METER_EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(f"Not editable on a meter: {', '.join(sorted(unknown))}.")
+    meter = Meter.objects.select_for_update().get(pk=meter.pk)
+    if any(name in data and data[name] != getattr(meter, name) for name in Meter.DEFINITION_FIELDS):
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE metering_usageevent IN SHARE MODE")
+        meter_definition_check(meter=meter, data=data)
+    for name, value in data.items():
+        setattr(meter, name, value)
+    meter.full_clean()
+    meter.save()
+    return meter
 
 
 # --- Partitions -------------------------------------------------------------------------------

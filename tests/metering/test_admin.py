@@ -1,3 +1,4 @@
+import json
 import re
 from datetime import datetime, timezone
 
@@ -175,3 +176,45 @@ def test_the_explorer_is_for_ops_only(public_client):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def change_form(meter: Meter, **changes) -> dict:
+    fields = {"code": meter.code, "name": meter.name, "unit": meter.unit, "aggregation": meter.aggregation,
+              "event_property": meter.event_property, "filters": json.dumps(meter.filters), "is_active": "on"}
+    return {**fields, **changes}
+
+
+def test_meter_definition_frozen_once_events_exist(admin_client, tenant_alpha):
+    tokens(tenant_alpha, 10)
+    meter = Meter.objects.get(code="ai_input_tokens")
+
+    page = admin_client.get(f"{METERS}{meter.pk}/change/")
+    response = admin_client.post(f"{METERS}{meter.pk}/change/", change_form(
+        meter, aggregation="max", event_property="cached", filters='{"model": "x"}', name="Input tokens"))
+
+    assert {"aggregation", "event_property", "filters"} <= set(page.context["adminform"].readonly_fields)
+    assert not {"aggregation", "event_property", "filters"} & set(page.context["adminform"].form.fields)
+    assert response.status_code == 302
+    meter.refresh_from_db()
+    assert (meter.aggregation, meter.event_property, meter.filters, meter.name) == ("sum", "tokens", {},
+                                                                                    "Input tokens")
+
+
+def test_meter_definition_editable_before_first_event(admin_client):
+    meter = Meter.objects.get(code="compute_seconds")
+
+    response = admin_client.post(f"{METERS}{meter.pk}/change/", change_form(
+        meter, aggregation="max", event_property="cpu", filters='{"region": "eu"}'))
+
+    assert response.status_code == 302
+    meter.refresh_from_db()
+    assert (meter.aggregation, meter.event_property, meter.filters) == ("max", "cpu", {"region": "eu"})
+
+
+def test_ops_allow_negative_values_on_a_meter_but_cannot_open_a_platform_meter_to_tenants(admin_client):
+    meter = Meter.objects.get(code="api_calls")
+
+    admin_client.post(f"{METERS}{meter.pk}/change/", change_form(meter, allow_negative="on", platform_owned=""))
+
+    meter.refresh_from_db()
+    assert (meter.allow_negative, meter.platform_owned) == (True, True)

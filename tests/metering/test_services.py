@@ -2,10 +2,11 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from metering.models import Meter, UsageRollup
-from metering.services import event_ingest, usage_partitions_ensure
+from metering.services import MeterDefinitionFrozen, event_ingest, meter_update, usage_partitions_ensure
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +125,157 @@ def test_partitions_are_created_ahead_and_idempotently(db):
 
     assert first == ["metering_usageevent_y2031m01", "metering_usageevent_y2031m02"]
     assert again == []
+
+
+# --- Who may write a meter, negative values --------------------------------------------------------
+
+@pytest.mark.parametrize("code", ["api_calls", "ai_input_tokens", "ai_output_tokens", "coach_messages"])
+def test_events_sent_by_the_tenant_are_refused_on_platform_meters(tenant_alpha, code):
+    result = event_ingest(tenant=tenant_alpha, events=[{"transaction_id": "t", "meter": code,
+                                                        "properties": {"tokens": 5}}], now=NOW, sent_by_tenant=True)
+
+    assert [(rejection.index, rejection.code) for rejection in result.rejected] == [(0, "meter_not_writable")]
+    assert stored_events(tenant_alpha) == []
+
+
+def test_the_platforms_own_writers_still_record_platform_meters(tenant_alpha):
+    result = ingest(tenant_alpha, [{"transaction_id": "ai:r1:output", "meter": "ai_output_tokens",
+                                    "properties": {"tokens": 42}}])
+
+    assert (result.accepted, result.rejected) == (1, [])
+
+
+def test_negative_values_accepted_only_where_ops_allowed(tenant_alpha):
+    Meter.objects.create(code="credits_used", name="Credits", aggregation="sum", event_property="n",
+                         allow_negative=True)
+    events = [{"transaction_id": "seconds", "meter": "compute_seconds", "properties": {"seconds": -30}},
+              {"transaction_id": "storage", "meter": "storage_gb", "properties": {"gb": -1}},
+              {"transaction_id": "credits", "meter": "credits_used", "properties": {"n": -2.5}}]
+
+    result = ingest(tenant_alpha, events)
+
+    assert [(rejection.index, rejection.code) for rejection in result.rejected] == [
+        (0, "negative_value"), (1, "negative_value")]
+    assert UsageRollup.objects.get(tenant=tenant_alpha, meter_code="credits_used").value_sum == Decimal("-2.5")
+
+
+def test_a_zero_value_is_not_negative(tenant_alpha):
+    result = ingest(tenant_alpha, [{"transaction_id": "t", "meter": "compute_seconds", "properties": {"seconds": -0.0}}])
+
+    assert result.rejected == []
+
+
+def test_the_seeded_meters_accept_no_negative_values_and_only_the_platform_writes_its_own(db):
+    meters = {meter.code: meter for meter in Meter.objects.filter(code__in=[
+        "api_calls", "ai_input_tokens", "ai_output_tokens", "coach_messages", "compute_seconds", "storage_gb"])}
+
+    assert {code for code, meter in meters.items() if meter.platform_owned} == {
+        "api_calls", "ai_input_tokens", "ai_output_tokens", "coach_messages"}
+    assert not any(meter.allow_negative for meter in meters.values())
+
+
+# --- Values the database would refuse: rejected alone, the batch stored ----------------------------
+
+@pytest.fixture
+def active_users(db) -> Meter:
+    return Meter.objects.create(code="active_users", name="Users", aggregation="unique_count", event_property="user")
+
+
+def test_a_unique_count_value_over_255_characters_is_rejected_and_the_rest_of_the_batch_stored(tenant_alpha,
+                                                                                              active_users):
+    events = [{"transaction_id": f"u{n}", "meter": "active_users", "properties": {"user": f"user-{n}"}}
+              for n in range(999)]
+    events.insert(500, {"transaction_id": "long", "meter": "active_users", "properties": {"user": "x" * 256}})
+
+    result = ingest(tenant_alpha, events)
+
+    assert result.accepted == 999
+    assert [(rejection.index, rejection.code) for rejection in result.rejected] == [(500, "invalid_value")]
+    assert "255 characters" in result.rejected[0].message
+
+
+@pytest.mark.parametrize("value", ["x" * 255, 2**63 - 1, True])
+def test_unique_count_values_up_to_255_characters_integers_and_booleans_are_stored(tenant_alpha, active_users, value):
+    result = ingest(tenant_alpha, [{"transaction_id": "t", "meter": "active_users", "properties": {"user": value}}])
+
+    assert (result.accepted, result.rejected) == (1, [])
+
+
+@pytest.mark.parametrize("value", [1e300, 1e-300, 0.5])
+def test_a_float_unique_count_value_whose_text_could_exceed_255_characters_is_rejected(tenant_alpha, active_users,
+                                                                                     value):
+    result = ingest(tenant_alpha, [{"transaction_id": "t", "meter": "active_users", "properties": {"user": value}}])
+
+    assert [rejection.code for rejection in result.rejected] == ["invalid_value"]
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_nan_or_infinity_in_any_property_is_rejected_not_a_database_error(tenant_alpha, value):
+    result = ingest(tenant_alpha, [{"transaction_id": "ok", "meter": "api_calls"},
+                                   {"transaction_id": "t", "meter": "api_calls", "properties": {"note": value}}])
+
+    assert result.accepted == 1
+    assert [(rejection.index, rejection.code) for rejection in result.rejected] == [(1, "invalid_value")]
+
+
+# --- Meter definitions ------------------------------------------------------------------------------
+
+def test_meter_definition_frozen_once_events_exist(tenant_alpha):
+    ingest(tenant_alpha, [{"transaction_id": "t", "meter": "compute_seconds", "properties": {"seconds": 3}}])
+    meter = Meter.objects.get(code="compute_seconds")
+
+    with pytest.raises(MeterDefinitionFrozen) as frozen:
+        meter_update(meter=meter, data={"aggregation": "max", "event_property": "cpu", "filters": {"x": 1},
+                                        "name": "CPU"})
+
+    assert set(frozen.value.message_dict) == {"aggregation", "event_property", "filters"}
+    assert "create a new meter" in frozen.value.message_dict["aggregation"][0]
+    meter.refresh_from_db()
+    assert (meter.aggregation, meter.event_property, meter.filters, meter.name) == ("sum", "seconds", {},
+                                                                                    "Compute seconds")
+
+
+def test_meter_definition_frozen_by_another_tenants_events(tenant_alpha, tenant_beta):
+    ingest(tenant_beta, [{"transaction_id": "t", "meter": "storage_gb", "properties": {"gb": 3}}])
+
+    with pytest.raises(MeterDefinitionFrozen):
+        meter_update(meter=Meter.objects.get(code="storage_gb"), data={"aggregation": "max"})
+
+
+def test_a_meter_with_events_keeps_its_other_fields_editable(tenant_alpha):
+    ingest(tenant_alpha, [{"transaction_id": "t", "meter": "compute_seconds", "properties": {"seconds": 3}}])
+    meter = Meter.objects.get(code="compute_seconds")
+
+    meter_update(meter=meter, data={"name": "CPU seconds", "unit": "s", "aggregation": "sum",
+                                    "allow_negative": True, "is_active": False})
+
+    meter.refresh_from_db()
+    assert (meter.name, meter.unit, meter.allow_negative, meter.is_active) == ("CPU seconds", "s", True, False)
+
+
+def test_meter_definition_editable_before_first_event(tenant_alpha):
+    meter = Meter.objects.get(code="compute_seconds")
+
+    meter_update(meter=meter, data={"aggregation": "max", "event_property": "cpu", "filters": {"region": "eu"}})
+
+    meter.refresh_from_db()
+    assert (meter.aggregation, meter.event_property, meter.filters) == ("max", "cpu", {"region": "eu"})
+
+
+def test_an_event_outside_the_meters_filters_still_freezes_its_definition(tenant_alpha):
+    ingest(tenant_alpha, [{"transaction_id": "free", "meter": "api_calls", "properties": {"billable": False}}])
+
+    with pytest.raises(MeterDefinitionFrozen):
+        meter_update(meter=Meter.objects.get(code="api_calls"), data={"filters": {}})
+
+
+def test_a_meters_code_cannot_be_changed_by_the_service(db):
+    with pytest.raises(ValidationError):
+        meter_update(meter=Meter.objects.get(code="storage_gb"), data={"code": "storage"})
+
+
+def test_an_invalid_meter_definition_is_refused(db):
+    with pytest.raises(ValidationError) as invalid:
+        meter_update(meter=Meter.objects.get(code="coach_messages"), data={"aggregation": "sum"})
+
+    assert "event_property" in invalid.value.message_dict
