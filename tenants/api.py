@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import Action
 from config.api.errors import ApiError
-from config.api.idempotency import idempotent
+from config.api.idempotency import idempotent_response
 from config.api.pagination import ApiCursorPagination
 from config.api.schema import IDEMPOTENCY_KEY_HEADER, error_responses, scopes_note
 from config.api.serializers import StrictCharField, StrictInputSerializer
@@ -75,21 +75,27 @@ class ApiKeyListCreateApi(APIView):
     @extend_schema(
         operation_id="api_keys_create", summary="Create an API key",
         description=scopes_note("write") + " A key can only create keys with scopes it has itself. "
-        "Send an Idempotency-Key header to make retries safe.",
+        "Send an Idempotency-Key header to make retries safe: the key's secret is shown once, so a retry of a "
+        "request that succeeded answers 409 secret_already_shown with the created key (without its secret).",
         request=InputSerializer, parameters=[IDEMPOTENCY_KEY_HEADER],
         responses={201: CreatedSerializer, **error_responses(400, 401, 403, 409, 413, 415)},
     )
-    @idempotent
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         scopes = data.validated_data["scopes"]
+        # Before the Idempotency-Key is looked at: a replay must not skip it.
         if isinstance(request.auth, ApiKey) and not set(scopes) <= set(request.auth.scopes):
             raise ApiError(status_code=403, code="insufficient_scope",
                            message="An API key cannot create a key with scopes it does not have.",
                            details={"key_scopes": list(request.auth.scopes), "requested_scopes": scopes})
-        created = api_key_create(tenant=request.tenant, name=data.validated_data["name"], scopes=scopes,
-                                 created_by=request.user.email)
+        return idempotent_response(
+            request, secret_fields={"key"},
+            execute=lambda: self._create(request, name=data.validated_data["name"], scopes=scopes),
+        )
+
+    def _create(self, request, *, name: str, scopes: list[str]) -> Response:
+        created = api_key_create(tenant=request.tenant, name=name, scopes=scopes, created_by=request.user.email)
         body = {**ApiKeyOutputSerializer(created.api_key).data, "key": created.secret}
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -133,24 +133,33 @@ class ApiKey(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The first response to a POST sent with an Idempotency-Key, replayed to retries for 24 hours."""
+    """The first response to a POST sent with an Idempotency-Key, replayed to the same caller's retries for 24
+    hours. A record belongs to one caller of one tenant: the same key sent by another API key or another user
+    is another record, so nobody is answered with a response made for someone else."""
 
     class State(models.TextChoices):
         IN_PROGRESS = "in_progress", "In progress"
         COMPLETED = "completed", "Completed"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    # "key:<api key id>" or "user:<user id>" (users live in the tenant's schema: no foreign key reaches them).
+    caller = models.CharField(max_length=64)
     key = models.CharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64)
     state = models.CharField(max_length=20, choices=State.choices, default=State.IN_PROGRESS)
+    # When the execution that owns the record started; a retry may take over one that has run too long.
+    started_at = models.DateTimeField()
     response_status = models.PositiveSmallIntegerField(null=True)
     # JSON as text, not jsonb: jsonb refuses "\u0000", which a response may echo back from the request.
     response_body = models.TextField(null=True)
+    # The response carried a secret, which was left out of response_body: a replay answers 409 instead.
+    secret_withheld = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_key_unique_per_tenant")]
+        constraints = [models.UniqueConstraint(fields=["tenant", "caller", "key"],
+                                               name="idempotency_key_unique_per_caller")]
 
     def __str__(self) -> str:
         return f"{self.tenant_id}:{self.key}"

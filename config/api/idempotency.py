@@ -1,17 +1,33 @@
-"""Idempotency-Key for POSTs that create things: executed once per (tenant, key), replayed for 24 hours.
+"""Idempotency-Key for POSTs that create things: executed once per (tenant, caller, key), replayed for 24 hours.
 
 Like Stripe's: a retry with the same key and body gets the first response again (with Idempotent-Replayed:
 true); the same key with a different body is refused with 409 idempotency_key_reused; a retry that arrives
 while the first request still runs waits for it, then gets 409 request_in_progress if it is still running.
-Responses of 5xx or exceptions are not kept, so a retry after a crash runs again.
+Responses of 5xx or exceptions are not kept, so a retry after a failure runs again.
+
+What keeps a replay from serving anyone else, or serving what should not be kept:
+
+- **Per caller.** A record belongs to the API key, or the signed-in user, that sent the first request, within
+  its tenant. The same key sent by another caller is another record and runs on its own: nobody is answered
+  with a response made for someone else.
+- **Checks first.** The replay is served from the view's handler, so DRF's `initial()` (authentication, scope
+  and role, throttles) has run; a view with checks of its own runs them before `idempotent_response()`.
+- **No secret at rest.** A view names the fields of its response that are secrets; the stored response leaves
+  them out, and a replay answers 409 secret_already_shown (the secret was shown once, to the first request).
+- **Crash-safe.** The work and the record's completion commit in one transaction, so a request that crashes
+  leaves nothing done and its record in progress. After IDEMPOTENCY_IN_PROGRESS_TIMEOUT_S a retry takes it
+  over (one guarded UPDATE: of two racing retries exactly one wins). A request that was only slow then finds
+  the record no longer its own when it completes, and its work is rolled back: it still runs once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from functools import wraps
 
@@ -25,24 +41,63 @@ from rest_framework.response import Response
 from config.api.errors import ApiError
 from tenants.models import IdempotencyRecord, Tenant
 
+logger = logging.getLogger(__name__)
+
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEY_MAX_LENGTH = 255
+# Visible ASCII, with spaces only inside: HTTP servers strip a header value's outer spaces, so a key that
+# began or ended with one would arrive as another key. The OpenAPI schema publishes this same pattern.
+KEY_PATTERN = rf"^[!-~](?:[ -~]{{0,{KEY_MAX_LENGTH - 2}}}[!-~])?$"
+_KEY_RE = re.compile(KEY_PATTERN)
 RETENTION = timedelta(hours=24)
 
 
 def idempotent(view_method: Callable) -> Callable:
-    """Decorate an APIView's post(); without the header the request simply runs."""
+    """Decorate an APIView's post() whose checks are all in DRF's initial(); without the header the request
+    simply runs."""
 
     @wraps(view_method)
     def wrapper(view, request: Request, *args, **kwargs) -> Response:
-        key = request.headers.get(HEADER)
-        if key is None:
-            return view_method(view, request, *args, **kwargs)
-        return idempotent_execute(tenant=request.tenant, key=key, fingerprint=request_fingerprint(request),
-                                  execute=lambda: view_method(view, request, *args, **kwargs))
+        return idempotent_response(request, execute=lambda: view_method(view, request, *args, **kwargs))
 
     return wrapper
+
+
+def idempotent_response(request: Request, *, execute: Callable[[], Response],
+                        secret_fields: Collection[str] = ()) -> Response:
+    """`execute()` once per Idempotency-Key of this caller, or the first answer again. Call it after every
+    check of the request: a replay skips whatever `execute` does. `secret_fields` are top-level fields of the
+    response that must never be stored (a replay of such a response answers 409 secret_already_shown)."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return execute()
+    if not _KEY_RE.fullmatch(key):
+        raise ApiError(status_code=400, code="invalid_request",
+                       message=f"{HEADER} must be 1 to {KEY_MAX_LENGTH} visible ASCII characters "
+                               "(spaces allowed, but not first or last).",
+                       details={"fields": {HEADER: [f"Match {KEY_PATTERN}"]}})
+    fingerprint = request_fingerprint(request)
+    record, created = _record_claim(tenant=request.tenant, caller=request_caller(request), key=key,
+                                    fingerprint=fingerprint)
+    if not created:
+        if record.request_fingerprint != fingerprint:
+            raise ApiError(status_code=409, code="idempotency_key_reused",
+                           message=f"This {HEADER} was already used with a different request. Use a new key.")
+        if not _record_take_over(record):
+            return _replay(_record_wait(record))
+    return _execute_recorded(record, execute=execute, secret_fields=frozenset(secret_fields))
+
+
+def request_caller(request: Request) -> str:
+    """Who sends the request: the API key (request.auth, set by the key authentication) or the signed-in user
+    (session authentication sets no request.auth). Records are kept per caller."""
+    if request.auth is not None:
+        return f"key:{request.auth.pk}"
+    if not request.user.is_authenticated:
+        # Every idempotent endpoint requires a caller; without one, all anonymous callers would share records.
+        raise ApiError(status_code=401, code="unauthenticated", message="Authentication is required.")
+    return f"user:{request.user.pk}"
 
 
 def request_fingerprint(request: Request) -> str:
@@ -50,57 +105,103 @@ def request_fingerprint(request: Request) -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
 
 
-def idempotent_execute(*, tenant: Tenant, key: str, fingerprint: str, execute: Callable[[], Response]) -> Response:
-    if not key or len(key) > KEY_MAX_LENGTH or not key.isprintable():
-        raise ApiError(status_code=400, code="invalid_request",
-                       message=f"{HEADER} must be 1 to {KEY_MAX_LENGTH} printable characters.")
-    record, created = _record_claim(tenant=tenant, key=key, fingerprint=fingerprint)
-    if not created:
-        return _answer_for_existing(record, fingerprint=fingerprint)
-    try:
-        response = execute()
-    except Exception:
-        IdempotencyRecord.objects.filter(pk=record.pk).delete()
-        raise
-    if response.status_code >= 500:
-        IdempotencyRecord.objects.filter(pk=record.pk).delete()
-        return response
-    IdempotencyRecord.objects.filter(pk=record.pk).update(
-        state=IdempotencyRecord.State.COMPLETED, response_status=response.status_code,
-        response_body=json.dumps(response.data, cls=DjangoJSONEncoder),
-    )
-    return response
-
-
-def _record_claim(*, tenant: Tenant, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
+def _record_claim(*, tenant: Tenant, caller: str, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
     """Insert the in-progress record, or return the existing one. Committed at once so a concurrent retry
     sees it (requests run in autocommit)."""
     now = timezone.now()
-    IdempotencyRecord.objects.filter(tenant=tenant, key=key, expires_at__lte=now).delete()
+    mine = IdempotencyRecord.objects.filter(tenant=tenant, caller=caller, key=key)
+    mine.filter(expires_at__lte=now).delete()
     try:
         with transaction.atomic():
             record = IdempotencyRecord.objects.create(
-                tenant=tenant, key=key, request_fingerprint=fingerprint, expires_at=now + RETENTION
+                tenant=tenant, caller=caller, key=key, request_fingerprint=fingerprint, started_at=now,
+                expires_at=now + RETENTION,
             )
         return record, True
     except IntegrityError:
-        return IdempotencyRecord.objects.get(tenant=tenant, key=key), False
+        existing = mine.first()
+    if existing is None:
+        # The request that held the key failed and let it go between our insert and this read.
+        raise _first_request_failed()
+    return existing, False
 
 
-def _answer_for_existing(record: IdempotencyRecord, *, fingerprint: str) -> Response:
-    if record.request_fingerprint != fingerprint:
-        raise ApiError(status_code=409, code="idempotency_key_reused",
-                       message=f"This {HEADER} was already used with a different request. Use a new key.")
+def _record_take_over(record: IdempotencyRecord) -> bool:
+    """Make a record whose request has been in progress too long (it crashed) ours. One guarded UPDATE: of
+    retries racing for it, the first to update wins and the others no longer match."""
+    if record.state != IdempotencyRecord.State.IN_PROGRESS:
+        return False
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.IDEMPOTENCY_IN_PROGRESS_TIMEOUT_S)
+    taken = IdempotencyRecord.objects.filter(
+        pk=record.pk, state=IdempotencyRecord.State.IN_PROGRESS, started_at__lte=stale_before,
+    ).update(started_at=now, expires_at=now + RETENTION)
+    if not taken:
+        return False
+    logger.warning("idempotency_record_taken_over tenant_id=%s record_id=%s stale_since=%s",
+                   record.tenant_id, record.pk, record.started_at.isoformat())
+    record.started_at = now
+    return True
+
+
+def _execute_recorded(record: IdempotencyRecord, *, execute: Callable[[], Response],
+                      secret_fields: frozenset[str]) -> Response:
+    """Run the request and complete its record in one transaction. The record is filtered on the start time
+    we own: once a retry has taken it over, completing matches nothing and our work is rolled back."""
+    owned = IdempotencyRecord.objects.filter(pk=record.pk, started_at=record.started_at)
+    try:
+        with transaction.atomic():
+            response = execute()
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+            elif not owned.update(state=IdempotencyRecord.State.COMPLETED, response_status=response.status_code,
+                                  **_stored_response(response.data, secret_fields=secret_fields)):
+                raise ApiError(status_code=409, code="request_in_progress",
+                               message="This request ran so long that a retry with the same key took it over; "
+                                       "nothing it did was kept. The retry's answer is the one that counts.")
+    except Exception:
+        owned.delete()
+        raise
+    if response.status_code >= 500:
+        owned.delete()
+    return response
+
+
+def _stored_response(data: object, *, secret_fields: frozenset[str]) -> dict:
+    withheld = isinstance(data, dict) and bool(secret_fields & data.keys())
+    if withheld:
+        data = {name: value for name, value in data.items() if name not in secret_fields}
+    return {"response_body": json.dumps(data, cls=DjangoJSONEncoder), "secret_withheld": withheld}
+
+
+def _record_wait(record: IdempotencyRecord) -> IdempotencyRecord:
+    """The record once its request has completed, waiting up to IDEMPOTENCY_WAIT_S for it."""
     deadline = time.monotonic() + settings.IDEMPOTENCY_WAIT_S
     while record.state == IdempotencyRecord.State.IN_PROGRESS and time.monotonic() < deadline:
         time.sleep(0.05)
         record = IdempotencyRecord.objects.filter(pk=record.pk).first()
         if record is None:
-            raise ApiError(status_code=409, code="request_in_progress",
-                           message="The first request with this key failed; retry it.")
+            raise _first_request_failed()
     if record.state == IdempotencyRecord.State.IN_PROGRESS:
         raise ApiError(status_code=409, code="request_in_progress",
                        message="A request with this key is still running. Retry in a moment.",
                        headers={"Retry-After": "1"})
-    return Response(json.loads(record.response_body), status=record.response_status,
-                    headers={REPLAYED_HEADER: "true"})
+    return record
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    body = json.loads(record.response_body)
+    if record.secret_withheld:
+        raise ApiError(
+            status_code=409, code="secret_already_shown",
+            message=f"The first request with this {HEADER} succeeded and its secret was shown once, in that "
+                    "response; it is not kept anywhere. If it was lost, revoke what was created and create a "
+                    "new one.",
+            details={"created": body},
+        )
+    return Response(body, status=record.response_status, headers={REPLAYED_HEADER: "true"})
+
+
+def _first_request_failed() -> ApiError:
+    return ApiError(status_code=409, code="request_in_progress",
+                    message="The first request with this key failed; retry it.", headers={"Retry-After": "1"})

@@ -308,6 +308,10 @@ API_CALLS_BUFFER_KEY = "tollgate:api-calls"
 QUOTA_COUNTER_PREFIX = "tollgate:quota"
 # How long a retry waits for the first request with the same Idempotency-Key to finish.
 IDEMPOTENCY_WAIT_S = 5.0
+# A request still "in progress" after this long is taken to have crashed: a retry with its Idempotency-Key may
+# take it over (and a request that was merely slow then has its work rolled back). Longer than any request
+# runs: AI streams may take ANTHROPIC_TIMEOUT_S per read, several minutes in all.
+IDEMPOTENCY_IN_PROGRESS_TIMEOUT_S = float(env_str("IDEMPOTENCY_IN_PROGRESS_TIMEOUT_S", "600"))
 
 # --- Tollgate ---------------------------------------------------------------------------------
 # Slugs that can never name a tenant: they collide with hosts, schemas or routes the platform uses.

@@ -127,6 +127,81 @@ def test_a_key_cannot_create_a_key_with_scopes_it_lacks(tenant_alpha):
     assert response.json()["error"]["code"] == "insufficient_scope"
 
 
+# --- Idempotency-Key replays of a create: they carry a secret -------------------------------------
+
+def _create_with_key(client, scopes: list[str], key: str = "deploy-1"):
+    return client.post("/api/v1/api-keys", {"name": "deploy", "scopes": scopes}, content_type="application/json",
+                       HTTP_IDEMPOTENCY_KEY=key)
+
+
+def test_idempotency_replay_by_another_key_does_not_return_the_secret(tenant_alpha):
+    first = _create_with_key(api_client(tenant_alpha, api_key_for(tenant_alpha, name="ci")), ["read"])
+    other = api_client(tenant_alpha, api_key_for(tenant_alpha, name="intruder"))
+
+    replayed = _create_with_key(other, ["read"])
+
+    assert first.status_code == 201
+    assert first.json()["key"].encode() not in replayed.content
+    # The other key's request is its own: it runs (and creates its own key) instead of being replayed.
+    assert replayed.status_code == 201 and "Idempotent-Replayed" not in replayed
+    assert replayed.json()["id"] != first.json()["id"]
+
+
+def test_idempotency_replay_runs_scope_check_first(tenant_alpha):
+    first = _create_with_key(api_client(tenant_alpha, api_key_for(tenant_alpha, scopes=["read", "write"])),
+                             ["read", "write"])
+    write_only = api_client(tenant_alpha, api_key_for(tenant_alpha, name="write only", scopes=["write"]))
+
+    replayed = _create_with_key(write_only, ["read", "write"])
+
+    assert first.status_code == 201
+    assert replayed.status_code == 403
+    assert replayed.json()["error"]["code"] == "insufficient_scope"
+    assert first.json()["key"].encode() not in replayed.content
+    assert ApiKey.objects.filter(tenant=tenant_alpha, name="deploy").count() == 1
+
+
+def test_idempotency_replay_by_revoked_key_is_refused(tenant_alpha):
+    client = api_client(tenant_alpha, api_key_for(tenant_alpha, name="ci"))
+    first = _create_with_key(client, ["read"])
+    ci = ApiKey.objects.get(tenant=tenant_alpha, name="ci")
+    revoked = api_client(tenant_alpha, api_key_for(tenant_alpha, name="admin")).post(
+        f"/api/v1/api-keys/{ci.pk}/revoke", content_type="application/json")
+
+    replayed = _create_with_key(client, ["read"])
+
+    assert first.status_code == 201 and revoked.status_code == 200
+    assert replayed.status_code == 401
+    assert replayed.json()["error"]["code"] == "invalid_api_key"
+    assert first.json()["key"].encode() not in replayed.content
+
+
+def test_stored_idempotent_response_never_contains_the_secret(tenant_alpha):
+    created = _create_with_key(api_client(tenant_alpha, api_key_for(tenant_alpha)), ["read"])
+    secret = created.json()["key"]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT row_to_json(record)::text FROM public.tenants_idempotencyrecord record")
+        rows = [row for (row,) in cursor.fetchall()]
+
+    assert created.status_code == 201
+    assert len(rows) == 1
+    assert secret not in rows[0] and secret[len("tg_live_"):] not in rows[0]
+    assert created.json()["prefix"] in rows[0]
+
+
+def test_a_retry_by_the_same_key_learns_which_key_was_created_but_not_its_secret(tenant_alpha):
+    client = api_client(tenant_alpha, api_key_for(tenant_alpha))
+    first = _create_with_key(client, ["read"])
+
+    retry = _create_with_key(client, ["read"])
+
+    assert retry.status_code == 409
+    error = retry.json()["error"]
+    assert error["code"] == "secret_already_shown"
+    assert error["details"]["created"] == {name: value for name, value in first.json().items() if name != "key"}
+
+
 def test_revoking_another_tenants_key_answers_not_found(tenant_alpha, tenant_beta):
     api_key_for(tenant_beta, name="beta key")
     beta_key = ApiKey.objects.get(tenant=tenant_beta)
