@@ -183,6 +183,9 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_ADAPTER = "accounts.adapters.TenantAccountAdapter"
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Behind proxies, how many append to X-Forwarded-For: the login throttle then counts the client's address, not
+# the proxy's (0 counts REMOTE_ADDR, which behind a proxy would be one address for every client).
+ALLAUTH_TRUSTED_PROXY_COUNT = int(env_str("ALLAUTH_TRUSTED_PROXY_COUNT", "0"))
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_SCHEME
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Tollgate"

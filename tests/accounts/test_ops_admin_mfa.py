@@ -276,3 +276,18 @@ def test_a_wallet_adjustment_records_the_operator_who_signed_in_with_totp(client
     assert response.status_code == 302
     entry = WalletEntry.objects.get(wallet=wallet, kind="adjustment")
     assert (entry.tokens, entry.created_by) == (250, operator.email)
+
+
+def test_admin_login_behind_a_proxy_throttles_the_client_not_the_proxy(settings, operator):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    proxy = next(_addresses)
+    guesser = Client(HTTP_HOST="localhost", REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=next(_addresses))
+    for n in range(10):
+        guesser.post(f"{LOGIN}?next={ADMIN}", {"login": f"proxied-guess-{n}@tollgate.test", "password": "x" * 12})
+    # A client-chosen first entry is ignored: the proxy appends the address it saw.
+    spoofing = Client(HTTP_HOST="localhost", REMOTE_ADDR=proxy,
+                      HTTP_X_FORWARDED_FOR=f"{next(_addresses)}, {guesser.defaults['HTTP_X_FORWARDED_FOR']}")
+    owner = Client(HTTP_HOST="localhost", REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=next(_addresses))
+
+    assert b"Too many failed login attempts" in sign_in(spoofing, operator).content
+    assert sign_in(owner, operator)["Location"] == ADMIN
