@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import binascii
+import re
 from base64 import b64decode
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +17,12 @@ from config.api.errors import ApiError
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+# Cursors we make are standard base64 of a short query string (offset, direction, position), well under 200
+# characters; the OpenAPI schema publishes the same bounds and pattern, checked before decoding.
+CURSOR_MIN_LENGTH = 4
+CURSOR_MAX_LENGTH = 512
+CURSOR_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+_CURSOR_RE = re.compile(CURSOR_PATTERN)
 
 
 class ApiCursorPagination(CursorPagination):
@@ -41,6 +48,8 @@ class ApiCursorPagination(CursorPagination):
         encoded = request.query_params.get(self.cursor_query_param)
         if encoded is None:
             return None
+        if not CURSOR_MIN_LENGTH <= len(encoded) <= CURSOR_MAX_LENGTH or not _CURSOR_RE.fullmatch(encoded):
+            raise _invalid_cursor()
         try:
             querystring = b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
             tokens = parse_qs(querystring, keep_blank_values=True, strict_parsing=True)
@@ -85,8 +94,10 @@ class ApiCursorPagination(CursorPagination):
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
         return [
-            {"name": "cursor", "required": False, "in": "query", "description": "next_cursor of the previous page.",
-             "schema": {"type": "string"}},
+            {"name": "cursor", "required": False, "in": "query",
+             "description": "next_cursor of the previous page (opaque: only cursors this API made are accepted).",
+             "schema": {"type": "string", "minLength": CURSOR_MIN_LENGTH, "maxLength": CURSOR_MAX_LENGTH,
+                        "pattern": CURSOR_PATTERN}},
             {"name": "limit", "required": False, "in": "query", "description": f"Items per page, 1 to {MAX_LIMIT}.",
              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
         ]

@@ -4,6 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from config.api.errors import DEFAULT_MESSAGES
+from config.api.idempotency import KEY_MAX_LENGTH, KEY_PATTERN
 from config.api.serializers import ErrorSerializer
 
 
@@ -39,7 +40,10 @@ def request_bodies_closed(result: dict, generator, request, public) -> dict:
 
 
 IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
-    name="Idempotency-Key", location=OpenApiParameter.HEADER, required=False, type=str,
-    description="Up to 255 characters. A retry with the same key and body within 24 hours replays the first "
-                "response (with Idempotent-Replayed: true); the same key with another body answers 409.",
+    name="Idempotency-Key", location=OpenApiParameter.HEADER, required=False,
+    type={"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH, "pattern": KEY_PATTERN},
+    description=f"1 to {KEY_MAX_LENGTH} visible ASCII characters (spaces allowed, but not first or last). A retry "
+                "by the same caller (API key or user) with the same key and body within 24 hours replays the "
+                "first response (with Idempotent-Replayed: true); the same key with another body answers 409. "
+                "Keys are per caller: another caller's request with the same key runs on its own.",
 )
