@@ -93,6 +93,7 @@ def test_ops_password_alone_does_not_open_admin_when_totp_enabled(client, operat
     assert response["Location"] == MFA_CODE
     assert signed_in_user_id(client) is None
     assert client.get(ADMIN).status_code == 302
+    assert b'autocomplete="one-time-code"' in client.get(MFA_CODE).content
 
 
 def test_ops_with_password_and_totp_code_open_the_admin(client, operator, totp_secret, frozen_clock):
@@ -101,6 +102,20 @@ def test_ops_with_password_and_totp_code_open_the_admin(client, operator, totp_s
 
     assert response["Location"] == ADMIN
     assert client.get(ADMIN).status_code == 200
+
+
+def test_ops_signing_in_without_a_destination_land_on_the_admin(client, operator):
+    response = client.post(LOGIN, {"login": operator.email, "password": PASSWORD}, follow=True)
+
+    assert response.redirect_chain[-1][0] == ADMIN
+    assert response.status_code == 200
+
+
+def test_admin_login_next_cannot_send_ops_to_another_site(client, operator):
+    assert client.get(f"{ADMIN}login/?next=https://evil.example/")["Location"] == f"{LOGIN}?next=%2Fadmin%2F"
+
+    client.force_login(operator)
+    assert client.get(f"{ADMIN}login/?next=https://evil.example/")["Location"] == ADMIN
 
 
 def test_ops_with_a_wrong_totp_code_stay_signed_out(client, operator, totp_secret, frozen_clock):
@@ -134,6 +149,7 @@ def test_a_session_signed_in_without_the_code_is_asked_for_it_before_any_admin_p
 def test_a_session_signed_in_without_the_code_opens_the_admin_once_it_is_given(client, operator, totp_secret,
                                                                                 frozen_clock):
     client.force_login(operator)
+    assert b'autocomplete="one-time-code"' in client.get(f"{MFA_AGAIN}?next={ADMIN}").content
     response = client.post(f"{MFA_AGAIN}?next={ADMIN}", {"code": code_for(totp_secret)})
 
     assert response["Location"] == ADMIN
