@@ -137,7 +137,8 @@ def _unique_count(*, tenant: Tenant, meter: Meter, start: datetime, end: datetim
 def usage_series(*, tenant: Tenant, meter: Meter, start: datetime, end: datetime,
                  granularity: str) -> list[tuple[datetime, Decimal]]:
     """One value per bucket (hour, day or month, UTC) from start's bucket up to end's, zeros included.
-    Buckets are whole hours, so every bucket is read from the rollups (unique_count from the raw events)."""
+    Buckets are whole hours, so every bucket is read from the rollups (unique_count from the raw events), each
+    kind in one query whatever the number of buckets."""
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}")
     # Buckets are UTC days and months, whatever offset the bounds were given in.
@@ -146,7 +147,9 @@ def usage_series(*, tenant: Tenant, meter: Meter, start: datetime, end: datetime
     if not buckets:
         return []
     if meter.aggregation == Meter.Aggregation.UNIQUE_COUNT:
-        return [(a, usage_for_period(tenant=tenant, meter=meter, start=a, end=b)) for a, b in buckets]
+        counts = _unique_counts_by_bucket(tenant=tenant, meter=meter, start=buckets[0][0], end=buckets[-1][1],
+                                          granularity=granularity)
+        return [(a, Decimal(counts.get(a, 0))) for a, _ in buckets]
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -160,6 +163,23 @@ def usage_series(*, tenant: Tenant, meter: Meter, start: datetime, end: datetime
         )
         parts = {row[0]: _Part(*row[1:]) for row in cursor.fetchall()}
     return [(a, _combine(meter, [parts[a]]) if a in parts else Decimal(0)) for a, _ in buckets]
+
+
+def _unique_counts_by_bucket(*, tenant: Tenant, meter: Meter, start: datetime, end: datetime,
+                             granularity: str) -> dict[datetime, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT date_trunc(%s, "timestamp") AS bucket, count(DISTINCT properties ->> %s)
+            FROM metering_usageevent
+            WHERE tenant_id = %s AND meter_code = %s AND "timestamp" >= %s AND "timestamp" < %s
+              AND properties @> %s::jsonb AND properties ? %s
+            GROUP BY bucket
+            """,
+            [granularity, meter.event_property, tenant.pk, meter.code, start, end, _filters_json(meter),
+             meter.event_property],
+        )
+        return dict(cursor.fetchall())
 
 
 def _buckets(start: datetime, end: datetime, granularity: str) -> list[tuple[datetime, datetime]]:

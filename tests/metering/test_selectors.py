@@ -139,3 +139,43 @@ def test_api_calls_per_endpoint_are_the_tenants_own(tenant_alpha, tenant_beta):
     record_calls(tenant_beta, "/api/v1/usage", "GET", [200, 200], at=NOV_10)
 
     assert api_calls_by_endpoint(tenant=tenant_alpha, start=NOV[0], end=NOV[1]) == []
+
+
+def test_a_unique_count_series_of_2000_hours_is_one_query(tenant_alpha, meters, django_assert_num_queries):
+    event_ingest(tenant=tenant_alpha, events=random_events(random.Random(5), 100), now=NOW)
+
+    with django_assert_num_queries(1):
+        series = usage_series(tenant=tenant_alpha, meter=meters["active_users"], start=NOW - timedelta(hours=2000),
+                              end=NOW, granularity="hour")
+
+    assert len(series) == 2000
+    assert sum(value for _, value in series) >= 1
+
+
+def test_a_series_asked_for_in_another_offset_has_utc_buckets(tenant_alpha, meters):
+    event_ingest(tenant=tenant_alpha, events=[{"transaction_id": "t", "meter": "ai_input_tokens",
+                                               "timestamp": "2026-11-19T20:00:00Z", "properties": {"tokens": 5}}],
+                 now=NOW)
+    kolkata = timezone(timedelta(hours=5, minutes=30))
+
+    series = usage_series(tenant=tenant_alpha, meter=meters["ai_input_tokens"],
+                          start=datetime(2026, 11, 19, 0, 0, tzinfo=kolkata), end=NOW, granularity="day")
+
+    assert series == [(datetime(2026, 11, 18, tzinfo=timezone.utc), Decimal(0)),
+                      (datetime(2026, 11, 19, tzinfo=timezone.utc), Decimal(5)),
+                      (datetime(2026, 11, 20, tzinfo=timezone.utc), Decimal(0))]
+
+
+def test_a_period_with_half_hour_edges_counts_each_event_once(tenant_alpha, meters):
+    event_ingest(tenant=tenant_alpha, events=[
+        {"transaction_id": at, "meter": "ai_input_tokens", "timestamp": f"2026-11-19T{at}:00Z",
+         "properties": {"tokens": tokens}} for at, tokens in [("09:20", 1), ("09:40", 10), ("12:10", 100),
+                                                              ("12:40", 1000)]], now=NOW)
+    kolkata = timezone(timedelta(hours=5, minutes=30))
+
+    # 15:00 to 18:00 in Kolkata is 09:30 to 12:30 UTC: half of the first and of the last UTC hour.
+    total = usage_for_period(tenant=tenant_alpha, meter=meters["ai_input_tokens"],
+                             start=datetime(2026, 11, 19, 15, 0, tzinfo=kolkata),
+                             end=datetime(2026, 11, 19, 18, 0, tzinfo=kolkata))
+
+    assert total == 110
