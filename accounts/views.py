@@ -164,7 +164,11 @@ def _member_or_404(member_id: int) -> User:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def team_join(request: HttpRequest, token: str) -> HttpResponse:
-    """The invitation link: anyone holding it may set a name and password and join with the invited role."""
+    """The invitation link: anyone holding it may set a name and password and join with the invited role.
+
+    Every page here answers 200, form errors and dead links included (as Django's own forms and password-reset
+    pages do): Django logs the path of every 4xx response, and this path carries the token.
+    """
     try:
         invitation = services.invitation_for_token(token)
     except TeamError as error:
@@ -180,9 +184,8 @@ def team_join(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, f"Welcome to {request.tenant.name}.")
         return redirect("dashboard")
     return render(request, "accounts/invitation_accept.html",
-                  {"form": form, "invitation": invitation, "workspace_name": request.tenant.name},
-                  status=400 if form.errors else 200)
+                  {"form": form, "invitation": invitation, "workspace_name": request.tenant.name})
 
 
 def _invitation_invalid_render(request: HttpRequest, error: TeamError) -> HttpResponse:
-    return render(request, "accounts/invitation_invalid.html", {"message": error.message}, status=error.status)
+    return render(request, "accounts/invitation_invalid.html", {"message": error.message})

@@ -319,7 +319,8 @@ def api_key_create(*, tenant: Tenant, name: str, scopes: list[str], created_by: 
         tenant=tenant, name=name, scopes=sorted(set(scopes)), created_by=created_by,
         prefix=api_key_prefix(secret), key_hash=api_key_hash(secret),
     )
-    logger.info("api_key_created tenant=%s prefix=%s", tenant.slug, api_key.prefix)
+    # The id, not the prefix: `tg_live_` never appears in a log, so a secret scanner's hit there is always real.
+    logger.info("api_key_created tenant=%s api_key_id=%s", tenant.slug, api_key.pk)
     return CreatedApiKey(api_key=api_key, secret=secret)
 
 
@@ -330,7 +331,7 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if locked.revoked_at is None:
         locked.revoked_at = timezone.now()
         locked.save(update_fields=["revoked_at"])
-        logger.info("api_key_revoked tenant_id=%s prefix=%s", locked.tenant_id, locked.prefix)
+        logger.info("api_key_revoked tenant_id=%s api_key_id=%s", locked.tenant_id, locked.pk)
     return locked
 
 
