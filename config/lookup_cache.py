@@ -13,12 +13,15 @@ themselves. A missing counter (a new or emptied Redis) starts at a random value,
 never match it by chance; entries are also reloaded after ENTRY_MAX_AGE_S whatever the counter says, in case a
 change could not reach Redis. With Redis unreachable every lookup reads the database (logged at most once a
 minute): the API keeps serving and nothing stale is served.
+
+`lookup_request` is also the request's Redis scope (config.redis_guard): once a command of the request has
+failed, the rest are skipped. Publishing a change is the exception: it is always tried, even while the circuit
+is open, so that a blip in one process cannot leave a revoked key or a suspended tenant cached in the others.
 """
 
 from __future__ import annotations
 
 import copy
-import logging
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -30,15 +33,13 @@ from django.conf import settings
 from django.db import transaction
 from django_redis import get_redis_connection
 
-logger = logging.getLogger(__name__)
+from config.redis_guard import failure_log, redis_circuit_bypassed, redis_request
 
 T = TypeVar("T")
 
 # Entries kept per process before the cache starts over (host names and keys in use, not all that exist).
 MAX_ENTRIES = 20_000
 ENTRY_MAX_AGE_S = 60.0
-LOG_EVERY_S = 60.0
-_last_failure_logged = [0.0]
 _entries: dict[str, tuple[int, float, object]] = {}  # key -> (generation, loaded at (monotonic), value)
 # The generation read at the start of the current request (UNREADABLE when Redis failed); None outside one.
 UNREADABLE = -1
@@ -56,13 +57,15 @@ def _generation_key() -> str:
 
 @contextmanager
 def lookup_request() -> Iterator[None]:
-    """Around one request: its lookups share one read of the generation counter (one attempt, if Redis fails)."""
-    generation = _generation_read()
-    token = _request_generation.set(UNREADABLE if generation is None else generation)
-    try:
-        yield
-    finally:
-        _request_generation.reset(token)
+    """Around one request: its lookups share one read of the generation counter (one attempt, if Redis fails),
+    and its Redis commands are skipped once one has failed."""
+    with redis_request():
+        generation = _generation_read()
+        token = _request_generation.set(UNREADABLE if generation is None else generation)
+        try:
+            yield
+        finally:
+            _request_generation.reset(token)
 
 
 def lookup_cached(key: str, load: Callable[[], T | None]) -> T | None:
@@ -108,22 +111,16 @@ def _generation_read() -> int | None:
             redis.set(_generation_key(), secrets.randbits(62), nx=True)
             raw = redis.get(_generation_key())
     except Exception as error:
-        _failure_log(error)
+        failure_log("lookup_cache_unavailable", error=type(error).__name__)
         return None
     return int(raw)
 
 
 def _generation_bump() -> None:
     try:
-        get_redis_connection("default").incr(_generation_key())
+        with redis_circuit_bypassed():
+            get_redis_connection("default").incr(_generation_key())
     except Exception as error:
         # Other processes keep their entries at most ENTRY_MAX_AGE_S more; this one drops its own now.
         _entries.clear()
-        _failure_log(error)
-
-
-def _failure_log(error: Exception) -> None:
-    now = time.monotonic()
-    if now - _last_failure_logged[0] >= LOG_EVERY_S:
-        _last_failure_logged[0] = now
-        logger.warning("lookup_cache_unavailable error=%s", type(error).__name__)
+        failure_log("lookup_generation_not_published", error=type(error).__name__)

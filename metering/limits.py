@@ -5,13 +5,12 @@ X-RateLimit-Limit, -Remaining and -Reset (of the tighter limit); a refusal is 42
 Retry-After.
 
 If Redis cannot be reached the API keeps serving: limits fail open (settings.RATE_LIMITS_FAIL_OPEN), and the
-failure is logged at most once a minute per process.
+failure is logged at most once a minute per process. Once Redis has failed in a request (or in the process,
+moments ago: config.redis_guard), the checks do not try it again.
 """
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,14 +20,9 @@ from django_ratelimit.core import get_usage
 from rest_framework.throttling import BaseThrottle
 
 from billing.selectors import entitlements_for
+from config.redis_guard import failure_log, redis_available
 from metering.quotas import api_calls_quota_state, quota_refusal, quota_warning
 from tenants.models import ApiKey
-
-logger = logging.getLogger(__name__)
-
-LOG_EVERY_S = 60.0
-_last_failure_logged = [0.0]
-
 
 @dataclass(frozen=True)
 class LimitState:
@@ -78,10 +72,13 @@ class PlanRateLimit(BaseThrottle):
         return not tightest.exceeded
 
     def _quota_check(self, request) -> None:
+        if not redis_available():
+            _failure_log("RedisSkipped")
+            return
         try:
             state = api_calls_quota_state(request.tenant)
-        except Exception as error:  # Redis or the rollups unreachable: quotas fail like rate limits
-            _failure_log(error)
+        except Exception as error:  # Redis or the rollups unreachable: quotas fail open, like rate limits
+            _failure_log(type(error).__name__)
             return
         if state is None:
             return
@@ -98,25 +95,23 @@ def _count(request: HttpRequest, *, group: str) -> LimitState | None:
     rate = plan_rate(group, request)
     if rate is None:
         return None
-    try:
-        usage = get_usage(request, group=group, key=limit_key, rate=plan_rate, increment=True)
-    except Exception as error:  # Redis unreachable: serve, and say so once a minute
-        _failure_log(error)
-        usage = None
+    usage = None
+    if redis_available():
+        try:
+            usage = get_usage(request, group=group, key=limit_key, rate=plan_rate, increment=True)
+        except Exception as error:  # Redis unreachable: serve, and say so once a minute
+            _failure_log(type(error).__name__)
+    # django-ratelimit answers time_left -1 when the cache failed (the default cache ignores its errors).
     if usage is None or usage["time_left"] < 0:
-        _failure_log(RuntimeError("rate limit counter unavailable"))
+        _failure_log("counter_unavailable")
         per_minute = int(rate.split("/")[0])
         return None if settings.RATE_LIMITS_FAIL_OPEN else LimitState(per_minute, 0, 60, True)
     return LimitState(limit=usage["limit"], remaining=max(0, usage["limit"] - usage["count"]),
                       reset_s=max(0, usage["time_left"]), exceeded=usage["should_limit"])
 
 
-def _failure_log(error: Exception) -> None:
-    now = time.monotonic()
-    if now - _last_failure_logged[0] >= LOG_EVERY_S:
-        _last_failure_logged[0] = now
-        logger.warning("rate_limits_unavailable error=%s fail_open=%s", type(error).__name__,
-                       settings.RATE_LIMITS_FAIL_OPEN)
+def _failure_log(error: str) -> None:
+    failure_log("rate_limits_unavailable", error=error, fail_open=settings.RATE_LIMITS_FAIL_OPEN)
 
 
 class RateLimitHeadersMiddleware:

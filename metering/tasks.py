@@ -4,7 +4,6 @@ from celery import shared_task
 from django.utils import timezone
 
 from billing.selectors import entitlements_for
-from metering import tracking
 from metering.services import event_keys_prune, usage_alert_record, usage_partitions_ensure
 from metering.wallet_services import wallet_grants_expire, wallet_monthly_grants_run
 from tenants.models import Tenant
@@ -12,7 +11,10 @@ from tenants.models import Tenant
 
 @shared_task(name="metering.api_calls_flush")
 def api_calls_flush_task() -> int:
-    return tracking.api_calls_flush()
+    # Imported here: tracking enqueues usage_alert_send from this module, which must not import it back.
+    from metering.tracking import api_calls_flush
+
+    return api_calls_flush().processed
 
 
 @shared_task(name="metering.usage_partitions_ensure")

@@ -342,7 +342,8 @@ MARKED_USED_REMEMBERED = 10_000
 
 def api_key_mark_used(*, api_key: ApiKey) -> None:
     """Record that the key was used, at most once a minute per key: this process asks the shared cache flag
-    (which gates the UPDATE across processes) at most once a minute per key."""
+    (which gates the UPDATE across processes) at most once a minute per key. With Redis unavailable the flag
+    reads as not set, so each process updates the key at most once a minute on its own."""
     now = timezone.now()
     last = _marked_used_at.get(api_key.pk)
     if last is not None and (now - last).total_seconds() < API_KEY_LAST_USED_EVERY_S:
@@ -350,7 +351,9 @@ def api_key_mark_used(*, api_key: ApiKey) -> None:
     if len(_marked_used_at) >= MARKED_USED_REMEMBERED:
         _marked_used_at.clear()
     _marked_used_at[api_key.pk] = now
-    if cache.add(f"api-key-used:{api_key.pk}", 1, timeout=API_KEY_LAST_USED_EVERY_S):
+    # False: another process marked the key this minute. None: Redis failed (the default cache ignores its
+    # errors, see config/redis_guard.py), which must neither fail the request nor lose the mark.
+    if cache.add(f"api-key-used:{api_key.pk}", 1, timeout=API_KEY_LAST_USED_EVERY_S) is not False:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
 

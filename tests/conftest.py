@@ -37,6 +37,7 @@ def fresh_caches():
     see a plan, a price or a tenant another test changed (and rolled back)."""
     from billing.selectors import entitlements_forget
     from config.lookup_cache import lookup_clear
+    from config.redis_guard import redis_guard_reset
     from metering.ai_services import model_prices_forget
 
     entitlements_forget()
@@ -45,6 +46,7 @@ def fresh_caches():
     entitlements_forget()
     model_prices_forget()
     lookup_clear()
+    redis_guard_reset()  # a test that made Redis fail must not leave the circuit open for the next one
 
 
 @pytest.fixture

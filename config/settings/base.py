@@ -135,6 +135,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "") or ("redis://127.0.0.1:6390/0" if LOCAL_DEFAULTS else "")
 if not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL is not set. `./dev up` and `./dev test` start an embedded Redis and set it.")
+# Redis answers in well under a millisecond here, so a request waits little for one that does not (see
+# config/redis_guard.py: no retries, at most one failed command per request, and after a failure the process
+# leaves Redis alone for REDIS_CIRCUIT_OPEN_S). The Celery broker has its own connection settings.
+REDIS_CONNECT_TIMEOUT_S = float(env_str("REDIS_CONNECT_TIMEOUT_S", "0.25"))
+REDIS_SOCKET_TIMEOUT_S = float(env_str("REDIS_SOCKET_TIMEOUT_S", "0.5"))
+REDIS_CIRCUIT_OPEN_S = float(env_str("REDIS_CIRCUIT_OPEN_S", "5"))
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -142,7 +148,14 @@ CACHES = {
         # allauth and django-ratelimit key on user ids, which repeat across tenant schemas.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        "OPTIONS": {
+            "SOCKET_CONNECT_TIMEOUT": REDIS_CONNECT_TIMEOUT_S,
+            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT_S,
+            "CONNECTION_POOL_CLASS": "config.redis_guard.GuardedConnectionPool",
+            # Django's cache API (allauth's login throttle and TOTP replay check, django-ratelimit on signup)
+            # answers "not stored" instead of raising when Redis fails: those refuse, never answer 500.
+            "IGNORE_EXCEPTIONS": True,
+        },
     }
 }
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)

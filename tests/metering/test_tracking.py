@@ -1,10 +1,17 @@
 import json
+import logging
+import time
+import uuid
+from datetime import timedelta
 
+import orjson
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import OperationalError, connection
+from django.utils import timezone
 from django_redis import get_redis_connection
 
+from metering import tracking
 from metering.models import UsageRollup
 from metering.tracking import api_calls_flush
 from tenants.models import ApiKey
@@ -14,14 +21,22 @@ from tests.support.api import api_client, api_key_for
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
 BUFFER_KEY = settings.API_CALLS_BUFFER_KEY
+LOCK_KEY = f"{BUFFER_KEY}:flush-lock"
+REJECTED_KEY = f"{BUFFER_KEY}:rejected"
+
+
+def buffer_empty() -> None:
+    redis = get_redis_connection("default")
+    redis.delete(BUFFER_KEY, LOCK_KEY, REJECTED_KEY, f"{BUFFER_KEY}:processing",
+                 *redis.keys(f"{BUFFER_KEY}:processing:*"))
 
 
 @pytest.fixture(autouse=True)
 def empty_buffer():
     """Each test process has its own buffer (settings.API_CALLS_BUFFER_KEY); start each test with it empty."""
-    get_redis_connection("default").delete(BUFFER_KEY)
+    buffer_empty()
     yield
-    get_redis_connection("default").delete(BUFFER_KEY)
+    buffer_empty()
 
 
 def tracked_calls(tenant) -> list[dict]:
@@ -46,7 +61,7 @@ def test_a_flush_records_endpoint_method_status_and_key(tenant_alpha):
     client.get("/api/v1/tenant")
     client.get("/api/v1/api-keys/")
 
-    assert api_calls_flush() == 2
+    assert api_calls_flush().processed == 2
 
     calls = sorted(tracked_calls(tenant_alpha), key=lambda call: call["status"])
     assert [(c["endpoint"], c["method"], c["status"], c["billable"]) for c in calls] == [
@@ -112,3 +127,113 @@ def test_a_streamed_call_is_recorded_once_its_stream_has_been_sent(upstream, ai,
     api_calls_flush()
     assert [(c["endpoint"], c["status"], c["billable"]) for c in tracked_calls(funded)] == [
         ("/api/v1/ai/messages", 200, True)]
+
+
+# --- The flush: owned lock, chunks moved before they are ingested, rejections kept --------------------------
+
+def buffered_call(tenant, *, timestamp=None) -> str:
+    """Push one record as the tracking middleware does; returns its transaction_id."""
+    transaction_id = f"call_{uuid.uuid4().hex}"
+    record = {"tenant_id": tenant.pk, "transaction_id": transaction_id,
+              "timestamp": (timestamp or timezone.now()).isoformat(),
+              "properties": {"endpoint": "/api/v1/tenant", "method": "GET", "status": 200, "api_key_id": None,
+                             "billable": True}}
+    get_redis_connection("default").rpush(BUFFER_KEY, orjson.dumps(record))
+    return transaction_id
+
+
+def stored_transaction_ids(tenant) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT transaction_id FROM metering_usageevent WHERE tenant_id = %s AND meter_code = "
+                       "'api_calls'", [tenant.pk])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def during_first_ingest(monkeypatch, action) -> None:
+    """Run `action` once, while the first flush is ingesting its first chunk."""
+    real_ingest = tracking.event_ingest
+    done = []
+
+    def ingest(**kwargs):
+        if not done:
+            done.append(1)
+            action()
+        return real_ingest(**kwargs)
+
+    monkeypatch.setattr(tracking, "event_ingest", ingest)
+
+
+def test_flush_lock_expiry_does_not_drop_records(tenant_alpha, monkeypatch):
+    sent = [buffered_call(tenant_alpha) for _ in range(2)]
+
+    def lock_lapses_and_another_flush_runs():
+        sent.extend(buffered_call(tenant_alpha) for _ in range(2))
+        get_redis_connection("default").delete(LOCK_KEY)  # the first flush outlived its lock's TTL
+        api_calls_flush()
+        sent.extend(buffered_call(tenant_alpha) for _ in range(2))  # arrive before the first flush trims
+
+    during_first_ingest(monkeypatch, lock_lapses_and_another_flush_runs)
+    api_calls_flush()
+    api_calls_flush()
+
+    assert stored_transaction_ids(tenant_alpha) == sorted(sent)
+    assert get_redis_connection("default").llen(BUFFER_KEY) == 0
+
+
+def test_second_flush_cannot_delete_first_flush_lock(tenant_alpha, monkeypatch):
+    buffered_call(tenant_alpha)
+    redis = get_redis_connection("default")
+    second = redis.lock(LOCK_KEY, timeout=60)
+
+    def lock_lapses_and_another_flush_takes_it():
+        redis.delete(LOCK_KEY)
+        assert second.acquire(blocking=False)
+
+    during_first_ingest(monkeypatch, lock_lapses_and_another_flush_takes_it)
+    api_calls_flush()  # the first flush ends while the second holds the lock
+
+    assert second.owned()
+    second.release()
+
+
+def test_a_chunk_left_by_a_flush_that_died_is_ingested_by_a_later_one(tenant_alpha, monkeypatch):
+    sent = [buffered_call(tenant_alpha) for _ in range(3)]
+    redis = get_redis_connection("default")
+    tracking._chunk_take(redis, f"{BUFFER_KEY}:processing:died")  # taken, then the worker was killed
+    assert redis.llen(BUFFER_KEY) == 0
+
+    assert api_calls_flush().processed == 0  # its lease still runs: it may be alive
+    later = time.time() + tracking.PROCESSING_LEASE_S + 1
+    monkeypatch.setattr(tracking.time, "time", lambda: later)
+
+    assert api_calls_flush().processed == 3
+    assert stored_transaction_ids(tenant_alpha) == sorted(sent)
+    assert redis.zcard(f"{BUFFER_KEY}:processing") == 0
+
+
+def test_a_chunk_whose_ingestion_failed_is_retried_by_the_next_flush(tenant_alpha, monkeypatch):
+    sent = [buffered_call(tenant_alpha) for _ in range(2)]
+
+    def database_fails():
+        raise OperationalError("the database went away")
+
+    during_first_ingest(monkeypatch, database_fails)
+    with pytest.raises(OperationalError):
+        api_calls_flush()
+
+    assert api_calls_flush().processed == 2
+    assert stored_transaction_ids(tenant_alpha) == sorted(sent)
+
+
+def test_rejected_records_are_counted_and_logged(tenant_alpha, caplog):
+    buffered_call(tenant_alpha)
+    skewed = buffered_call(tenant_alpha, timestamp=timezone.now() + timedelta(minutes=10))  # clock ahead
+
+    with caplog.at_level(logging.WARNING, logger="metering.tracking"):
+        result = api_calls_flush()
+
+    assert (result.processed, result.rejected) == (2, 1)
+    assert "api_calls_rejected count=1 codes=timestamp_out_of_range:1" in caplog.text
+    kept = [orjson.loads(item) for item in get_redis_connection("default").lrange(REJECTED_KEY, 0, -1)]
+    assert [(entry["code"], entry["record"]["transaction_id"]) for entry in kept] == [
+        ("timestamp_out_of_range", skewed)]

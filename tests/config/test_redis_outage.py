@@ -1,0 +1,208 @@
+"""Redis refusing connections or black-holed: the API keeps its documented behaviour (every endpoint answers as
+usual, the AI gateway refuses with 503 ai_unavailable), staff and public pages render, nothing answers 500, and
+a request waits for Redis at most once (config/redis_guard.py)."""
+
+import copy
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+from django.urls import URLPattern, URLResolver, get_resolver
+from django_redis.pool import ConnectionFactory
+
+from billing.selectors import entitlements_for
+from config import redis_guard, urls_api
+from tenants.models import ApiKey
+from tests.metering.test_ai_api import PROMPT, funded, upstream  # noqa: F401  (fixtures)
+from tests.support.api import api_client, api_key_for
+from tests.support.tenants import STANDARD_PASSWORD, client_for, logged_in_client
+
+pytestmark = [pytest.mark.django_db, pytest.mark.redis]
+
+AI_PATHS = {"/api/v1/ai/messages", "/api/v1/ai/code"}
+GET_QUERIES = {"/api/v1/usage": "?meter=api_calls&granularity=day"}
+# A valid body for every POST endpoint: with Redis down they must still do their work, not merely not fail.
+POST_BODIES = {
+    "/api/v1/api-keys": {"name": "during the outage", "scopes": ["read"]},
+    "/api/v1/api-keys/<int:api_key_id>/revoke": {},
+    "/api/v1/events": {"events": [{"transaction_id": "outage-1", "meter": "coach_messages"}]},
+    "/api/v1/ai/messages": PROMPT,
+    "/api/v1/ai/code": {"description": "add two numbers", "language": "python"},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def cache_at(url: str, **options) -> Iterator[None]:
+    """The default cache (the guard and its settings included) pointed at `url`."""
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["LOCATION"] = url
+    caches["default"]["OPTIONS"].update(options)
+    try:
+        with override_settings(CACHES=caches):
+            yield
+    finally:
+        pool = ConnectionFactory._pools.pop(url, None)
+        if pool is not None:
+            pool.disconnect()
+        redis_guard.redis_guard_reset()
+
+
+@contextmanager
+def black_hole() -> Iterator[list[socket.socket]]:
+    """A TCP listener that accepts connections and never answers; yields the connections it accepted."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:  # the listener was closed
+                return
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        with cache_at(f"redis://127.0.0.1:{listener.getsockname()[1]}/0", SOCKET_TIMEOUT=0.2):
+            yield accepted
+    finally:
+        listener.close()
+        thread.join(timeout=5)
+        for connection in accepted:
+            connection.close()
+
+
+def api_routes() -> list[tuple[str, str]]:
+    """(method, route) of every endpoint of config/urls_api.py, routes as written (`<int:...>` included)."""
+    routes = []
+    for pattern in urls_api.urlpatterns:
+        view_class = pattern.callback.view_class
+        for method in ("get", "post", "put", "patch", "delete"):
+            if hasattr(view_class, method):
+                routes.append((method.upper(), f"/api/{pattern.pattern}"))
+    return routes
+
+
+def staff_page_paths() -> list[str]:
+    """The main page of every staff section of a tenant host (patterns without parameters, outside the API
+    and allauth)."""
+    paths = []
+    for pattern in get_resolver(settings.ROOT_URLCONF).url_patterns:
+        route = str(pattern.pattern)
+        if isinstance(pattern, URLPattern) and "<" not in route and not route.startswith(("api/", "accounts/")):
+            paths.append(f"/{route}")
+    assert not any(isinstance(pattern, URLResolver) and str(pattern.pattern) not in ("api/", "accounts/")
+                   for pattern in get_resolver(settings.ROOT_URLCONF).url_patterns)
+    return paths
+
+
+@pytest.fixture
+def limits_on(settings):
+    settings.RATE_LIMITS_ENABLED = True
+
+
+@pytest.fixture
+def keys(funded):  # noqa: F811
+    """The API key every call sends (all scopes) and one to revoke, created while Redis is up."""
+    api_key_for(funded, name="to revoke")
+    return {"secret": api_key_for(funded), "revocable": ApiKey.objects.get(tenant=funded, name="to revoke")}
+
+
+def call(client, method: str, route: str, *, revocable: ApiKey):
+    path = route.replace("<int:api_key_id>", str(revocable.pk)) if revocable else route
+    if method == "GET":
+        return client.get(path + GET_QUERIES.get(route, ""))
+    assert route in POST_BODIES, f"give {method} {route} a valid body in POST_BODIES"
+    return client.generic(method, path, json.dumps(POST_BODIES[route]), content_type="application/json",
+                          HTTP_IDEMPOTENCY_KEY=f"outage-{method}-{route}")
+
+
+def test_every_api_endpoint_survives_redis_refusing_connections(funded, keys, upstream, limits_on,  # noqa: F811
+                                                                 settings):
+    settings.REDIS_CIRCUIT_OPEN_S = 0  # no circuit: every endpoint meets the refusal itself
+    assert entitlements_for(funded).concurrent_ai_requests  # so the AI gateway needs its Redis slot
+    client = api_client(funded, keys["secret"])
+    routes = api_routes()
+    assert len(routes) >= 13  # every endpoint the README lists, the schema and the docs
+
+    with cache_at(f"redis://127.0.0.1:{free_port()}/0"):
+        answers = {(method, route): call(client, method, route, revocable=keys["revocable"])
+                   for method, route in routes}
+
+    for (method, route), response in answers.items():
+        if route in AI_PATHS:  # AI fails closed: its concurrency slot lives in Redis
+            assert (response.status_code, response.json()["error"]["code"]) == (503, "ai_unavailable"), route
+        else:
+            assert 200 <= response.status_code < 300, (method, route, response.status_code, response.content[:300])
+    assert not ApiKey.objects.get(pk=keys["revocable"].pk).is_active
+
+
+def test_staff_and_public_pages_render_with_redis_refusing_connections(tenant_alpha):
+    owner = logged_in_client(tenant_alpha)
+    public = client_for(None)
+    paths = staff_page_paths()
+
+    with cache_at(f"redis://127.0.0.1:{free_port()}/0"):
+        staff_answers = {path: owner.get(path).status_code for path in paths}
+        public_answers = {path: public.get(path).status_code for path in ("/", "/pricing/", "/signup/")}
+
+    # 405: actions that only take a POST (their forms are on the section pages).
+    assert {path: status for path, status in staff_answers.items() if status not in (200, 405)} == {}
+    assert staff_answers["/"] == staff_answers["/usage/"] == staff_answers["/wallet/"] == 200
+    assert public_answers == {"/": 200, "/pricing/": 200, "/signup/": 200}
+
+
+def test_sign_in_is_refused_not_failed_with_redis_refusing_connections(tenant_alpha):
+    # Its failed-login throttle lives in Redis: without it, sign-in is refused rather than left unthrottled.
+    client = client_for(tenant_alpha)
+
+    with cache_at(f"redis://127.0.0.1:{free_port()}/0"):
+        response = client.post("/accounts/login/", {"login": tenant_alpha.owner_email,
+                                                    "password": STANDARD_PASSWORD})
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_blackholed_redis_is_tried_once_per_request(tenant_alpha, limits_on, settings):
+    settings.REDIS_CIRCUIT_OPEN_S = 0  # no circuit: each request meets the black hole afresh
+    client = api_client(tenant_alpha, api_key_for(tenant_alpha))
+    requests = [("GET", "/api/v1/tenant"), ("GET", "/api/v1/usage/summary"), ("GET", "/api/v1/api-keys"),
+                ("POST", "/api/v1/events")]
+
+    with black_hole() as accepted:
+        attempts = []
+        for method, route in requests:
+            before = len(accepted)
+            response = call(client, method, route, revocable=None)
+            attempts.append((route, response.status_code, len(accepted) - before))
+
+    assert attempts == [("/api/v1/tenant", 200, 1), ("/api/v1/usage/summary", 200, 1),
+                        ("/api/v1/api-keys", 200, 1), ("/api/v1/events", 200, 1)]
+
+
+def test_after_redis_failed_the_process_leaves_it_alone_for_a_few_seconds(tenant_alpha, limits_on, monkeypatch):
+    client = api_client(tenant_alpha, api_key_for(tenant_alpha))
+
+    with black_hole() as accepted:
+        client.get("/api/v1/tenant")
+        client.get("/api/v1/tenant")
+        client.get("/api/v1/tenant")
+        during_circuit = len(accepted)
+        later = redis_guard.time.monotonic() + settings.REDIS_CIRCUIT_OPEN_S + 1
+        monkeypatch.setattr(redis_guard.time, "monotonic", lambda: later)
+        client.get("/api/v1/tenant")
+        after_circuit = len(accepted)
+
+    assert (during_circuit, after_circuit) == (1, 2)
