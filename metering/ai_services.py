@@ -43,10 +43,10 @@ from metering.ai_client import (
     message_create,
     message_stream_open,
 )
-from metering.models import ModelPrice, WalletEntry, WalletFeature
+from metering.models import ModelPrice, WalletFeature
 from metering.selectors import active_meters
 from metering.services import event_ingest
-from metering.wallet_services import InsufficientBalance, wallet_credit, wallet_debit
+from metering.wallet_services import wallet_debit, wallet_debit_or_owe, wallet_refund
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -204,18 +204,15 @@ def ai_settle(*, reservation: AiReservation, usage: AiUsage) -> AiSettlement:
     difference = reservation.tokens - usage.total_tokens
     key = f"ai-settle:{request_id}"
     if difference > 0:
-        wallet_credit(tenant=reservation.tenant, tokens=difference, kind=WalletEntry.Kind.REFUND,
+        # Back to where the reservation took it from: an allowance it came from keeps expiring with its grant.
+        wallet_refund(tenant=reservation.tenant, debit_key=f"ai-reserve:{request_id}", tokens=difference,
                       reason=f"AI request {request_id}: unused part of the reservation", idempotency_key=key,
                       created_by=reservation.created_by)
     elif difference < 0:
-        try:
-            wallet_debit(tenant=reservation.tenant, tokens=-difference, feature=WalletFeature.AI_API,
-                         reason=f"AI request {request_id}: usage over the reservation", idempotency_key=key,
-                         created_by=reservation.created_by)
-        except InsufficientBalance:
-            # Already served: the usage events still carry every token for billing.
-            logger.warning("ai_settle_shortfall tenant=%s request=%s tokens=%s", reservation.tenant.pk, request_id,
-                           -difference)
+        # Already served: what the balance cannot cover is owed, never written off.
+        wallet_debit_or_owe(tenant=reservation.tenant, tokens=-difference, feature=WalletFeature.AI_API,
+                            reason=f"AI request {request_id}: usage over the reservation", idempotency_key=key,
+                            created_by=reservation.created_by)
     return AiSettlement(usage=usage, cost=ai_cost(price=reservation.price, usage=usage),
                         currency=reservation.price.currency)
 

@@ -149,10 +149,20 @@ class UsageAlert(models.Model):
 class Wallet(models.Model):
     """A tenant's AI tokens: a cached balance plus the immutable ledger (WalletEntry) it is the sum of. Every
     change to `balance` writes its entry in the same transaction (metering.wallet_services); the CHECK
-    constraint makes a negative balance impossible whatever the code does."""
+    constraints make a negative balance impossible whatever the code does.
+
+    Part of the balance may be the open allowance (`allowance`, what is left of the grant `allowance_grant`,
+    which expires with it); the rest never expires. `owed` is usage the balance could not cover: while
+    anything is owed the balance is zero, and the next credit repays it first."""
 
     tenant = models.OneToOneField(Tenant, on_delete=models.PROTECT, related_name="+")
     balance = models.BigIntegerField(default=0)
+    allowance = models.BigIntegerField(default=0, db_default=0,
+                                       help_text="The part of the balance left of the open grant (it expires).")
+    allowance_grant = models.ForeignKey("WalletEntry", on_delete=models.PROTECT, null=True, blank=True,
+                                        related_name="+", help_text="The grant whose allowance is open now.")
+    owed = models.BigIntegerField(default=0, db_default=0,
+                                  help_text="Tokens used beyond the balance: repaid first from the next credit.")
     low_balance_threshold = models.BigIntegerField(
         null=True, blank=True,
         help_text="Email the owners when a debit takes the balance from above this to at or below it.",
@@ -165,6 +175,13 @@ class Wallet(models.Model):
             models.CheckConstraint(condition=models.Q(balance__gte=0), name="wallet_balance_not_negative"),
             models.CheckConstraint(condition=models.Q(low_balance_threshold__gte=0),
                                    name="wallet_threshold_not_negative"),
+            models.CheckConstraint(condition=models.Q(allowance__gte=0, allowance__lte=models.F("balance")),
+                                   name="wallet_allowance_within_balance"),
+            models.CheckConstraint(condition=models.Q(allowance=0) | models.Q(allowance_grant__isnull=False),
+                                   name="wallet_allowance_has_grant"),
+            # Anything credited repays what is owed first, so a debt and a balance never coexist.
+            models.CheckConstraint(condition=models.Q(owed=0) | models.Q(owed__gt=0, balance=0),
+                                   name="wallet_owed_only_at_zero_balance"),
         ]
 
     def __str__(self) -> str:
@@ -182,7 +199,12 @@ class WalletFeature(models.TextChoices):
 class WalletEntry(models.Model):
     """One change to a wallet, never updated (a database trigger refuses UPDATE) and never deleted (the
     foreign key protects it). `tokens` is signed; `balance_after` is the wallet's balance right after it, so
-    the ledger in id order replays the balance exactly."""
+    the ledger in id order replays the balance exactly.
+
+    `grant` and `grant_tokens` say which allowance an entry drew from or gave back to, and how much of `tokens`
+    that was (decided when the entry is written, under the wallet's row lock); a refund names the debit it
+    refunds (`refund_of`) and gives back to the same grant. `owed_tokens` is usage the balance could not cover
+    (positive, on a usage debit) or the repayment of it (negative, on a repayment); summed, it is the debt."""
 
     class Kind(models.TextChoices):
         GRANT = "grant", "Grant"
@@ -191,6 +213,7 @@ class WalletEntry(models.Model):
         REFUND = "refund", "Refund"
         EXPIRY = "expiry", "Expiry"
         ADJUSTMENT = "adjustment", "Adjustment"
+        REPAYMENT = "repayment", "Repayment of owed tokens"
 
     # No index of its own: the composite indexes below all start with the wallet (one index less per debit).
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries", db_index=False)
@@ -203,21 +226,49 @@ class WalletEntry(models.Model):
     created_by = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Grants only: when the unused part expires.")
+    # No indexes of their own: nothing looks entries up by their grant, and debits (the hot path) write none.
+    grant = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                              db_index=False, help_text="The grant whose allowance this entry drew from or "
+                                                        "gave back to (a top-up grant: the one it adds to).")
+    grant_tokens = models.BigIntegerField(default=0, db_default=0,
+                                          help_text="The part of the tokens that was that grant's allowance.")
+    refund_of = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="refunds",
+                                  db_index=False, help_text="Refunds: the usage debit this gives tokens back for.")
+    owed_tokens = models.BigIntegerField(default=0, db_default=0,
+                                         help_text="Usage not covered by the balance (+), or its repayment (-).")
 
     class Meta:
         verbose_name_plural = "wallet entries"
         constraints = [
             models.UniqueConstraint(fields=["wallet", "idempotency_key"], name="wallet_entry_key_once"),
             models.CheckConstraint(condition=models.Q(balance_after__gte=0), name="wallet_entry_balance_not_negative"),
-            # Credits add, usage and expiry take away, adjustments go either way; only an expiry may be 0 (a grant
-            # that was used up still gets its expiry line, which is what marks it done).
+            # Credits add, usage, expiry and repayments take away, adjustments go either way; only an expiry may be
+            # 0 (a grant that was used up still gets its expiry line, which is what marks it done), and a usage
+            # debit only when all of it is owed.
             models.CheckConstraint(
                 condition=(models.Q(kind__in=["grant", "purchase", "refund"], tokens__gt=0)
                            | models.Q(kind="usage_debit", tokens__lt=0)
+                           | models.Q(kind="usage_debit", tokens=0, owed_tokens__gt=0)
                            | models.Q(kind="expiry", tokens__lte=0)
+                           | models.Q(kind="repayment", tokens__lt=0)
                            | (models.Q(kind="adjustment") & ~models.Q(tokens=0))),
                 name="wallet_entry_sign_fits_kind",
             ),
+            models.CheckConstraint(
+                condition=(models.Q(owed_tokens=0) | models.Q(kind="usage_debit", owed_tokens__gt=0)
+                           | models.Q(kind="repayment", owed_tokens=models.F("tokens"))),
+                name="wallet_entry_owed_fits_kind",
+            ),
+            # The allowance part has the entry's sign and is no larger than the entry, and names its grant (an
+            # opening grant is its own).
+            models.CheckConstraint(
+                condition=((models.Q(tokens__gte=0, grant_tokens__gte=0, grant_tokens__lte=models.F("tokens"))
+                            | models.Q(tokens__lte=0, grant_tokens__lte=0, grant_tokens__gte=models.F("tokens")))
+                           & (models.Q(grant_tokens=0) | models.Q(grant__isnull=False) | models.Q(kind="grant"))),
+                name="wallet_entry_grant_part_fits",
+            ),
+            models.CheckConstraint(condition=models.Q(refund_of__isnull=True) | models.Q(kind="refund"),
+                                   name="wallet_entry_only_refunds_refund"),
             models.CheckConstraint(condition=models.Q(expires_at__isnull=True) | models.Q(kind="grant"),
                                    name="wallet_entry_only_grants_expire"),
             models.CheckConstraint(condition=~models.Q(kind="usage_debit") | models.Q(feature__isnull=False),
@@ -231,6 +282,9 @@ class WalletEntry(models.Model):
             # Grants are few: partial indexes cost nothing on the usage hot path.
             models.Index(fields=["expires_at"], condition=models.Q(kind="grant"), name="wallet_grant_expiry_idx"),
             models.Index(fields=["wallet"], condition=models.Q(kind="grant"), name="wallet_grant_wallet_idx"),
+            # A debit's refunds (net usage); debits, which have none, stay out of it.
+            models.Index(fields=["refund_of"], condition=models.Q(refund_of__isnull=False),
+                         name="wallet_entry_refund_of_idx"),
         ]
 
     def __str__(self) -> str:

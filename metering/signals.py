@@ -1,10 +1,16 @@
-from django.db import connection
+from functools import partial
+
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from billing.models import TenantPlan
 from metering.ai_services import model_prices_forget
 from metering.models import ModelPrice
 from metering.services import usage_partitions_ensure
+from metering.wallet_services import wallet_allowance_grant_now
+from tenants.models import Tenant
 
 
 def partitions_after_migrate(sender, **kwargs) -> None:
@@ -24,3 +30,19 @@ def model_price_changed(sender, **kwargs) -> None:
     """The gateway reads prices from a per-process copy: this process sees the change at once, others within
     metering.ai_services.MODEL_PRICES_TTL_S."""
     model_prices_forget()
+
+
+@receiver(post_save, sender=Tenant)
+def tenant_created(sender, instance: Tenant, created: bool, **kwargs) -> None:
+    """A new workspace gets this month's allowance at once, not from the next day's monthly job: once
+    provisioning has committed (its own transaction stays as short as it was; if the grant fails, the monthly
+    job grants it later)."""
+    if created and instance.schema_name != settings.PUBLIC_SCHEMA_NAME:
+        transaction.on_commit(partial(wallet_allowance_grant_now, tenant=instance), robust=True)
+
+
+@receiver(post_save, sender=TenantPlan)
+def tenant_plan_saved(sender, instance: TenantPlan, **kwargs) -> None:
+    """A plan change tops this month's allowance up to the new plan's, once per month and plan (see
+    wallet_monthly_grant), whichever path set the plan."""
+    transaction.on_commit(partial(wallet_allowance_grant_now, tenant=instance.tenant), robust=True)

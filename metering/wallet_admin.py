@@ -32,8 +32,8 @@ from metering.wallet_services import (
 
 # The wallet page shows this many of the latest entries; the full ledger is its own list.
 INLINE_ENTRIES = 50
-ENTRY_FIELDS = ["created_at", "kind", "feature", "tokens", "balance_after", "reason", "idempotency_key",
-                "created_by", "expires_at"]
+ENTRY_FIELDS = ["created_at", "kind", "feature", "tokens", "balance_after", "owed_tokens", "grant", "grant_tokens",
+                "refund_of", "reason", "idempotency_key", "created_by", "expires_at"]
 
 
 class WalletEntryInline(admin.TabularInline):
@@ -75,13 +75,31 @@ class WalletAdjustForm(forms.Form):
         return tokens
 
 
+class OwesTokensFilter(admin.SimpleListFilter):
+    title = "owes tokens"
+    parameter_name = "owes"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Wallet]) -> QuerySet[Wallet]:
+        if self.value() == "yes":
+            return queryset.filter(owed__gt=0)
+        if self.value() == "no":
+            return queryset.filter(owed=0)
+        return queryset
+
+
 @admin.register(Wallet)
 class WalletAdmin(admin.ModelAdmin):
-    list_display = ["tenant", "balance_display", "low_balance_threshold", "updated_at", "adjust_link"]
+    list_display = ["tenant", "balance_display", "allowance_display", "owed_display", "low_balance_threshold",
+                    "updated_at", "adjust_link"]
+    list_filter = [OwesTokensFilter]
     search_fields = ["tenant__slug", "tenant__name"]
     list_select_related = ["tenant"]
     ordering = ["tenant__name"]
-    readonly_fields = ["tenant", "balance_display", "low_balance_threshold", "created_at", "updated_at"]
+    readonly_fields = ["tenant", "balance_display", "allowance_display", "allowance_grant", "owed_display",
+                       "low_balance_threshold", "created_at", "updated_at"]
     actions = ["adjust_balance"]
     change_form_template = "metering/wallet_admin_change_form.html"
 
@@ -121,6 +139,15 @@ class WalletAdmin(admin.ModelAdmin):
     @admin.display(description="Balance (tokens)", ordering="balance")
     def balance_display(self, wallet: Wallet) -> str:
         return f"{wallet.balance:,}"
+
+    @admin.display(description="Open allowance (expires)", ordering="allowance")
+    def allowance_display(self, wallet: Wallet) -> str:
+        return f"{wallet.allowance:,}"
+
+    @admin.display(description="Owed (tokens)", ordering="owed")
+    def owed_display(self, wallet: Wallet) -> str:
+        # Usage beyond the balance: the next credit repays it; what stays owed is for billing to invoice.
+        return f"{wallet.owed:,}"
 
     @admin.display(description="")
     def adjust_link(self, wallet: Wallet) -> str:
@@ -173,7 +200,8 @@ class WalletAdmin(admin.ModelAdmin):
 class WalletEntryAdmin(admin.ModelAdmin):
     """The full ledger of every wallet, read-only (open it from a wallet for that wallet only)."""
 
-    list_display = ["created_at", "wallet", "kind", "feature", "tokens", "balance_after", "reason", "created_by"]
+    list_display = ["created_at", "wallet", "kind", "feature", "tokens", "balance_after", "owed_tokens", "reason",
+                    "created_by"]
     list_filter = ["kind", "feature"]
     search_fields = ["wallet__tenant__slug", "wallet__tenant__name", "idempotency_key", "reason"]
     list_select_related = ["wallet__tenant"]

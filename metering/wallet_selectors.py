@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from tenants.models import Tenant
 @dataclass(frozen=True)
 class WalletSummary:
     balance: int
+    owed: int
     low_balance_threshold: int | None
     monthly_allowance: int
     period_start: datetime
@@ -38,12 +40,13 @@ def wallet_get(*, tenant: Tenant) -> Wallet | None:
 
 
 def wallet_summary(*, tenant: Tenant, now: datetime | None = None) -> WalletSummary:
-    """The balance, the low-balance threshold, the plan's monthly allowance and this month's (UTC) usage per
-    feature."""
+    """The balance, the tokens owed, the low-balance threshold, the plan's monthly allowance and this month's
+    (UTC) usage per feature."""
     start, end = month_bounds(now or timezone.now())
     wallet = wallet_get(tenant=tenant)
     return WalletSummary(
         balance=wallet.balance if wallet else 0,
+        owed=wallet.owed if wallet else 0,
         low_balance_threshold=wallet.low_balance_threshold if wallet else None,
         monthly_allowance=entitlements_for(tenant).monthly_ai_token_allowance,
         period_start=start, period_end=end,
@@ -52,14 +55,29 @@ def wallet_summary(*, tenant: Tenant, now: datetime | None = None) -> WalletSumm
 
 
 def wallet_usage_by_feature(*, tenant: Tenant, start: datetime, end: datetime) -> dict[str, int]:
-    """Tokens debited for usage in [start, end), per feature, every feature listed (zeros included). One
-    aggregate over the wallet's (wallet, created_at) index."""
-    totals = (WalletEntry.objects
-              .filter(wallet__tenant=tenant, kind=WalletEntry.Kind.USAGE_DEBIT, created_at__gte=start,
-                      created_at__lt=end)
-              .values("feature").annotate(total=Sum("tokens")).values_list("feature", "total"))
+    """Net tokens used in [start, end), per feature, every feature listed (zeros included): each usage debit
+    made in the period (what it took plus what it left owed) less the refunds that name it, whenever they came.
+    An AI request counts once, as its real usage, in the month it was reserved. Refunds of debits written before
+    refunds named their debit (metering migration 0010) are not subtracted.
+
+    One aggregate over the wallet's (wallet, created_at) index, each debit's refunds found by the partial
+    refund_of index."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT debit.feature, sum(debit.owed_tokens - debit.tokens - coalesce(refunded.tokens, 0))::bigint
+            FROM metering_walletentry AS debit
+            LEFT JOIN LATERAL (SELECT sum(refund.tokens) AS tokens FROM metering_walletentry AS refund
+                               WHERE refund.refund_of_id = debit.id) AS refunded ON true
+            WHERE debit.wallet_id = (SELECT id FROM metering_wallet WHERE tenant_id = %s)
+              AND debit.kind = 'usage_debit' AND debit.created_at >= %s AND debit.created_at < %s
+            GROUP BY debit.feature
+            """,
+            [tenant.pk, start, end],
+        )
+        totals = cursor.fetchall()
     usage = dict.fromkeys(WalletFeature.values, 0)
-    usage.update({feature: -total for feature, total in totals})
+    usage.update(dict(totals))
     return usage
 
 

@@ -1,16 +1,31 @@
-"""Writes on AI-token wallets: debits (the hot path), credits, token purchases, monthly grants and their expiry,
-the low-balance email.
+"""Writes on AI-token wallets: debits (the hot path), credits, refunds, usage that is owed, token purchases,
+monthly grants and their expiry, the low-balance email.
 
 Every balance change writes its ledger entry in the same transaction, and the balance never goes below zero:
-the database refuses it (CHECK balance >= 0), and a debit is one guarded `UPDATE ... WHERE balance >= n`, so
-concurrent debits cannot overdraw and no lock is ever taken in Python on the hot path.
+the database refuses it (CHECK balance >= 0), and a debit is one guarded statement, so concurrent debits cannot
+overdraw and no lock is ever taken in Python on the hot path.
+
+Allowance and expiry. A wallet has at most one open allowance: what is left of its latest expiring grant
+(`Wallet.allowance`, part of the balance). Everything that takes tokens (usage, a negative adjustment, a
+repayment) takes them from the open allowance first and only then from the rest, which never expires; each
+entry records how much of it was allowance (`grant_tokens`) and which grant that was (`grant`), decided under
+the wallet's row lock as the entry is written. A refund names the debit it refunds and gives back to the same
+places, the part that never expires first: what it gives back to a grant rejoins that grant's allowance if it
+is still open, and expires at once if it is not. So a reservation and its refund leave the allowance as if only
+the real usage had been taken, and the allowance can never outlive its grant. When the grant expires, what is
+left of the allowance expires (one `expiry` entry, computed in O(1)). A grant with the same expiry as the open
+one tops it up; a grant arriving after the open one is due closes it first.
+
+Owed tokens. Usage that was already served and that the balance cannot cover (real usage over a reservation)
+is never written off: `wallet_debit_or_owe` takes what the balance has and records the rest as owed
+(`Wallet.owed`, the sum of the entries' `owed_tokens`). Every later credit repays the debt first (a
+`repayment` entry), so a debt and a positive balance never coexist (a CHECK says so) and nothing can be spent
+while anything is owed; what stays owed is for the billing issue to invoice.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from datetime import timezone as dt_timezone
 from functools import partial
@@ -18,11 +33,12 @@ from functools import partial
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from billing.selectors import entitlements_for
+from billing.selectors import entitlements_for, entitlements_forget
 from metering.models import TokenPack, TokenPurchase, Wallet, WalletEntry, WalletFeature
 from metering.selectors import month_bounds
 from tenants.exceptions import TenantError
@@ -32,7 +48,8 @@ from tenants.urls_for import tenant_url
 logger = logging.getLogger(__name__)
 
 Kind = WalletEntry.Kind
-CREDIT_KINDS = frozenset({Kind.GRANT, Kind.PURCHASE, Kind.REFUND, Kind.ADJUSTMENT})
+# Refunds are not among them: a refund names its debit (wallet_refund).
+CREDIT_KINDS = frozenset({Kind.GRANT, Kind.PURCHASE, Kind.ADJUSTMENT})
 # A bigint holds 9.2e18; refusing more than 1e15 tokens per entry keeps every sum far from overflowing.
 MAX_TOKENS = 10**15
 KEY_CONSTRAINT = "wallet_entry_key_once"
@@ -72,29 +89,45 @@ class TokenPackUnavailable(WalletError):
 
 # --- Debits ----------------------------------------------------------------------------------------
 
-# One statement: the guarded UPDATE takes the tokens only if the balance covers them and the key is new, and
-# the ledger row is inserted from what it returned. Outside a transaction the statement is its own
-# transaction, so the wallet's row lock is held for the statement and its commit only, never across a round
-# trip to Python: that is what lets one wallet take thousands of debits a second. A concurrent debit with the
-# same key (not yet visible to NOT EXISTS) makes the INSERT violate wallet_entry_key_once, which undoes the
-# UPDATE with it.
+# One statement: lock the wallet's row only if the balance covers the tokens and the key is new (FOR NO KEY
+# UPDATE returns the row as the last committed debit left it, so the allowance read here is current), take the
+# tokens, the open allowance first, and insert the ledger row saying how much of it was allowance and whose.
+# Outside a transaction the statement is its own transaction, so the row lock is held for the statement and
+# its commit only, never across a round trip to Python: that is what lets one wallet take thousands of debits
+# a second. A concurrent debit with the same key (not yet visible to NOT EXISTS) makes the INSERT violate
+# wallet_entry_key_once, which undoes the UPDATE with it.
 DEBIT_SQL = """
-WITH debited AS (
-    UPDATE metering_wallet AS wallet
-    SET balance = wallet.balance - %(tokens)s, updated_at = %(now)s
+WITH locked AS (
+    SELECT wallet.id, wallet.balance, wallet.allowance, wallet.allowance_grant_id
+    FROM metering_wallet AS wallet
     WHERE wallet.tenant_id = %(tenant_id)s AND wallet.balance >= %(tokens)s
       AND NOT EXISTS (SELECT 1 FROM metering_walletentry AS seen
                       WHERE seen.wallet_id = wallet.id AND seen.idempotency_key = %(key)s)
-    RETURNING wallet.id, wallet.balance, wallet.low_balance_threshold
+    FOR NO KEY UPDATE
+),
+debited AS (
+    UPDATE metering_wallet AS wallet
+    SET balance = locked.balance - %(tokens)s,
+        allowance = locked.allowance - least(locked.allowance, %(tokens)s),
+        updated_at = %(now)s
+    FROM locked
+    WHERE wallet.id = locked.id
+    RETURNING wallet.id, wallet.balance, wallet.low_balance_threshold,
+              CASE WHEN locked.allowance > 0 THEN locked.allowance_grant_id END AS grant_id,
+              least(locked.allowance, %(tokens)s) AS from_grant
 ),
 entry AS (
     INSERT INTO metering_walletentry
-        (wallet_id, kind, tokens, balance_after, reason, feature, idempotency_key, created_by, created_at)
-    SELECT id, 'usage_debit', -%(tokens)s, balance, %(reason)s, %(feature)s, %(key)s, %(created_by)s, %(now)s
+        (wallet_id, kind, tokens, balance_after, reason, feature, idempotency_key, created_by, created_at,
+         grant_id, grant_tokens, owed_tokens)
+    SELECT id, 'usage_debit', -%(tokens)s, balance, %(reason)s, %(feature)s, %(key)s, %(created_by)s, %(now)s,
+           grant_id, -from_grant, 0
     FROM debited
-    RETURNING id, wallet_id
+    RETURNING id, wallet_id, grant_id, grant_tokens
 )
-SELECT entry.id, entry.wallet_id, debited.balance, debited.low_balance_threshold FROM entry, debited
+SELECT entry.id, entry.wallet_id, debited.balance, debited.low_balance_threshold, entry.grant_id,
+       entry.grant_tokens
+FROM entry, debited
 """
 
 
@@ -111,8 +144,7 @@ def wallet_debit(*, tenant: Tenant, tokens: int, feature: str, reason: str, idem
     DEBIT_SQL). Called inside a transaction, it runs in a savepoint so that a racing duplicate key does not
     break the caller's transaction."""
     _tokens_check(tokens, positive=True)
-    if feature not in WalletFeature.values:
-        raise ValueError(f"Unknown feature {feature!r}; use one of {', '.join(WalletFeature.values)}.")
+    _feature_check(feature)
     now = now or timezone.now()
     params = {"tenant_id": tenant.pk, "tokens": tokens, "feature": feature, "reason": reason[:255],
               "key": idempotency_key, "created_by": created_by[:255], "now": now}
@@ -128,14 +160,13 @@ def wallet_debit(*, tenant: Tenant, tokens: int, feature: str, reason: str, idem
         row = None  # a concurrent debit with this key committed first: answer with its entry, below
     if row is None:
         return _debit_not_applied(tenant=tenant, tokens=tokens, feature=feature, idempotency_key=idempotency_key)
-    entry_id, wallet_id, balance, threshold = row
-    if threshold is not None and balance <= threshold < balance + tokens:
-        transaction.on_commit(partial(wallet_low_balance_email_send, tenant=tenant, balance=balance,
-                                      threshold=threshold), robust=True)
+    entry_id, wallet_id, balance, threshold, grant_id, grant_tokens = row
+    _low_balance_check(tenant=tenant, balance=balance, tokens=tokens, threshold=threshold)
     # The entry as stored, without reading it back (marked as loaded, as Model.from_db would).
     entry = WalletEntry(id=entry_id, wallet_id=wallet_id, kind=Kind.USAGE_DEBIT, tokens=-tokens,
                         balance_after=balance, reason=params["reason"], feature=feature,
-                        idempotency_key=idempotency_key, created_by=params["created_by"], created_at=now)
+                        idempotency_key=idempotency_key, created_by=params["created_by"], created_at=now,
+                        grant_id=grant_id, grant_tokens=grant_tokens, owed_tokens=0)
     entry._state.adding, entry._state.db = False, connection.alias
     return entry
 
@@ -162,18 +193,53 @@ def _constraint_name(error: IntegrityError) -> str | None:
     return getattr(diag, "constraint_name", None)
 
 
-# --- Credits ---------------------------------------------------------------------------------------
+@transaction.atomic
+def wallet_debit_or_owe(*, tenant: Tenant, tokens: int, feature: str, reason: str, idempotency_key: str,
+                        created_by: str = "", now: datetime | None = None) -> WalletEntry:
+    """Charge `tokens` of usage that was already served (e.g. real usage over an AI request's reservation):
+    what the balance covers is debited (the open allowance first), the rest is owed, in one usage_debit entry
+    (`tokens` what was taken, `owed_tokens` the rest). Never refused for want of balance, so nothing used is
+    ever written off; the next credit repays the debt first. A retry with the same key returns the first entry."""
+    _tokens_check(tokens, positive=True)
+    _feature_check(feature)
+    now = now or timezone.now()
+    wallet = _wallet_locked(tenant)
+    previous = wallet.entries.filter(idempotency_key=idempotency_key).first()
+    if previous is not None:
+        if (previous.kind, previous.owed_tokens - previous.tokens, previous.feature) != (
+                Kind.USAGE_DEBIT, tokens, feature):
+            raise IdempotencyKeyReused("This idempotency key was already used for a different wallet entry.")
+        return previous
+    balance_before = wallet.balance
+    taken = min(wallet.balance, tokens)
+    owed = tokens - taken
+    entry = _entry_append(wallet, now=now, kind=Kind.USAGE_DEBIT, tokens=-taken, owed_tokens=owed, feature=feature,
+                          reason=reason, idempotency_key=idempotency_key, created_by=created_by,
+                          **_allowance_draw(wallet, taken))
+    _wallet_save(wallet, now=now)
+    if owed:
+        logger.warning("wallet_usage_owed tenant=%s key=%s tokens=%s owed=%s owed_total=%s", tenant.pk,
+                       idempotency_key, tokens, owed, wallet.owed)
+    if taken and wallet.low_balance_threshold is not None:
+        _low_balance_check(tenant=tenant, balance=wallet.balance, tokens=balance_before - wallet.balance,
+                           threshold=wallet.low_balance_threshold)
+    return entry
+
+
+# --- Credits and refunds ---------------------------------------------------------------------------
 
 @transaction.atomic
 def wallet_credit(*, tenant: Tenant, tokens: int, kind: str, reason: str, idempotency_key: str,
                   expires_at: datetime | None = None, created_by: str = "system",
                   now: datetime | None = None) -> WalletEntry:
-    """Add tokens to the tenant's wallet (creating it if needed) as a grant, purchase, refund or adjustment,
-    and return the entry. Adjustments may be negative, never below zero (InsufficientBalance), and need a
-    reason; only grants may expire. A retry with the same idempotency key changes nothing and returns the
-    first entry."""
+    """Add tokens to the tenant's wallet (creating it if needed) as a grant, purchase or adjustment, and return
+    the entry. Adjustments may be negative (taken from the open allowance first), never below zero
+    (InsufficientBalance), and need a reason; only grants may expire, and an expiring grant opens the wallet's
+    allowance or tops up the open one (see the module docstring). Tokens credited repay what is owed first.
+    A retry with the same idempotency key changes nothing and returns the first entry."""
     if kind not in CREDIT_KINDS:
-        raise ValueError(f"A credit is one of {', '.join(sorted(CREDIT_KINDS))}, not {kind!r}.")
+        raise ValueError(f"A credit is one of {', '.join(sorted(CREDIT_KINDS))}, not {kind!r}"
+                         f"{' (a refund names its debit: wallet_refund)' if kind == Kind.REFUND else ''}.")
     _tokens_check(tokens, positive=kind != Kind.ADJUSTMENT)
     if expires_at is not None and kind != Kind.GRANT:
         raise ValueError("Only grants expire.")
@@ -186,22 +252,76 @@ def wallet_credit(*, tenant: Tenant, tokens: int, kind: str, reason: str, idempo
         if (previous.kind, previous.tokens) != (kind, tokens):
             raise IdempotencyKeyReused("This idempotency key was already used for a different wallet entry.")
         return previous
-    balance = wallet.balance + tokens
-    if balance < 0:
-        raise InsufficientBalance(balance=wallet.balance, requested=-tokens)
-    Wallet.objects.filter(pk=wallet.pk).update(balance=balance, updated_at=now)
-    return WalletEntry.objects.create(
-        wallet=wallet, kind=kind, tokens=tokens, balance_after=balance, reason=reason[:255],
-        idempotency_key=idempotency_key, created_by=created_by[:255], created_at=now, expires_at=expires_at,
-    )
+    common = {"kind": kind, "tokens": tokens, "reason": reason, "idempotency_key": idempotency_key,
+              "created_by": created_by}
+    if expires_at is not None:
+        entry = _grant_append(wallet, now=now, expires_at=expires_at, **common)
+    elif tokens < 0:
+        if wallet.balance + tokens < 0:
+            raise InsufficientBalance(balance=wallet.balance, requested=-tokens)
+        entry = _entry_append(wallet, now=now, **common, **_allowance_draw(wallet, -tokens))
+    else:
+        entry = _entry_append(wallet, now=now, **common)
+    if tokens > 0:
+        _owed_repay(wallet, credit=entry, up_to=tokens, now=now)
+    _wallet_save(wallet, now=now)
+    return entry
+
+
+@transaction.atomic
+def wallet_refund(*, tenant: Tenant, debit_key: str, tokens: int, reason: str, idempotency_key: str,
+                  created_by: str = "", now: datetime | None = None) -> WalletEntry:
+    """Give back `tokens` of the usage debit whose idempotency key is `debit_key` (e.g. the unused part of an
+    AI reservation) and return the refund entry, which names that debit.
+
+    The tokens go back where the debit took them from, last taken first: first to the part that never expires,
+    then to the debit's grant: into its allowance if that grant is still the open one, else they expire at once
+    (an `expiry` entry right after the refund). So a refund never turns allowance into tokens that outlive it.
+    Refunds of one debit never add up to more than it took (WalletError). A retry with the same key changes
+    nothing and returns the first refund."""
+    _tokens_check(tokens, positive=True)
+    now = now or timezone.now()
+    wallet = _wallet_locked(tenant)
+    debit = wallet.entries.filter(idempotency_key=debit_key, kind=Kind.USAGE_DEBIT).first()
+    if debit is None:
+        raise WalletError(f"There is no usage debit {debit_key!r} to refund.")
+    previous = wallet.entries.filter(idempotency_key=idempotency_key).first()
+    if previous is not None:
+        if (previous.kind, previous.tokens, previous.refund_of_id) != (Kind.REFUND, tokens, debit.pk):
+            raise IdempotencyKeyReused("This idempotency key was already used for a different wallet entry.")
+        return previous
+    refunded = debit.refunds.aggregate(tokens=Sum("tokens"), grant_tokens=Sum("grant_tokens"))
+    refunded_tokens, refunded_grant = refunded["tokens"] or 0, refunded["grant_tokens"] or 0
+    taken, from_grant = -debit.tokens, -debit.grant_tokens
+    if tokens > taken - refunded_tokens:
+        raise WalletError(f"A refund cannot give back more than its debit took: {taken - refunded_tokens:,} "
+                          f"of debit {debit_key!r} are left to refund, not {tokens:,}.")
+    to_rest = min(tokens, (taken - from_grant) - (refunded_tokens - refunded_grant))
+    to_grant = tokens - to_rest
+    grant_open = to_grant > 0 and debit.grant_id == wallet.allowance_grant_id
+    entry = _entry_append(wallet, now=now, kind=Kind.REFUND, tokens=tokens, reason=reason, feature=debit.feature,
+                          idempotency_key=idempotency_key, created_by=created_by, refund_of_id=debit.pk,
+                          grant_id=debit.grant_id if to_grant else None, grant_tokens=to_grant,
+                          allowance=to_grant if grant_open else 0)
+    kept = tokens
+    if to_grant and not grant_open:
+        _entry_append(wallet, now=now, kind=Kind.EXPIRY, tokens=-to_grant, grant_id=debit.grant_id,
+                      grant_tokens=-to_grant, allowance=0, idempotency_key=f"expiry:refund:{entry.pk}",
+                      created_by="system",
+                      reason=f"Refund #{entry.pk} gave {to_grant:,} back to grant #{debit.grant_id}, which has "
+                             "expired")
+        kept = to_rest
+    _owed_repay(wallet, credit=entry, up_to=kept, now=now)
+    _wallet_save(wallet, now=now)
+    return entry
 
 
 def wallet_ensure(*, tenant: Tenant) -> Wallet:
     """The tenant's wallet, created empty if it has none (safe when two processes race)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO metering_wallet (tenant_id, balance, created_at, updated_at) VALUES (%s, 0, now(), now()) "
-            "ON CONFLICT (tenant_id) DO NOTHING",
+            "INSERT INTO metering_wallet (tenant_id, balance, allowance, owed, created_at, updated_at) "
+            "VALUES (%s, 0, 0, 0, now(), now()) ON CONFLICT (tenant_id) DO NOTHING",
             [tenant.pk],
         )
     return Wallet.objects.get(tenant=tenant)
@@ -212,11 +332,60 @@ def _wallet_locked(tenant: Tenant) -> Wallet:
     return Wallet.objects.select_for_update().get(tenant=tenant)
 
 
+def _wallet_save(wallet: Wallet, *, now: datetime) -> None:
+    Wallet.objects.filter(pk=wallet.pk).update(balance=wallet.balance, allowance=wallet.allowance,
+                                               allowance_grant_id=wallet.allowance_grant_id, owed=wallet.owed,
+                                               updated_at=now)
+
+
+def _entry_append(wallet: Wallet, *, now: datetime, kind: str, tokens: int, reason: str, idempotency_key: str,
+                  created_by: str, allowance: int | None = None, **fields) -> WalletEntry:
+    """Write one entry on a wallet the caller has locked, and move the wallet (in memory; _wallet_save writes
+    it) by it: the balance by `tokens`, the debt by `owed_tokens`, the open allowance by `allowance` (by
+    default the entry's `grant_tokens`)."""
+    wallet.balance += tokens
+    wallet.owed += fields.get("owed_tokens", 0)
+    wallet.allowance += fields.get("grant_tokens", 0) if allowance is None else allowance
+    return WalletEntry.objects.create(wallet=wallet, kind=kind, tokens=tokens, balance_after=wallet.balance,
+                                      reason=reason[:255], idempotency_key=idempotency_key,
+                                      created_by=created_by[:255], created_at=now, **fields)
+
+
+def _allowance_draw(wallet: Wallet, tokens: int) -> dict:
+    """How `tokens` going out of a locked wallet split: the open allowance first, then the rest."""
+    from_grant = min(wallet.allowance, tokens)
+    return {"grant_id": wallet.allowance_grant_id if from_grant else None, "grant_tokens": -from_grant}
+
+
+def _owed_repay(wallet: Wallet, *, credit: WalletEntry, up_to: int, now: datetime) -> None:
+    """Repay what the wallet owes from the tokens a credit just added (at most `up_to` of them)."""
+    repaid = min(wallet.owed, up_to)
+    if repaid <= 0:
+        return
+    _entry_append(wallet, now=now, kind=Kind.REPAYMENT, tokens=-repaid, owed_tokens=-repaid,
+                  idempotency_key=f"repayment:{credit.pk}", created_by="system",
+                  reason=f"{repaid:,} owed tokens repaid from entry #{credit.pk}", **_allowance_draw(wallet, repaid))
+    logger.info("wallet_owed_repaid wallet=%s tokens=%s owed_left=%s", wallet.pk, repaid, wallet.owed)
+
+
 def _tokens_check(tokens: int, *, positive: bool) -> None:
     if isinstance(tokens, bool) or not isinstance(tokens, int):
         raise ValueError("tokens is a whole number.")
     if tokens == 0 or (positive and tokens < 0) or abs(tokens) > MAX_TOKENS:
         raise ValueError(f"tokens must be {'positive' if positive else 'non-zero'} and at most {MAX_TOKENS:,}.")
+
+
+def _feature_check(feature: str) -> None:
+    if feature not in WalletFeature.values:
+        raise ValueError(f"Unknown feature {feature!r}; use one of {', '.join(WalletFeature.values)}.")
+
+
+def _low_balance_check(*, tenant: Tenant, balance: int, tokens: int, threshold: int | None) -> None:
+    """Email the owners, once committed, when taking `tokens` brought the balance from above the threshold to
+    at or below it."""
+    if threshold is not None and balance <= threshold < balance + tokens:
+        transaction.on_commit(partial(wallet_low_balance_email_send, tenant=tenant, balance=balance,
+                                      threshold=threshold), robust=True)
 
 
 # --- Settings --------------------------------------------------------------------------------------
@@ -293,24 +462,50 @@ def _actor_name(actor) -> str:
 # --- Monthly grants and their expiry ------------------------------------------------------------------
 
 def wallet_monthly_grant(*, tenant: Tenant, period_start: date | datetime) -> WalletEntry | None:
-    """Credit the plan's monthly AI-token allowance for the calendar month (UTC) of period_start, as a grant
-    that expires when the month ends. Once per month (idempotency key grant:<yyyy-mm>); None when the plan
-    has no allowance."""
+    """Grant the plan's monthly AI-token allowance for the calendar month (UTC) of period_start, as a grant
+    that expires when the month ends; None when there is nothing (more) to grant.
+
+    Once per month and plan: the month's first grant is the plan's allowance (key grant:<yyyy-mm>). Called
+    again after a plan change, a plan whose allowance is larger than what the month was granted so far gets the
+    difference, once (key grant:<yyyy-mm>:<plan>); a smaller one gets nothing (what was granted stays until the
+    month ends). So a month's allowance is that of the largest plan the tenant was on during it, and switching
+    plans back and forth grants nothing more."""
     if not isinstance(period_start, datetime):
         period_start = datetime.combine(period_start, time.min, tzinfo=dt_timezone.utc)
     start, end = month_bounds(period_start)
     entitlements = entitlements_for(tenant)
-    if entitlements.monthly_ai_token_allowance <= 0:
+    allowance = entitlements.monthly_ai_token_allowance
+    if allowance <= 0:
         return None
-    return wallet_credit(tenant=tenant, tokens=entitlements.monthly_ai_token_allowance, kind=Kind.GRANT,
-                         reason=f"Monthly allowance {start:%Y-%m} ({entitlements.plan_name} plan)",
-                         idempotency_key=f"grant:{start:%Y-%m}", expires_at=end)
+    month_key = f"grant:{start:%Y-%m}"
+    granted = dict(WalletEntry.objects.filter(wallet__tenant=tenant, kind=Kind.GRANT)
+                   .filter(Q(idempotency_key=month_key) | Q(idempotency_key__startswith=f"{month_key}:"))
+                   .values_list("idempotency_key", "tokens"))
+    if not granted:
+        key, tokens = month_key, allowance
+        reason = f"Monthly allowance {start:%Y-%m} ({entitlements.plan_name} plan)"
+    else:
+        key, tokens = f"{month_key}:{entitlements.plan_code}", allowance - sum(granted.values())
+        if key in granted or tokens <= 0:
+            return None
+        reason = f"Monthly allowance {start:%Y-%m}: top-up to the {entitlements.plan_name} plan's {allowance:,}"
+    return wallet_credit(tenant=tenant, tokens=tokens, kind=Kind.GRANT, reason=reason, idempotency_key=key,
+                         expires_at=end)
+
+
+def wallet_allowance_grant_now(*, tenant: Tenant) -> WalletEntry | None:
+    """This month's allowance at once, for a tenant just provisioned or moved to another plan (the monthly job
+    would only grant it the next day). Reads the plan afresh: the caller runs right after the plan changed."""
+    if tenant.status != Tenant.Status.ACTIVE:
+        return None
+    entitlements_forget(tenant)
+    return wallet_monthly_grant(tenant=tenant, period_start=timezone.now())
 
 
 def wallet_monthly_grants_run(*, now: datetime | None = None) -> int:
     """Grant this month's allowance to every active tenant that has not had it yet (the beat job; running it
-    again, or daily, grants nothing twice and catches tenants that signed up or were reactivated since).
-    Returns how many grants were written."""
+    again, or daily, grants nothing twice and catches tenants whose grant at provisioning failed or that were
+    reactivated since). Returns how many grants were written."""
     now = now or timezone.now()
     start, _ = month_bounds(now)
     # Grants are few and partially indexed, so this is cheap even with a large ledger.
@@ -330,148 +525,64 @@ def wallet_monthly_grants_run(*, now: datetime | None = None) -> int:
 
 
 def wallet_grants_expire(*, now: datetime) -> int:
-    """Write an `expiry` entry for the unused part of every grant whose expires_at has passed; returns how many
-    grants it closed. Safe to run any number of times (key expiry:<grant id>).
+    """Expire what is left of every open allowance whose grant's expires_at has passed (one `expiry` entry,
+    key expiry:<grant id>, possibly of 0 tokens); returns how many it closed. Safe to run any number of times.
 
-    The rule for "unused": tokens are spent in a fixed order, and a grant's unused part is what that order
-    leaves of it. Every outgoing entry (usage, or a negative adjustment) takes first from the open grants,
-    the one expiring soonest first, and only then from the other tokens (purchases, refunds, positive
-    adjustments, grants without an expiry). So a tenant's allowance is used before anything it paid for, and
-    an expiry never takes a purchased token. Examples: grant 100 + purchase 50, usage 30 -> 70 expire, 50
-    stay; grant 100 + purchase 50, usage 120 -> nothing expires, 30 stay.
-
-    The order is the ledger's (entry ids, which follow the wallet's row lock). A grant still counts as open
+    What is left is exact without replaying anything: every entry that took from or gave back to the allowance
+    moved `Wallet.allowance` as it was written (see the module docstring). An allowance still counts as open
     until its expiry entry is written, so usage in the moments between expires_at and this job's run still
     comes out of it: the job runs often (hourly), and that margin only ever favours the tenant."""
-    closed = 0
-    for wallet_id in _wallets_with_grants_due(now):
-        closed += _wallet_grants_expire(wallet_id=wallet_id, now=now)
-    return closed
-
-
-def _wallets_with_grants_due(now: datetime) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT DISTINCT grant_entry.wallet_id FROM metering_walletentry AS grant_entry
-            WHERE grant_entry.kind = 'grant' AND grant_entry.expires_at <= %s
-              AND NOT EXISTS (SELECT 1 FROM metering_walletentry AS expiry
-                              WHERE expiry.wallet_id = grant_entry.wallet_id
-                                AND expiry.idempotency_key = 'expiry:' || grant_entry.id)
-            ORDER BY 1
+            SELECT wallet.id FROM metering_wallet AS wallet
+            JOIN metering_walletentry AS grant_entry ON grant_entry.id = wallet.allowance_grant_id
+            WHERE grant_entry.expires_at <= %s
+            ORDER BY wallet.id
             """,
             [now],
         )
-        return [row[0] for row in cursor.fetchall()]
-
-
-@dataclass
-class _OpenGrant:
-    entry_id: int
-    expires_at: datetime
-    reason: str
-    remaining: int
+        wallet_ids = [row[0] for row in cursor.fetchall()]
+    return sum(_wallet_allowance_expire(wallet_id=wallet_id, now=now) for wallet_id in wallet_ids)
 
 
 @transaction.atomic
-def _wallet_grants_expire(*, wallet_id: int, now: datetime) -> int:
-    # The wallet's row lock keeps debits out while the remainders are computed and written.
+def _wallet_allowance_expire(*, wallet_id: int, now: datetime) -> int:
+    # The wallet's row lock keeps debits out while the allowance is closed.
     wallet = Wallet.objects.select_for_update().get(pk=wallet_id)
-    balance = wallet.balance
-    due = sorted((grant for grant in _open_grants(wallet_id).values() if grant.expires_at <= now),
-                 key=lambda grant: (grant.expires_at, grant.entry_id))
-    entries = []
-    for grant in due:
-        expired = min(grant.remaining, balance)
-        balance -= expired
-        entries.append(WalletEntry(
-            wallet_id=wallet_id, kind=Kind.EXPIRY, tokens=-expired, balance_after=balance,
-            reason=f"Unused part of grant #{grant.entry_id} expired ({grant.reason})"[:255],
-            idempotency_key=f"expiry:{grant.entry_id}", created_by="system", created_at=now,
-        ))
-    if entries:
-        WalletEntry.objects.bulk_create(entries)
-        Wallet.objects.filter(pk=wallet_id).update(balance=balance, updated_at=now)
-    return len(entries)
+    grant = wallet.allowance_grant
+    if grant is None or grant.expires_at > now:
+        return 0
+    _allowance_close(wallet, grant=grant, now=now)
+    _wallet_save(wallet, now=now)
+    return 1
 
 
-def _open_grants(wallet_id: int) -> dict[int, _OpenGrant]:
-    """The wallet's grants without an expiry entry, each with what the spending order leaves of it.
-
-    Replays the ledger from the last entry at which no grant was open (nothing before it can change what is
-    left of an open grant), with consecutive usage entries summed in SQL, so the replay is one row per credit
-    rather than one per debit."""
-    grants = _grant_intervals(wallet_id)
-    start = _open_block_start(grants)
-    if start is None:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT coalesce(max(id), 0) FROM metering_walletentry WHERE wallet_id = %s AND id < %s",
-            [wallet_id, start],
-        )
-        (checkpoint_id,) = cursor.fetchone()
-        cursor.execute(
-            """
-            WITH ledger AS (
-                SELECT id, kind, tokens, expires_at, idempotency_key, reason,
-                       count(*) FILTER (WHERE kind <> 'usage_debit') OVER (ORDER BY id) AS segment
-                FROM metering_walletentry WHERE wallet_id = %s AND id > %s
-            )
-            SELECT id, kind, tokens, expires_at, idempotency_key, reason FROM ledger WHERE kind <> 'usage_debit'
-            UNION ALL
-            SELECT max(id), 'usage_debit', sum(tokens)::bigint, NULL::timestamptz, NULL::varchar, NULL::varchar
-            FROM ledger WHERE kind = 'usage_debit' GROUP BY segment
-            ORDER BY 1
-            """,
-            [wallet_id, checkpoint_id],
-        )
-        ledger = cursor.fetchall()
-    open_grants: dict[int, _OpenGrant] = {}
-    for entry_id, kind, tokens, expires_at, key, reason in ledger:
-        if kind == Kind.GRANT and expires_at is not None:
-            open_grants[entry_id] = _OpenGrant(entry_id=entry_id, expires_at=expires_at, reason=reason,
-                                               remaining=tokens)
-        elif kind == Kind.EXPIRY:
-            open_grants.pop(int(key.split(":", 1)[1]), None)
-        elif tokens < 0:
-            # Taken from the open grants, soonest expiry first; whatever they cannot cover came out of the
-            # other tokens, which never expire and so need no tracking here.
-            taking = -tokens
-            for grant in sorted(open_grants.values(), key=lambda grant: (grant.expires_at, grant.entry_id)):
-                used = min(grant.remaining, taking)
-                grant.remaining -= used
-                taking -= used
-    return open_grants
+def _grant_append(wallet: Wallet, *, now: datetime, expires_at: datetime, **common) -> WalletEntry:
+    """An expiring grant on a locked wallet: it tops up the open allowance when it expires at the same time,
+    and otherwise opens a new one, after closing the open one if that is due. A grant expiring at another time
+    while the open allowance is not due is refused: a wallet has one open allowance at a time."""
+    grant = wallet.allowance_grant
+    if grant is not None and grant.expires_at != expires_at:
+        if grant.expires_at > now:
+            raise ValueError(f"The allowance of grant #{grant.pk} is open until {grant.expires_at:%Y-%m-%d %H:%M} "
+                             f"UTC; a grant expiring at {expires_at:%Y-%m-%d %H:%M} UTC cannot be added before.")
+        _allowance_close(wallet, grant=grant, now=now)
+        grant = None
+    if grant is not None:
+        return _entry_append(wallet, now=now, expires_at=expires_at, grant_id=grant.pk,
+                             grant_tokens=common["tokens"], **common)
+    entry = _entry_append(wallet, now=now, expires_at=expires_at, grant_tokens=common["tokens"], **common)
+    wallet.allowance_grant = entry
+    return entry
 
 
-def _grant_intervals(wallet_id: int) -> list[tuple[int, int | None]]:
-    """Each expiring grant as (its entry id, its expiry entry's id or None while open)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT grant_entry.id, expiry.id FROM metering_walletentry AS grant_entry
-            LEFT JOIN metering_walletentry AS expiry
-                   ON expiry.wallet_id = grant_entry.wallet_id AND expiry.idempotency_key = 'expiry:' || grant_entry.id
-            WHERE grant_entry.wallet_id = %s AND grant_entry.kind = 'grant' AND grant_entry.expires_at IS NOT NULL
-            ORDER BY grant_entry.id
-            """,
-            [wallet_id],
-        )
-        return cursor.fetchall()
-
-
-def _open_block_start(grants: list[tuple[int, int | None]]) -> int | None:
-    """The first entry id of the last run of overlapping grant lifetimes, if that run holds an open grant.
-    Before it, every grant was expired, so the replay can start there."""
-    block_start, block_end = None, 0.0
-    for granted, expired in grants:
-        end = expired if expired is not None else math.inf
-        if block_start is None or granted >= block_end:
-            block_start, block_end = granted, end
-        else:
-            block_end = max(block_end, end)
-    return block_start if block_end == math.inf else None
+def _allowance_close(wallet: Wallet, *, grant: WalletEntry, now: datetime) -> None:
+    left = wallet.allowance
+    _entry_append(wallet, now=now, kind=Kind.EXPIRY, tokens=-left, grant_id=grant.pk, grant_tokens=-left,
+                  reason=f"Unused part of grant #{grant.pk} expired ({grant.reason})",
+                  idempotency_key=f"expiry:{grant.pk}", created_by="system")
+    wallet.allowance_grant = None
 
 
 # --- The low-balance email -------------------------------------------------------------------------------

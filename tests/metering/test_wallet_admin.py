@@ -41,6 +41,21 @@ def run_action(client, action: str, purchases: list[TokenPurchase]):
 
 # --- Wallets ---------------------------------------------------------------------------------------
 
+def test_ops_see_the_tokens_a_wallet_owes_and_can_list_the_wallets_that_owe(admin_client, tenant_alpha,
+                                                                            tenant_beta):
+    from metering.wallet_services import wallet_debit_or_owe
+
+    wallet_debit_or_owe(tenant=tenant_alpha, tokens=4_321, feature="ai_api", reason="over", idempotency_key="over")
+    wallet_credit(tenant=tenant_beta, tokens=5, kind="purchase", reason="Beta purchase", idempotency_key="b")
+
+    owing = admin_client.get(f"{WALLETS}?owes=yes")
+    change = admin_client.get(f"{WALLETS}{Wallet.objects.get(tenant=tenant_alpha).pk}/change/")
+
+    assert b"Alpha Co" in owing.content and b"4,321" in owing.content
+    assert b"Beta Inc" not in owing.content
+    assert b"4,321" in change.content
+
+
 def test_the_wallet_list_shows_each_tenants_balance(admin_client, alpha_wallet):
     response = admin_client.get(WALLETS)
 

@@ -47,11 +47,37 @@ def test_the_wallet_answers_balance_threshold_and_this_months_usage_per_feature(
 
     assert response.status_code == 200
     assert response.json() == {
-        "balance": 8_500, "low_balance_threshold": 9_000, "low_balance": True, "monthly_allowance": 50_000,
+        "balance": 8_500, "owed_tokens": 0, "low_balance_threshold": 9_000, "low_balance": True,
+        "monthly_allowance": 50_000,
         "period_start": "2026-11-01T00:00:00Z", "period_end": "2026-12-01T00:00:00Z",
         "usage_this_month": [{"feature": "ai_api", "tokens": 300}, {"feature": "coach", "tokens": 200},
                              {"feature": "content", "tokens": 0}],
     }
+
+
+def test_the_wallet_reports_what_is_used_net_of_refunds(tenant_alpha, read_client):
+    from metering.wallet_services import wallet_refund
+
+    purchase(tenant_alpha, 10_000)
+    use(tenant_alpha, 4_096, "ai_api", key="ai-reserve:1")
+    wallet_refund(tenant=tenant_alpha, debit_key="ai-reserve:1", tokens=3_996, reason="unused",
+                  idempotency_key="ai-settle:1", now=NOW)
+
+    usage = read_client.get("/api/v1/wallet").json()["usage_this_month"]
+
+    assert usage[0] == {"feature": "ai_api", "tokens": 100}
+
+
+def test_the_wallet_reports_the_tokens_owed(tenant_alpha, read_client):
+    from metering.wallet_services import wallet_debit_or_owe
+
+    purchase(tenant_alpha, 100)
+    wallet_debit_or_owe(tenant=tenant_alpha, tokens=350, feature="ai_api", reason="over", idempotency_key="over",
+                        now=NOW)
+
+    body = read_client.get("/api/v1/wallet").json()
+
+    assert (body["balance"], body["owed_tokens"]) == (0, 250)
 
 
 def test_a_tenant_without_a_wallet_reads_an_empty_one(read_client):

@@ -11,6 +11,7 @@ from accounts.models import Role, User
 from billing.models import Plan
 from billing.selectors import entitlements_forget
 from metering.models import TokenPack, TokenPurchase, Wallet, WalletEntry
+from metering.selectors import month_bounds
 from metering.wallet_selectors import wallet_ledger_sum, wallet_usage_by_feature
 from metering.wallet_services import (
     IdempotencyKeyReused,
@@ -23,9 +24,11 @@ from metering.wallet_services import (
     token_purchase_mark_paid,
     wallet_credit,
     wallet_debit,
+    wallet_debit_or_owe,
     wallet_grants_expire,
     wallet_monthly_grant,
     wallet_monthly_grants_run,
+    wallet_refund,
     wallet_threshold_set,
 )
 from metering.tasks import wallet_grants_expire_task, wallet_monthly_grants_task
@@ -50,6 +53,15 @@ def debit(tenant, tokens, *, key=None, feature="ai_api", now=None):
 
 def grant(tenant, tokens, *, at, expires_at):
     return credit(tenant, tokens, kind="grant", now=at, expires_at=expires_at)
+
+
+def refund(tenant, debit_key, tokens, *, key=None, now=None):
+    return wallet_refund(tenant=tenant, debit_key=debit_key, tokens=tokens, reason="test refund", now=now,
+                         idempotency_key=key or f"refund-{debit_key}-{WalletEntry.objects.count()}")
+
+
+def owed(tenant) -> int:
+    return Wallet.objects.get(tenant=tenant).owed
 
 
 def balance(tenant) -> int:
@@ -258,10 +270,15 @@ def test_concurrent_debits_with_one_key_debit_once(committed_alpha):
 # --- Credits -----------------------------------------------------------------------------------------
 
 def test_a_credit_opens_the_wallet_and_adds_the_tokens(tenant_alpha):
-    entry = wallet_credit(tenant=tenant_alpha, tokens=500, kind="refund", reason="Failed AI call", idempotency_key="r1")
+    entry = wallet_credit(tenant=tenant_alpha, tokens=500, kind="purchase", reason="Pack", idempotency_key="p1")
 
-    assert (entry.kind, entry.tokens, entry.balance_after, entry.reason) == ("refund", 500, 500, "Failed AI call")
+    assert (entry.kind, entry.tokens, entry.balance_after, entry.reason) == ("purchase", 500, 500, "Pack")
     assert balance(tenant_alpha) == 500
+
+
+def test_a_refund_that_names_no_debit_is_refused(tenant_alpha):
+    with pytest.raises(ValueError):
+        wallet_credit(tenant=tenant_alpha, tokens=500, kind="refund", reason="Failed AI call", idempotency_key="r1")
 
 
 def test_a_retried_credit_adds_once(tenant_alpha):
@@ -587,15 +604,24 @@ def test_expiring_twice_expires_once(tenant_alpha):
     assert expiries(tenant_alpha) == [-100]
 
 
-def test_the_grant_expiring_soonest_is_used_first(tenant_alpha):
+def test_a_grant_expiring_at_another_time_than_the_open_allowance_is_refused(tenant_alpha):
     grant(tenant_alpha, 100, at=NOV, expires_at=DEC)
-    grant(tenant_alpha, 100, at=NOV, expires_at=JAN)
-    debit(tenant_alpha, 150)
+
+    with pytest.raises(ValueError):
+        grant(tenant_alpha, 100, at=NOV, expires_at=JAN)
+    assert balance(tenant_alpha) == 100
+
+
+def test_a_grant_with_the_open_allowances_expiry_tops_it_up(tenant_alpha):
+    first = grant(tenant_alpha, 100, at=NOV, expires_at=DEC)
+    debit(tenant_alpha, 30)
+    top_up = grant(tenant_alpha, 50, at=NOV + timedelta(days=9), expires_at=DEC)
+    debit(tenant_alpha, 100)
 
     wallet_grants_expire(now=DEC)
-    wallet_grants_expire(now=JAN)
 
-    assert expiries(tenant_alpha) == [0, -50]
+    assert top_up.grant_id == first.pk
+    assert expiries(tenant_alpha) == [-20]
     assert balance(tenant_alpha) == 0
 
 
@@ -667,11 +693,31 @@ def test_usage_per_feature_sums_the_periods_debits_only(tenant_alpha):
     debit(tenant_alpha, 250, feature="ai_api", now=NOV + timedelta(days=20))
     debit(tenant_alpha, 40, feature="coach", now=NOV + timedelta(days=3))
     debit(tenant_alpha, 999, feature="content", now=DEC)
-    credit(tenant_alpha, 5, kind="refund", now=NOV + timedelta(days=4))
+    credit(tenant_alpha, 5, kind="adjustment", reason="Goodwill", now=NOV + timedelta(days=4))
 
     usage = wallet_usage_by_feature(tenant=tenant_alpha, start=NOV, end=DEC)
 
     assert usage == {"ai_api": 350, "coach": 40, "content": 0}
+
+
+def test_usage_per_feature_is_net_of_the_refunds_of_its_debits(tenant_alpha):
+    credit(tenant_alpha, 10_000)
+    debit(tenant_alpha, 1_000, feature="ai_api", key="reserve-1", now=NOV + timedelta(days=2))
+    debit(tenant_alpha, 500, feature="coach", key="reserve-2", now=NOV + timedelta(days=30) - timedelta(seconds=1))
+    refund(tenant_alpha, "reserve-1", 900, now=NOV + timedelta(days=2))
+    refund(tenant_alpha, "reserve-2", 100, now=DEC + timedelta(seconds=1))
+
+    usage = wallet_usage_by_feature(tenant=tenant_alpha, start=NOV, end=DEC)
+
+    assert usage == {"ai_api": 100, "coach": 400, "content": 0}
+
+
+def test_usage_owed_counts_as_usage(tenant_alpha):
+    credit(tenant_alpha, 10)
+    wallet_debit_or_owe(tenant=tenant_alpha, tokens=25, feature="ai_api", reason="over", idempotency_key="over",
+                        now=NOV + timedelta(days=1))
+
+    assert wallet_usage_by_feature(tenant=tenant_alpha, start=NOV, end=DEC)["ai_api"] == 25
 
 
 def test_usage_per_feature_is_per_tenant(tenant_alpha, tenant_beta):
@@ -679,3 +725,371 @@ def test_usage_per_feature_is_per_tenant(tenant_alpha, tenant_beta):
     debit(tenant_beta, 60, now=NOV + timedelta(days=1))
 
     assert wallet_usage_by_feature(tenant=tenant_alpha, start=NOV, end=DEC) == {"ai_api": 0, "coach": 0, "content": 0}
+
+
+# --- Refunds go back to the grant they came from --------------------------------------------------------
+
+def test_refunded_reservation_does_not_outlive_its_grant(tenant_alpha):
+    grant(tenant_alpha, 1_000, at=NOV, expires_at=DEC)
+    debit(tenant_alpha, 800, key="ai-reserve:1")
+    refund(tenant_alpha, "ai-reserve:1", 700)
+
+    wallet_grants_expire(now=DEC)
+
+    assert expiries(tenant_alpha) == [-900]
+    assert balance(tenant_alpha) == 0 == wallet_ledger_sum(tenant=tenant_alpha)
+
+
+def test_purchase_between_reserve_and_refund_never_expires(tenant_alpha):
+    grant(tenant_alpha, 1_000, at=NOV, expires_at=DEC)
+    debit(tenant_alpha, 800, key="ai-reserve:1")
+    credit(tenant_alpha, 500, kind="purchase")
+    refund(tenant_alpha, "ai-reserve:1", 700)
+
+    wallet_grants_expire(now=DEC)
+
+    assert expiries(tenant_alpha) == [-900]
+    assert balance(tenant_alpha) == 500 == wallet_ledger_sum(tenant=tenant_alpha)
+
+
+def test_a_refund_names_its_debit_and_gives_back_to_its_grant(tenant_alpha):
+    granted = grant(tenant_alpha, 1_000, at=NOV, expires_at=DEC)
+    reserved = debit(tenant_alpha, 800, key="ai-reserve:1")
+
+    entry = refund(tenant_alpha, "ai-reserve:1", 700)
+
+    assert (reserved.grant_id, reserved.grant_tokens) == (granted.pk, -800)
+    assert (entry.kind, entry.refund_of_id, entry.grant_id, entry.grant_tokens) == ("refund", reserved.pk,
+                                                                                    granted.pk, 700)
+    assert Wallet.objects.get(tenant=tenant_alpha).allowance == 900
+
+
+def test_a_refund_gives_back_to_the_tokens_that_never_expire_first(tenant_alpha):
+    credit(tenant_alpha, 100, kind="purchase")
+    grant(tenant_alpha, 100, at=NOV, expires_at=DEC)
+    debit(tenant_alpha, 150, key="ai-reserve:1")  # 100 from the allowance, 50 purchased
+    refund(tenant_alpha, "ai-reserve:1", 60)  # 50 purchased back, then 10 allowance
+
+    wallet_grants_expire(now=DEC)
+
+    assert expiries(tenant_alpha) == [-10]
+    assert balance(tenant_alpha) == 100
+
+
+def test_a_refund_after_its_grant_expired_expires_at_once(tenant_alpha):
+    credit(tenant_alpha, 300, kind="purchase")
+    grant(tenant_alpha, 1_000, at=NOV, expires_at=DEC)
+    debit(tenant_alpha, 800, key="ai-reserve:1")
+    wallet_grants_expire(now=DEC)
+
+    entry = refund(tenant_alpha, "ai-reserve:1", 700)
+
+    assert expiries(tenant_alpha) == [-200, -700]
+    assert WalletEntry.objects.get(kind="expiry", idempotency_key=f"expiry:refund:{entry.pk}").tokens == -700
+    assert balance(tenant_alpha) == 300 == wallet_ledger_sum(tenant=tenant_alpha)
+
+
+def test_a_refund_after_the_next_months_grant_does_not_join_its_allowance(tenant_alpha):
+    grant(tenant_alpha, 1_000, at=NOV, expires_at=DEC)
+    debit(tenant_alpha, 800, key="ai-reserve:1")
+    grant(tenant_alpha, 1_000, at=DEC, expires_at=JAN)  # closes November's allowance first
+
+    refund(tenant_alpha, "ai-reserve:1", 700)
+    wallet_grants_expire(now=JAN)
+
+    assert expiries(tenant_alpha) == [-200, -700, -1_000]
+    assert balance(tenant_alpha) == 0
+
+
+def test_refunds_of_a_debit_cannot_give_back_more_than_it_took(tenant_alpha):
+    credit(tenant_alpha, 1_000)
+    debit(tenant_alpha, 100, key="ai-reserve:1")
+    refund(tenant_alpha, "ai-reserve:1", 60)
+
+    with pytest.raises(WalletError):
+        refund(tenant_alpha, "ai-reserve:1", 41)
+    assert balance(tenant_alpha) == 960
+
+
+def test_a_retried_refund_gives_back_once(tenant_alpha):
+    credit(tenant_alpha, 1_000)
+    debit(tenant_alpha, 100, key="ai-reserve:1")
+    first = refund(tenant_alpha, "ai-reserve:1", 60, key="ai-settle:1")
+
+    assert refund(tenant_alpha, "ai-reserve:1", 60, key="ai-settle:1").pk == first.pk
+    assert balance(tenant_alpha) == 960
+
+
+def test_a_refund_of_an_unknown_debit_is_refused(tenant_alpha):
+    credit(tenant_alpha, 1_000)
+
+    with pytest.raises(WalletError):
+        refund(tenant_alpha, "ai-reserve:never", 10)
+    assert balance(tenant_alpha) == 1_000
+
+
+def test_a_refund_key_reused_for_another_debit_is_refused(tenant_alpha):
+    credit(tenant_alpha, 1_000)
+    debit(tenant_alpha, 100, key="ai-reserve:1")
+    debit(tenant_alpha, 100, key="ai-reserve:2")
+    refund(tenant_alpha, "ai-reserve:1", 60, key="settle")
+
+    with pytest.raises(IdempotencyKeyReused):
+        refund(tenant_alpha, "ai-reserve:2", 60, key="settle")
+
+
+class ReferenceWallet:
+    """The ledger's rules by brute force, independent of the services' bookkeeping: every debit keeps how it was
+    split, every grant its own remainder, and expiring walks them."""
+
+    def __init__(self) -> None:
+        self.rest = 0  # tokens that never expire
+        self.grants: dict[str, int] = {}  # open grant -> what is left of it (at most one open)
+        self.debits: dict[str, dict] = {}
+        self.owed = 0
+        self.expired = 0
+
+    @property
+    def allowance(self) -> int:
+        return sum(self.grants.values())
+
+    @property
+    def balance(self) -> int:
+        return self.rest + self.allowance
+
+    def take(self, tokens: int) -> tuple[str | None, int]:
+        open_grant = next(iter(self.grants), None)
+        from_grant = min(self.allowance, tokens)
+        if open_grant is not None:
+            self.grants[open_grant] -= from_grant
+        self.rest -= tokens - from_grant
+        return (open_grant if from_grant else None), from_grant
+
+    def repay(self, kept: int) -> None:
+        repaid = min(self.owed, kept)
+        self.owed -= repaid
+        self.take(repaid)
+
+    def debit(self, key: str, tokens: int) -> None:
+        granted_from, from_grant = self.take(tokens)
+        self.debits[key] = {"grant": granted_from, "grant_part": from_grant, "rest_part": tokens - from_grant,
+                            "refunded": 0, "refunded_rest": 0}
+
+    def refund(self, key: str, tokens: int) -> None:
+        split = self.debits[key]
+        to_rest = min(tokens, split["rest_part"] - split["refunded_rest"])
+        to_grant = tokens - to_rest
+        split["refunded"] += tokens
+        split["refunded_rest"] += to_rest
+        self.rest += to_rest
+        if to_grant and split["grant"] in self.grants:
+            self.grants[split["grant"]] += to_grant
+            self.repay(tokens)
+        else:
+            self.expired += to_grant
+            self.repay(to_rest)
+
+    def owe(self, tokens: int) -> None:
+        taken = min(self.balance, tokens)
+        self.take(taken)
+        self.owed += tokens - taken
+
+    def purchase(self, tokens: int) -> None:
+        self.rest += tokens
+        self.repay(tokens)
+
+    def month_turn(self, key: str, tokens: int) -> None:
+        self.expired += self.allowance
+        self.grants = {key: tokens}
+        self.repay(tokens)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_ledgers_match_a_brute_force_replay(tenant_alpha, seed):
+    import random
+
+    rng = random.Random(seed)
+    reference = ReferenceWallet()
+    months = [datetime(2027, month, 1, tzinfo=timezone.utc) for month in range(1, 13)]
+    month = 0
+    grant(tenant_alpha, 1_000, at=months[0], expires_at=months[1])
+    reference.month_turn("m0", 1_000)
+    for step in range(70):
+        action = rng.choice(["reserve", "reserve", "refund", "refund", "purchase", "owe", "month", "adjust"])
+        if action == "reserve":
+            tokens = rng.randint(1, 600)
+            if tokens > reference.balance:
+                with pytest.raises(InsufficientBalance):
+                    debit(tenant_alpha, tokens, key=f"d{step}")
+                continue
+            debit(tenant_alpha, tokens, key=f"d{step}")
+            reference.debit(f"d{step}", tokens)
+        elif action == "refund":
+            open_debits = [key for key, split in reference.debits.items()
+                           if split["refunded"] < split["grant_part"] + split["rest_part"]]
+            if not open_debits:
+                continue
+            key = rng.choice(open_debits)
+            split = reference.debits[key]
+            tokens = rng.randint(1, split["grant_part"] + split["rest_part"] - split["refunded"])
+            refund(tenant_alpha, key, tokens)
+            reference.refund(key, tokens)
+        elif action == "purchase":
+            tokens = rng.randint(1, 400)
+            credit(tenant_alpha, tokens, kind="purchase")
+            reference.purchase(tokens)
+        elif action == "owe":
+            tokens = rng.randint(1, 300)
+            wallet_debit_or_owe(tenant=tenant_alpha, tokens=tokens, feature="ai_api", reason="over",
+                                idempotency_key=f"o{step}")
+            reference.owe(tokens)
+        elif action == "adjust" and reference.balance:
+            tokens = rng.randint(1, reference.balance)
+            credit(tenant_alpha, -tokens, kind="adjustment", reason="Correction")
+            reference.take(tokens)
+        elif action == "month" and month + 2 < len(months):
+            month += 1
+            if rng.random() < 0.5:  # the expiry job ran before the new grant; else the grant closes it
+                wallet_grants_expire(now=months[month])
+            grant(tenant_alpha, 1_000, at=months[month], expires_at=months[month + 1])
+            reference.month_turn(f"m{month}", 1_000)
+        wallet = Wallet.objects.get(tenant=tenant_alpha)
+        assert (wallet.balance, wallet.allowance, wallet.owed) == (
+            reference.balance, reference.allowance, reference.owed), f"step {step}: {action}"
+
+    wallet_grants_expire(now=months[month + 1])
+    reference.expired += reference.allowance
+    assert balance(tenant_alpha) == reference.rest == wallet_ledger_sum(tenant=tenant_alpha)
+    assert -sum(expiries(tenant_alpha)) == reference.expired
+    assert owed(tenant_alpha) == reference.owed == sum(
+        WalletEntry.objects.filter(wallet__tenant=tenant_alpha).values_list("owed_tokens", flat=True))
+
+
+# --- Usage the balance cannot cover is owed ---------------------------------------------------------------
+
+def test_usage_over_reservation_is_owed_not_written_off(tenant_alpha):
+    import uuid
+
+    from metering.ai_client import AiUsage
+    from metering.ai_services import ai_reserve, ai_settle
+    from metering.models import ModelPrice
+
+    credit(tenant_alpha, 150)
+    request_id = uuid.uuid4()
+    reservation = ai_reserve(tenant=tenant_alpha, price=ModelPrice.objects.get(model="claude-sonnet-4-6"),
+                             tokens=100, request_id=request_id)
+
+    ai_settle(reservation=reservation, usage=AiUsage(input_tokens=120, output_tokens=180))
+
+    over = WalletEntry.objects.get(idempotency_key=f"ai-settle:{request_id}")
+    assert (over.kind, over.tokens, over.owed_tokens) == ("usage_debit", -50, 150)
+    assert (balance(tenant_alpha), owed(tenant_alpha)) == (0, 150)
+    start, end = month_bounds(datetime.now(timezone.utc))
+    assert wallet_usage_by_feature(tenant=tenant_alpha, start=start, end=end)["ai_api"] == 300
+
+
+def test_unused_reservation_is_refunded_to_its_debit(tenant_alpha):
+    import uuid
+
+    from metering.ai_client import AiUsage
+    from metering.ai_services import ai_reserve, ai_settle
+    from metering.models import ModelPrice
+
+    credit(tenant_alpha, 1_000)
+    request_id = uuid.uuid4()
+    reservation = ai_reserve(tenant=tenant_alpha, price=ModelPrice.objects.get(model="claude-sonnet-4-6"),
+                             tokens=500, request_id=request_id)
+
+    ai_settle(reservation=reservation, usage=AiUsage(input_tokens=20, output_tokens=30))
+
+    refunded = WalletEntry.objects.get(idempotency_key=f"ai-settle:{request_id}")
+    assert (refunded.kind, refunded.tokens) == ("refund", 450)
+    assert refunded.refund_of.idempotency_key == f"ai-reserve:{request_id}"
+    assert balance(tenant_alpha) == 950
+
+
+def test_the_next_credit_repays_what_is_owed_first(tenant_alpha):
+    credit(tenant_alpha, 50)
+    wallet_debit_or_owe(tenant=tenant_alpha, tokens=200, feature="ai_api", reason="over", idempotency_key="over")
+
+    purchase = credit(tenant_alpha, 1_000, kind="purchase")
+
+    repayment = WalletEntry.objects.get(kind="repayment")
+    assert (repayment.tokens, repayment.owed_tokens, repayment.idempotency_key) == (-150, -150,
+                                                                                    f"repayment:{purchase.pk}")
+    assert (balance(tenant_alpha), owed(tenant_alpha)) == (850, 0)
+    assert balance(tenant_alpha) == wallet_ledger_sum(tenant=tenant_alpha)
+
+
+def test_a_credit_smaller_than_the_debt_all_goes_to_it(tenant_alpha):
+    wallet_debit_or_owe(tenant=tenant_alpha, tokens=300, feature="ai_api", reason="over", idempotency_key="over")
+
+    credit(tenant_alpha, 100, kind="purchase")
+
+    assert (balance(tenant_alpha), owed(tenant_alpha)) == (0, 200)
+
+
+def test_a_monthly_grant_repays_the_debt_from_the_allowance(tenant_alpha):
+    credit(tenant_alpha, 500, kind="purchase")
+    debit(tenant_alpha, 500)
+    wallet_debit_or_owe(tenant=tenant_alpha, tokens=40, feature="ai_api", reason="over", idempotency_key="over")
+
+    grant(tenant_alpha, 100, at=NOV, expires_at=DEC)
+    wallet_grants_expire(now=DEC)
+
+    assert expiries(tenant_alpha) == [-60]
+    assert (balance(tenant_alpha), owed(tenant_alpha)) == (0, 0)
+
+
+def test_nothing_can_be_debited_while_tokens_are_owed(tenant_alpha):
+    wallet_debit_or_owe(tenant=tenant_alpha, tokens=10, feature="ai_api", reason="over", idempotency_key="over")
+
+    with pytest.raises(InsufficientBalance):
+        debit(tenant_alpha, 1)
+
+
+def test_a_retried_owed_debit_charges_once(tenant_alpha):
+    credit(tenant_alpha, 50)
+    first = wallet_debit_or_owe(tenant=tenant_alpha, tokens=80, feature="ai_api", reason="over",
+                                idempotency_key="over")
+
+    again = wallet_debit_or_owe(tenant=tenant_alpha, tokens=80, feature="ai_api", reason="over",
+                                idempotency_key="over")
+
+    assert again.pk == first.pk
+    assert (balance(tenant_alpha), owed(tenant_alpha)) == (0, 30)
+
+
+def test_the_database_refuses_a_debt_beside_a_balance(tenant_alpha):
+    credit(tenant_alpha, 10)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Wallet.objects.filter(tenant=tenant_alpha).update(owed=5)
+
+
+# --- The month's allowance after a plan change --------------------------------------------------------------
+
+def test_a_larger_plan_tops_the_months_allowance_up_once(tenant_alpha):
+    from billing.services import tenant_plan_assign
+
+    wallet_monthly_grant(tenant=tenant_alpha, period_start=NOV)
+    tenant_plan_assign(tenant=tenant_alpha, plan=Plan.objects.get(code="pro"))
+    entitlements_forget()
+
+    top_up = wallet_monthly_grant(tenant=tenant_alpha, period_start=NOV)
+
+    assert (top_up.tokens, top_up.idempotency_key, top_up.expires_at) == (1_950_000, "grant:2026-11:pro", DEC)
+    assert wallet_monthly_grant(tenant=tenant_alpha, period_start=NOV) is None
+    assert balance(tenant_alpha) == 2_000_000
+
+
+def test_a_smaller_plan_grants_nothing_more_in_the_month(tenant_alpha):
+    from billing.services import tenant_plan_assign
+
+    tenant_plan_assign(tenant=tenant_alpha, plan=Plan.objects.get(code="pro"))
+    wallet_monthly_grant(tenant=tenant_alpha, period_start=NOV)
+    tenant_plan_assign(tenant=tenant_alpha, plan=Plan.objects.get(code="free"))
+    entitlements_forget()
+
+    assert wallet_monthly_grant(tenant=tenant_alpha, period_start=NOV) is None
+    assert balance(tenant_alpha) == 2_000_000

@@ -185,3 +185,20 @@ def test_cancelling_an_unknown_order_is_not_found(alpha_owner_client):
 
 def test_the_wallet_page_only_takes_get(alpha_owner_client):
     assert alpha_owner_client.post("/wallet/").status_code == 405
+
+
+def test_the_wallet_page_shows_the_tokens_owed(tenant_alpha):
+    from metering.wallet_services import wallet_debit_or_owe
+
+    purchase_credit(tenant_alpha, 100)
+    wallet_debit_or_owe(tenant=tenant_alpha, tokens=1_350, feature="ai_api", reason="over", idempotency_key="over")
+
+    response = staff_client(tenant_alpha, Role.OWNER).get("/wallet/")
+
+    assert re.search(rb'id="wallet-owed"><strong>1,250 tokens owed</strong>', response.content)
+
+
+def test_the_wallet_page_shows_no_debt_when_nothing_is_owed(tenant_alpha):
+    purchase_credit(tenant_alpha, 100)
+
+    assert b'id="wallet-owed"' not in staff_client(tenant_alpha, Role.OWNER).get("/wallet/").content

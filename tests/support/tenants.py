@@ -16,6 +16,8 @@ def standard_tenants_seed() -> None:
     public_tenant_ensure()
     for slug, spec in STANDARD_TENANTS.items():
         tenant_provision(name=spec["name"], slug=slug, owner_email=spec["owner"], owner_password=STANDARD_PASSWORD)
+        # Provisioning grants the month's AI-token allowance; tests start from an empty wallet and fund it.
+        tenant_metering_purge(Tenant.objects.get(slug=slug))
 
 
 def host_of(tenant: Tenant) -> str:
@@ -54,6 +56,7 @@ def tenant_purge(tenant: Tenant) -> None:
     from tenants.models import Domain, TenantAuditLog
 
     connection.set_schema_to_public()
+    tenant_metering_purge(tenant)
     TenantAuditLog.objects.filter(tenant=tenant).delete()
     Domain.objects.filter(tenant=tenant).delete()
     with connection.cursor() as cursor:
@@ -71,5 +74,5 @@ def tenant_metering_purge(tenant: Tenant) -> None:
         cursor.execute("DELETE FROM metering_walletentry WHERE wallet_id IN "
                        "(SELECT id FROM metering_wallet WHERE tenant_id = %s)", [tenant.pk])
         for table in ("metering_wallet", "metering_usageevent", "metering_usageeventkey", "metering_usagerollup",
-                      "metering_usageuniquevalue", "metering_usagealert"):
+                      "metering_usageuniquevalue", "metering_usagealert", "metering_aireservationrecord"):
             cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
