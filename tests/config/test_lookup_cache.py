@@ -1,8 +1,9 @@
 import pytest
 from django_redis import get_redis_connection
 
-from config import lookup_cache
+from config import lookup_cache, redis_guard
 from config.lookup_cache import lookup_cached, lookup_clear, lookup_forget, lookup_key, lookup_request
+from config.redis_guard import RedisSkipped, redis_available, redis_failed
 
 # Forgetting asks the connection whether a transaction is open: those tests need `db`.
 
@@ -154,3 +155,29 @@ def test_with_redis_unreachable_a_request_tries_it_once(key, monkeypatch):
         assert lookup_cached(lookup_key("test", "other"), loader("other", [])) == "other"
 
     assert len(attempts) == 1
+
+
+def test_a_change_is_published_even_while_the_process_leaves_redis_alone_after_a_blip(db, key):
+    # Otherwise a key revoked just after a blip would stay cached in every other process for a minute.
+    lookup_cached(key, loader("row", []))
+    redis = get_redis_connection("default")
+    before = int(redis.get(lookup_cache._generation_key()))
+    redis_failed(ConnectionError("a blip"))
+    assert not redis_available()
+
+    lookup_forget(key)
+
+    redis_guard.redis_guard_reset()
+    assert int(redis.get(lookup_cache._generation_key())) == before + 1
+
+
+def test_a_request_skips_redis_once_a_command_of_it_failed(key, monkeypatch):
+    with lookup_request():
+        redis_failed(ConnectionError("timed out"))
+        monkeypatch.setattr(redis_guard, "_circuit_open_until", [0.0])  # whatever the circuit says
+
+        assert not redis_available()
+        with pytest.raises(RedisSkipped):
+            get_redis_connection("default").get(lookup_cache._generation_key())
+
+    assert redis_available()  # the next request tries again

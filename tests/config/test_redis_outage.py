@@ -17,7 +17,7 @@ from django_redis.pool import ConnectionFactory
 
 from billing.selectors import entitlements_for
 from config import redis_guard, urls_api
-from tenants.models import ApiKey
+from tenants.models import ApiKey, Tenant
 from tests.metering.test_ai_api import PROMPT, funded, upstream  # noqa: F401  (fixtures)
 from tests.support.api import api_client, api_key_for
 from tests.support.tenants import STANDARD_PASSWORD, client_for, logged_in_client
@@ -206,3 +206,22 @@ def test_after_redis_failed_the_process_leaves_it_alone_for_a_few_seconds(tenant
         after_circuit = len(accepted)
 
     assert (during_circuit, after_circuit) == (1, 2)
+
+
+def test_a_key_used_while_redis_refuses_connections_still_records_its_last_use(tenant_alpha):
+    client = api_client(tenant_alpha, api_key_for(tenant_alpha))
+
+    with cache_at(f"redis://127.0.0.1:{free_port()}/0"):
+        assert client.get("/api/v1/tenant").status_code == 200
+
+    assert ApiKey.objects.get(tenant=tenant_alpha).last_used_at is not None
+
+
+def test_signup_is_refused_not_failed_with_redis_refusing_connections(public_client):
+    # Its per-IP limit lives in Redis: without it, signups (each provisions a schema) are refused.
+    with cache_at(f"redis://127.0.0.1:{free_port()}/0"):
+        response = public_client.post("/signup/", {"name": "Outage Co", "slug": "outage-co", "type": "business",
+                                                   "email": "owner@outage.test", "password": "pw-outage-2026-x"})
+
+    assert response.status_code == 429
+    assert not Tenant.objects.filter(slug="outage-co").exists()
