@@ -5,6 +5,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -180,6 +181,11 @@ def team_join(request: HttpRequest, token: str) -> HttpResponse:
                                               full_name=form.cleaned_data["full_name"])
         except TeamError as error:
             return _invitation_invalid_render(request, error)
+        if is_mfa_enabled(user):
+            # A removed member who comes back keeps their second factor: the link sets a password, no more.
+            messages.success(request, f"Welcome back to {request.tenant.name}. Sign in with your new password "
+                                      "and your second factor.")
+            return redirect("account_login")
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome to {request.tenant.name}.")
         return redirect("dashboard")

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from allauth.mfa.models import Authenticator
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
@@ -208,6 +209,22 @@ def test_accepting_sets_the_password_and_lands_signed_in_on_the_dashboard(alpha_
     assert joined.role == Role.MEMBER
     assert joined.full_name == "New Person"
     assert joined.check_password(NEW_PASSWORD)
+
+
+def test_a_returning_member_with_totp_is_not_signed_in_past_the_second_factor(alpha_owner_client, tenant_alpha,
+                                                                              django_capture_on_commit_callbacks):
+    returning = staff_user_create(tenant_alpha, Role.MEMBER, email="returning@alpha.test")
+    with schema_context("alpha"):
+        Authenticator.objects.create(user=returning, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+    alpha_owner_client.post(f"/team/members/{returning.pk}/remove/")
+    invite(alpha_owner_client, django_capture_on_commit_callbacks, email="returning@alpha.test")
+
+    response = client_for(tenant_alpha).post(accept_path(mail.outbox[-1]), accept_form())
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/"
+    assert not response.wsgi_request.user.is_authenticated
+    assert alpha_user("returning@alpha.test").check_password(NEW_PASSWORD)
 
 
 def test_mismatched_passwords_show_an_error_and_create_no_account(alpha_client, invitation_link):
