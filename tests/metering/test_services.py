@@ -1,15 +1,18 @@
+import threading
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 
 from metering.models import Meter, UsageRollup
 from metering.services import MeterDefinitionFrozen, event_ingest, meter_update, usage_partitions_ensure
+from tenants.models import Tenant
+from tests.support.tenants import tenant_metering_purge
 
-pytestmark = pytest.mark.django_db
-
+# No module-wide django_db mark: the race test below commits for real (committed_db); every other test asks
+# for the database through its fixtures (db, tenant_alpha).
 NOW = datetime(2026, 11, 20, 12, 30, tzinfo=timezone.utc)
 
 
@@ -279,3 +282,46 @@ def test_an_invalid_meter_definition_is_refused(db):
         meter_update(meter=Meter.objects.get(code="coach_messages"), data={"aggregation": "sum"})
 
     assert "event_property" in invalid.value.message_dict
+
+
+def test_first_event_racing_a_definition_change_is_rolled_up_under_the_new_definition(committed_db):
+    alpha = Tenant.objects.get(slug="alpha")
+    meter = Meter.objects.create(code="race_meter", name="Race", aggregation="count")
+    changed, release = threading.Event(), threading.Event()
+    results = []
+
+    def change() -> None:
+        try:
+            with transaction.atomic():
+                meter_update(meter=meter, data={"aggregation": "sum", "event_property": "n"})
+                changed.set()
+                release.wait(timeout=10)
+        finally:
+            connection.close()
+
+    def send() -> None:
+        try:
+            results.append(event_ingest(tenant=alpha, events=[
+                {"transaction_id": "first", "meter": "race_meter", "properties": {"n": 5}}]))
+        finally:
+            connection.close()
+
+    changer, sender = threading.Thread(target=change), threading.Thread(target=send)
+    try:
+        changer.start()
+        assert changed.wait(timeout=10)
+        sender.start()
+        sender.join(timeout=0.5)
+        held_off = sender.is_alive()
+        release.set()
+        changer.join(timeout=10)
+        sender.join(timeout=10)
+
+        assert held_off
+        assert results[0].accepted == 1
+        rollup = UsageRollup.objects.get(tenant=alpha, meter_code="race_meter")
+        assert (rollup.event_count, rollup.value_sum) == (1, Decimal(5))
+    finally:
+        release.set()
+        tenant_metering_purge(alpha)
+        Meter.objects.filter(code="race_meter").delete()
