@@ -20,7 +20,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(records_delete, migrations.RunPython.noop),
         migrations.RemoveConstraint(
             model_name="idempotencyrecord",
             name="idempotency_key_unique_per_tenant",
@@ -47,4 +46,7 @@ class Migration(migrations.Migration):
             constraint=models.UniqueConstraint(fields=("tenant", "caller", "key"),
                                                name="idempotency_key_unique_per_caller"),
         ),
+        # Last: PostgreSQL refuses an ALTER TABLE after data changes in the same transaction that left pending
+        # trigger events.
+        migrations.RunPython(records_delete, migrations.RunPython.noop),
     ]
