@@ -86,7 +86,8 @@ def test_an_alpha_key_id_in_betas_revoke_url_answers_404(beta_owner_client, alph
 def test_a_beta_invitation_link_is_not_valid_on_alphas_host(alpha_client, beta_data):
     response = alpha_client.get(beta_data["link"])
 
-    assert response.status_code == 400
+    assert response.status_code == 200  # the refusal page: 200 keeps the token out of Django's request log
+    assert b"not valid" in response.content
     assert BETA_INVITEE.encode() not in response.content
 
 
@@ -96,7 +97,7 @@ def test_accepting_a_beta_link_on_alphas_host_creates_no_account_anywhere(alpha_
         "password2": "a-long-unusual-passphrase-77",
     })
 
-    assert response.status_code == 400
+    assert b"not valid" in response.content
     for schema in ["alpha", "beta"]:
         with schema_context(schema):
             assert not User.objects.filter(email=BETA_INVITEE).exists()
