@@ -68,8 +68,8 @@ class MeterAdmin(admin.ModelAdmin):
         if obj is None:
             return self.readonly_fields
         # Events, rollups and plan quotas refer to a meter by its code: renaming it would orphan them. Once it
-        # has events, its definition is what its rollups were computed under (meter_definition_check); read again
-        # on the POST, so a page opened before the first event cannot change it either.
+        # has events, its definition is what its rollups were computed under (meter_update); asked again on the
+        # POST, so a page opened before the first event cannot change it either.
         frozen = list(Meter.DEFINITION_FIELDS) if meter_has_events(meter=obj) else []
         return [*self.readonly_fields, "code", *frozen]
 

@@ -214,32 +214,27 @@ class MeterDefinitionFrozen(ValidationError):
     """A meter with events keeps the definition its rollups were computed under."""
 
 
-def meter_definition_check(*, meter: Meter, data: dict[str, object]) -> None:
-    """Refuse a change of aggregation, event property or filters once the meter has events: the rollups were
-    computed under the old definition and the raw edges of a period would be read under the new one, so the two
-    would disagree. Such a change means a new meter."""
-    changed = [name for name in Meter.DEFINITION_FIELDS if name in data and data[name] != getattr(meter, name)]
-    if changed and meter_has_events(meter=meter):
-        message = f"Meter {meter.code} already has events, so its definition is frozen: create a new meter instead."
-        raise MeterDefinitionFrozen({name: message for name in changed})
-
-
 @transaction.atomic
 def meter_update(*, meter: Meter, data: dict[str, object]) -> Meter:
-    """Change a meter's editable fields (METER_EDITABLE_FIELDS) and validate it; its definition only while it has
-    no events (meter_definition_check).
+    """Change a meter's editable fields (METER_EDITABLE_FIELDS) and validate it. Its definition (aggregation,
+    event property, filters) changes only while no tenant has an event on it: the rollups were computed under the
+    old definition and the raw edges of a period would be read under the new one, so the two would disagree.
+    Such a change means a new meter (MeterDefinitionFrozen).
 
-    A definition change takes a SHARE lock on the event table first: it waits for batches being stored and holds
-    new ones off until this transaction commits, so no first event can be stored under the old definition between
-    the check and the change (a waiting batch then reads the new one)."""
+    A definition change takes a SHARE lock on the event table before it checks: it waits for batches being
+    stored and holds new ones off until this transaction commits, so no first event can be stored under the old
+    definition between the check and the change (a waiting batch then reads the new one)."""
     unknown = data.keys() - METER_EDITABLE_FIELDS
     if unknown:
         raise ValidationError(f"Not editable on a meter: {', '.join(sorted(unknown))}.")
     meter = Meter.objects.select_for_update().get(pk=meter.pk)
-    if any(name in data and data[name] != getattr(meter, name) for name in Meter.DEFINITION_FIELDS):
+    redefined = [name for name in Meter.DEFINITION_FIELDS if name in data and data[name] != getattr(meter, name)]
+    if redefined:
         with connection.cursor() as cursor:
             cursor.execute("LOCK TABLE metering_usageevent IN SHARE MODE")
-        meter_definition_check(meter=meter, data=data)
+        if meter_has_events(meter=meter):
+            message = f"Meter {meter.code} already has events, so its definition is frozen: create a new meter instead."
+            raise MeterDefinitionFrozen({name: message for name in redefined})
     for name, value in data.items():
         setattr(meter, name, value)
     meter.full_clean()

@@ -163,7 +163,8 @@ def test_negative_values_accepted_only_where_ops_allowed(tenant_alpha):
 
 
 def test_a_zero_value_is_not_negative(tenant_alpha):
-    result = ingest(tenant_alpha, [{"transaction_id": "t", "meter": "compute_seconds", "properties": {"seconds": -0.0}}])
+    result = ingest(tenant_alpha, [{"transaction_id": "t", "meter": "compute_seconds",
+                                    "properties": {"seconds": -0.0}}])
 
     assert result.rejected == []
 
