@@ -1,12 +1,13 @@
-"""Ops admin for the AI gateway's model prices (public host only). The active rows are the models the AI API
-accepts; prices are USD (or the row's currency) per million tokens of each kind."""
+"""Ops admin for the AI gateway (public host only): model prices (the active rows are the models the AI API
+accepts; prices are USD, or the row's currency, per million tokens of each kind) and the reservations of AI
+requests, read only (open ones, settled ones, and the ones the sweep settled for a process that died)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from metering.models import ModelPrice
+from metering.models import AiReservationRecord, ModelPrice
 
 
 @admin.register(ModelPrice)
@@ -26,4 +27,24 @@ class ModelPriceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: ModelPrice | None = None) -> bool:
         # Deactivate instead: a deleted price would leave past usage without its model.
+        return False
+
+
+@admin.register(AiReservationRecord)
+class AiReservationRecordAdmin(admin.ModelAdmin):
+    list_display = ["request_id", "tenant", "model", "tokens", "created_at", "deadline", "settled_at", "outcome",
+                    "usage_recorded"]
+    list_filter = ["outcome", "usage_recorded", ("settled_at", admin.EmptyFieldListFilter)]
+    search_fields = ["request_id", "tenant__slug", "created_by"]
+    list_select_related = ["tenant"]
+    date_hierarchy = "created_at"
+
+    # The record is the wallet's audit trail for AI requests: written by the gateway and the sweep only.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AiReservationRecord | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AiReservationRecord | None = None) -> bool:
         return False

@@ -94,10 +94,12 @@ class AiMessageCreateApi(APIView):
         operation_id="ai_messages_create", summary="Send a message to Claude",
         description=scopes_note("ai") + " A subset of Anthropic's Messages API: model (one the operator allows), "
         f"system, messages (text content), max_tokens (1–{MAX_TOKENS_CAP}), temperature (0–1), stream. Before the "
-        "call, max_tokens plus an estimate of the input (characters / 4) is reserved from the AI-token wallet "
-        "(402 insufficient_balance when it is not there); afterwards the wallet pays the real usage and gets the "
-        "rest back. With \"stream\": true the answer is text/event-stream: Anthropic's events as they arrive, "
-        "then `event: tollgate.usage` with usage and cost. 503 ai_unavailable when the server has no Anthropic "
+        "call, max_tokens plus an estimate of the input (its UTF-8 bytes plus framing, an upper bound) is reserved "
+        "from the AI-token wallet (402 insufficient_balance when it is not there); afterwards the wallet pays the "
+        "real usage and gets the rest back. With \"stream\": true the answer is text/event-stream: Anthropic's "
+        "events as they arrive, then `event: tollgate.usage` with usage and cost; a stream that ends early (the "
+        "client leaves, the connection breaks) is charged for the text it sent, counted as UTF-8 bytes up to "
+        "max_tokens. 503 ai_unavailable when the server has no Anthropic "
         "key; Anthropic's own failures answer upstream_overloaded (503), upstream_rate_limited (429), "
         "upstream_invalid_request (400), upstream_timeout (504), and cost nothing.",
         request=InputSerializer,

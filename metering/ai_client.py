@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 import anthropic
+import httpx2
 from django.conf import settings
 
 from tenants.exceptions import TenantError
@@ -158,6 +159,9 @@ def message_create(*, params: dict[str, Any]) -> AiMessage:
         message = anthropic_client().messages.create(**params)
     except anthropic.APIError as error:
         raise upstream_error(error) from error
+    except ValueError as error:  # a body that is not a message (truncated JSON, wrong shape) from upstream
+        logger.warning("ai_upstream_unreadable error=%s", type(error).__name__)
+        raise UpstreamFailed("Anthropic's answer could not be read. Retry shortly.") from error
     return AiMessage(
         id=message.id, model=message.model,
         text_blocks=[block.text for block in message.content if block.type == "text"],
@@ -180,12 +184,18 @@ class MessageStream:
     """Anthropic's events as server-sent-event frames, in the order they arrive, with the usage seen so far.
 
     Usage on a stream is cumulative: message_start carries the input side (it may carry none at all), each
-    message_delta the totals so far, so the last value of each count is the final one."""
+    message_delta the totals so far, so the last value of each count is the final one. Until message_delta has
+    come (`usage_final`), the output count is only message_start's placeholder (1 token), so the stream also
+    counts what it forwarded: `output_bytes`, the UTF-8 bytes of every content_block_delta's text (text,
+    tool-input JSON, thinking), counted before the frame is handed on."""
 
     raw: Any
     message_id: str = ""
     model: str = ""
     stop_reason: str | None = None
+    started: bool = False
+    usage_final: bool = False
+    output_bytes: int = 0
     _usage: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -195,6 +205,11 @@ class MessageStream:
                        cache_write_tokens=self._usage.get("cache_creation_input_tokens", 0),
                        cache_read_tokens=self._usage.get("cache_read_input_tokens", 0))
 
+    @property
+    def input_reported(self) -> bool:
+        """Whether Anthropic has told the input side yet (message_start may not)."""
+        return "input_tokens" in self._usage
+
     def frames(self) -> Iterator[bytes]:
         try:
             for event in self.raw:
@@ -202,16 +217,26 @@ class MessageStream:
                 yield f"event: {event.type}\ndata: {event.to_json(indent=None)}\n\n".encode()
         except anthropic.APIError as error:
             raise upstream_error(error) from error
+        except httpx2.TimeoutException as error:
+            # The SDK wraps transport failures of the request, not of the body read afterwards.
+            raise UpstreamTimeout("Anthropic stopped sending mid-answer.") from error
+        except httpx2.HTTPError as error:
+            logger.warning("ai_upstream_stream_broken error=%s", type(error).__name__)
+            raise UpstreamUnreachable("The connection to Anthropic broke mid-answer.") from error
 
     def close(self) -> None:
         self.raw.close()
 
     def _observe(self, event: Any) -> None:
-        if event.type == "message_start":
+        if event.type == "content_block_delta":
+            self.output_bytes += len(_delta_text(event.delta).encode())
+        elif event.type == "message_start":
+            self.started = True
             self.message_id, self.model = event.message.id, event.message.model
             self._usage_merge(getattr(event.message, "usage", None))
         elif event.type == "message_delta":
             self.stop_reason = event.delta.stop_reason
+            self.usage_final = True
             self._usage_merge(event.usage)
 
     def _usage_merge(self, usage: Any) -> None:
@@ -221,6 +246,16 @@ class MessageStream:
             value = getattr(usage, name, None)
             if value is not None:
                 self._usage[name] = int(value)
+
+
+def _delta_text(delta: Any) -> str:
+    """The generated text a content_block_delta carries, whatever its kind (a signature or citation carries
+    none the model generated as output text)."""
+    for name in ("text", "partial_json", "thinking"):
+        value = getattr(delta, name, None)
+        if isinstance(value, str):
+            return value
+    return ""
 
 
 def _usage_from(usage: Any) -> AiUsage:

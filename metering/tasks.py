@@ -45,3 +45,8 @@ def wallet_monthly_grants_task() -> int:
 @shared_task(name="metering.wallet_grants_expire")
 def wallet_grants_expire_task() -> int:
     return wallet_grants_expire(now=timezone.now())
+
+
+@shared_task(name="metering.ai_reservations_sweep")
+def ai_reservations_sweep_task() -> int:
+    return ai_reservations_sweep(now=timezone.now())

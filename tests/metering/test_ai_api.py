@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from unittest import mock
 
 import httpx2
 import pytest
+import time_machine
 from django.core.signals import request_finished
 from django.db import close_old_connections
 from django.test import override_settings
+from django.utils import timezone
+from django_redis import get_redis_connection
 
 from metering import ai_client, ai_services
-from metering.ai_services import ai_slot_acquire
-from metering.models import UsageEvent, Wallet, WalletEntry
+from metering.ai_services import AI_REQUEST_MAX_S, USAGE_CHECKPOINT_S, ai_slot_acquire
+from metering.models import AiReservationRecord, UsageEvent, Wallet, WalletEntry
 from metering.wallet_services import wallet_credit
 from tests.support.api import api_client, api_key_for
 
@@ -25,8 +29,9 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "anthropic"
 MODEL = "claude-haiku-4-5"
 START_BALANCE = 100_000
 PROMPT = {"model": MODEL, "max_tokens": 100, "messages": [{"role": "user", "content": "Say hello, please."}]}
-# "Say hello, please." is 18 characters: an input estimate of 5 tokens, so 105 are reserved.
-RESERVED = 105
+# "Say hello, please." is 18 bytes: with the framing (16 per request, 8 per message) an input estimate of 42
+# tokens, so 142 are reserved.
+RESERVED = 142
 
 
 class FakeAnthropic:
@@ -41,10 +46,23 @@ class FakeAnthropic:
         return self.respond(request)
 
     def answer_sse(self, name: str) -> None:
-        # Every event ends with a blank line, the last one too (one recording lacks it; Anthropic sends it).
-        body = (FIXTURES / f"{name}.sse").read_bytes().rstrip(b"\n") + b"\n\n"
+        body = sse_fixture(name)
         self.respond = lambda request: httpx2.Response(200, headers={"content-type": "text/event-stream"},
                                                        content=body)
+
+    def answer_sse_cut(self, name: str, *, after: str, broken: bool) -> None:
+        """The recording up to and including the last event of type `after`, then the end of the body (an
+        upstream that stopped) or a broken connection."""
+        events = sse_fixture(name).split(b"\n\n")
+        last = max(index for index, event in enumerate(events) if event.startswith(f"event: {after}\n".encode()))
+        body = b"".join(event + b"\n\n" for event in events[:last + 1])
+
+        def chunks() -> Iterator[bytes]:
+            yield body
+            if broken:
+                raise httpx2.ReadError("connection reset by peer")
+        self.respond = lambda request: httpx2.Response(200, headers={"content-type": "text/event-stream"},
+                                                       content=chunks())
 
     def answer_json(self, **fields) -> None:
         self.respond = lambda request: message_response(**fields)
@@ -57,6 +75,11 @@ class FakeAnthropic:
         def respond(request):
             raise httpx2.ReadTimeout("timed out", request=request)
         self.respond = respond
+
+
+def sse_fixture(name: str) -> bytes:
+    # Every event ends with a blank line, the last one too (one recording lacks it; Anthropic sends it).
+    return (FIXTURES / f"{name}.sse").read_bytes().rstrip(b"\n") + b"\n\n"
 
 
 def message_response(*, text: str = "Hello there!", input_tokens: int = 10, output_tokens: int = 5,
@@ -150,8 +173,8 @@ def test_a_message_is_answered_metered_priced_and_settled(upstream, ai, funded):
     }
     assert upstream.requests == [{"model": MODEL, "max_tokens": 100, "system": "Be brief.", "temperature": 0.2,
                                   "messages": [{"role": "user", "content": "Say hello, please."}]}]
-    # "Be brief." adds 9 characters: 27 in all, an estimate of 7 input tokens.
-    assert ai_entries(funded) == [("usage_debit", -107, "ai-reserve"), ("refund", 107 - 19, "ai-settle")]
+    # "Be brief." adds 9 bytes: 27 in all, an estimate of 51 input tokens with the framing.
+    assert ai_entries(funded) == [("usage_debit", -151, "ai-reserve"), ("refund", 151 - 19, "ai-settle")]
     assert balance(funded) == START_BALANCE - 19
     assert usage_events(funded) == {
         "ai_input_tokens": {"tokens": 12, "model": MODEL, "cache_write": 0, "cache_read": 0},
@@ -173,6 +196,30 @@ def test_cache_tokens_count_as_input_and_are_priced_at_their_own_rates(upstream,
     assert ai_entries(funded) == [("usage_debit", -RESERVED, "ai-reserve"),
                                   ("usage_debit", -(3030 - RESERVED), "ai-settle")]
     assert balance(funded) == START_BALANCE - 3030
+
+
+# Dense prompts and what Claude's tokenizer makes of them (measured on similar text: Japanese runs at one token
+# per character or more, an emoji at up to 3 tokens), plus the framing: characters / 4 underestimated them by 4
+# to 12 times.
+DENSE_PROMPTS = {
+    "japanese": ("東京の秋の夜、月を見上げて静かな詩を書いてください。" * 8, 25 * 8 * 13 // 10 + 8),
+    "emoji": ("🎉🚀🌕✨" * 40, 160 * 3 + 8),
+}
+
+
+@pytest.mark.parametrize("name", DENSE_PROMPTS)
+def test_cjk_prompt_reservation_covers_real_input_usage(upstream, ai, funded, name):
+    prompt, input_tokens = DENSE_PROMPTS[name]
+    upstream.answer_json(input_tokens=input_tokens, output_tokens=100)
+
+    response = post(ai, {**PROMPT, "messages": [{"role": "user", "content": prompt}]})
+
+    assert response.json()["usage"]["total_tokens"] == input_tokens + 100
+    reserved = -WalletEntry.objects.get(wallet__tenant=funded, idempotency_key__startswith="ai-reserve:").tokens
+    assert reserved >= input_tokens + 100
+    # The settlement is a refund: nothing went over the reservation.
+    assert [kind for kind, _, key in ai_entries(funded) if key == "ai-settle"] == ["refund"]
+    assert balance(funded) == START_BALANCE - input_tokens - 100
 
 
 # --- Streaming ---------------------------------------------------------------------------------------------
@@ -251,6 +298,101 @@ def test_a_stream_closed_before_its_first_event_returns_the_reservation(upstream
     assert ai_entries(funded) == [("usage_debit", -RESERVED, "ai-reserve"), ("refund", RESERVED, "ai-settle")]
 
 
+def read_until_deltas(response, count: int) -> list[bytes]:
+    frames, seen = [], 0
+    for frame in response.streaming_content:
+        frames.append(frame)
+        seen += frame.startswith(b"event: content_block_delta")
+        if seen == count:
+            return frames
+    raise AssertionError(f"fewer than {count} deltas")
+
+
+def test_client_disconnect_mid_stream_is_charged_for_forwarded_text(upstream, ai, funded):
+    upstream.answer_sse("basic_response")
+    response = post(ai, {**PROMPT, "stream": True})
+
+    frames = read_until_deltas(response, 3)
+    server_closes(response)
+
+    assert b"".join(frames).count(b'"text_delta"') == 3
+    # "Hello there!" was forwarded: 12 UTF-8 bytes, so 12 output tokens (not message_start's 1), and the 11
+    # input tokens message_start told.
+    assert usage_events(funded)["ai_output_tokens"]["tokens"] == 12
+    assert ai_entries(funded) == [("usage_debit", -RESERVED, "ai-reserve"), ("refund", RESERVED - 23, "ai-settle")]
+    assert balance(funded) == START_BALANCE - 23
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["upstream_stopped", "connection_broke"])
+def test_upstream_cut_mid_stream_is_charged_for_forwarded_text(upstream, ai, funded, broken):
+    upstream.answer_sse_cut("basic_response", after="content_block_delta", broken=broken)
+
+    events = sse_events(post(ai, {**PROMPT, "stream": True}))
+
+    assert "".join(data["delta"]["text"] for name, data in events if name == "content_block_delta") == "Hello there!"
+    assert [name for name, _ in events[-2:]] == (["error", "tollgate.usage"] if broken else
+                                                 ["content_block_delta", "tollgate.usage"])
+    if broken:
+        assert events[-2][1]["error"]["code"] == "upstream_unreachable"
+    assert events[-1][1]["usage"]["output_tokens"] == 12
+    assert balance(funded) == START_BALANCE - 23
+    assert get_redis_connection("default").zcard(ai_services.slot_key(funded)) == 0
+
+
+def test_a_cut_stream_is_charged_no_more_output_than_max_tokens(upstream, ai, funded):
+    upstream.answer_sse_cut("basic_response", after="content_block_delta", broken=False)
+
+    events = sse_events(post(ai, {**PROMPT, "max_tokens": 5, "stream": True}))
+
+    # 12 bytes forwarded, but Anthropic never generates more than max_tokens.
+    assert events[-1][1]["usage"]["output_tokens"] == 5
+    assert balance(funded) == START_BALANCE - 16
+
+
+def test_a_cut_stream_without_reported_input_is_charged_the_input_estimate(upstream, ai, funded):
+    # This recording tells the input only in message_delta, which never comes.
+    upstream.answer_sse_cut("usage_in_message_delta", after="content_block_delta", broken=True)
+
+    events = sse_events(post(ai, {**PROMPT, "stream": True}))
+
+    assert events[-1][1]["usage"]["input_tokens"] == RESERVED - 100
+    assert events[-1][1]["usage"]["output_tokens"] == len(b"hi")
+    assert balance(funded) == START_BALANCE - (RESERVED - 100) - 2
+
+
+def test_a_stream_running_past_the_longest_request_is_cut_and_charged_for_what_it_sent(upstream, ai, funded):
+    upstream.answer_sse("basic_response")
+
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        response = post(ai, {**PROMPT, "stream": True})
+        frames = iter(response.streaming_content)
+        first = next(frames)
+        clock.shift(AI_REQUEST_MAX_S)
+        rest = b"".join(frames).decode()
+
+    assert first.startswith(b"event: message_start")
+    assert rest.startswith("event: error\n") and "upstream_timeout" in rest and "text_delta" not in rest
+    assert balance(funded) == START_BALANCE - 12
+
+
+def test_a_stream_records_its_charge_as_it_goes_for_the_sweep(upstream, ai, funded):
+    upstream.answer_sse("basic_response")
+
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        response = post(ai, {**PROMPT, "stream": True})
+        frames = iter(response.streaming_content)
+        for _ in range(3):  # message_start, content_block_start, the first delta ("Hello")
+            next(frames)
+        clock.shift(USAGE_CHECKPOINT_S)
+        next(frames)  # " there": the charge so far is written to the open record
+        recorded = AiReservationRecord.objects.get(tenant=funded).usage
+        server_closes(response)
+
+    assert recorded == {"input_tokens": 11, "output_tokens": len(b"Hello there"), "cache_write_tokens": 0,
+                        "cache_read_tokens": 0}
+    assert AiReservationRecord.objects.get(tenant=funded).outcome == "settled"
+
+
 # --- Anthropic's failures ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("status", "kind", "expected_status", "expected_code"), [
@@ -292,6 +434,33 @@ def test_a_timeout_answers_504_and_costs_nothing(upstream, ai, funded):
 
     assert response.status_code == 504
     assert response.json()["error"]["code"] == "upstream_timeout"
+    assert balance(funded) == START_BALANCE
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_sdk_exception_releases_reservation_and_slot(upstream, ai, funded, stream):
+    # What the worker's signal handler raises when it is stopped mid-call; the SDK catches only Exception.
+    def worker_stopped(request):
+        raise SystemExit(1)
+    upstream.respond = worker_stopped
+
+    with pytest.raises(SystemExit):
+        post(ai, {**PROMPT, "stream": stream})
+
+    assert balance(funded) == START_BALANCE
+    assert ai_entries(funded) == [("usage_debit", -RESERVED, "ai-reserve"), ("refund", RESERVED, "ai-settle")]
+    assert AiReservationRecord.objects.get(tenant=funded).outcome == "released"
+    assert get_redis_connection("default").zcard(ai_services.slot_key(funded)) == 0
+
+
+def test_an_unreadable_anthropic_answer_answers_502_and_costs_nothing(upstream, ai, funded):
+    upstream.respond = lambda request: httpx2.Response(200, headers={"content-type": "application/json"},
+                                                       content=b'{"id": "msg_01", "type": "message", "cont')
+
+    response = post(ai, PROMPT)
+
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_error"
     assert balance(funded) == START_BALANCE
 
 
@@ -368,7 +537,7 @@ def test_an_unknown_model_names_the_allowed_ones(upstream, ai):
 
 def test_over_the_plans_concurrent_requests_answers_429_with_retry_after(upstream, ai, funded):
     # The Free plan allows one AI request at a time.
-    held = ai_slot_acquire(tenant=funded)
+    held = ai_slot_acquire(tenant=funded, request_id=uuid.uuid4())
     try:
         refused = post(ai, PROMPT)
     finally:
@@ -390,9 +559,9 @@ def test_every_slot_is_given_back_after_success_failure_and_streams(upstream, ai
     sse_events(post(ai, {**PROMPT, "stream": True}))
     server_closes(post(ai, {**PROMPT, "stream": True}))
 
-    from django_redis import get_redis_connection
-
-    assert int(get_redis_connection("default").get(ai_services.slot_key(funded)) or 0) == 0
+    assert get_redis_connection("default").zcard(ai_services.slot_key(funded)) == 0
+    assert set(AiReservationRecord.objects.filter(tenant=funded).values_list("outcome", flat=True)) == {
+        "settled", "released"}
 
 
 def test_with_redis_unreachable_the_ai_api_fails_closed(upstream, ai, funded, monkeypatch):

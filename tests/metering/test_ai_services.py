@@ -1,13 +1,34 @@
-"""The AI gateway's pricing (exact decimals) and its settlement, which squares the wallet exactly once."""
+"""The AI gateway's pricing (exact decimals), its input estimate, its settlement, which squares the wallet exactly
+once, the sweep that settles the reservations of dead processes, and the concurrency slots."""
 
+import time
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
+from django.utils import timezone
+from django_redis import get_redis_connection
 
+from metering import ai_services
 from metering.ai_client import AiUsage
-from metering.ai_services import ai_cost, ai_release, ai_reserve, ai_settle, input_tokens_estimate
-from metering.models import ModelPrice, UsageEvent, Wallet, WalletEntry
+from metering.ai_services import (
+    AI_REQUEST_MAX_S,
+    SWEEP_MARGIN_S,
+    AiConcurrencyExceeded,
+    ai_cost,
+    ai_release,
+    ai_reservation_checkpoint,
+    ai_reservations_sweep,
+    ai_reserve,
+    ai_settle,
+    ai_slot_acquire,
+    input_tokens_estimate,
+    slot_key,
+    slot_lease_s,
+)
+from metering.models import AiReservationRecord, ModelPrice, UsageEvent, Wallet, WalletEntry
 from metering.wallet_services import InsufficientBalance, wallet_credit
 
 pytestmark = pytest.mark.django_db
@@ -50,10 +71,12 @@ def test_seeded_list_prices():
     assert rows["claude-opus-4-1"] == (Decimal("15"), Decimal("75"), Decimal("18.75"), Decimal("1.50"))
 
 
-def test_the_input_estimate_is_characters_over_four_rounded_up():
-    assert input_tokens_estimate(system="", messages=[{"role": "user", "content": "a"}]) == 1
-    assert input_tokens_estimate(system="12345678", messages=[{"role": "user", "content": "9"}]) == 3
-    assert input_tokens_estimate(system="", messages=[{"role": "user", "content": ""}]) == 1
+def test_the_input_estimate_is_utf8_bytes_plus_framing():
+    # 16 tokens for the request, 8 per message, one per byte of text.
+    assert input_tokens_estimate(system="", messages=[{"role": "user", "content": ""}]) == 24
+    assert input_tokens_estimate(system="12345678", messages=[{"role": "user", "content": "9"}]) == 33
+    assert input_tokens_estimate(system="", messages=[{"role": "user", "content": "東京"},
+                                                      {"role": "assistant", "content": "🎉"}]) == 16 + 16 + 6 + 4
 
 
 # --- Settlement ---------------------------------------------------------------------------------------------
@@ -77,6 +100,15 @@ def test_a_reservation_needs_the_balance(tenant_alpha):
     with pytest.raises(InsufficientBalance):
         ai_reserve(tenant=tenant_alpha, price=ModelPrice.objects.get(model="claude-haiku-4-5"), tokens=1,
                    request_id=uuid.uuid4())
+
+    assert not AiReservationRecord.objects.filter(tenant=tenant_alpha).exists()
+
+
+def test_a_reservation_is_recorded_open_with_its_debit(reservation, tenant_alpha):
+    record = AiReservationRecord.objects.get(request_id=reservation.request_id)
+
+    assert (record.tenant, record.tokens, record.settled_at, record.outcome) == (tenant_alpha, 1_000, None, "")
+    assert record.deadline == record.created_at + timedelta(seconds=AI_REQUEST_MAX_S + slot_lease_s())
 
 
 def test_a_retried_settle_changes_nothing(reservation, tenant_alpha):
@@ -119,3 +151,158 @@ def test_a_release_gives_the_whole_reservation_back_and_records_no_usage(reserva
 
     assert balance(tenant_alpha) == 10_000
     assert not UsageEvent.objects.filter(tenant=tenant_alpha, meter_code__startswith="ai_").exists()
+
+
+def test_a_settlement_closes_the_record_with_its_usage(reservation):
+    ai_settle(reservation=reservation, usage=AiUsage(input_tokens=100, output_tokens=50))
+
+    record = AiReservationRecord.objects.get(request_id=reservation.request_id)
+    assert (record.outcome, record.usage_recorded) == ("settled", True)
+    assert record.usage == {"input_tokens": 100, "output_tokens": 50, "cache_write_tokens": 0, "cache_read_tokens": 0}
+
+
+def test_usage_recording_failure_still_settles_reservation(reservation, tenant_alpha, monkeypatch):
+    def usage_store_down(**kwargs):
+        raise RuntimeError("usage store down")
+    monkeypatch.setattr(ai_services, "event_ingest", usage_store_down)
+
+    settlement = ai_settle(reservation=reservation, usage=AiUsage(input_tokens=100, output_tokens=50))
+
+    assert settlement.usage.total_tokens == 150
+    assert balance(tenant_alpha) == 10_000 - 150
+    record = AiReservationRecord.objects.get(request_id=reservation.request_id)
+    assert (record.outcome, record.usage_recorded) == ("settled", False)
+    assert not UsageEvent.objects.filter(tenant=tenant_alpha, meter_code__startswith="ai_").exists()
+
+
+def test_the_sweep_stores_usage_events_a_settlement_could_not(reservation, tenant_alpha, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(ai_services, "event_ingest", lambda **kwargs: (_ for _ in ()).throw(RuntimeError("down")))
+        ai_settle(reservation=reservation, usage=AiUsage(input_tokens=100, output_tokens=50))
+
+    assert ai_reservations_sweep() == 0
+
+    events = {event.meter_code: event.properties["tokens"]
+              for event in UsageEvent.objects.filter(tenant=tenant_alpha, meter_code__startswith="ai_")}
+    assert events == {"ai_input_tokens": 100, "ai_output_tokens": 50}
+    assert AiReservationRecord.objects.get(request_id=reservation.request_id).usage_recorded
+    assert balance(tenant_alpha) == 10_000 - 150
+
+
+# --- The sweep: reservations of processes that died ---------------------------------------------------------
+
+def after_every_deadline():
+    return timezone.now() + timedelta(seconds=AI_REQUEST_MAX_S + slot_lease_s() + SWEEP_MARGIN_S + 1)
+
+
+def test_sweep_settles_reservations_of_killed_workers(reservation, tenant_alpha):
+    haiku = ModelPrice.objects.get(model="claude-haiku-4-5")
+    # A stream killed after it had checkpointed what it forwarded; the fixture's reservation died before any.
+    streaming = ai_reserve(tenant=tenant_alpha, price=haiku, tokens=2_000, request_id=uuid.uuid4())
+    ai_reservation_checkpoint(reservation=streaming, usage=AiUsage(input_tokens=40, output_tokens=300))
+    assert balance(tenant_alpha) == 10_000 - 3_000
+
+    assert ai_reservations_sweep() == 0  # still within their deadlines
+    assert ai_reservations_sweep(now=after_every_deadline()) == 2
+
+    assert balance(tenant_alpha) == 10_000 - 340
+    records = {record.request_id: record for record in AiReservationRecord.objects.filter(tenant=tenant_alpha)}
+    assert {record.outcome for record in records.values()} == {"swept"}
+    assert records[reservation.request_id].usage == {"input_tokens": 0, "output_tokens": 0,
+                                                      "cache_write_tokens": 0, "cache_read_tokens": 0}
+    events = {event.meter_code: event.properties["tokens"]
+              for event in UsageEvent.objects.filter(tenant=tenant_alpha, meter_code__startswith="ai_")}
+    assert events == {"ai_input_tokens": 40, "ai_output_tokens": 300}
+    assert ai_reservations_sweep(now=after_every_deadline()) == 0
+
+
+def test_sweep_and_late_settle_settle_once(reservation, tenant_alpha):
+    ai_reservations_sweep(now=after_every_deadline())
+
+    late = ai_settle(reservation=reservation, usage=AiUsage(input_tokens=100, output_tokens=50))
+
+    assert late.usage == AiUsage()
+    assert balance(tenant_alpha) == 10_000
+    settlements = WalletEntry.objects.filter(wallet__tenant=tenant_alpha, idempotency_key__startswith="ai-settle:")
+    assert settlements.count() == 1
+    assert not UsageEvent.objects.filter(tenant=tenant_alpha, meter_code__startswith="ai_").exists()
+    assert AiReservationRecord.objects.get(request_id=reservation.request_id).outcome == "swept"
+
+
+def test_a_settled_reservation_is_never_swept(reservation, tenant_alpha):
+    ai_settle(reservation=reservation, usage=AiUsage(input_tokens=100, output_tokens=50))
+
+    assert ai_reservations_sweep(now=after_every_deadline()) == 0
+
+    assert balance(tenant_alpha) == 10_000 - 150
+    assert AiReservationRecord.objects.get(request_id=reservation.request_id).outcome == "settled"
+
+
+def test_a_release_closes_the_record_as_released(reservation):
+    ai_release(reservation=reservation)
+
+    assert AiReservationRecord.objects.get(request_id=reservation.request_id).outcome == "released"
+
+
+# --- Concurrency slots (the Free plan allows one AI request at a time) ---------------------------------------
+
+@pytest.fixture
+def slots(tenant_alpha):
+    redis = get_redis_connection("default")
+    redis.delete(slot_key(tenant_alpha))
+    yield redis
+    redis.delete(slot_key(tenant_alpha))
+
+
+@pytest.mark.redis
+def test_refused_attempts_do_not_extend_a_leaked_slot(slots, tenant_alpha):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        ai_slot_acquire(tenant=tenant_alpha, request_id=uuid.uuid4())  # its process dies: never released
+        for _ in range(5):
+            clock.shift(slot_lease_s() // 5 - 1)
+            with pytest.raises(AiConcurrencyExceeded):
+                ai_slot_acquire(tenant=tenant_alpha, request_id=uuid.uuid4())
+        clock.shift(6)
+
+        slot = ai_slot_acquire(tenant=tenant_alpha, request_id=uuid.uuid4())
+
+    assert slots.zcard(slot_key(tenant_alpha)) == 1
+    slot.release()
+
+
+@pytest.mark.redis
+def test_dead_request_slot_frees_itself_after_deadline(slots, tenant_alpha):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        dead = ai_slot_acquire(tenant=tenant_alpha, request_id=uuid.uuid4())
+        clock.shift(slot_lease_s() + 1)
+
+        live = ai_slot_acquire(tenant=tenant_alpha, request_id=uuid.uuid4())
+
+    assert slots.zrange(slot_key(tenant_alpha), 0, -1) == [live.member.encode()]
+    assert 0 < slots.ttl(slot_key(tenant_alpha)) <= slot_lease_s()
+    dead.release()
+    live.release()
+    assert slots.zcard(slot_key(tenant_alpha)) == 0
+
+
+@pytest.mark.redis
+def test_a_live_stream_keeps_its_slot_past_the_first_lease(slots, tenant_alpha):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        streaming = ai_slot_acquire(tenant=tenant_alpha, request_id=uuid.uuid4())
+        clock.shift(slot_lease_s() - 5)
+        streaming.renew(now=time.time())
+        clock.shift(10)
+
+        with pytest.raises(AiConcurrencyExceeded):
+            ai_slot_acquire(tenant=tenant_alpha, request_id=uuid.uuid4())
+
+    streaming.release()
+
+
+@pytest.mark.redis
+def test_a_released_slot_is_free_at_once(slots, tenant_alpha):
+    ai_slot_acquire(tenant=tenant_alpha, request_id=uuid.uuid4()).release()
+
+    ai_slot_acquire(tenant=tenant_alpha, request_id=uuid.uuid4()).release()
+
+    assert slots.zcard(slot_key(tenant_alpha)) == 0
