@@ -1,4 +1,4 @@
-"""Which tenant schemas already have exactly the migrations the template schema has.
+"""Whether a schema has migrations to apply, and which tenant schemas have exactly the migrations the template has.
 
 `migrate` migrates the template first, against the migration graph on disk, so right after that "the same
 (app, name) rows in django_migrations as the template" means "nothing to migrate" for a tenant schema, and
@@ -10,6 +10,7 @@ django_migrations was changed by hand is still caught.
 from collections.abc import Sequence
 
 from django.db import connections
+from django.db.migrations.executor import MigrationExecutor
 
 # Each statement reads one django_migrations table per schema and PostgreSQL keeps a lock on every table (and
 # index) it reads until the transaction ends: batches keep that far below its shared lock table
@@ -18,6 +19,19 @@ SCHEMAS_PER_STATEMENT = 500
 
 # App labels are Python identifiers, so ':' cannot occur in one and "app:name" is unambiguous.
 _APPLIED = "array_agg(DISTINCT app || ':' || name ORDER BY app || ':' || name)"
+
+
+def schema_fully_migrated(*, schema_name: str, database: str = "default") -> bool:
+    """Whether the schema has every migration of the graph on disk applied (Django's own plan for a `migrate`
+    without targets is empty): then its migrate would only re-send post_migrate, which creates content types and
+    permissions for models that, with a migration for each, it already has."""
+    connection = connections[database]
+    connection.set_schema(schema_name, include_public=False)
+    try:
+        executor = MigrationExecutor(connection)
+        return not executor.migration_plan(executor.loader.graph.leaf_nodes())
+    finally:
+        connection.set_schema_to_public()
 
 
 def schemas_migrated_like_template(*, schema_names: Sequence[str], template: str,

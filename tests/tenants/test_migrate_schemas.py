@@ -8,7 +8,7 @@ import sys
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import BaseCommand, call_command
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.test import override_settings
@@ -117,7 +117,7 @@ def test_migrate_applies_a_new_migration_to_existing_tenants(accounts_with_a_new
 def test_noop_migrate_skips_up_to_date_schemas(migrated_schemas, tenant_alpha, tenant_beta):
     call_command("migrate", interactive=False, verbosity=0)
 
-    assert migrated_schemas == [settings.PUBLIC_SCHEMA_NAME, settings.TENANT_BASE_SCHEMA]
+    assert migrated_schemas == [settings.PUBLIC_SCHEMA_NAME]
 
 
 @pytest.mark.django_db
@@ -131,8 +131,26 @@ def test_schema_behind_is_migrated_while_others_skipped(accounts_with_a_new_migr
 
     call_command("migrate", interactive=False, verbosity=0)
 
-    assert migrated_schemas == [settings.PUBLIC_SCHEMA_NAME, settings.TENANT_BASE_SCHEMA, "alpha"]
+    assert migrated_schemas == [settings.PUBLIC_SCHEMA_NAME, "alpha"]
     assert "probe_column" in _columns("alpha", "accounts_user")
+
+
+@pytest.mark.django_db
+def test_system_checks_run_once_not_once_per_schema(accounts_with_a_new_migration, tenant_alpha, tenant_beta,
+                                                    monkeypatch):
+    runs = []
+    check = BaseCommand.check
+
+    def counted_check(self, *args, **kwargs):
+        runs.append(type(self).__module__)
+        return check(self, *args, **kwargs)
+
+    monkeypatch.setattr(BaseCommand, "check", counted_check)
+
+    call_command("migrate", interactive=False, verbosity=0, skip_checks=False)
+
+    assert len(runs) == 1
+    assert "probe_column" in _columns("beta", "accounts_user")
 
 
 @pytest.mark.django_db

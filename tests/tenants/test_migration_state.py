@@ -3,7 +3,7 @@ from django.conf import settings
 from django.db import connection
 
 from tenants import migration_state
-from tenants.migration_state import schemas_migrated_like_template
+from tenants.migration_state import schema_fully_migrated, schemas_migrated_like_template
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +47,14 @@ def test_schemas_compared_in_several_statements_all_match(tenant_alpha, tenant_b
     monkeypatch.setattr(migration_state, "SCHEMAS_PER_STATEMENT", 1)
 
     assert schemas_migrated_like_template(schema_names=["alpha", "beta"], template=TEMPLATE) == {"alpha", "beta"}
+
+
+def test_the_migrated_template_is_fully_migrated():
+    assert schema_fully_migrated(schema_name=TEMPLATE)
+
+
+def test_a_template_missing_one_migration_is_not_fully_migrated():
+    _execute(f'DELETE FROM "{TEMPLATE}".django_migrations '
+             f'WHERE id = (SELECT max(id) FROM "{TEMPLATE}".django_migrations)')
+
+    assert not schema_fully_migrated(schema_name=TEMPLATE)
