@@ -85,7 +85,8 @@ class EventIngestApi(APIView):
         description=scopes_note("usage:write") + f" One event, or {{\"events\": [...]}} with up to {MAX_BATCH}. "
         "Valid events are stored even when others in the batch are rejected; a transaction_id already received "
         "(within 35 days, whatever its timestamp) counts as a duplicate and is never counted twice. "
-        "Bodies up to 5 MB.",
+        "Events to meters Tollgate records itself are rejected with meter_not_writable, and negative values with "
+        "negative_value unless the meter allows them. Bodies up to 5 MB.",
         request=EventBatchSerializer, parameters=[IDEMPOTENCY_KEY_HEADER],
         responses={200: IngestResultSerializer, **error_responses(400, 401, 403, 409, 413, 415)},
     )
