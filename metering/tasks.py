@@ -4,6 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from billing.selectors import entitlements_for
+from metering.ai_services import ai_reservations_sweep
 from metering.services import event_keys_prune, usage_alert_record, usage_partitions_ensure
 from metering.wallet_services import wallet_grants_expire, wallet_monthly_grants_run
 from tenants.models import Tenant

@@ -238,6 +238,18 @@ def test_a_settled_reservation_is_never_swept(reservation, tenant_alpha):
     assert AiReservationRecord.objects.get(request_id=reservation.request_id).outcome == "settled"
 
 
+def test_the_beat_job_runs_the_sweep_every_five_minutes(reservation, tenant_alpha):
+    from django_celery_beat.models import PeriodicTask
+
+    from metering.tasks import ai_reservations_sweep_task
+
+    job = PeriodicTask.objects.get(task="metering.ai_reservations_sweep")
+    assert (job.enabled, job.crontab.minute, job.crontab.hour) == (True, "*/5", "*")
+    with time_machine.travel(after_every_deadline(), tick=False):
+        assert ai_reservations_sweep_task() == 1
+    assert balance(tenant_alpha) == 10_000
+
+
 def test_a_release_closes_the_record_as_released(reservation):
     ai_release(reservation=reservation)
 
