@@ -144,6 +144,21 @@ def test_an_idempotency_key_at_the_documented_limits_is_accepted(client, key):
     assert response.status_code == 200
 
 
+def _crash_while_creating(monkeypatch, client, *, key: str) -> None:
+    """A create whose worker is killed (SystemExit escapes every `except Exception`) after writing the key."""
+    from tenants import api, services
+
+    def killed_after_creating(**kwargs):
+        services.api_key_create(**kwargs)
+        raise SystemExit("worker killed")
+
+    create = api.api_key_create
+    monkeypatch.setattr(api, "api_key_create", killed_after_creating)
+    with pytest.raises(SystemExit):
+        _create(client, key=key)
+    monkeypatch.setattr(api, "api_key_create", create)
+
+
 @pytest.mark.django_db
 def test_crashed_request_does_not_block_its_idempotency_key_forever(tenant_alpha, client, monkeypatch, settings):
     """A worker killed mid-request (SystemExit escapes every `except Exception`) leaves its record in progress
@@ -278,21 +293,6 @@ def test_of_two_retries_racing_for_a_crashed_request_exactly_one_takes_it_over(c
         release.set()
         ApiKey.objects.filter(tenant=alpha).delete()
         IdempotencyRecord.objects.filter(tenant=alpha).delete()
-
-
-def _crash_while_creating(monkeypatch, client, *, key: str) -> None:
-    """A create whose worker is killed (SystemExit escapes every `except Exception`) after writing the key."""
-    from tenants import api, services
-
-    def killed_after_creating(**kwargs):
-        services.api_key_create(**kwargs)
-        raise SystemExit("worker killed")
-
-    create = api.api_key_create
-    monkeypatch.setattr(api, "api_key_create", killed_after_creating)
-    with pytest.raises(SystemExit):
-        _create(client, key=key)
-    monkeypatch.setattr(api, "api_key_create", create)
 
 
 def test_a_slow_request_taken_over_by_a_retry_keeps_nothing_so_the_work_runs_once(committed_db, monkeypatch):
