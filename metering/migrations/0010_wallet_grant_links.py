@@ -104,7 +104,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="walletentry",
             name="grant",
-            field=models.ForeignKey(blank=True, db_index=False,
+            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False,
                                     help_text="The grant whose allowance this entry drew from or gave back to (a "
                                               "top-up grant: the one it adds to).",
                                     null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+",
