@@ -111,3 +111,24 @@ def test_alphas_settings_and_orders_stay_in_alpha(alpha_owner_client, tenant_alp
     assert Wallet.objects.get(tenant=tenant_alpha).low_balance_threshold == 5
     assert Wallet.objects.get(tenant=tenant_beta).low_balance_threshold == 777_000
     assert list(TokenPurchase.objects.values_list("tenant__slug", flat=True)) == ["alpha"]
+
+
+def test_betas_debt_and_refunds_never_show_in_alphas_wallet(tenant_alpha, tenant_beta, alpha_owner_client):
+    from metering.wallet_services import wallet_debit_or_owe, wallet_refund
+
+    wallet_credit(tenant=tenant_alpha, tokens=1_000, kind="purchase", reason="Alpha purchase", idempotency_key="p")
+    wallet_debit(tenant=tenant_alpha, tokens=500, feature="ai_api", reason="Alpha call", idempotency_key="ai-reserve:1")
+    wallet_credit(tenant=tenant_beta, tokens=100, kind="purchase", reason=BETA_REASON, idempotency_key="p")
+    wallet_debit(tenant=tenant_beta, tokens=100, feature="ai_api", reason="Beta call", idempotency_key="ai-reserve:1")
+    wallet_debit_or_owe(tenant=tenant_beta, tokens=65_432, feature="ai_api", reason="Beta over",
+                        idempotency_key="ai-settle:2")
+    # The same debit key in both wallets: the refund goes to alpha's debit only.
+    wallet_refund(tenant=tenant_alpha, debit_key="ai-reserve:1", tokens=400, reason="Alpha unused",
+                  idempotency_key="ai-settle:1")
+
+    body = api_client(tenant_alpha, api_key_for(tenant_alpha, scopes=["read"])).get("/api/v1/wallet").json()
+    page = alpha_owner_client.get("/wallet/")
+
+    assert (body["balance"], body["owed_tokens"], body["usage_this_month"][0]["tokens"]) == (900, 0, 100)
+    assert b"65,432" not in page.content and b'id="wallet-owed"' not in page.content
+    assert Wallet.objects.get(tenant=tenant_beta).owed == 65_432
