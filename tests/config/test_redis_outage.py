@@ -30,7 +30,8 @@ GET_QUERIES = {"/api/v1/usage": "?meter=api_calls&granularity=day"}
 POST_BODIES = {
     "/api/v1/api-keys": {"name": "during the outage", "scopes": ["read"]},
     "/api/v1/api-keys/<int:api_key_id>/revoke": {},
-    "/api/v1/events": {"events": [{"transaction_id": "outage-1", "meter": "coach_messages"}]},
+    "/api/v1/events": {"events": [{"transaction_id": "outage-1", "meter": "compute_seconds",
+                                   "properties": {"seconds": 3}}]},
     "/api/v1/ai/messages": PROMPT,
     "/api/v1/ai/code": {"description": "add two numbers", "language": "python"},
 }
