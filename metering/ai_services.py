@@ -50,6 +50,7 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 
 from billing.selectors import entitlements_for
+from config.redis_guard import failure_log
 from metering.ai_client import (
     AiError,
     AiMessage,
@@ -60,7 +61,7 @@ from metering.ai_client import (
     message_create,
     message_stream_open,
 )
-from metering.models import AiReservationRecord, ModelPrice, WalletEntry, WalletFeature
+from metering.models import AiReservationRecord, ModelPrice, WalletFeature
 from metering.selectors import active_meters
 from metering.services import event_ingest
 from metering.wallet_services import wallet_debit, wallet_debit_or_owe, wallet_refund
@@ -85,8 +86,6 @@ SLOT_MARGIN_S = 30
 SLOT_RENEW_EVERY_S = 15.0
 # A running stream writes the charge so far to its record this often: what the sweep charges if it dies.
 USAGE_CHECKPOINT_S = 5.0
-LOG_EVERY_S = 60.0
-_last_failure_logged = [0.0]
 
 
 class AiConcurrencyExceeded(AiError):
@@ -241,10 +240,7 @@ def slot_lease_s() -> int:
 
 
 def _failure_log(error: Exception) -> None:
-    now = time.monotonic()
-    if now - _last_failure_logged[0] >= LOG_EVERY_S:
-        _last_failure_logged[0] = now
-        logger.warning("ai_limits_unavailable error=%s fail_closed=True", type(error).__name__)
+    failure_log("ai_limits_unavailable", error=type(error).__name__, fail_closed=True)
 
 
 # --- Reservation and settlement -----------------------------------------------------------------------------

@@ -1,8 +1,26 @@
-"""Tenant A's key cannot spend tenant B's AI tokens: on B's host it is refused before anything is reserved."""
+"""Tenant A's key cannot spend tenant B's AI tokens: on B's host it is refused before anything is reserved. A's
+concurrency slots never count against B, and the sweep gives each dead reservation back to its own tenant."""
+
+import uuid
+from datetime import timedelta
 
 import pytest
+import time_machine
+from django.utils import timezone
+from django_redis import get_redis_connection
 
-from metering.models import Wallet, WalletEntry
+from metering.ai_client import AiUsage
+from metering.ai_services import (
+    AI_REQUEST_MAX_S,
+    SWEEP_MARGIN_S,
+    ai_reservation_checkpoint,
+    ai_reservations_sweep,
+    ai_reserve,
+    ai_slot_acquire,
+    slot_key,
+    slot_lease_s,
+)
+from metering.models import AiReservationRecord, ModelPrice, UsageEvent, Wallet, WalletEntry
 from metering.wallet_services import wallet_credit
 from tests.metering.test_ai_api import PROMPT, post, upstream  # noqa: F401 (upstream is a fixture)
 from tests.support.api import api_client, api_key_for
@@ -34,3 +52,37 @@ def test_each_tenant_pays_for_its_own_requests(upstream, tenant_alpha, tenant_be
     assert response.status_code == 200
     assert Wallet.objects.get(tenant=tenant_alpha).balance == 10_000 - 15
     assert Wallet.objects.get(tenant=tenant_beta).balance == 10_000
+
+
+@pytest.mark.redis
+def test_a_tenants_leaked_slot_never_blocks_another_tenant(tenant_alpha, tenant_beta):
+    redis = get_redis_connection("default")
+    try:
+        with time_machine.travel(timezone.now(), tick=False):
+            ai_slot_acquire(tenant=tenant_alpha, request_id=uuid.uuid4())  # alpha's process dies holding it
+
+            beta = ai_slot_acquire(tenant=tenant_beta, request_id=uuid.uuid4())
+
+        assert (redis.zcard(slot_key(tenant_alpha)), redis.zcard(slot_key(tenant_beta))) == (1, 1)
+        beta.release()
+    finally:
+        redis.delete(slot_key(tenant_alpha), slot_key(tenant_beta))
+
+
+def test_the_sweep_settles_each_dead_reservation_with_its_own_tenant(tenant_alpha, tenant_beta):
+    haiku = ModelPrice.objects.get(model="claude-haiku-4-5")
+    for tenant in (tenant_alpha, tenant_beta):
+        wallet_credit(tenant=tenant, tokens=10_000, kind="purchase", reason="Purchase", idempotency_key="bought")
+    alpha = ai_reserve(tenant=tenant_alpha, price=haiku, tokens=1_000, request_id=uuid.uuid4())
+    ai_reservation_checkpoint(reservation=alpha, usage=AiUsage(input_tokens=10, output_tokens=90))
+    ai_reserve(tenant=tenant_beta, price=haiku, tokens=2_000, request_id=uuid.uuid4())
+
+    later = timezone.now() + timedelta(seconds=AI_REQUEST_MAX_S + slot_lease_s() + SWEEP_MARGIN_S + 1)
+    assert ai_reservations_sweep(now=later) == 2
+
+    assert Wallet.objects.get(tenant=tenant_alpha).balance == 10_000 - 100
+    assert Wallet.objects.get(tenant=tenant_beta).balance == 10_000
+    assert not UsageEvent.objects.filter(tenant=tenant_beta, meter_code__startswith="ai_").exists()
+    assert UsageEvent.objects.filter(tenant=tenant_alpha, meter_code__startswith="ai_").count() == 2
+    assert set(AiReservationRecord.objects.values_list("tenant__slug", "outcome")) == {("alpha", "swept"),
+                                                                                       ("beta", "swept")}
