@@ -1,5 +1,7 @@
 """Wallet debits: N threads debit one wallet as fast as they can for a few seconds (every debit contends for the
-same row), then the balance is checked against the debits that succeeded and against the ledger.
+same row), then the balance is checked against the debits that succeeded and against the ledger. The wallet has
+an open monthly allowance as well as purchased tokens, so every debit also records its share of the allowance
+(the path a plan's allowance takes), and the allowance left is checked too.
 
 Run with `./dev bench wallet` (`--threads N`, default 8; `--seconds S`, default 5). Works on its own copy of the
 migrated test template database. Prints one line per figure: `name: value unit`.
@@ -11,6 +13,7 @@ import statistics
 import sys
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,6 +32,7 @@ from tests.support.database import bench_database  # noqa: E402
 
 DATABASE = "tollgate_bench_wallet"
 INITIAL_BALANCE = 10**12
+INITIAL_ALLOWANCE = 10**11
 TOKENS_PER_DEBIT = 7
 WARM_UP_DEBITS = 200
 
@@ -71,7 +75,10 @@ def main() -> None:
 
     with bench_database(DATABASE):
         tenant = Tenant.objects.get(slug="alpha")
-        wallet_credit(tenant=tenant, tokens=INITIAL_BALANCE, kind="purchase", reason="bench", idempotency_key="seed")
+        wallet_credit(tenant=tenant, tokens=INITIAL_BALANCE - INITIAL_ALLOWANCE, kind="purchase", reason="bench",
+                      idempotency_key="seed")
+        wallet_credit(tenant=tenant, tokens=INITIAL_ALLOWANCE, kind="grant", reason="bench", idempotency_key="grant",
+                      expires_at=datetime(2100, 1, 1, tzinfo=timezone.utc))
         for n in range(WARM_UP_DEBITS):
             wallet_debit(tenant=tenant, tokens=TOKENS_PER_DEBIT, feature="ai_api", reason="warm-up",
                          idempotency_key=f"warm-up-{n}")
@@ -95,9 +102,10 @@ def main() -> None:
         debits = sum(len(worker.latencies) for worker in workers)
         debited = sum(worker.debited for worker in workers)
         latencies = [latency for worker in workers for latency in worker.latencies]
-        balance = wallet_get(tenant=tenant).balance
+        wallet = wallet_get(tenant=tenant)
         ledger = wallet_ledger_sum(tenant=tenant)
-        exact = balance == INITIAL_BALANCE - warm_up - debited == ledger
+        exact = (wallet.balance == INITIAL_BALANCE - warm_up - debited == ledger
+                 and wallet.allowance == INITIAL_ALLOWANCE - warm_up - debited)
     print(f"wallet_threads: {args.threads} threads")
     print(f"wallet_debit_p50_ms: {statistics.median(latencies) * 1000:.2f} ms")
     print(f"wallet_debit_p99_ms: {percentile(latencies, 0.99) * 1000:.2f} ms")
