@@ -267,6 +267,26 @@ def test_concurrent_debits_with_one_key_debit_once(committed_alpha):
     assert balance(committed_alpha) == 93 == wallet_ledger_sum(tenant=committed_alpha)
 
 
+def test_concurrent_reservations_and_refunds_keep_the_allowance_exact(committed_alpha):
+    credit(committed_alpha, 100_000, key="seed")
+    granted = credit(committed_alpha, 5_000, kind="grant", key="grant", now=NOV, expires_at=DEC)
+
+    def reserve_and_refund(n: int) -> None:
+        debit(committed_alpha, 500, key=f"ai-reserve:{n}")
+        refund(committed_alpha, f"ai-reserve:{n}", 450, key=f"ai-settle:{n}")
+
+    outcomes = run_in_threads(20, reserve_and_refund)
+
+    assert [outcome for outcome in outcomes if outcome is not None] == []
+    entries = WalletEntry.objects.filter(wallet__tenant=committed_alpha)
+    wallet = Wallet.objects.get(tenant=committed_alpha)
+    allowance_moved = sum(entries.filter(grant_id=granted.pk).values_list("grant_tokens", flat=True))
+    assert wallet.allowance == 5_000 + allowance_moved
+    assert wallet.balance == 105_000 - 20 * 50 == wallet_ledger_sum(tenant=committed_alpha)
+    wallet_grants_expire(now=DEC)
+    assert balance(committed_alpha) == 105_000 - 20 * 50 - wallet.allowance
+
+
 # --- Credits -----------------------------------------------------------------------------------------
 
 def test_a_credit_opens_the_wallet_and_adds_the_tokens(tenant_alpha):
