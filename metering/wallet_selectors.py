@@ -60,17 +60,27 @@ def wallet_usage_by_feature(*, tenant: Tenant, start: datetime, end: datetime) -
     An AI request counts once, as its real usage, in the month it was reserved. Refunds of debits written before
     refunds named their debit (metering migration 0010) are not subtracted.
 
-    One aggregate over the wallet's (wallet, created_at) index, each debit's refunds found by the partial
-    refund_of index."""
+    Two range scans and a hash join: the period's debits over the (wallet, created_at) index, and the refunds
+    written after the first of them (a refund always comes after its debit) over the (wallet, id) index."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT debit.feature, sum(debit.owed_tokens - debit.tokens - coalesce(refunded.tokens, 0))::bigint
-            FROM metering_walletentry AS debit
-            LEFT JOIN LATERAL (SELECT sum(refund.tokens) AS tokens FROM metering_walletentry AS refund
-                               WHERE refund.refund_of_id = debit.id) AS refunded ON true
-            WHERE debit.wallet_id = (SELECT id FROM metering_wallet WHERE tenant_id = %s)
-              AND debit.kind = 'usage_debit' AND debit.created_at >= %s AND debit.created_at < %s
+            WITH wallet AS (SELECT id FROM metering_wallet WHERE tenant_id = %s),
+            debit AS (
+                SELECT entry.id, entry.feature, entry.owed_tokens - entry.tokens AS used
+                FROM metering_walletentry AS entry, wallet
+                WHERE entry.wallet_id = wallet.id AND entry.kind = 'usage_debit'
+                  AND entry.created_at >= %s AND entry.created_at < %s
+            ),
+            refunded AS (
+                SELECT entry.refund_of_id, sum(entry.tokens) AS tokens
+                FROM metering_walletentry AS entry, wallet
+                WHERE entry.wallet_id = wallet.id AND entry.id > (SELECT min(debit.id) FROM debit)
+                  AND entry.refund_of_id IS NOT NULL
+                GROUP BY entry.refund_of_id
+            )
+            SELECT debit.feature, sum(debit.used - coalesce(refunded.tokens, 0))::bigint
+            FROM debit LEFT JOIN refunded ON refunded.refund_of_id = debit.id
             GROUP BY debit.feature
             """,
             [tenant.pk, start, end],
