@@ -11,18 +11,20 @@ stored. A lock with an owner token (redis-py's Lock, extended after each chunk) 
 correctness does not depend on it. Records the ingestion rejects (a web server's clock more than 5 minutes
 ahead, a backlog older than 35 days) are logged, counted and kept in a capped Redis list for inspection.
 
-What can be lost: records still in Redis if Redis itself dies without persistence, and calls made while Redis
-is unavailable to the web process (counted and logged at most once a minute per process; that includes the
-REDIS_CIRCUIT_OPEN_S after a failure, config.redis_guard). A graceful web shutdown loses nothing: no record
-waits in the process.
+Calls made while Redis is unavailable to a web process (down, or skipped for REDIS_CIRCUIT_OPEN_S after a
+failure: config.redis_guard) wait in that process, up to PENDING_MAX, and go to Redis with the next call it
+records (or when it exits). What can be lost: records still in Redis if Redis itself dies without persistence;
+calls beyond PENDING_MAX during a long outage, and those still waiting when a process stops while Redis is
+unreachable (counted and logged, at most once a minute per process).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -50,7 +52,12 @@ FLUSH_LOCK_TIMEOUT_S = 60
 # flush that was only slow then has its chunk ingested twice, which deduplication makes harmless.
 PROCESSING_LEASE_S = 300
 REJECTED_KEPT = 10_000
-_unrecorded = [0]  # calls this process could not record since it started
+# Records kept in a web process while Redis is unavailable (about 300 bytes each), and how many of them go with
+# one new record once it is back.
+PENDING_MAX = 10_000
+PENDING_PUSH_MAX = 1000
+_pending: deque[bytes] = deque()
+_lost = [0]  # records this process could neither hand to Redis nor keep, since it started
 
 # Moves up to ARGV[1] records from the head of the buffer (KEYS[1]) onto a new processing list (KEYS[2]) and
 # leases that list until ARGV[2] in the registry (KEYS[3]), in one step: nothing is ever in neither.
@@ -95,42 +102,42 @@ class ApiCallTrackingMiddleware:
         tenant = getattr(request, "tenant", None)
         if (settings.API_CALL_TRACKING_ENABLED and request.path.startswith(TRACKED_PREFIX)
                 and tenant is not None and not tenant.is_public):
-            if not redis_available():  # this request already waited for Redis once (config.redis_guard)
-                _unrecorded_log("RedisSkipped")
-                return response
             # The WSGI server closes the response after sending it (a stream: after its last event). The
-            # month's API-call counter moves then too, so a hard quota may let one in-flight call through.
-            response._resource_closers.append(partial(self._record, request, response, tenant))
+            # month's API-call counter moves then too, so a hard quota may let one in-flight call through. That
+            # is after the request's Redis scope (config.redis_guard), so whether it already met a failed Redis
+            # is passed along: a request tries Redis once.
+            response._resource_closers.append(partial(self._record, request, response, tenant, redis_available()))
         return response
 
-    def _record(self, request: HttpRequest, response: HttpResponse, tenant: Tenant) -> None:
-        if not redis_available():  # it failed moments ago in this process
-            _unrecorded_log("RedisSkipped")
-            return
+    def _record(self, request: HttpRequest, response: HttpResponse, tenant: Tenant, redis_usable: bool) -> None:
         match = getattr(request, "resolver_match", None)
         endpoint = f"/{match.route}" if match and match.route else "unmatched"
         # DRF copies the authenticated key onto the Django request as `auth`.
         auth = getattr(request, "auth", None)
-        record = {
+        billable = 200 <= response.status_code < 300
+        record = orjson.dumps({
             # Not the request id: clients may send their own X-Request-Id, and two calls must never merge.
             "tenant_id": tenant.pk, "transaction_id": f"call_{uuid.uuid4().hex}",
             "timestamp": timezone.now().isoformat(),
             "properties": {
                 "endpoint": endpoint, "method": request.method, "status": response.status_code,
-                "api_key_id": auth.pk if isinstance(auth, ApiKey) else None,
-                "billable": 200 <= response.status_code < 300,
+                "api_key_id": auth.pk if isinstance(auth, ApiKey) else None, "billable": billable,
             },
-        }
+        })
+        if not (redis_usable and redis_available()):
+            _pending_keep([record], error="RedisSkipped")
+            return
+        waiting = _pending_take()
         try:
-            # One round trip: the buffered record and, for a billable call, the monthly quota counter.
+            # One round trip: the record (after any that waited in this process) and, for a billable call, the
+            # monthly quota counter.
             pipeline = get_redis_connection("default").pipeline(transaction=False)
-            pipeline.rpush(settings.API_CALLS_BUFFER_KEY, orjson.dumps(record))
-            quota = None
-            if record["properties"]["billable"] and settings.RATE_LIMITS_ENABLED:
-                quota = api_call_count_queue(tenant, pipeline)
+            pipeline.rpush(settings.API_CALLS_BUFFER_KEY, *waiting, record)
+            quota = api_call_count_queue(tenant, pipeline) if billable and settings.RATE_LIMITS_ENABLED else None
             results = pipeline.execute()
-        except Exception as error:  # tracking must never break the API; say so, not once per request
-            _unrecorded_log(type(error).__name__)
+        except Exception as error:  # tracking must never break the API
+            _pending.extendleft(reversed(waiting))
+            _pending_keep([record], error=type(error).__name__)
             return
         crossed = threshold_crossed(quota, used=results[1]) if quota is not None else None
         if crossed is not None:
@@ -141,10 +148,39 @@ class ApiCallTrackingMiddleware:
                                type(error).__name__)
 
 
-def _unrecorded_log(error: str) -> None:
-    """Count the API calls that could not be recorded, and log the count at most once a minute."""
-    _unrecorded[0] += 1
-    failure_log("api_call_tracking_unavailable", error=error, unrecorded_calls_total=_unrecorded[0])
+def _pending_keep(records: list[bytes], *, error: str) -> None:
+    """Keep records Redis could not take in this process, to go with the next call recorded once it is back;
+    beyond PENDING_MAX they are lost. Both are counted and logged at most once a minute."""
+    room = PENDING_MAX - len(_pending)
+    _pending.extend(records[:max(0, room)])
+    _lost[0] += max(0, len(records) - room)
+    failure_log("api_call_tracking_unavailable", error=error, waiting_in_process=len(_pending),
+                lost_total=_lost[0])
+
+
+def _pending_take() -> list[bytes]:
+    taken: list[bytes] = []
+    while _pending and len(taken) < PENDING_PUSH_MAX:
+        try:
+            taken.append(_pending.popleft())
+        except IndexError:  # another thread took the last one
+            break
+    return taken
+
+
+def _pending_push_at_exit() -> None:
+    """A web process that stops while records wait in it hands them to Redis, if Redis answers."""
+    while _pending:
+        waiting = _pending_take()
+        try:
+            get_redis_connection("default").rpush(settings.API_CALLS_BUFFER_KEY, *waiting)
+        except Exception as error:
+            logger.warning("api_calls_lost_at_exit count=%s error=%s", len(waiting) + len(_pending),
+                           type(error).__name__)
+            return
+
+
+atexit.register(_pending_push_at_exit)
 
 
 def api_calls_flush(*, max_chunks: int = 100) -> FlushResult:

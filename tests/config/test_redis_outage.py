@@ -17,6 +17,7 @@ from django_redis.pool import ConnectionFactory
 
 from billing.selectors import entitlements_for
 from config import redis_guard, urls_api
+from metering import tracking
 from tenants.models import ApiKey, Tenant
 from tests.metering.test_ai_api import PROMPT, funded, upstream  # noqa: F401  (fixtures)
 from tests.support.api import api_client, api_key_for
@@ -57,6 +58,7 @@ def cache_at(url: str, **options) -> Iterator[None]:
         if pool is not None:
             pool.disconnect()
         redis_guard.redis_guard_reset()
+        tracking._pending.clear()  # the outage's calls, waiting for Redis: not for the next test
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from django.db import OperationalError, connection
 from django.utils import timezone
 from django_redis import get_redis_connection
 
+from config.redis_guard import redis_failed, redis_guard_reset
 from metering import tracking
 from metering.models import UsageRollup
 from metering.tracking import api_calls_flush
@@ -26,6 +27,7 @@ REJECTED_KEY = f"{BUFFER_KEY}:rejected"
 
 
 def buffer_empty() -> None:
+    tracking._pending.clear()
     redis = get_redis_connection("default")
     redis.delete(BUFFER_KEY, LOCK_KEY, REJECTED_KEY, f"{BUFFER_KEY}:processing",
                  *redis.keys(f"{BUFFER_KEY}:processing:*"))
@@ -104,8 +106,6 @@ def test_a_flush_that_runs_twice_over_the_same_records_counts_them_once(tenant_a
 
 
 def test_the_api_keeps_serving_when_redis_is_unreachable(tenant_alpha, monkeypatch):
-    from metering import tracking
-
     def unreachable(alias):
         raise ConnectionError("redis down")
 
@@ -113,6 +113,21 @@ def test_the_api_keeps_serving_when_redis_is_unreachable(tenant_alpha, monkeypat
     monkeypatch.setattr(tracking, "get_redis_connection", unreachable)
 
     assert client.get("/api/v1/tenant").status_code == 200
+
+
+def test_calls_made_while_redis_was_skipped_are_recorded_once_it_is_back(tenant_alpha):
+    # After a blip the process leaves Redis alone for a few seconds (config.redis_guard): its calls wait.
+    client = api_client(tenant_alpha, api_key_for(tenant_alpha))
+    redis_failed(ConnectionError("a blip"))
+    client.get("/api/v1/tenant")
+    client.get("/api/v1/team/members")
+    redis_guard_reset()
+
+    client.get("/api/v1/wallet")
+    api_calls_flush()
+
+    assert sorted(call["endpoint"] for call in tracked_calls(tenant_alpha)) == [
+        "/api/v1/team/members", "/api/v1/tenant", "/api/v1/wallet"]
 
 
 def test_a_streamed_call_is_recorded_once_its_stream_has_been_sent(upstream, ai, funded):  # noqa: F811
