@@ -210,7 +210,6 @@ def wallet_debit_or_owe(*, tenant: Tenant, tokens: int, feature: str, reason: st
                 Kind.USAGE_DEBIT, tokens, feature):
             raise IdempotencyKeyReused("This idempotency key was already used for a different wallet entry.")
         return previous
-    balance_before = wallet.balance
     taken = min(wallet.balance, tokens)
     owed = tokens - taken
     entry = _entry_append(wallet, now=now, kind=Kind.USAGE_DEBIT, tokens=-taken, owed_tokens=owed, feature=feature,
@@ -220,9 +219,8 @@ def wallet_debit_or_owe(*, tenant: Tenant, tokens: int, feature: str, reason: st
     if owed:
         logger.warning("wallet_usage_owed tenant=%s key=%s tokens=%s owed=%s owed_total=%s", tenant.pk,
                        idempotency_key, tokens, owed, wallet.owed)
-    if taken and wallet.low_balance_threshold is not None:
-        _low_balance_check(tenant=tenant, balance=wallet.balance, tokens=balance_before - wallet.balance,
-                           threshold=wallet.low_balance_threshold)
+    if taken:
+        _low_balance_check(tenant=tenant, balance=wallet.balance, tokens=taken, threshold=wallet.low_balance_threshold)
     return entry
 
 

@@ -1113,3 +1113,14 @@ def test_a_smaller_plan_grants_nothing_more_in_the_month(tenant_alpha):
 
     assert wallet_monthly_grant(tenant=tenant_alpha, period_start=NOV) is None
     assert balance(tenant_alpha) == 2_000_000
+
+
+def test_owed_usage_that_crosses_the_threshold_emails_the_owners(tenant_alpha, django_capture_on_commit_callbacks):
+    credit(tenant_alpha, 100)
+    wallet_threshold_set(tenant=tenant_alpha, threshold=50)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        wallet_debit_or_owe(tenant=tenant_alpha, tokens=130, feature="ai_api", reason="over", idempotency_key="over")
+
+    [message] = mail.outbox
+    assert "0 tokens" in message.body
