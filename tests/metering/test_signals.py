@@ -44,11 +44,12 @@ def test_the_allowance_is_granted_only_once_provisioning_has_committed(django_ca
 def test_monthly_job_after_provisioning_grants_nothing_more(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         tenant = provisioned_tenant().tenant
+    granted_at_provisioning = grants(tenant)
 
     wallet_monthly_grants_run()
     wallet_monthly_grants_run()
 
-    assert grants(tenant) == [(month_key(), 50_000)]
+    assert granted_at_provisioning == grants(tenant) == [(month_key(), 50_000)]
     assert Wallet.objects.get(tenant=tenant).balance == 50_000
 
 
