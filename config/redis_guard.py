@@ -2,8 +2,8 @@
 
 Every command on the default cache's connections (our own code, django-ratelimit, allauth) runs through
 `GuardedRetry`, the retry policy `GuardedConnectionPool` gives each connection (settings CACHES). It never
-retries, and after a connection error or timeout it marks the current request as failed and opens this
-process's circuit for REDIS_CIRCUIT_OPEN_S. While either holds, a command raises `RedisSkipped` at once instead
+retries a timeout, and after a failed command it marks the current request as failed and opens this process's
+circuit for REDIS_CIRCUIT_OPEN_S. While either holds, a command raises `RedisSkipped` at once instead
 of reaching for Redis. With the short REDIS_CONNECT_TIMEOUT_S and REDIS_SOCKET_TIMEOUT_S, an unreachable or
 black-holed Redis costs a request at most one timeout, and the process's next requests none for a few seconds.
 
@@ -28,6 +28,7 @@ from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.connection import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
@@ -108,21 +109,34 @@ def redis_guard_reset() -> None:
 
 
 class GuardedRetry(Retry):
-    """redis-py's retry policy, used for every command and connect: no retries, and the guard above."""
+    """redis-py's retry policy, used for every command and connect, with the guard above. A broken connection
+    (a pooled socket Redis closed, say after a restart) is retried once at once, on a new connection: that
+    costs nothing. A timeout is never retried: that would cost a second one."""
 
     def __init__(self) -> None:
-        super().__init__(NoBackoff(), 0)
+        super().__init__(NoBackoff(), 1)
 
     def call_with_retry(self, do: Callable[[], T], fail: Callable[..., Any],
                         is_retryable: Callable[[Exception], bool] | None = None,
                         with_failure_count: bool = False) -> T:
         if not _bypassed.get() and not redis_available():
             raise RedisSkipped("Redis skipped: it failed moments ago")
-        try:
-            return super().call_with_retry(do, fail, is_retryable, with_failure_count)
-        except self._supported_errors as error:
-            redis_failed(error)
-            raise
+        failures = 0
+        while True:
+            try:
+                return do()
+            except self._supported_errors as error:
+                failures += 1
+                if with_failure_count:
+                    fail(error, failures)
+                else:
+                    fail(error)  # redis-py closes the connection here
+                if isinstance(error, RedisSkipped):  # a reconnect inside was skipped: already reported
+                    raise
+                timed_out = isinstance(error, (RedisTimeoutError, TimeoutError))
+                if timed_out or failures > self._retries or (is_retryable and not is_retryable(error)):
+                    redis_failed(error)
+                    raise
 
 
 class GuardedConnectionPool(ConnectionPool):
