@@ -162,6 +162,10 @@ def message_create(*, params: dict[str, Any]) -> AiMessage:
     except ValueError as error:  # a body that is not a message (truncated JSON, wrong shape) from upstream
         logger.warning("ai_upstream_unreadable error=%s", type(error).__name__)
         raise UpstreamFailed("Anthropic's answer could not be read. Retry shortly.") from error
+    # The SDK builds responses without validating them: an answer without usage or content cannot be metered.
+    if message.usage is None or not isinstance(message.content, list):
+        logger.warning("ai_upstream_unreadable error=incomplete_message")
+        raise UpstreamFailed("Anthropic's answer could not be read. Retry shortly.")
     return AiMessage(
         id=message.id, model=message.model,
         text_blocks=[block.text for block in message.content if block.type == "text"],

@@ -453,9 +453,12 @@ def test_sdk_exception_releases_reservation_and_slot(upstream, ai, funded, strea
     assert get_redis_connection("default").zcard(ai_services.slot_key(funded)) == 0
 
 
-def test_an_unreadable_anthropic_answer_answers_502_and_costs_nothing(upstream, ai, funded):
+@pytest.mark.parametrize("body", [b'{"id": "msg_01", "type": "message", "cont',
+                                  b'{"id": "msg_01", "type": "message", "content": []}'],
+                         ids=["truncated", "without_usage"])
+def test_an_unreadable_anthropic_answer_answers_502_and_costs_nothing(upstream, ai, funded, body):
     upstream.respond = lambda request: httpx2.Response(200, headers={"content-type": "application/json"},
-                                                       content=b'{"id": "msg_01", "type": "message", "cont')
+                                                       content=body)
 
     response = post(ai, PROMPT)
 
