@@ -1,9 +1,9 @@
 """Whether a schema has migrations to apply, and which tenant schemas have exactly the migrations the template has.
 
-`migrate` migrates the template first, against the migration graph on disk, so right after that "the same
-(app, name) rows in django_migrations as the template" means "nothing to migrate" for a tenant schema, and
-running Django's migrate there (0.1–0.2 s per schema, most of it building the migration loader) can be
-skipped. The rows themselves are compared, not a marker written beside them, so a schema whose
+`migrate` brings the template fully up to date first, against the migration graph on disk, so right after that
+"the same (app, name) rows in django_migrations as the template" means "nothing to migrate" for a tenant schema,
+and running Django's migrate there (0.1–0.2 s per schema: the migration loader, every model rendered for
+post_migrate, and from the command line the system checks) can be skipped. The rows themselves are compared, not a marker written beside them, so a schema whose
 django_migrations was changed by hand is still caught.
 """
 
@@ -39,8 +39,9 @@ def schemas_migrated_like_template(*, schema_names: Sequence[str], template: str
     """Return the schemas among `schema_names` whose django_migrations holds the same set of (app, name) rows
     as the `template` schema's (ignoring when they were applied and duplicate rows).
 
-    A schema without a django_migrations table is never returned. The caller must have migrated the template
-    in the same run: equality with a template that is behind proves nothing.
+    A schema without a django_migrations table is never returned. The caller must have brought the template
+    fully up to date in the same run (`schema_fully_migrated`): equality with a template that is behind proves
+    nothing.
     """
     with_table = _schemas_with_migrations_table(schema_names, database)
     matching: set[str] = set()
