@@ -3,8 +3,8 @@
 `migrate` brings the template fully up to date first, against the migration graph on disk, so right after that
 "the same (app, name) rows in django_migrations as the template" means "nothing to migrate" for a tenant schema,
 and running Django's migrate there (0.1–0.2 s per schema: the migration loader, every model rendered for
-post_migrate, and from the command line the system checks) can be skipped. The rows themselves are compared, not a marker written beside them, so a schema whose
-django_migrations was changed by hand is still caught.
+post_migrate, and from the command line the system checks) can be skipped. The rows themselves are compared,
+not a marker written beside them, so a schema whose django_migrations was changed by hand is still caught.
 """
 
 from collections.abc import Sequence
