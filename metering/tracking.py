@@ -51,6 +51,7 @@ FLUSH_LOCK_TIMEOUT_S = 60
 # A flush still holding a chunk this long after taking it is presumed dead; a later flush adopts the chunk. A
 # flush that was only slow then has its chunk ingested twice, which deduplication makes harmless.
 PROCESSING_LEASE_S = 300
+FAILED_RETRY_S = 60
 REJECTED_KEPT = 10_000
 # Records kept in a web process while Redis is unavailable (about 300 bytes each), and how many of them go with
 # one new record once it is back.
@@ -224,10 +225,10 @@ def _chunk_take(redis, processing_key: str) -> list[bytes]:
 
 def _orphan_adopt(redis, processing_key: str) -> list[bytes]:
     now = time.time()
-    for orphan in redis.zrangebyscore(_registry_key(), "-inf", now, start=0, num=1):
-        return redis.eval(_ORPHAN_ADOPT, 3, orphan, processing_key, _registry_key(), now,
-                          now + PROCESSING_LEASE_S)
-    return []
+    orphans = redis.zrangebyscore(_registry_key(), "-inf", now, start=0, num=1)
+    if not orphans:
+        return []
+    return redis.eval(_ORPHAN_ADOPT, 3, orphans[0], processing_key, _registry_key(), now, now + PROCESSING_LEASE_S)
 
 
 def _chunk_ingest(redis, processing_key: str, items: list[bytes], *, meters: dict) -> int:
@@ -249,7 +250,9 @@ def _chunk_ingest(redis, processing_key: str, items: list[bytes], *, meters: dic
             rejected += [{"code": rejection.code, "message": rejection.message,
                           "record": tenant_records[rejection.index]} for rejection in result.rejected]
     except Exception:
-        redis.zadd(_registry_key(), {processing_key: 0})  # not dead, failed: the next flush retries it at once
+        # Not dead, failed (the database, say): retried in a minute, while the flushes in between take the
+        # buffer on, so one chunk that keeps failing cannot hold every later record back.
+        redis.zadd(_registry_key(), {processing_key: time.time() + FAILED_RETRY_S})
         raise
     # One transaction: the rejected records are kept exactly when the chunk goes.
     pipeline = redis.pipeline(transaction=True)

@@ -226,7 +226,7 @@ def test_a_chunk_left_by_a_flush_that_died_is_ingested_by_a_later_one(tenant_alp
     assert redis.zcard(f"{BUFFER_KEY}:processing") == 0
 
 
-def test_a_chunk_whose_ingestion_failed_is_retried_by_the_next_flush(tenant_alpha, monkeypatch):
+def test_a_chunk_whose_ingestion_failed_is_retried_a_minute_later_without_holding_the_rest_back(tenant_alpha, monkeypatch):
     sent = [buffered_call(tenant_alpha) for _ in range(2)]
 
     def database_fails():
@@ -235,9 +235,13 @@ def test_a_chunk_whose_ingestion_failed_is_retried_by_the_next_flush(tenant_alph
     during_first_ingest(monkeypatch, database_fails)
     with pytest.raises(OperationalError):
         api_calls_flush()
+    later = buffered_call(tenant_alpha)
 
+    assert api_calls_flush().processed == 1  # the buffer goes on meanwhile
+    in_a_minute = time.time() + tracking.FAILED_RETRY_S + 1
+    monkeypatch.setattr(tracking.time, "time", lambda: in_a_minute)
     assert api_calls_flush().processed == 2
-    assert stored_transaction_ids(tenant_alpha) == sorted(sent)
+    assert stored_transaction_ids(tenant_alpha) == sorted([*sent, later])
 
 
 def test_rejected_records_are_counted_and_logged(tenant_alpha, caplog):
