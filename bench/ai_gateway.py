@@ -31,11 +31,12 @@ django.setup()
 
 import orjson  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import Sum  # noqa: E402
 
 from billing.models import Plan  # noqa: E402
 from billing.services import tenant_plan_assign  # noqa: E402
 from config.embedded import free_port  # noqa: E402
-from metering.models import Wallet, WalletEntry  # noqa: E402
+from metering.models import WalletEntry  # noqa: E402
 from metering.wallet_services import wallet_credit  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import api_key_create  # noqa: E402
@@ -127,7 +128,9 @@ def main() -> None:
                 plain.append(ttfb_ms(gateway_port, "/api/v1/tenant", read_headers, method="GET"))
             requests = options.requests + 20
             settled = WalletEntry.objects.filter(wallet__tenant=tenant, idempotency_key__startswith="ai-settle:").count()
-            spent = 10_000_000 - Wallet.objects.get(tenant=tenant).balance
+            # From the ledger, not the balance: the plan's allowance is granted too, and usage may draw from it.
+            spent = -(WalletEntry.objects.filter(wallet__tenant=tenant, kind__in=["usage_debit", "refund"])
+                      .aggregate(total=Sum("tokens"))["total"] or 0)
             direct_p50, through_p50 = statistics.median(direct), statistics.median(through)
             figures = [
                 ("direct_ttfb_p50_ms", f"{direct_p50:.2f} ms"),

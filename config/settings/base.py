@@ -69,6 +69,8 @@ PUBLIC_SCHEMA_NAME = "public"
 # New tenants are cloned from this pre-migrated schema instead of running every migration.
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# Processes `migrate` uses for the tenant schemas that are behind the template (up-to-date ones are skipped).
+TENANT_MULTIPROCESSING_MAX_PROCESSES = int(env_str("MIGRATE_PROCESSES", "2"))
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 ROOT_URLCONF = "config.urls_tenant"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
@@ -266,6 +268,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # At DEBUG it logs whole template contexts: request paths with tokens, a just-created API key.
+        "django.template": {"level": "INFO"},
         # The Anthropic SDK's HTTP client logs every request at INFO: one line per AI call, in the hot path.
         "httpx2": {"level": "WARNING"},
         "httpcore2": {"level": "WARNING"},
