@@ -40,17 +40,15 @@ class Command(BaseCommand):
             if day > now:
                 day = now - timedelta(minutes=1)
             stored += event_ingest(tenant=tenant, events=self._day_events(day), now=now).accepted
-        # Dated like the usage: the pack bought before the month of history, then a debit every third day.
+        # Dated now, not like the usage: the ledger's order is its entries' order, and provisioning has already
+        # granted this month's allowance, so a backdated entry would read as older than the grant it follows.
         wallet_credit(tenant=tenant, tokens=1_000_000, kind=WalletEntry.Kind.PURCHASE, reason="Demo token pack",
-                      idempotency_key="demo-purchase", created_by="usage_demo_seed",
-                      now=now - timedelta(days=DAYS + 1))
-        for days_ago in range(DAYS, 0, -3):
-            moment = (now - timedelta(days=days_ago)).replace(hour=15, minute=0, second=0, microsecond=0)
-            day = moment.date()
+                      idempotency_key="demo-purchase", created_by="usage_demo_seed")
+        for number in range(1, 11):
             try:
-                wallet_debit(tenant=tenant, tokens=2_000 + days_ago * 150, feature=WalletFeature.AI_API,
-                             reason="Demo AI usage", idempotency_key=f"demo-debit-{day}", created_by="usage_demo_seed",
-                             now=moment)
+                wallet_debit(tenant=tenant, tokens=2_000 + number * 450, feature=WalletFeature.AI_API,
+                             reason="Demo AI usage", idempotency_key=f"demo-debit-{number}",
+                             created_by="usage_demo_seed")
             except InsufficientBalance:
                 break
         self.stdout.write(f"Demo usage for {tenant.slug}: {stored} events over {DAYS} days, plan Pro, wallet funded.")
