@@ -167,6 +167,10 @@ class Wallet(models.Model):
         null=True, blank=True,
         help_text="Email the owners when a debit takes the balance from above this to at or below it.",
     )
+    # Written by every debit with what it took from the allowance, so that the one UPDATE can return it
+    # (RETURNING sees only the new row before PostgreSQL 18): no separate row lock to read the old allowance.
+    # Means nothing between debits.
+    last_debit_from_allowance = models.BigIntegerField(default=0, db_default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -89,32 +89,26 @@ class TokenPackUnavailable(WalletError):
 
 # --- Debits ----------------------------------------------------------------------------------------
 
-# One statement: lock the wallet's row only if the balance covers the tokens and the key is new (FOR NO KEY
-# UPDATE returns the row as the last committed debit left it, so the allowance read here is current), take the
-# tokens, the open allowance first, and insert the ledger row saying how much of it was allowance and whose.
-# Outside a transaction the statement is its own transaction, so the row lock is held for the statement and
-# its commit only, never across a round trip to Python: that is what lets one wallet take thousands of debits
-# a second. A concurrent debit with the same key (not yet visible to NOT EXISTS) makes the INSERT violate
-# wallet_entry_key_once, which undoes the UPDATE with it.
+# One statement: the guarded UPDATE takes the tokens only if the balance covers them and the key is new, the
+# open allowance first (an UPDATE re-reads a row another debit just changed, so the allowance it sees is
+# current), and notes in last_debit_from_allowance how much of it was allowance, for the ledger row inserted
+# from what it returned. Outside a transaction the statement is its own transaction, so the row lock is held
+# for the statement and its commit only, never across a round trip to Python: that is what lets one wallet take
+# thousands of debits a second. A concurrent debit with the same key (not yet visible to NOT EXISTS) makes the
+# INSERT violate wallet_entry_key_once, which undoes the UPDATE with it.
 DEBIT_SQL = """
-WITH locked AS (
-    SELECT wallet.id, wallet.balance, wallet.allowance, wallet.allowance_grant_id
-    FROM metering_wallet AS wallet
+WITH debited AS (
+    UPDATE metering_wallet AS wallet
+    SET balance = wallet.balance - %(tokens)s,
+        last_debit_from_allowance = least(wallet.allowance, %(tokens)s),
+        allowance = wallet.allowance - least(wallet.allowance, %(tokens)s),
+        updated_at = %(now)s
     WHERE wallet.tenant_id = %(tenant_id)s AND wallet.balance >= %(tokens)s
       AND NOT EXISTS (SELECT 1 FROM metering_walletentry AS seen
                       WHERE seen.wallet_id = wallet.id AND seen.idempotency_key = %(key)s)
-    FOR NO KEY UPDATE
-),
-debited AS (
-    UPDATE metering_wallet AS wallet
-    SET balance = locked.balance - %(tokens)s,
-        allowance = locked.allowance - least(locked.allowance, %(tokens)s),
-        updated_at = %(now)s
-    FROM locked
-    WHERE wallet.id = locked.id
     RETURNING wallet.id, wallet.balance, wallet.low_balance_threshold,
-              CASE WHEN locked.allowance > 0 THEN locked.allowance_grant_id END AS grant_id,
-              least(locked.allowance, %(tokens)s) AS from_grant
+              CASE WHEN wallet.last_debit_from_allowance > 0 THEN wallet.allowance_grant_id END AS grant_id,
+              wallet.last_debit_from_allowance AS from_grant
 ),
 entry AS (
     INSERT INTO metering_walletentry
