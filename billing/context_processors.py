@@ -9,4 +9,4 @@ def current_plan(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if tenant is None or tenant.is_public or user is None or not user.is_authenticated:
         return {}
-    return {"current_plan_name": entitlements_for(tenant).plan_name}
+    return {"current_plan_name": entitlements_for(tenant=tenant).plan_name}

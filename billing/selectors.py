@@ -45,7 +45,7 @@ class Entitlements:
 _local: dict[int, tuple[float, Entitlements]] = {}
 
 
-def entitlements_for(tenant: Tenant) -> Entitlements:
+def entitlements_for(*, tenant: Tenant) -> Entitlements:
     """What the tenant's plan allows. Today the plan ops assigned (Free when none); later the subscription's."""
     cached = _local.get(tenant.pk)
     now = time.monotonic()

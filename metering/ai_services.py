@@ -209,7 +209,7 @@ class AiSlot:
 def ai_slot_acquire(*, tenant: Tenant, request_id: uuid.UUID) -> AiSlot:
     """Take a slot, or raise AiConcurrencyExceeded when the plan's concurrent requests are all in use. Without
     a limit no slot is counted; with one and Redis unreachable the request is refused (AiUnavailable)."""
-    limit = entitlements_for(tenant).concurrent_ai_requests
+    limit = entitlements_for(tenant=tenant).concurrent_ai_requests
     if limit is None:
         return AiSlot(key=None)
     key, member, now, lease = slot_key(tenant), request_id.hex, time.time(), slot_lease_s()

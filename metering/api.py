@@ -191,7 +191,7 @@ class UsageSummaryApi(APIView):
     )
     def get(self, request):
         start, end = month_bounds(timezone.now())
-        entitlements = entitlements_for(request.tenant)
+        entitlements = entitlements_for(tenant=request.tenant)
         meters = []
         for meter in active_meters().values():
             usage = usage_for_period(tenant=request.tenant, meter=meter, start=start, end=end)

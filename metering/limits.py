@@ -38,7 +38,7 @@ KEY_LIMIT = "api:key"
 
 def plan_rate(group: str, request: HttpRequest) -> str | None:
     """django-ratelimit's callable rate: the tenant's plan's requests per minute for this limit (None: none)."""
-    entitlements = entitlements_for(request.tenant)
+    entitlements = entitlements_for(tenant=request.tenant)
     per_minute = (entitlements.api_requests_per_minute_per_key if group == KEY_LIMIT
                   else entitlements.api_requests_per_minute_per_tenant)
     return f"{per_minute}/m" if per_minute else None

@@ -51,7 +51,7 @@ def counter_key(tenant: Tenant, meter_code: str, period_start: datetime) -> str:
 
 def api_calls_quota_state(tenant: Tenant, *, now: datetime | None = None) -> QuotaState | None:
     """Where the tenant stands against its monthly API-call quota, or None when its plan has none."""
-    quota = entitlements_for(tenant).quota_for(API_CALLS)
+    quota = entitlements_for(tenant=tenant).quota_for(API_CALLS)
     if quota is None:
         return None
     start, end = month_bounds(now or timezone.now())
@@ -72,7 +72,7 @@ def api_call_count_queue(tenant: Tenant, pipeline, *, now: datetime | None = Non
     """Queue the increment of this month's API-call counter on the caller's Redis pipeline (so counting costs
     no round trip of its own). Returns the quota to pass to `threshold_crossed` with the INCR's result, or None
     when the plan has no API-call quota (nothing queued)."""
-    quota = entitlements_for(tenant).quota_for(API_CALLS)
+    quota = entitlements_for(tenant=tenant).quota_for(API_CALLS)
     if quota is None:
         return None
     start, _ = month_bounds(now or timezone.now())

@@ -31,7 +31,7 @@ def event_keys_prune_task() -> int:
 @shared_task(name="metering.usage_alert_send")
 def usage_alert_send(*, tenant_id: int, meter_code: str, threshold: int) -> bool:
     tenant = Tenant.objects.filter(pk=tenant_id).first()
-    quota = entitlements_for(tenant).quota_for(meter_code) if tenant else None
+    quota = entitlements_for(tenant=tenant).quota_for(meter_code) if tenant else None
     if quota is None:
         return False
     return usage_alert_record(tenant=tenant, meter_code=meter_code, threshold=threshold,

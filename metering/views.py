@@ -89,7 +89,7 @@ def usage_page(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant
     now = timezone.now().astimezone(dt_timezone.utc)
     month_start, month_end = month_bounds(now)
-    entitlements = entitlements_for(tenant)
+    entitlements = entitlements_for(tenant=tenant)
     rows = [_meter_usage(tenant=tenant, meter=meter, quota=entitlements.quota_for(meter.code), now=now,
                          month_start=month_start, month_end=month_end)
             for meter in active_meters().values()]

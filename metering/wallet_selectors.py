@@ -48,7 +48,7 @@ def wallet_summary(*, tenant: Tenant, now: datetime | None = None) -> WalletSumm
         balance=wallet.balance if wallet else 0,
         owed=wallet.owed if wallet else 0,
         low_balance_threshold=wallet.low_balance_threshold if wallet else None,
-        monthly_allowance=entitlements_for(tenant).monthly_ai_token_allowance,
+        monthly_allowance=entitlements_for(tenant=tenant).monthly_ai_token_allowance,
         period_start=start, period_end=end,
         usage_by_feature=wallet_usage_by_feature(tenant=tenant, start=start, end=end),
     )

@@ -465,7 +465,7 @@ def wallet_monthly_grant(*, tenant: Tenant, period_start: date | datetime) -> Wa
     if not isinstance(period_start, datetime):
         period_start = datetime.combine(period_start, time.min, tzinfo=dt_timezone.utc)
     start, end = month_bounds(period_start)
-    entitlements = entitlements_for(tenant)
+    entitlements = entitlements_for(tenant=tenant)
     allowance = entitlements.monthly_ai_token_allowance
     if allowance <= 0:
         return None

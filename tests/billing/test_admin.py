@@ -126,38 +126,38 @@ def test_plans_cannot_be_deleted(admin_client):
 def test_a_quota_edited_in_admin_applies_at_once_in_this_process(admin_client, tenant_alpha,
                                                                    django_capture_on_commit_callbacks):
     free = Plan.objects.get(code="free")
-    assert entitlements_for(tenant_alpha).quota_for("api_calls").monthly_limit == 1000
+    assert entitlements_for(tenant=tenant_alpha).quota_for("api_calls").monthly_limit == 1000
 
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(f"{PLANS}{free.pk}/change/", plan_form(free, **{"quotas-0-monthly_limit": "5000"}))
 
-    assert entitlements_for(tenant_alpha).quota_for("api_calls").monthly_limit == 5000
+    assert entitlements_for(tenant=tenant_alpha).quota_for("api_calls").monthly_limit == 5000
 
 
 # --- Plan assignments -----------------------------------------------------------------------------
 
 def test_assigning_a_plan_in_admin_changes_entitlements_at_once(admin_client, tenant_alpha,
                                                                 django_capture_on_commit_callbacks):
-    assert entitlements_for(tenant_alpha).plan_code == "free"
+    assert entitlements_for(tenant=tenant_alpha).plan_code == "free"
 
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(f"{ASSIGNMENTS}add/", {
             "tenant": tenant_alpha.pk, "plan": Plan.objects.get(code="pro").pk})
 
     assert response.status_code == 302
-    assert entitlements_for(tenant_alpha).plan_code == "pro"
+    assert entitlements_for(tenant=tenant_alpha).plan_code == "pro"
 
 
 def test_changing_an_assignment_in_admin_changes_entitlements_at_once(admin_client, tenant_alpha,
                                                                       django_capture_on_commit_callbacks):
     assignment = TenantPlan.objects.create(tenant=tenant_alpha, plan=Plan.objects.get(code="pro"))
-    assert entitlements_for(tenant_alpha).plan_code == "pro"
+    assert entitlements_for(tenant=tenant_alpha).plan_code == "pro"
 
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(f"{ASSIGNMENTS}{assignment.pk}/change/", {"plan": Plan.objects.get(code="business").pk})
 
     assert TenantPlan.objects.get(tenant=tenant_alpha).plan.code == "business"
-    assert entitlements_for(tenant_alpha).plan_code == "business"
+    assert entitlements_for(tenant=tenant_alpha).plan_code == "business"
 
 
 def test_a_tenant_already_on_a_plan_cannot_get_a_second_assignment(admin_client, tenant_alpha):

@@ -16,18 +16,18 @@ def test_assigning_a_plan_replaces_the_tenants_current_one(tenant_alpha):
 
 
 def test_this_process_sees_the_new_plan_once_the_assignment_commits(tenant_alpha, django_capture_on_commit_callbacks):
-    assert entitlements_for(tenant_alpha).plan_code == "free"
+    assert entitlements_for(tenant=tenant_alpha).plan_code == "free"
 
     with django_capture_on_commit_callbacks(execute=True):
         tenant_plan_assign(tenant=tenant_alpha, plan=Plan.objects.get(code="pro"))
 
-    assert entitlements_for(tenant_alpha).plan_code == "pro"
+    assert entitlements_for(tenant=tenant_alpha).plan_code == "pro"
 
 
 def test_other_tenants_cached_entitlements_are_kept(tenant_alpha, tenant_beta, django_capture_on_commit_callbacks):
-    cached_beta = entitlements_for(tenant_beta)
+    cached_beta = entitlements_for(tenant=tenant_beta)
 
     with django_capture_on_commit_callbacks(execute=True):
         tenant_plan_assign(tenant=tenant_alpha, plan=Plan.objects.get(code="pro"))
 
-    assert entitlements_for(tenant_beta) is cached_beta
+    assert entitlements_for(tenant=tenant_beta) is cached_beta

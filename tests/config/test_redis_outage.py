@@ -134,7 +134,7 @@ def call(client, method: str, route: str, *, revocable: ApiKey):
 def test_every_api_endpoint_survives_redis_refusing_connections(funded, keys, upstream, limits_on,  # noqa: F811
                                                                  settings):
     settings.REDIS_CIRCUIT_OPEN_S = 0  # no circuit: every endpoint meets the refusal itself
-    assert entitlements_for(funded).concurrent_ai_requests  # so the AI gateway needs its Redis slot
+    assert entitlements_for(tenant=funded).concurrent_ai_requests  # so the AI gateway needs its Redis slot
     client = api_client(funded, keys["secret"])
     routes = api_routes()
     assert len(routes) >= 13  # every endpoint the README lists, the schema and the docs
