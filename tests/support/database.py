@@ -25,8 +25,8 @@ ADVISORY_LOCK_ID = 7_316_002
 
 def migrations_fingerprint() -> str:
     digest = hashlib.sha256()
-    files = sorted(ROOT.glob("*/migrations/*.py")) + [ROOT / "requirements.txt", Path(__file__),
-                                                      Path(__file__).with_name("tenants.py")]
+    files = sorted(ROOT.glob("*/migrations/*.py")) + [ROOT / "requirements.txt", ROOT / "requirements-dev.txt",
+                                                      Path(__file__), Path(__file__).with_name("tenants.py")]
     for path in files:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
