@@ -15,12 +15,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import Action
-from billing.selectors import entitlements_for
 from config.api.errors import ApiError
 from config.api.idempotency import idempotent
 from config.api.schema import IDEMPOTENCY_KEY_HEADER, error_responses, scopes_note
 from metering.models import Meter
-from metering.selectors import GRANULARITIES, active_meters, month_bounds, usage_for_period, usage_series
+from metering.selectors import GRANULARITIES, MeterSummary, active_meters, usage_series, usage_summary
 from metering.services import MAX_BATCH, event_ingest
 
 MAX_SERIES_POINTS = 2000
@@ -190,21 +189,22 @@ class UsageSummaryApi(APIView):
         }), **error_responses(401, 403)},
     )
     def get(self, request):
-        start, end = month_bounds(timezone.now())
-        entitlements = entitlements_for(tenant=request.tenant)
-        meters = []
-        for meter in active_meters().values():
-            usage = usage_for_period(tenant=request.tenant, meter=meter, start=start, end=end)
-            quota = entitlements.quota_for(meter.code)
-            percent = None
-            if quota is not None:
-                percent = float(round(usage / quota.monthly_limit * 100, 1)) if quota.monthly_limit else 100.0
-            meters.append({
-                "meter": meter.code, "name": meter.name, "unit": meter.unit, "usage": decimal_text(usage),
-                "limit": decimal_text(quota.monthly_limit) if quota else None,
-                "behaviour": ("hard" if quota.hard else "soft") if quota else None, "percent_used": percent,
-            })
-        return Response({"plan": entitlements.plan_code, "period_start": start, "period_end": end, "meters": meters})
+        summary = usage_summary(tenant=request.tenant, now=timezone.now())
+        return Response({
+            "plan": summary.plan_code, "period_start": summary.period_start, "period_end": summary.period_end,
+            "meters": [_meter_summary_data(item) for item in summary.meters],
+        })
+
+
+def _meter_summary_data(item: MeterSummary) -> dict:
+    quota, percent = item.quota, item.percent_used
+    return {
+        "meter": item.meter.code, "name": item.meter.name, "unit": item.meter.unit, "usage": decimal_text(item.used),
+        "limit": decimal_text(quota.monthly_limit) if quota else None,
+        "behaviour": ("hard" if quota.hard else "soft") if quota else None,
+        # One decimal, as the API has always answered (round half even).
+        "percent_used": float(round(percent, 1)) if percent is not None else None,
+    }
 
 
 def _meter_for(code: str | None) -> Meter:

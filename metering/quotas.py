@@ -20,7 +20,7 @@ from django_redis import get_redis_connection
 
 from billing.selectors import Quota, entitlements_for
 from config.api.errors import ApiError
-from metering.selectors import active_meters, month_bounds, usage_for_period
+from metering.selectors import active_meters, month_bounds, usage_for_period, usage_percent, usage_percent_whole
 from tenants.models import Tenant
 
 API_CALLS = "api_calls"
@@ -38,7 +38,7 @@ class QuotaState:
 
     @property
     def percent(self) -> int:
-        return math.floor(self.used * 100 / self.limit) if self.limit else 100
+        return usage_percent_whole(usage_percent(used=self.used, limit=self.limit))
 
     @property
     def exhausted(self) -> bool:

@@ -6,11 +6,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from django.db import connection
 from django.utils import timezone
 
+from billing.selectors import Quota, entitlements_for
 from metering.models import Meter, UsageAlert
 from tenants.models import Tenant
 
@@ -231,6 +232,54 @@ def month_bounds(moment: datetime) -> tuple[datetime, datetime]:
     """The calendar month (UTC) containing moment, as [start, end)."""
     start = _truncate(moment.astimezone(dt_timezone.utc), "month")
     return start, _next_bucket(start, "month")
+
+
+def usage_percent(*, used: Decimal | int, limit: Decimal | int) -> Decimal:
+    """How much of a quota is used, in percent: used × 100 / limit, exact and not capped (a soft quota can go
+    past 100). A limit of zero allows nothing, so it is fully used (100) from the start. The one formula behind
+    the usage summary API, the Usage page and the quota warnings; each only chooses how to show it
+    (`usage_percent_whole`, or the API's one decimal)."""
+    if limit <= 0:
+        return Decimal(100)
+    return Decimal(used) * 100 / Decimal(limit)
+
+
+def usage_percent_whole(percent: Decimal) -> int:
+    """A percent floored to a whole number, so 100 means the quota is reached and 80 means 80 % is."""
+    return int(percent.to_integral_value(rounding=ROUND_FLOOR))
+
+
+@dataclass(frozen=True)
+class MeterSummary:
+    meter: Meter
+    used: Decimal
+    quota: Quota | None
+
+    @property
+    def percent_used(self) -> Decimal | None:
+        return None if self.quota is None else usage_percent(used=self.used, limit=self.quota.monthly_limit)
+
+
+@dataclass(frozen=True)
+class UsageSummary:
+    plan_code: str
+    plan_name: str
+    period_start: datetime
+    period_end: datetime
+    meters: list[MeterSummary]
+
+
+def usage_summary(*, tenant: Tenant, now: datetime) -> UsageSummary:
+    """The calendar month (UTC) containing `now`: each active meter's usage against the plan's quota for it.
+    The whole month is read, not up to now: nothing is later than now anyway, and unique_count reads its exact
+    monthly table only for a whole month."""
+    start, end = month_bounds(now)
+    entitlements = entitlements_for(tenant=tenant)
+    meters = [MeterSummary(meter=meter, used=usage_for_period(tenant=tenant, meter=meter, start=start, end=end),
+                           quota=entitlements.quota_for(meter.code))
+              for meter in active_meters().values()]
+    return UsageSummary(plan_code=entitlements.plan_code, plan_name=entitlements.plan_name, period_start=start,
+                        period_end=end, meters=meters)
 
 
 def usage_alerts_this_month(*, tenant: Tenant, now: datetime | None = None) -> list[UsageAlert]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -16,10 +16,16 @@ from django.views.decorators.http import require_GET
 
 from accounts.permissions import Action, user_can
 from accounts.views import staff_action_required
-from billing.selectors import Quota, entitlements_for
+from billing.selectors import Quota
 from metering.charts import BarChart, bar_chart, endpoint_chart, quantity_format
 from metering.models import Meter
-from metering.selectors import active_meters, api_calls_by_endpoint, month_bounds, usage_for_period, usage_series
+from metering.selectors import (
+    MeterSummary,
+    api_calls_by_endpoint,
+    usage_percent_whole,
+    usage_series,
+    usage_summary,
+)
 from metering.wallet_selectors import wallet_entry_list, wallet_summary
 from tenants.models import Tenant
 
@@ -44,6 +50,8 @@ class MeterUsage:
     meter: Meter
     used: Decimal
     quota: Quota | None
+    # Whole percent of the quota used, floored (so 100 means reached); 0 without a quota.
+    percent: int
     chart: BarChart
 
     @property
@@ -57,16 +65,6 @@ class MeterUsage:
     @property
     def limit_display(self) -> str:
         return quantity_format(self.quota.monthly_limit) if self.quota else ""
-
-    @property
-    def percent(self) -> int:
-        """Whole percent of the quota used (floored, so 100 means reached), 0 without a quota."""
-        if self.quota is None:
-            return 0
-        if self.quota.monthly_limit <= 0:
-            # A zero quota allows nothing: it is fully used from the start.
-            return 100
-        return int((self.used * 100 / self.quota.monthly_limit).to_integral_value(rounding=ROUND_FLOOR))
 
     @property
     def percent_display(self) -> str:
@@ -88,11 +86,9 @@ class MeterUsage:
 def usage_page(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant
     now = timezone.now().astimezone(dt_timezone.utc)
-    month_start, month_end = month_bounds(now)
-    entitlements = entitlements_for(tenant=tenant)
-    rows = [_meter_usage(tenant=tenant, meter=meter, quota=entitlements.quota_for(meter.code), now=now,
-                         month_start=month_start, month_end=month_end)
-            for meter in active_meters().values()]
+    summary = usage_summary(tenant=tenant, now=now)
+    month_start, month_end = summary.period_start, summary.period_end
+    rows = [_meter_usage(tenant=tenant, item=item, now=now) for item in summary.meters]
     # Meters the plan caps come first: they are the ones that can stop a request.
     rows.sort(key=lambda row: (row.quota is None, row.meter.name.lower()))
     endpoints = api_calls_by_endpoint(tenant=tenant, start=month_start, end=month_end)
@@ -100,7 +96,7 @@ def usage_page(request: HttpRequest) -> HttpResponse:
     can_view_billing = user_can(request.user, Action.VIEW_BILLING)
     return render(request, "metering/usage.html", {
         "active_section": "usage",
-        "plan_name": entitlements.plan_name,
+        "plan_name": summary.plan_name,
         "month_start": month_start,
         "month_end": month_end,
         "today": now,
@@ -115,13 +111,12 @@ def usage_page(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _meter_usage(*, tenant: Tenant, meter: Meter, quota: Quota | None, now: datetime, month_start: datetime,
-                 month_end: datetime) -> MeterUsage:
-    # The whole calendar month, not up to now: nothing is later than now anyway, and unique_count reads its
-    # exact monthly table only for a whole month.
-    used = usage_for_period(tenant=tenant, meter=meter, start=month_start, end=month_end)
+def _meter_usage(*, tenant: Tenant, item: MeterSummary, now: datetime) -> MeterUsage:
     tomorrow = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    series = usage_series(tenant=tenant, meter=meter, start=tomorrow - timedelta(days=CHART_DAYS), end=tomorrow,
+    series = usage_series(tenant=tenant, meter=item.meter, start=tomorrow - timedelta(days=CHART_DAYS), end=tomorrow,
                           granularity="day")
-    return MeterUsage(meter=meter, used=used, quota=quota, chart=bar_chart(series, unit=meter.unit))
+    # The page shows whole percents, floored (0 without a quota).
+    percent = usage_percent_whole(item.percent_used) if item.percent_used is not None else 0
+    return MeterUsage(meter=item.meter, used=item.used, quota=item.quota, percent=percent,
+                      chart=bar_chart(series, unit=item.meter.unit))
 

@@ -6,8 +6,17 @@ from decimal import Decimal
 
 import pytest
 
+from billing.models import Plan
+from billing.services import tenant_plan_assign
 from metering.models import Meter
-from metering.selectors import api_calls_by_endpoint, usage_for_period, usage_series
+from metering.selectors import (
+    api_calls_by_endpoint,
+    usage_for_period,
+    usage_percent,
+    usage_percent_whole,
+    usage_series,
+    usage_summary,
+)
 from metering.services import event_ingest
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +188,62 @@ def test_a_period_with_half_hour_edges_counts_each_event_once(tenant_alpha, mete
                              end=datetime(2026, 11, 19, 18, 0, tzinfo=kolkata))
 
     assert total == 110
+
+
+# --- Usage against the plan: one percent formula -------------------------------------------------------
+
+def test_usage_percent_is_used_times_100_over_the_limit_exactly():
+    assert usage_percent(used=1, limit=3) == Decimal(100) / 3
+
+
+def test_usage_percent_of_a_zero_limit_is_full_from_the_start():
+    assert usage_percent(used=0, limit=Decimal("0.0000")) == 100
+
+
+def test_usage_percent_goes_past_100_when_a_soft_quota_is_exceeded():
+    assert usage_percent(used=120, limit=100) == 120
+
+
+def test_usage_percent_whole_floors_so_100_means_reached():
+    assert [usage_percent_whole(usage_percent(used=used, limit=1000)) for used in (7, 799, 800, 999, 1000)] == [
+        0, 79, 80, 99, 100]
+
+
+def plan_assign(tenant, code: str, capture) -> None:
+    with capture(execute=True):
+        tenant_plan_assign(tenant=tenant, plan=Plan.objects.get(code=code))
+
+
+def test_usage_summary_reads_this_months_usage_against_the_plans_quota(
+        tenant_alpha, django_capture_on_commit_callbacks):
+    plan_assign(tenant_alpha, "free", django_capture_on_commit_callbacks)
+    event_ingest(tenant=tenant_alpha, now=NOW, events=[
+        {"transaction_id": f"c{n}", "meter": "api_calls", "timestamp": (NOW - timedelta(hours=1)).isoformat(),
+         "properties": {"billable": True}} for n in range(250)])
+
+    summary = usage_summary(tenant=tenant_alpha, now=NOW)
+
+    calls = next(item for item in summary.meters if item.meter.code == "api_calls")
+    assert (summary.plan_code, summary.period_start, summary.period_end) == (
+        "free", START, datetime(2026, 12, 1, tzinfo=timezone.utc))
+    assert (calls.used, calls.quota.monthly_limit, calls.percent_used) == (250, 1000, 25)
+
+
+def test_usage_summary_has_no_percent_for_a_meter_the_plan_does_not_cap(
+        tenant_alpha, django_capture_on_commit_callbacks):
+    plan_assign(tenant_alpha, "free", django_capture_on_commit_callbacks)
+
+    summary = usage_summary(tenant=tenant_alpha, now=NOW)
+
+    tokens = next(item for item in summary.meters if item.meter.code == "ai_input_tokens")
+    assert (tokens.quota, tokens.percent_used) == (None, None)
+
+
+def test_usage_summary_counts_only_the_tenants_own_usage(tenant_alpha, tenant_beta):
+    event_ingest(tenant=tenant_alpha, now=NOW, events=[
+        {"transaction_id": "a1", "meter": "api_calls", "timestamp": (NOW - timedelta(hours=1)).isoformat(),
+         "properties": {"billable": True}}])
+
+    summary = usage_summary(tenant=tenant_beta, now=NOW)
+
+    assert all(item.used == 0 for item in summary.meters)
