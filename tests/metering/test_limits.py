@@ -51,12 +51,32 @@ def test_the_tenant_limit_holds_across_its_keys(tenant_alpha, tight_plan):
     assert statuses == [200, 200, 200, 200, 200, 429]
 
 
-def test_one_tenants_limit_does_not_touch_another(tenant_alpha, tenant_beta, tight_plan):
-    alpha = api_client(tenant_alpha, api_key_for(tenant_alpha))
-    for _ in range(4):
-        alpha.get("/api/v1/tenant")
+@pytest.fixture
+def four_a_minute_for_both(tenant_alpha, tenant_beta, settings):
+    """Both tenants on one plan of 4 calls a minute (per key and per tenant), so a counter the two shared would
+    refuse the second tenant's calls."""
+    settings.RATE_LIMITS_ENABLED = True
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"limits-{uuid.uuid4().hex}"}}
+    plan = Plan.objects.create(code="four", name="Four", api_requests_per_minute_per_key=4,
+                               api_requests_per_minute_per_tenant=4)
+    for tenant in (tenant_alpha, tenant_beta):
+        TenantPlan.objects.create(tenant=tenant, plan=plan)
+        entitlements_forget(tenant)
+    yield plan
+    for tenant in (tenant_alpha, tenant_beta):
+        entitlements_forget(tenant)
 
-    assert api_client(tenant_beta, api_key_for(tenant_beta)).get("/api/v1/tenant").status_code == 200
+
+def test_a_tenant_that_exhausts_its_limit_leaves_another_tenant_on_the_same_plan_its_full_allowance(
+        tenant_alpha, tenant_beta, four_a_minute_for_both):
+    alpha = api_client(tenant_alpha, api_key_for(tenant_alpha))
+    beta = api_client(tenant_beta, api_key_for(tenant_beta))
+
+    alpha_statuses = [alpha.get("/api/v1/tenant").status_code for _ in range(5)]
+    beta_statuses = [beta.get("/api/v1/tenant").status_code for _ in range(4)]
+
+    assert alpha_statuses == [200, 200, 200, 200, 429]
+    assert beta_statuses == [200, 200, 200, 200]
 
 
 def test_with_redis_unreachable_the_api_keeps_serving(tenant_alpha, tight_plan, monkeypatch):
