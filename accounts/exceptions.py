@@ -1,14 +1,10 @@
-"""Domain errors raised by accounts services; pages and the API map them to responses in one place each."""
+"""Domain errors raised by accounts services; pages show them, and config/api/errors.py maps them for the API."""
+
+from config.errors import DomainError
 
 
-class TeamError(Exception):
+class TeamError(DomainError):
     code = "team_error"
-    status = 400
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class NotAllowed(TeamError):

@@ -17,7 +17,7 @@ from accounts.permissions import Action
 from config.api.errors import ApiError
 from config.api.schema import error_responses, scopes_note
 from config.api.serializers import StrictCharField, StrictInputSerializer
-from metering.ai_client import AiError, ai_configured_check
+from metering.ai_client import ai_configured_check
 from metering.ai_services import (
     AiCompletion,
     AiRequest,
@@ -112,7 +112,7 @@ class AiMessageCreateApi(APIView):
         },
     )
     def post(self, request):
-        _ai_configured_check()
+        ai_configured_check()  # before the body is read: without a key nothing else about the request matters
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -122,12 +122,12 @@ class AiMessageCreateApi(APIView):
             temperature=values.get("temperature"), created_by=request.user.email,
         )
         if values["stream"]:
-            stream = _upstream_call(ai_message_stream, ai_request)
+            stream = ai_message_stream(request=ai_request)
             response = StreamingHttpResponse(stream, content_type="text/event-stream")
             response["Cache-Control"] = "no-cache"
             response["X-Accel-Buffering"] = "no"
             return response
-        completion = _upstream_call(ai_message_complete, ai_request)
+        completion = ai_message_complete(request=ai_request)
         message = completion.message
         return Response(self.OutputSerializer({
             "id": message.id, "model": message.model,
@@ -174,7 +174,7 @@ class AiCodeCreateApi(APIView):
         responses={200: OutputSerializer, **error_responses(*AI_ERRORS)},
     )
     def post(self, request):
-        _ai_configured_check()
+        ai_configured_check()  # before the body is read, as for messages
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -186,7 +186,7 @@ class AiCodeCreateApi(APIView):
                                                               framework=values.get("framework", ""))}],
             created_by=request.user.email,
         )
-        completion = _upstream_call(ai_message_complete, ai_request)
+        completion = ai_message_complete(request=ai_request)
         code, language, explanation = code_parse(completion.message.text)
         return Response(self.OutputSerializer({
             "code": code, "language": values.get("language") or language, "explanation": explanation,
@@ -217,28 +217,6 @@ def _code_model():
     if price is None:
         raise ApiError(status_code=503, code="ai_unavailable", message="No AI model is enabled on this server.")
     return price
-
-
-def _ai_configured_check() -> None:
-    """Checked before the body is read: without a key nothing else about the request matters."""
-    try:
-        ai_configured_check()
-    except AiError as error:
-        raise _api_error(error) from error
-
-
-def _upstream_call(function, ai_request: AiRequest):
-    try:
-        return function(request=ai_request)
-    except AiError as error:
-        raise _api_error(error) from error
-
-
-def _api_error(error: AiError) -> ApiError:
-    if error.retry_after_s is None:
-        return ApiError(status_code=error.status, code=error.code, message=error.message)
-    return ApiError(status_code=error.status, code=error.code, message=error.message,
-                    details={"retry_after_s": error.retry_after_s}, headers={"Retry-After": str(error.retry_after_s)})
 
 
 def _metering(completion: AiCompletion) -> dict:

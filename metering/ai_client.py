@@ -20,24 +20,24 @@ import anthropic
 import httpx2
 from django.conf import settings
 
-from tenants.exceptions import TenantError
+from config.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 120.0
 
 
-# --- Domain errors (config/api/errors.py maps TenantError by .status and .code; the AI API adds Retry-After) ----
+# --- Domain errors (config/api/errors.py maps them, Retry-After included) --------------------------------
 
-class AiError(TenantError):
+class AiError(DomainError):
     code = "ai_error"
     status = 502
-    retry_after_s: int | None = None
 
     def __init__(self, message: str, *, retry_after_s: int | None = None):
-        super().__init__(message)
-        if retry_after_s is not None:
-            self.retry_after_s = retry_after_s
+        super().__init__(message, retry_after_s=retry_after_s)
+        # The AI API tells when to retry in the body as well as in Retry-After.
+        if self.retry_after_s is not None:
+            self.details = {"retry_after_s": self.retry_after_s}
 
 
 class AiUnavailable(AiError):

@@ -50,6 +50,7 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 
 from billing.selectors import entitlements_for
+from config.api.errors import stream_error_event
 from config.redis_guard import failure_log
 from metering.ai_client import (
     AiError,
@@ -57,6 +58,7 @@ from metering.ai_client import (
     AiUnavailable,
     AiUsage,
     MessageStream,
+    UpstreamFailed,
     UpstreamTimeout,
     message_create,
     message_stream_open,
@@ -536,12 +538,11 @@ class AiStream:
         except AiError as error:
             logger.warning("ai_stream_failed tenant=%s request=%s code=%s", self.reservation.tenant.pk,
                            self.reservation.request_id, error.code)
-            yield sse_frame("error", {"type": "error", "error": {"code": error.code, "message": error.message}})
+            yield sse_frame("error", stream_error_event(error))
         except Exception:  # the 200 is already sent: tell the client in the stream, and settle below
             logger.exception("ai_stream_broken tenant=%s request=%s", self.reservation.tenant.pk,
                              self.reservation.request_id)
-            yield sse_frame("error", {"type": "error", "error": {"code": "upstream_error",
-                                                                 "message": "The answer broke off."}})
+            yield sse_frame("error", stream_error_event(UpstreamFailed("The answer broke off.")))
         settlement = self._finish()
         yield sse_frame("tollgate.usage", {
             "type": "tollgate.usage", "id": self.upstream.message_id, "stop_reason": self.upstream.stop_reason,

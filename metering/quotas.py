@@ -19,7 +19,7 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 
 from billing.selectors import Quota, entitlements_for
-from config.api.errors import ApiError
+from config.errors import DomainError
 from metering.selectors import active_meters, month_bounds, usage_for_period, usage_percent, usage_percent_whole
 from tenants.models import Tenant
 
@@ -92,15 +92,20 @@ def threshold_crossed(quota: Quota, *, used: int) -> int | None:
     return None
 
 
-def quota_refusal(state: QuotaState) -> ApiError:
+class QuotaExceeded(DomainError):
+    code = "quota_exceeded"
+    status = 429
+
+
+def quota_refusal(state: QuotaState) -> QuotaExceeded:
+    """The error a hard quota used up raises: retry when the period renews."""
     retry_after = max(1, int((state.period_end - timezone.now()).total_seconds()))
-    return ApiError(
-        status_code=429, code="quota_exceeded",
-        message=f"The monthly quota of {state.limit} API calls is used up; it renews on "
-                f"{state.period_end:%Y-%m-%d} (UTC). Upgrade the plan for more.",
+    return QuotaExceeded(
+        f"The monthly quota of {state.limit} API calls is used up; it renews on "
+        f"{state.period_end:%Y-%m-%d} (UTC). Upgrade the plan for more.",
         details={"meter": state.meter_code, "limit": state.limit, "used": state.used,
                  "renews_at": state.period_end.isoformat()},
-        headers={"Retry-After": str(retry_after)},
+        retry_after_s=retry_after,
     )
 
 

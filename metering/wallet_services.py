@@ -39,9 +39,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from billing.selectors import entitlements_for, entitlements_forget
+from config.errors import DomainError
 from metering.models import TokenPack, TokenPurchase, Wallet, WalletEntry, WalletFeature
 from metering.selectors import month_bounds
-from tenants.exceptions import TenantError
 from tenants.models import Tenant
 from tenants.urls_for import tenant_url
 
@@ -55,9 +55,9 @@ MAX_TOKENS = 10**15
 KEY_CONSTRAINT = "wallet_entry_key_once"
 
 
-# --- Domain errors (config/api/errors.py maps TenantError by its .status and .code) -------------------------
+# --- Domain errors (config/api/errors.py maps them by their .status and .code) -----------------------------
 
-class WalletError(TenantError):
+class WalletError(DomainError):
     code = "wallet_error"
     status = 400
 
@@ -503,7 +503,7 @@ def wallet_monthly_grants_run(*, now: datetime | None = None) -> int:
     # Grants are few and partially indexed, so this is cheap even with a large ledger.
     granted_already = set(WalletEntry.objects.filter(kind=Kind.GRANT, idempotency_key=f"grant:{start:%Y-%m}")
                           .values_list("wallet__tenant_id", flat=True))
-    tenants = (Tenant.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).filter(status=Tenant.Status.ACTIVE)
+    tenants = (Tenant.objects.customers().filter(status=Tenant.Status.ACTIVE)
                .exclude(pk__in=granted_already).order_by("pk"))
     granted = 0
     for tenant in tenants.iterator():

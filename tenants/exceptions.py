@@ -1,13 +1,10 @@
-"""Domain errors raised by tenant services; views and the API map them to responses in one place each."""
+"""Domain errors raised by tenant services; pages show them, and config/api/errors.py maps them for the API."""
+
+from config.errors import DomainError
 
 
-class TenantError(Exception):
+class TenantError(DomainError):
     code = "tenant_error"
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class SlugInvalid(TenantError):

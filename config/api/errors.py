@@ -1,6 +1,8 @@
 """The one error shape of the API and the one place that maps exceptions to it.
 
-Every non-success response under /api/ is {"error": {"code", "message", "details"}} with the right status.
+Every non-success response under /api/ is {"error": {"code", "message", "details"}} with the right status, and
+the AI stream's error events carry the same code and message. Apps raise `config.errors.DomainError`
+subclasses (or ApiError from API code) and never map errors themselves. Imports no app of ours.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from accounts.exceptions import TeamError
-from tenants.exceptions import TenantError
+from config.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +67,12 @@ def api_error_from(exc: Exception) -> ApiError | None:
     """Translate any exception we know into an ApiError; None for the unexpected (a real 500)."""
     if isinstance(exc, ApiError):
         return exc
-    if isinstance(exc, (TeamError, TenantError)):
+    if isinstance(exc, DomainError):
         details = {"field": exc.field} if exc.field else {}
-        return ApiError(status_code=getattr(exc, "status", 400), code=exc.code, message=exc.message,
-                        details=details)
+        details.update(exc.details)
+        headers = {} if exc.retry_after_s is None else {"Retry-After": str(exc.retry_after_s)}
+        return ApiError(status_code=exc.status, code=exc.code, message=exc.message, details=details,
+                        headers=headers)
     if isinstance(exc, exceptions.ValidationError):
         return ApiError(status_code=400, code="invalid_request", message="Some fields are not valid.",
                         details={"fields": _as_plain(exc.detail)})
@@ -104,20 +107,36 @@ def api_error_from(exc: Exception) -> ApiError | None:
     return None
 
 
+def error_answer(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+    """(status, body, headers) the API answers for `exc`; None for the unexpected (a real 500). The DRF
+    handler and the AI stream's error events are both built from it."""
+    error = api_error_from(exc)
+    if error is None:
+        return None
+    headers = dict(error.headers)
+    if error.status_code == status.HTTP_401_UNAUTHORIZED:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="api"')
+    return error.status_code, error_body(code=error.code, message=error.message, details=error.details), headers
+
+
+def stream_error_event(error: DomainError) -> dict[str, Any]:
+    """The data of an `event: error` in a stream whose 200 is already sent: the code and message the API
+    would answer with."""
+    _, body, _ = error_answer(error)
+    return {"type": "error", "error": {"code": body["error"]["code"], "message": body["error"]["message"]}}
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's EXCEPTION_HANDLER. Unknown exceptions return None and reach ApiErrorMiddleware as a 500."""
     # Imported here: rest_framework.views imports the authentication classes, which import this module.
     from rest_framework.views import set_rollback
 
-    error = api_error_from(exc)
-    if error is None:
+    answer = error_answer(exc)
+    if answer is None:
         return None
     set_rollback()
-    headers = dict(error.headers)
-    if error.status_code == status.HTTP_401_UNAUTHORIZED:
-        headers.setdefault("WWW-Authenticate", 'Bearer realm="api"')
-    return Response(error_body(code=error.code, message=error.message, details=error.details),
-                    status=error.status_code, headers=headers)
+    status_code, body, headers = answer
+    return Response(body, status=status_code, headers=headers)
 
 
 def internal_error_response(request: HttpRequest, exc: Exception) -> JsonResponse:

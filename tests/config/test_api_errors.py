@@ -7,7 +7,8 @@ from django.conf import settings
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework.exceptions import Throttled
 
-from config.api.errors import api_error_from
+from config.api.errors import api_error_from, error_answer, stream_error_event
+from config.errors import DomainError
 from tenants.models import ApiKey
 from tests.support.api import api_client, api_key_for
 
@@ -152,6 +153,35 @@ def test_rate_limit_refusals_map_to_429_rate_limited_with_retry_after():
         error = api_error_from(exc)
         assert (error.status_code, error.code) == (429, "rate_limited")
         assert "Retry-After" in error.headers
+
+
+class SeatsExhausted(DomainError):
+    code = "seats_exhausted"
+    status = 409
+
+
+def test_a_domain_error_answers_its_status_code_message_field_and_details():
+    answer = error_answer(SeatsExhausted("No seat is left.", field="email", details={"seats": 3}))
+
+    assert answer == (409, {"error": {"code": "seats_exhausted", "message": "No seat is left.",
+                                      "details": {"field": "email", "seats": 3}}}, {})
+
+
+def test_a_domain_errors_retry_after_becomes_the_retry_after_header():
+    status, body, headers = error_answer(SeatsExhausted("Wait.", retry_after_s=30))
+
+    assert headers == {"Retry-After": "30"}
+    assert body["error"]["details"] == {}
+
+
+def test_an_unexpected_exception_has_no_answer_and_stays_a_500():
+    assert error_answer(RuntimeError("boom")) is None
+
+
+def test_a_stream_error_event_carries_the_code_and_message_the_api_answers_with():
+    event = stream_error_event(SeatsExhausted("No seat is left.", retry_after_s=30))
+
+    assert event == {"type": "error", "error": {"code": "seats_exhausted", "message": "No seat is left."}}
 
 
 def test_the_openapi_schema_and_docs_are_served_on_tenant_hosts(tenant_alpha):

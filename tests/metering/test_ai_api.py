@@ -427,6 +427,15 @@ def test_an_overloaded_anthropic_without_retry_after_still_tells_when_to_retry(u
     assert (response.status_code, response["Retry-After"]) == (503, "10")
 
 
+def test_an_upstream_refusal_tells_when_to_retry_in_the_body_and_the_header(upstream, ai):
+    upstream.answer_error(429, kind="rate_limit_error", headers={"retry-after": "7"})
+
+    response = post(ai, PROMPT)
+
+    assert (response.status_code, response["Retry-After"]) == (429, "7")
+    assert response.json()["error"]["details"] == {"retry_after_s": 7}
+
+
 def test_a_timeout_answers_504_and_costs_nothing(upstream, ai, funded):
     upstream.answer_timeout()
 

@@ -1,6 +1,8 @@
 import uuid
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.core import mail
 from django.utils import timezone
 from django_redis import get_redis_connection
@@ -8,7 +10,7 @@ from django_redis import get_redis_connection
 from billing.models import Plan, PlanQuota, TenantPlan
 from billing.selectors import entitlements_forget
 from metering.models import UsageAlert
-from metering.quotas import API_CALLS, api_calls_quota_state, counter_key
+from metering.quotas import API_CALLS, QuotaExceeded, QuotaState, api_calls_quota_state, counter_key, quota_refusal
 from metering.selectors import month_bounds
 from metering.services import event_ingest
 from tests.support.api import api_client, api_key_for
@@ -47,6 +49,18 @@ def test_a_hard_quota_refuses_calls_once_used_up(tenant_alpha, quota_plan):
     assert error["code"] == "quota_exceeded"
     assert (error["details"]["limit"], error["details"]["used"]) == (5, 5)
     assert int(responses[-1]["Retry-After"]) > 0
+
+
+@time_machine.travel(datetime(2026, 3, 31, 23, 0, tzinfo=UTC), tick=False)
+def test_a_used_up_quota_is_a_domain_error_to_retry_when_the_month_renews():
+    state = QuotaState(meter_code=API_CALLS, used=5, limit=5, hard=True,
+                       period_end=datetime(2026, 4, 1, tzinfo=UTC))
+
+    error = quota_refusal(state)
+
+    assert isinstance(error, QuotaExceeded)
+    assert (error.status, error.code, error.retry_after_s) == (429, "quota_exceeded", 3600)
+    assert error.details == {"meter": API_CALLS, "limit": 5, "used": 5, "renews_at": "2026-04-01T00:00:00+00:00"}
 
 
 def test_a_soft_quota_warns_from_80_percent_and_keeps_serving(tenant_alpha, quota_plan):
