@@ -3,8 +3,6 @@ from the tenant's AI-token wallet (metering.ai_services)."""
 
 from __future__ import annotations
 
-import re
-
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -14,10 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import Action
-from config.api.errors import ApiError
 from config.api.schema import error_responses, scopes_note
 from config.api.serializers import StrictCharField, StrictInputSerializer
 from metering.ai_client import ai_configured_check
+from metering.ai_code import ai_code_generate
 from metering.ai_services import (
     AiCompletion,
     AiRequest,
@@ -136,13 +134,6 @@ class AiMessageCreateApi(APIView):
         }).data)
 
 
-FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)```", re.DOTALL)
-CODE_SYSTEM = (
-    "You are a senior software engineer. Answer with exactly one fenced code block holding the complete, "
-    "working code, then a short explanation of how it works and how to use it. No other code blocks."
-)
-
-
 class AiCodeCreateApi(APIView):
     required_scopes = {"POST": "ai"}
     required_actions = {"POST": Action.USE_PRODUCT}
@@ -178,45 +169,16 @@ class AiCodeCreateApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        price = values.get("model") or _code_model()
-        ai_request = AiRequest(
-            tenant=request.tenant, price=price, system=CODE_SYSTEM, max_tokens=values["max_tokens"],
-            messages=[{"role": "user", "content": code_prompt(description=values["description"],
-                                                              language=values.get("language", ""),
-                                                              framework=values.get("framework", ""))}],
+        result = ai_code_generate(
+            tenant=request.tenant, description=values["description"], language=values.get("language", ""),
+            framework=values.get("framework", ""), price=values.get("model"), max_tokens=values["max_tokens"],
             created_by=request.user.email,
         )
-        completion = ai_message_complete(request=ai_request)
-        code, language, explanation = code_parse(completion.message.text)
         return Response(self.OutputSerializer({
-            "code": code, "language": values.get("language") or language, "explanation": explanation,
-            "model": price.model, "stop_reason": completion.message.stop_reason, **_metering(completion),
+            "code": result.code, "language": result.language, "explanation": result.explanation,
+            "model": result.price.model, "stop_reason": result.completion.message.stop_reason,
+            **_metering(result.completion),
         }).data)
-
-
-def code_prompt(*, description: str, language: str, framework: str) -> str:
-    lines = [f"Language: {language}" if language else "", f"Framework: {framework}" if framework else ""]
-    return "\n".join([line for line in lines if line] + ["", "Task:", description]).strip()
-
-
-def code_parse(text: str) -> tuple[str, str, str]:
-    """(code, the fence's language tag, explanation) from an answer: the first fenced block is the code and
-    the text around it the explanation. Without a fence there is no code, only explanation."""
-    match = FENCE.search(text)
-    if match is None:
-        return "", "", text.strip()
-    explanation = (text[:match.start()].strip() + "\n\n" + text[match.end():].strip()).strip()
-    return match.group(2).rstrip("\n"), match.group(1), explanation
-
-
-def _code_model():
-    price = model_price_active_get(model=getattr(settings, "AI_CODE_MODEL", "claude-sonnet-4-6"))
-    if price is None:
-        names = model_names_active()
-        price = model_price_active_get(model=names[0]) if names else None
-    if price is None:
-        raise ApiError(status_code=503, code="ai_unavailable", message="No AI model is enabled on this server.")
-    return price
 
 
 def _metering(completion: AiCompletion) -> dict:
