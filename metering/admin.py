@@ -9,7 +9,6 @@ from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -29,7 +28,7 @@ MAX_BUCKETS = {"hour": 24 * 31, "day": 366 * 3, "month": 12 * 10}
 
 class UsageExplorerForm(forms.Form):
     tenant = forms.ModelChoiceField(
-        queryset=Tenant.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).order_by("name"),
+        queryset=Tenant.objects.customers().order_by("name"),
         to_field_name="slug",
     )
     meter = forms.ModelChoiceField(queryset=Meter.objects.order_by("code"), to_field_name="code")

@@ -81,7 +81,7 @@ class TenantAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
-        return super().get_queryset(request).exclude(schema_name="public").prefetch_related("domains")
+        return super().get_queryset(request).customers().prefetch_related("domains")
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = TenantChangeForm if obj else TenantProvisionForm

@@ -4,6 +4,13 @@ from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
 
+class TenantQuerySet(models.QuerySet):
+    def customers(self) -> "TenantQuerySet":
+        """Tenants that are customers: every row but the public schema's (the platform itself). The template
+        schema has no row today; it is excluded too so that no caller ever treats it as a customer."""
+        return self.exclude(schema_name__in=[settings.PUBLIC_SCHEMA_NAME, settings.TENANT_BASE_SCHEMA])
+
+
 class Tenant(TenantMixin):
     """A customer workspace: one PostgreSQL schema named after its slug, reached on its own host."""
 
@@ -33,6 +40,8 @@ class Tenant(TenantMixin):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
 
     # Schemas are created by tenants.services.tenant_provision inside its own transaction, not on save().
     auto_create_schema = False

@@ -12,7 +12,7 @@ from tenants.services import idempotency_records_expire
 def expired_sessions_clear_all() -> int:
     """Clear expired sessions in the public schema now, and in every open tenant's schema via its own task."""
     expired_sessions_clear()
-    tenants = Tenant.objects.exclude(schema_name="public").exclude(status=Tenant.Status.CLOSED)
+    tenants = Tenant.objects.customers().exclude(status=Tenant.Status.CLOSED)
     count = 0
     for tenant in tenants.iterator():
         with tenant_context(tenant):

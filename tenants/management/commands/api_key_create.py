@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--scopes", default="read", help="Comma-separated: read, write, usage:write, ai.")
 
     def handle(self, *args, **options) -> None:
-        tenant = Tenant.objects.exclude(schema_name="public").filter(slug=options["tenant"]).first()
+        tenant = Tenant.objects.customers().filter(slug=options["tenant"]).first()
         if tenant is None:
             raise CommandError(f"No tenant with slug {options['tenant']!r}.")
         scopes = [scope.strip() for scope in options["scopes"].split(",") if scope.strip()]

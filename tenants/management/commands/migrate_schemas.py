@@ -63,7 +63,7 @@ class Command(MigrateSchemasCommand):
 
     def _tenant_schemas_migrate(self) -> None:
         tenant_schemas = list(
-            get_tenant_model().objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+            get_tenant_model().objects.customers()
             .order_by("pk").values_list("schema_name", flat=True)
         )
         if self._skipping_allowed():
