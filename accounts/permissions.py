@@ -1,8 +1,18 @@
-"""Who may do what in a tenant. The one place roles are interpreted: pages and the API both ask here."""
+"""Who may do what in a tenant. The one place roles are interpreted: pages and the API both ask here, and
+every app's staff pages take their role check (`staff_action_required`) from here, never from another view."""
 
+from collections.abc import Callable
 from enum import StrEnum
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from accounts.models import Role
+
+View = Callable[..., HttpResponse]
 
 
 class Action(StrEnum):
@@ -39,3 +49,19 @@ def user_can(user, action: Action) -> bool:
 
 def roles_assignable_by(role: str) -> tuple[str, ...]:
     return ASSIGNABLE_ROLES.get(role, ())
+
+
+def staff_action_required(action: Action) -> Callable[[View], View]:
+    """Anonymous visitors go to the login page; signed-in staff whose role lacks `action` get a 403 page,
+    whatever the method, so a direct URL or a crafted POST is refused like a hidden button."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not user_can(request.user, action):
+                return render(request, "staff/403.html", status=403)
+            return view(request, *args, **kwargs)
+
+        return login_required(checked)
+
+    return decorator

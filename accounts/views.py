@@ -1,14 +1,10 @@
-"""Staff pages of accounts on a tenant's host: the team, joining by invitation, and the role check every staff
-page uses (`staff_action_required`)."""
+"""Staff pages of accounts on a tenant's host: the team and joining by invitation."""
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -18,28 +14,8 @@ from accounts import selectors, services
 from accounts.exceptions import TeamError
 from accounts.forms import InvitationAcceptForm, InvitationCreateForm, MemberRoleChangeForm
 from accounts.models import Invitation, User
-from accounts.permissions import Action, roles_assignable_by, user_can
+from accounts.permissions import Action, roles_assignable_by, staff_action_required, user_can
 from tenants.urls_for import tenant_url
-
-View = Callable[..., HttpResponse]
-
-
-# --- The role check ----------------------------------------------------
-
-def staff_action_required(action: Action) -> Callable[[View], View]:
-    """Anonymous visitors go to the login page; signed-in staff whose role lacks `action` get a 403 page,
-    whatever the method, so a direct URL or a crafted POST is refused like a hidden button."""
-
-    def decorator(view: View) -> View:
-        @wraps(view)
-        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not user_can(request.user, action):
-                return render(request, "staff/403.html", status=403)
-            return view(request, *args, **kwargs)
-
-        return login_required(checked)
-
-    return decorator
 
 
 # --- Team -----------------------------------------------------------------------------------------

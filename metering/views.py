@@ -14,8 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.permissions import Action, user_can
-from accounts.views import staff_action_required
+from accounts.permissions import Action, staff_action_required, user_can
 from billing.selectors import Quota
 from metering.charts import BarChart, bar_chart, endpoint_chart, quantity_format
 from metering.models import Meter

@@ -10,8 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.permissions import Action
-from accounts.views import staff_action_required
+from accounts.permissions import Action, staff_action_required
 from metering.models import TokenPack, TokenPurchase, WalletFeature
 from metering.wallet_selectors import (
     token_pack_list_active,

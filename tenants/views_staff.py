@@ -11,9 +11,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
-from accounts.permissions import Action, user_can
+from accounts.permissions import Action, staff_action_required, user_can
 from accounts.selectors import member_list
-from accounts.views import staff_action_required
 from tenants.exceptions import ApiKeyInvalid, LoginLinkInvalid, LoginLinkNeedsSecondFactor
 from tenants.forms import ApiKeyCreateForm, WorkspaceSettingsForm
 from tenants.models import ApiKey, TenantAuditLog
