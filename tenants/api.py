@@ -15,7 +15,7 @@ from config.api.schema import IDEMPOTENCY_KEY_HEADER, error_responses, scopes_no
 from config.api.serializers import StrictCharField, StrictInputSerializer
 from tenants.models import ApiKey, Tenant
 from tenants.selectors import api_key_get, api_key_list, tenant_primary_domain
-from tenants.services import api_key_create, api_key_revoke
+from tenants.services import api_key_create, api_key_revoke, api_key_scopes_check
 
 
 class TenantDetailApi(APIView):
@@ -84,18 +84,18 @@ class ApiKeyListCreateApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         scopes = data.validated_data["scopes"]
+        creator_scopes = list(request.auth.scopes) if isinstance(request.auth, ApiKey) else None
         # Before the Idempotency-Key is looked at: a replay must not skip it.
-        if isinstance(request.auth, ApiKey) and not set(scopes) <= set(request.auth.scopes):
-            raise ApiError(status_code=403, code="insufficient_scope",
-                           message="An API key cannot create a key with scopes it does not have.",
-                           details={"key_scopes": list(request.auth.scopes), "requested_scopes": scopes})
+        api_key_scopes_check(scopes=scopes, creator_scopes=creator_scopes)
         return idempotent_response(
             request, secret_fields={"key"},
-            execute=lambda: self._create(request, name=data.validated_data["name"], scopes=scopes),
+            execute=lambda: self._create(request, name=data.validated_data["name"], scopes=scopes,
+                                         creator_scopes=creator_scopes),
         )
 
-    def _create(self, request, *, name: str, scopes: list[str]) -> Response:
-        created = api_key_create(tenant=request.tenant, name=name, scopes=scopes, created_by=request.user.email)
+    def _create(self, request, *, name: str, scopes: list[str], creator_scopes: list[str] | None) -> Response:
+        created = api_key_create(tenant=request.tenant, name=name, scopes=scopes, created_by=request.user.email,
+                                 creator_scopes=creator_scopes)
         body = {**ApiKeyOutputSerializer(created.api_key).data, "key": created.secret}
         return Response(body, status=status.HTTP_201_CREATED)
 

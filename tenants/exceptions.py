@@ -31,3 +31,10 @@ class LoginLinkNeedsSecondFactor(LoginLinkInvalid):
 
 class ApiKeyInvalid(TenantError):
     code = "invalid_request"
+
+
+class ApiKeyScopeExceeded(TenantError):
+    """A key asked to create a key with scopes it does not have itself."""
+
+    code = "insufficient_scope"
+    status = 403

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +22,7 @@ from tenants import schemas
 from tenants.keys import API_KEY_PREFIX, API_KEY_SECRET_BYTES, api_key_hash, api_key_prefix
 from tenants.exceptions import (
     ApiKeyInvalid,
+    ApiKeyScopeExceeded,
     LoginLinkInvalid,
     LoginLinkNeedsSecondFactor,
     SlugTaken,
@@ -305,8 +306,11 @@ class CreatedApiKey:
     secret: str  # the full key: shown to its creator once, never stored
 
 
-def api_key_create(*, tenant: Tenant, name: str, scopes: list[str], created_by: str) -> CreatedApiKey:
-    """Create a key bound to one tenant. The caller shows `secret` once; only its hash is kept."""
+def api_key_create(*, tenant: Tenant, name: str, scopes: list[str], created_by: str,
+                   creator_scopes: Sequence[str] | None = None) -> CreatedApiKey:
+    """Create a key bound to one tenant. The caller shows `secret` once; only its hash is kept. When a key
+    creates it, `creator_scopes` are that key's scopes, and the new key may have no others."""
+    api_key_scopes_check(scopes=scopes, creator_scopes=creator_scopes)
     name = name.strip()
     if not name:
         raise ApiKeyInvalid("Give the key a name.", field="name")
@@ -322,6 +326,15 @@ def api_key_create(*, tenant: Tenant, name: str, scopes: list[str], created_by: 
     # The id, not the prefix: `tg_live_` never appears in a log, so a secret scanner's hit there is always real.
     logger.info("api_key_created tenant=%s api_key_id=%s", tenant.slug, api_key.pk)
     return CreatedApiKey(api_key=api_key, secret=secret)
+
+
+def api_key_scopes_check(*, scopes: Sequence[str], creator_scopes: Sequence[str] | None) -> None:
+    """A key can only create keys with scopes it has itself, so a key cannot raise its own rights. None: no key
+    is creating (a person, whose role decides, or ops). Also called on its own before an idempotent replay is
+    served, so a replay cannot hand a weaker key what a stronger one created."""
+    if creator_scopes is not None and not set(scopes) <= set(creator_scopes):
+        raise ApiKeyScopeExceeded("An API key cannot create a key with scopes it does not have.",
+                                  details={"key_scopes": list(creator_scopes), "requested_scopes": list(scopes)})
 
 
 @transaction.atomic

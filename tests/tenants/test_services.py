@@ -4,8 +4,8 @@ from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import User
 from tenants import services
-from tenants.exceptions import SlugInvalid, SlugTaken
-from tenants.models import Domain, Tenant
+from tenants.exceptions import ApiKeyScopeExceeded, SlugInvalid, SlugTaken
+from tenants.models import ApiKey, Domain, Tenant
 from tests.tenants.factories import PASSWORD, provisioned_tenant
 
 pytestmark = pytest.mark.django_db
@@ -110,3 +110,26 @@ def test_provision_replay_checks_the_password_with_the_given_check_in_the_tenant
         provisioned_tenant(slug="checked", owner_email="owner@checked.test", owner_password_check=check)
 
     assert calls == [("checked", "owner@checked.test", PASSWORD)]
+
+
+def test_a_key_cannot_create_a_key_with_a_scope_it_lacks(tenant_alpha):
+    with pytest.raises(ApiKeyScopeExceeded) as refused:
+        services.api_key_create(tenant=tenant_alpha, name="escalate", scopes=["read", "ai"],
+                                created_by="ci", creator_scopes=["read", "write"])
+
+    assert refused.value.details == {"key_scopes": ["read", "write"], "requested_scopes": ["read", "ai"]}
+    assert not ApiKey.objects.filter(tenant=tenant_alpha, name="escalate").exists()
+
+
+def test_a_key_can_create_a_key_with_some_of_its_scopes(tenant_alpha):
+    created = services.api_key_create(tenant=tenant_alpha, name="narrower", scopes=["read"], created_by="ci",
+                                      creator_scopes=["read", "write"])
+
+    assert created.api_key.scopes == ["read"]
+
+
+def test_a_key_created_by_a_person_takes_any_scope(tenant_alpha):
+    created = services.api_key_create(tenant=tenant_alpha, name="person", scopes=["ai", "write"],
+                                      created_by="owner@alpha.test")
+
+    assert created.api_key.scopes == ["ai", "write"]
