@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from config.admin import ReadOnlyAdminMixin
 from metering.models import AiReservationRecord, ModelPrice
 
 
@@ -30,21 +31,12 @@ class ModelPriceAdmin(admin.ModelAdmin):
         return False
 
 
+# The record is the wallet's audit trail for AI requests: written by the gateway and the sweep only.
 @admin.register(AiReservationRecord)
-class AiReservationRecordAdmin(admin.ModelAdmin):
+class AiReservationRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["request_id", "tenant", "model", "tokens", "created_at", "deadline", "settled_at", "outcome",
                     "usage_recorded"]
     list_filter = ["outcome", "usage_recorded", ("settled_at", admin.EmptyFieldListFilter)]
     search_fields = ["request_id", "tenant__slug", "created_by"]
     list_select_related = ["tenant"]
     date_hierarchy = "created_at"
-
-    # The record is the wallet's audit trail for AI requests: written by the gateway and the sweep only.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: AiReservationRecord | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: AiReservationRecord | None = None) -> bool:
-        return False

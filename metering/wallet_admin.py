@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from config.admin import ReadOnlyAdminMixin
 from metering.models import TokenPack, TokenPurchase, Wallet, WalletEntry
 from metering.wallet_services import (
     MAX_TOKENS,
@@ -36,7 +37,7 @@ ENTRY_FIELDS = ["created_at", "kind", "feature", "tokens", "balance_after", "owe
                 "refund_of", "reason", "idempotency_key", "created_by", "expires_at"]
 
 
-class WalletEntryInline(admin.TabularInline):
+class WalletEntryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = WalletEntry
     fields = ENTRY_FIELDS
     readonly_fields = ENTRY_FIELDS
@@ -44,15 +45,6 @@ class WalletEntryInline(admin.TabularInline):
     extra = 0
     can_delete = False
     verbose_name_plural = f"ledger (latest {INLINE_ENTRIES})"
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class WalletAddForm(forms.ModelForm):
@@ -197,7 +189,7 @@ class WalletAdmin(admin.ModelAdmin):
 
 
 @admin.register(WalletEntry)
-class WalletEntryAdmin(admin.ModelAdmin):
+class WalletEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The full ledger of every wallet, read-only (open it from a wallet for that wallet only)."""
 
     list_display = ["created_at", "wallet", "kind", "feature", "tokens", "balance_after", "owed_tokens", "reason",
@@ -209,15 +201,6 @@ class WalletEntryAdmin(admin.ModelAdmin):
     fields = ["wallet", *ENTRY_FIELDS]
     readonly_fields = fields
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(TokenPack)

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from config.admin import ReadOnlyAdminMixin
 from tenants import services
 from tenants.exceptions import SlugInvalid, SlugTaken, TenantStatusChangeInvalid
 from tenants.models import Domain, Tenant, TenantAuditLog
@@ -162,18 +163,9 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(TenantAuditLog)
-class TenantAuditLogAdmin(admin.ModelAdmin):
+class TenantAuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "tenant", "action", "actor_email", "before", "after"]
     list_filter = ["action", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["tenant__slug", "tenant__name", "actor_email", "action"]
     list_select_related = ["tenant"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
