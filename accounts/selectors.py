@@ -1,5 +1,6 @@
 """Reads on the current tenant's team (run inside the tenant's schema)."""
 
+from allauth.account.models import EmailAddress
 from django.db.models import F, QuerySet
 
 from accounts.models import Invitation, User
@@ -24,3 +25,8 @@ def invitation_get(*, invitation_id: int) -> Invitation | None:
 
 def owner_count() -> int:
     return User.objects.filter(role="owner", is_active=True).count()
+
+
+def email_primary_unverified(*, user: User) -> EmailAddress | None:
+    """The user's primary email address while it is unconfirmed (allauth's record), else None."""
+    return EmailAddress.objects.filter(user=user, primary=True, verified=False).first()

@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from accounts.models import User
 from accounts.services import owner_create
 from tenants import schemas
 from tenants.keys import API_KEY_PREFIX, API_KEY_SECRET_BYTES, api_key_hash, api_key_prefix
@@ -107,8 +108,6 @@ def _provisioned_tenant_for_owner(
     "Identical" includes the password when one is given, so a stranger who knows an owner's email and
     workspace name learns nothing more than that the name is taken.
     """
-    from accounts.models import User
-
     tenant = Tenant.objects.filter(slug=slug).first()
     if tenant is None:
         return None
@@ -126,8 +125,6 @@ def _provisioned_tenant_for_owner(
 
 
 def _owner_password_matches(*, email: str, password: str) -> bool:
-    from accounts.models import User
-
     owner = User.objects.filter(email=email).first()
     return owner is not None and owner.check_password(password)
 
@@ -261,24 +258,24 @@ def public_tenant_ensure() -> Tenant:
 
 # --- Signup login link ------------------------------------------------------------------------
 
-def login_link_token_create(*, tenant: Tenant, user_id: int, last_login: Any) -> str:
+def login_link_token_create(*, tenant: Tenant, user_id: int) -> str:
     """A signed token that logs the owner in on their tenant host once: cookies don't cross hosts.
 
     Single use without a table: it carries the user's last_login, and logging in changes it.
     """
+    with schema_context(tenant.schema_name):
+        last_login = User.objects.values_list("last_login", flat=True).get(pk=user_id)
     payload = {"s": tenant.schema_name, "u": user_id, "l": last_login.isoformat() if last_login else ""}
     return signing.dumps(payload, salt=LOGIN_LINK_SALT, compress=True)
 
 
-def login_link_token_check(*, token: str, tenant: Tenant) -> int:
-    """Return the user id the token was made for, or raise LoginLinkInvalid. The caller logs them in.
+def login_link_token_check(*, token: str, tenant: Tenant) -> User:
+    """Return the user the token was made for, or raise LoginLinkInvalid. The caller logs them in.
 
     Run in the tenant's schema. A link never stands in for a second factor: when the user has one (allauth.mfa)
     or the workspace requires it, LoginLinkNeedsSecondFactor sends them through the login page instead.
     """
     from allauth.mfa.utils import is_mfa_enabled
-
-    from accounts.models import User
 
     try:
         payload = signing.loads(token, salt=LOGIN_LINK_SALT, max_age=settings.TENANT_LOGIN_LINK_MAX_AGE_S)
@@ -292,7 +289,7 @@ def login_link_token_check(*, token: str, tenant: Tenant) -> int:
         raise LoginLinkInvalid("This sign-in link has already been used.")
     if tenant.require_mfa or is_mfa_enabled(user):
         raise LoginLinkNeedsSecondFactor("Sign in with your password and your second factor.")
-    return user.pk
+    return user
 
 
 # --- API keys ---------------------------------------------------------------------------------

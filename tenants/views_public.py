@@ -69,13 +69,7 @@ def signup_slug_check(request: HttpRequest) -> HttpResponse:
 
 
 def _owner_login_link(tenant: Tenant, owner_id: int) -> str:
-    from django_tenants.utils import schema_context
-
-    from accounts.models import User
-
-    with schema_context(tenant.schema_name):
-        last_login = User.objects.values_list("last_login", flat=True).get(pk=owner_id)
-    token = login_link_token_create(tenant=tenant, user_id=owner_id, last_login=last_login)
+    token = login_link_token_create(tenant=tenant, user_id=owner_id)
     return tenant_url(tenant, f"/login/link/{token}/")
 
 

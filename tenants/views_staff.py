@@ -2,7 +2,6 @@
 and the sections later capabilities fill. Who may see what is decided by accounts.permissions, through
 `staff_action_required`."""
 
-from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth import login
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,9 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.models import User
 from accounts.permissions import Action, staff_action_required, user_can
-from accounts.selectors import member_list
+from accounts.selectors import email_primary_unverified, member_list
 from tenants.exceptions import ApiKeyInvalid, LoginLinkInvalid, LoginLinkNeedsSecondFactor
 from tenants.forms import ApiKeyCreateForm, WorkspaceSettingsForm
 from tenants.models import ApiKey, TenantAuditLog
@@ -43,16 +41,15 @@ def login_link_consume(request: HttpRequest, token: str) -> HttpResponse:
     and this path is the token.
     """
     try:
-        user_id = login_link_token_check(token=token, tenant=request.tenant)
+        owner = login_link_token_check(token=token, tenant=request.tenant)
     except LoginLinkNeedsSecondFactor as error:
         messages.info(request, error.message)
         return redirect("account_login")
     except LoginLinkInvalid as error:
         return render(request, "tenants/login_link_invalid.html", {"message": error.message})
-    owner = User.objects.get(pk=user_id)
     login(request, owner, backend="django.contrib.auth.backends.ModelBackend")
     # The confirmation link must point at this host, so it is sent from here rather than from the public signup.
-    unverified = EmailAddress.objects.filter(user=owner, primary=True, verified=False).first()
+    unverified = email_primary_unverified(user=owner)
     if unverified is not None:
         unverified.send_confirmation(request, signup=True)
     return redirect("dashboard")

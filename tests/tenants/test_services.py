@@ -1,11 +1,13 @@
 import pytest
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import User
 from tenants import services
-from tenants.exceptions import ApiKeyScopeExceeded, SlugInvalid, SlugTaken
+from tenants.exceptions import ApiKeyScopeExceeded, LoginLinkInvalid, SlugInvalid, SlugTaken
 from tenants.models import ApiKey, Domain, Tenant
+from tests.support.tenants import owner_of
 from tests.tenants.factories import PASSWORD, provisioned_tenant
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +135,21 @@ def test_a_key_created_by_a_person_takes_any_scope(tenant_alpha):
                                       created_by="owner@alpha.test")
 
     assert created.api_key.scopes == ["ai", "write"]
+
+
+def test_a_login_link_signs_in_the_owner_it_was_made_for(tenant_alpha):
+    owner = owner_of(tenant_alpha)
+    token = services.login_link_token_create(tenant=tenant_alpha, user_id=owner.pk)
+
+    with schema_context(tenant_alpha.schema_name):
+        assert services.login_link_token_check(token=token, tenant=tenant_alpha) == owner
+
+
+def test_a_login_link_stops_working_once_the_owner_has_signed_in(tenant_alpha):
+    owner = owner_of(tenant_alpha)
+    token = services.login_link_token_create(tenant=tenant_alpha, user_id=owner.pk)
+    with schema_context(tenant_alpha.schema_name):
+        User.objects.filter(pk=owner.pk).update(last_login=timezone.now())
+
+        with pytest.raises(LoginLinkInvalid):
+            services.login_link_token_check(token=token, tenant=tenant_alpha)
