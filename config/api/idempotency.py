@@ -18,6 +18,9 @@ What keeps a replay from serving anyone else, or serving what should not be kept
   leaves nothing done and its record in progress. After IDEMPOTENCY_IN_PROGRESS_TIMEOUT_S a retry takes it
   over (one guarded UPDATE: of two racing retries exactly one wins). A request that was only slow then finds
   the record no longer its own when it completes, and its work is rolled back: it still runs once.
+
+The records live in the app that owns their model: settings.API_IDEMPOTENCY_STORE names the store class
+(tenants.idempotency_store.IdempotencyStore), so this kit imports no app.
 """
 
 from __future__ import annotations
@@ -29,17 +32,18 @@ import re
 import time
 from collections.abc import Callable, Collection
 from datetime import timedelta
-from functools import wraps
+from functools import lru_cache, wraps
+from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.errors import ApiError
-from tenants.models import IdempotencyRecord, Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -105,65 +109,61 @@ def request_fingerprint(request: Request) -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
 
 
-def _record_claim(*, tenant: Tenant, caller: str, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
-    """Insert the in-progress record, or return the existing one. Committed at once so a concurrent retry
-    sees it (requests run in autocommit)."""
+def _store() -> Any:
+    return _store_load(settings.API_IDEMPOTENCY_STORE)
+
+
+@lru_cache(maxsize=None)
+def _store_load(path: str) -> Any:
+    """The store named by API_IDEMPOTENCY_STORE: claim, in_progress, take_over, complete, release and reload
+    of records that carry request_fingerprint, started_at, response_status, response_body and
+    secret_withheld (see tenants.idempotency_store)."""
+    return import_string(path)()
+
+
+def _record_claim(*, tenant: Any, caller: str, key: str, fingerprint: str) -> tuple[Any, bool]:
     now = timezone.now()
-    mine = IdempotencyRecord.objects.filter(tenant=tenant, caller=caller, key=key)
-    mine.filter(expires_at__lte=now).delete()
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(
-                tenant=tenant, caller=caller, key=key, request_fingerprint=fingerprint, started_at=now,
-                expires_at=now + RETENTION,
-            )
-        return record, True
-    except IntegrityError:
-        existing = mine.first()
-    if existing is None:
-        # The request that held the key failed and let it go between our insert and this read.
+    record, created = _store().claim(tenant=tenant, caller=caller, key=key, fingerprint=fingerprint, now=now,
+                                     expires_at=now + RETENTION)
+    if record is None:
         raise _first_request_failed()
-    return existing, False
+    return record, created
 
 
-def _record_take_over(record: IdempotencyRecord) -> bool:
-    """Make a record whose request has been in progress too long (it crashed) ours. One guarded UPDATE: of
-    retries racing for it, the first to update wins and the others no longer match."""
-    if record.state != IdempotencyRecord.State.IN_PROGRESS:
+def _record_take_over(record: Any) -> bool:
+    """Make a record whose request has been in progress too long (it crashed) ours."""
+    store = _store()
+    if not store.in_progress(record):
         return False
     now = timezone.now()
+    stale_since = record.started_at
     stale_before = now - timedelta(seconds=settings.IDEMPOTENCY_IN_PROGRESS_TIMEOUT_S)
-    taken = IdempotencyRecord.objects.filter(
-        pk=record.pk, state=IdempotencyRecord.State.IN_PROGRESS, started_at__lte=stale_before,
-    ).update(started_at=now, expires_at=now + RETENTION)
-    if not taken:
+    if not store.take_over(record, stale_before=stale_before, now=now, expires_at=now + RETENTION):
         return False
     logger.warning("idempotency_record_taken_over tenant_id=%s record_id=%s stale_since=%s",
-                   record.tenant_id, record.pk, record.started_at.isoformat())
-    record.started_at = now
+                   record.tenant_id, record.pk, stale_since.isoformat())
     return True
 
 
-def _execute_recorded(record: IdempotencyRecord, *, execute: Callable[[], Response],
-                      secret_fields: frozenset[str]) -> Response:
-    """Run the request and complete its record in one transaction. The record is filtered on the start time
-    we own: once a retry has taken it over, completing matches nothing and our work is rolled back."""
-    owned = IdempotencyRecord.objects.filter(pk=record.pk, started_at=record.started_at)
+def _execute_recorded(record: Any, *, execute: Callable[[], Response], secret_fields: frozenset[str]) -> Response:
+    """Run the request and complete its record in one transaction. Once a retry has taken the record over,
+    completing it fails and our work is rolled back."""
+    store = _store()
     try:
         with transaction.atomic():
             response = execute()
             if response.status_code >= 500:
                 transaction.set_rollback(True)
-            elif not owned.update(state=IdempotencyRecord.State.COMPLETED, response_status=response.status_code,
-                                  **_stored_response(response.data, secret_fields=secret_fields)):
+            elif not store.complete(record, response_status=response.status_code,
+                                    **_stored_response(response.data, secret_fields=secret_fields)):
                 raise ApiError(status_code=409, code="request_in_progress",
                                message="This request ran so long that a retry with the same key took it over; "
                                        "nothing it did was kept. The retry's answer is the one that counts.")
     except Exception:
-        owned.delete()
+        store.release(record)
         raise
     if response.status_code >= 500:
-        owned.delete()
+        store.release(record)
     return response
 
 
@@ -174,22 +174,23 @@ def _stored_response(data: object, *, secret_fields: frozenset[str]) -> dict:
     return {"response_body": json.dumps(data, cls=DjangoJSONEncoder), "secret_withheld": withheld}
 
 
-def _record_wait(record: IdempotencyRecord) -> IdempotencyRecord:
+def _record_wait(record: Any) -> Any:
     """The record once its request has completed, waiting up to IDEMPOTENCY_WAIT_S for it."""
+    store = _store()
     deadline = time.monotonic() + settings.IDEMPOTENCY_WAIT_S
-    while record.state == IdempotencyRecord.State.IN_PROGRESS and time.monotonic() < deadline:
+    while store.in_progress(record) and time.monotonic() < deadline:
         time.sleep(0.05)
-        record = IdempotencyRecord.objects.filter(pk=record.pk).first()
+        record = store.reload(record)
         if record is None:
             raise _first_request_failed()
-    if record.state == IdempotencyRecord.State.IN_PROGRESS:
+    if store.in_progress(record):
         raise ApiError(status_code=409, code="request_in_progress",
                        message="A request with this key is still running. Retry in a moment.",
                        headers={"Retry-After": "1"})
     return record
 
 
-def _replay(record: IdempotencyRecord) -> Response:
+def _replay(record: Any) -> Response:
     body = json.loads(record.response_body)
     if record.secret_withheld:
         raise ApiError(

@@ -326,6 +326,8 @@ API_CALL_TRACKING_ENABLED = env_bool("API_CALL_TRACKING_ENABLED", True)
 API_CALLS_BUFFER_KEY = "tollgate:api-calls"
 # Redis counters of monthly quotas (metering.quotas).
 QUOTA_COUNTER_PREFIX = "tollgate:quota"
+# Where config.api.idempotency keeps its records (the API kit imports no app: the owner of the model plugs it in).
+API_IDEMPOTENCY_STORE = "tenants.idempotency_store.IdempotencyStore"
 # How long a retry waits for the first request with the same Idempotency-Key to finish.
 IDEMPOTENCY_WAIT_S = 5.0
 # A request still "in progress" after this long is taken to have crashed: a retry with its Idempotency-Key may

@@ -7,6 +7,7 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
+from tenants.idempotency_store import IdempotencyStore
 from tenants.models import ApiKey, IdempotencyRecord, Tenant
 from tenants.services import idempotency_records_expire
 from tests.support.api import api_client, api_key_for
@@ -333,3 +334,20 @@ def test_a_response_echoing_a_nul_character_is_still_remembered(tenant_alpha):
 
     assert first.status_code == retry.status_code == 200
     assert retry.json() == first.json() and retry["Idempotent-Replayed"] == "true"
+
+
+class CountingStore(IdempotencyStore):
+    claims = 0
+
+    def claim(self, **kwargs):
+        CountingStore.claims += 1
+        return super().claim(**kwargs)
+
+
+@pytest.mark.django_db
+def test_records_are_kept_by_the_store_the_setting_names(tenant_alpha, client, settings):
+    settings.API_IDEMPOTENCY_STORE = f"{__name__}.CountingStore"
+
+    _send(client)
+
+    assert CountingStore.claims == 1
