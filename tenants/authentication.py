@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
@@ -53,6 +54,19 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api"'
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema describes ApiKeyAuthentication (drf-spectacular registers it on definition)."""
+
+    target_class = ApiKeyAuthentication
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http", "scheme": "bearer", "bearerFormat": "tg_live_<key>",
+            "description": "A tenant API key, sent on the tenant's own host. Scopes: read, write, usage:write, ai.",
+        }
 
 
 class ApiAccess(BasePermission):

@@ -1,6 +1,6 @@
-"""OpenAPI helpers: the error object on every operation, the bearer-key scheme, scope notes."""
+"""OpenAPI helpers: the error object on every operation, scope notes, the Idempotency-Key header. (The bearer-key
+scheme is described beside the key authentication, in tenants.authentication.)"""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from config.api.errors import DEFAULT_MESSAGES
@@ -18,17 +18,6 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
 def scopes_note(scope: str) -> str:
     return (f"API keys need the `{scope}` scope. Signed-in staff (session with CSRF token) need a role "
             "that allows it.")
-
-
-class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "tenants.authentication.ApiKeyAuthentication"
-    name = "apiKey"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http", "scheme": "bearer", "bearerFormat": "tg_live_<key>",
-            "description": "A tenant API key, sent on the tenant's own host. Scopes: read, write, usage:write, ai.",
-        }
 
 
 def request_bodies_closed(result: dict, generator, request, public) -> dict:
