@@ -41,6 +41,13 @@ def test_the_api_kit_imports_no_app_of_ours(path):
     assert {name for name in imported_modules(path) if name.split(".")[0] in OUR_APPS} == set()
 
 
+@pytest.mark.parametrize("path", LEAF_MODULES, ids=lambda path: str(path.relative_to(ROOT)))
+def test_the_api_kit_names_no_app_of_ours_even_as_a_dotted_path(path):
+    strings = {node.value for node in ast.walk(ast.parse(path.read_text()))
+               if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    assert {text for text in strings if text.split(".")[0] in OUR_APPS and "." in text} == set()
+
+
 @pytest.mark.parametrize("path", VIEW_MODULES, ids=lambda path: str(path.relative_to(ROOT)))
 def test_no_view_imports_another_apps_views(path):
     app = path.parent.name
