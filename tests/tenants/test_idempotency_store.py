@@ -42,6 +42,15 @@ def test_another_caller_with_the_same_key_gets_a_record_of_its_own(tenant_alpha)
     assert created and other.pk != first.pk
 
 
+def test_the_same_user_id_and_key_in_another_tenant_gets_a_record_of_its_own(tenant_alpha, tenant_beta):
+    # User ids repeat across tenant schemas: "user:1" of alpha is not "user:1" of beta.
+    alphas, _ = claim(tenant_alpha, caller="user:1")
+
+    betas, created = claim(tenant_beta, caller="user:1")
+
+    assert created and betas.pk != alphas.pk
+
+
 def test_an_expired_record_is_replaced_by_a_new_claim(tenant_alpha):
     first, _ = claim(tenant_alpha, now=timezone.now() - timedelta(hours=25))
 
