@@ -121,7 +121,7 @@ def error_answer(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] |
 
 def stream_error_event(error: DomainError) -> dict[str, Any]:
     """The data of an `event: error` in a stream whose 200 is already sent: the code and message the API
-    would answer with."""
+    would answer with. Details stay out, as stream error events have always carried these two only."""
     _, body, _ = error_answer(error)
     return {"type": "error", "error": {"code": body["error"]["code"], "message": body["error"]["message"]}}
 
