@@ -25,7 +25,8 @@ from metering.ai_services import (
     model_price_active_get,
 )
 
-MAX_TOKENS_CAP = int(getattr(settings, "AI_MAX_TOKENS_CAP", 8192))
+# Read once at import: the serializers below and the OpenAPI schema carry it as a field bound.
+MAX_TOKENS_CAP = settings.AI_MAX_TOKENS_CAP
 CODE_MAX_TOKENS = 4096
 MAX_PROMPT_CHARS = 100_000
 MAX_MESSAGES = 100

@@ -24,8 +24,6 @@ from config.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT_S = 120.0
-
 
 # --- Domain errors (config/api/errors.py maps them, Retry-After included) --------------------------------
 
@@ -135,10 +133,8 @@ def http_client_build() -> Any:
 def anthropic_client() -> anthropic.Anthropic:
     """One SDK client per process and configuration, so its connection pool is reused across requests."""
     ai_configured_check()
-    return _client(settings.ANTHROPIC_API_KEY, getattr(settings, "ANTHROPIC_BASE_URL", None) or None,
-                   float(getattr(settings, "ANTHROPIC_TIMEOUT_S", DEFAULT_TIMEOUT_S)),
-                   int(getattr(settings, "ANTHROPIC_MAX_RETRIES", 0)),
-                   bool(getattr(settings, "ANTHROPIC_OPEN_TELEMETRY", False)))
+    return _client(settings.ANTHROPIC_API_KEY, settings.ANTHROPIC_BASE_URL, settings.ANTHROPIC_TIMEOUT_S,
+                   settings.ANTHROPIC_MAX_RETRIES, settings.ANTHROPIC_OPEN_TELEMETRY)
 
 
 @lru_cache(maxsize=4)

@@ -70,7 +70,7 @@ def code_parse(text: str) -> tuple[str, str, str]:
 
 def code_model_default() -> ModelPrice:
     """The operator's code model (AI_CODE_MODEL) while it is active, else the first active model by name."""
-    price = model_price_active_get(model=getattr(settings, "AI_CODE_MODEL", "claude-sonnet-4-6"))
+    price = model_price_active_get(model=settings.AI_CODE_MODEL)
     if price is None:
         names = model_names_active()
         price = model_price_active_get(model=names[0]) if names else None

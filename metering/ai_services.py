@@ -236,9 +236,8 @@ def slot_key(tenant: Tenant) -> str:
 def slot_lease_s() -> int:
     """How long a slot lasts without renewal: the longest a call waits for Anthropic, every attempt, plus a
     margin."""
-    timeout_s = float(getattr(settings, "ANTHROPIC_TIMEOUT_S", 120))
-    attempts = int(getattr(settings, "ANTHROPIC_MAX_RETRIES", 0)) + 1
-    return int(timeout_s * attempts) + SLOT_MARGIN_S
+    attempts = settings.ANTHROPIC_MAX_RETRIES + 1
+    return int(settings.ANTHROPIC_TIMEOUT_S * attempts) + SLOT_MARGIN_S
 
 
 def _failure_log(error: Exception) -> None:
