@@ -17,7 +17,6 @@ from config.api.serializers import StrictCharField, StrictInputSerializer
 from metering.ai_client import ai_configured_check
 from metering.ai_code import ai_code_generate
 from metering.ai_services import (
-    AiCompletion,
     AiRequest,
     ai_message_complete,
     ai_message_stream,
@@ -131,7 +130,7 @@ class AiMessageCreateApi(APIView):
         return Response(self.OutputSerializer({
             "id": message.id, "model": message.model,
             "content": [{"type": "text", "text": text} for text in message.text_blocks],
-            "stop_reason": message.stop_reason, **_metering(completion),
+            "stop_reason": message.stop_reason, **completion.settlement.as_dict(),
         }).data)
 
 
@@ -178,11 +177,5 @@ class AiCodeCreateApi(APIView):
         return Response(self.OutputSerializer({
             "code": result.code, "language": result.language, "explanation": result.explanation,
             "model": result.price.model, "stop_reason": result.completion.message.stop_reason,
-            **_metering(result.completion),
+            **result.completion.settlement.as_dict(),
         }).data)
-
-
-def _metering(completion: AiCompletion) -> dict:
-    settlement = completion.settlement
-    return {"usage": settlement.usage.as_dict(),
-            "cost": {"amount": str(settlement.cost), "currency": settlement.currency}}

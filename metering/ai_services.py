@@ -39,7 +39,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -51,6 +51,7 @@ from django_redis import get_redis_connection
 
 from billing.selectors import entitlements_for
 from config.api.errors import stream_error_event
+from config.money import Money, money_rate_round, money_to_api
 from config.redis_guard import failure_log
 from metering.ai_client import (
     AiError,
@@ -72,7 +73,6 @@ from tenants.models import Tenant
 logger = logging.getLogger(__name__)
 
 MILLION = Decimal(1_000_000)
-COST_QUANTUM = Decimal("0.000001")
 # The framing Anthropic adds around the prompt (roles, turn markers), allowed for in the input estimate.
 REQUEST_OVERHEAD_TOKENS = 16
 MESSAGE_OVERHEAD_TOKENS = 8
@@ -152,12 +152,13 @@ def stream_usage_charged(*, stream: MessageStream, max_tokens: int, input_estima
     return dataclasses.replace(usage, input_tokens=max(usage.input_tokens, input_estimate), output_tokens=output)
 
 
-def ai_cost(*, price: ModelPrice, usage: AiUsage) -> Decimal:
-    """What the usage costs at the model's prices (per million tokens), in its currency, to the micro-unit."""
+def ai_cost(*, price: ModelPrice, usage: AiUsage) -> Money:
+    """What the usage costs at the model's prices (per million tokens), in its currency, at rating precision
+    (to the micro-unit, config.money): finer than the cents an invoice rounds to."""
     amount = (usage.input_tokens * price.input_per_mtok + usage.output_tokens * price.output_per_mtok
               + usage.cache_write_tokens * price.cache_write_per_mtok
               + usage.cache_read_tokens * price.cache_read_per_mtok) / MILLION
-    return amount.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
+    return money_rate_round(Money(amount, price.currency))
 
 
 # --- Concurrency slots ------------------------------------------------------------------------------------
@@ -264,8 +265,11 @@ class AiReservation:
 @dataclass(frozen=True)
 class AiSettlement:
     usage: AiUsage
-    cost: Decimal
-    currency: str
+    cost: Money
+
+    def as_dict(self) -> dict[str, Any]:
+        """What the API tells about a settled request (its JSON answer and its stream's last event alike)."""
+        return {"usage": self.usage.as_dict(), "cost": money_to_api(self.cost)}
 
 
 def ai_reserve(*, tenant: Tenant, price: ModelPrice, tokens: int, request_id: uuid.UUID,
@@ -302,8 +306,7 @@ def ai_settle(*, reservation: AiReservation, usage: AiUsage,
         if usage.total_tokens:
             _usage_events_try(reservation=reservation, usage=usage)
         _reservation_square(reservation=reservation, usage=usage)
-    return AiSettlement(usage=usage, cost=ai_cost(price=reservation.price, usage=usage),
-                        currency=reservation.price.currency)
+    return AiSettlement(usage=usage, cost=ai_cost(price=reservation.price, usage=usage))
 
 
 def _reservation_square(*, reservation: AiReservation, usage: AiUsage) -> None:
@@ -371,8 +374,7 @@ def _reservation_close(*, reservation: AiReservation, usage: AiUsage, outcome: s
 def _settlement_made(*, reservation: AiReservation) -> AiSettlement:
     stored = AiReservationRecord.objects.values_list("usage", flat=True).get(request_id=reservation.request_id)
     usage = AiUsage(**stored) if stored else AiUsage()
-    return AiSettlement(usage=usage, cost=ai_cost(price=reservation.price, usage=usage),
-                        currency=reservation.price.currency)
+    return AiSettlement(usage=usage, cost=ai_cost(price=reservation.price, usage=usage))
 
 
 def _reservation_of(record: AiReservationRecord) -> AiReservation:
@@ -545,8 +547,7 @@ class AiStream:
         settlement = self._finish()
         yield sse_frame("tollgate.usage", {
             "type": "tollgate.usage", "id": self.upstream.message_id, "stop_reason": self.upstream.stop_reason,
-            "usage": settlement.usage.as_dict(),
-            "cost": {"amount": str(settlement.cost), "currency": settlement.currency},
+            **settlement.as_dict(),
         })
 
     def _keep_alive(self, now: float) -> None:

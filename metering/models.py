@@ -4,6 +4,7 @@ each row carrying its tenant."""
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from config.money import Money, money_format
 from tenants.models import Tenant
 
 
@@ -319,7 +320,11 @@ class TokenPack(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.price} {self.currency})"
+        return f"{self.name} ({money_format(self.price_money)})"
+
+    @property
+    def price_money(self) -> Money:
+        return Money(self.price, self.currency)
 
 
 class TokenPurchase(models.Model):
@@ -356,7 +361,11 @@ class TokenPurchase(models.Model):
         indexes = [models.Index(fields=["tenant", "status"], name="token_purchase_tenant_idx")]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.tokens:,} tokens for {self.price} {self.currency} ({self.status})"
+        return f"#{self.pk} {self.tokens:,} tokens for {money_format(self.price_money)} ({self.status})"
+
+    @property
+    def price_money(self) -> Money:
+        return Money(self.price, self.currency)
 
 
 class ModelPrice(models.Model):

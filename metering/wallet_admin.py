@@ -6,7 +6,6 @@ entry directly."""
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -19,6 +18,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from config.admin import ReadOnlyAdminMixin
+from config.money import money_format
 from metering.models import TokenPack, TokenPurchase, Wallet, WalletEntry
 from metering.wallet_services import (
     MAX_TOKENS,
@@ -205,7 +205,7 @@ class WalletEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(TokenPack)
 class TokenPackAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "tokens_display", "price", "currency", "price_per_1k", "active"]
+    list_display = ["code", "name", "tokens_display", "price_display", "price_per_1k", "active"]
     list_filter = ["active", "currency"]
     search_fields = ["code", "name"]
     readonly_fields = ["created_at"]
@@ -223,14 +223,19 @@ class TokenPackAdmin(admin.ModelAdmin):
     def tokens_display(self, pack: TokenPack) -> str:
         return f"{pack.tokens:,}"
 
+    @admin.display(description="Price", ordering="price")
+    def price_display(self, pack: TokenPack) -> str:
+        return money_format(pack.price_money)
+
     @admin.display(description="Per 1K tokens")
     def price_per_1k(self, pack: TokenPack) -> str:
-        return f"{(pack.price * 1000 / pack.tokens).quantize(Decimal('0.0001'))} {pack.currency}"
+        # A unit price: to the hundredth of a cent, finer than the currency's minor units.
+        return money_format(pack.price_money * 1000 / pack.tokens, places=4)
 
 
 @admin.register(TokenPurchase)
 class TokenPurchaseAdmin(admin.ModelAdmin):
-    list_display = ["id", "tenant", "pack", "tokens_display", "price", "currency", "status", "created_by",
+    list_display = ["id", "tenant", "pack", "tokens_display", "price_display", "status", "created_by",
                     "created_at", "paid_at"]
     list_filter = ["status", "pack", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["tenant__slug", "tenant__name", "created_by"]
@@ -251,6 +256,10 @@ class TokenPurchaseAdmin(admin.ModelAdmin):
     @admin.display(description="Tokens", ordering="tokens")
     def tokens_display(self, purchase: TokenPurchase) -> str:
         return f"{purchase.tokens:,}"
+
+    @admin.display(description="Price", ordering="price")
+    def price_display(self, purchase: TokenPurchase) -> str:
+        return money_format(purchase.price_money)
 
     @admin.action(description="Mark selected purchases paid (credits the tokens)", permissions=["change"])
     def mark_paid(self, request: HttpRequest, queryset: QuerySet[TokenPurchase]) -> None:

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import Action, staff_action_required
+from config.money import money_format
 from metering.models import TokenPack, TokenPurchase, WalletFeature
 from metering.wallet_selectors import (
     token_pack_list_active,
@@ -40,7 +41,7 @@ class ThresholdForm(forms.Form):
 
 class PackChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, pack: TokenPack) -> str:
-        return f"{pack.name}: {pack.tokens:,} tokens for {pack.price} {pack.currency}"
+        return f"{pack.name}: {pack.tokens:,} tokens for {money_format(pack.price_money)}"
 
 
 class PurchaseForm(forms.Form):

@@ -58,8 +58,8 @@ def price(**rates) -> ModelPrice:
 def test_cost_is_exact_decimal_at_per_million_prices(usage, expected):
     cost = ai_cost(price=price(), usage=usage)
 
-    assert isinstance(cost, Decimal)
-    assert str(cost) == expected
+    assert isinstance(cost.amount, Decimal)
+    assert (str(cost.amount), cost.currency) == (expected, "USD")
 
 
 def test_seeded_list_prices():
