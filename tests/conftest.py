@@ -1,9 +1,15 @@
 import os
 
+import httpx2
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 
+from tests.support.anthropic import START_BALANCE, FakeAnthropic
+from tests.support.api import api_client, api_key_for
+from tests.support.clock import NOW
 from tests.support.database import database_clone, database_drop, template_database_ensure
 from tests.support.tenants import client_for, standard_tenants_seed
 
@@ -105,3 +111,40 @@ def beta_owner_client(tenant_beta):
     from tests.support.tenants import logged_in_client
 
     return logged_in_client(tenant_beta)
+
+
+@pytest.fixture
+def frozen_now():
+    """The clock stopped at tests.support.clock.NOW; the traveller's move_to(when) and shift(seconds) move it."""
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def upstream(monkeypatch):
+    """Anthropic answered by recordings: the real SDK talks to a FakeAnthropic through an httpx2 MockTransport."""
+    from metering import ai_client
+
+    fake = FakeAnthropic()
+    monkeypatch.setattr(ai_client, "http_client_build",
+                        lambda: httpx2.Client(transport=httpx2.MockTransport(fake.handler)))
+    ai_client.client_cache_clear()
+    with override_settings(ANTHROPIC_API_KEY="sk-ant-test-key"):
+        yield fake
+    ai_client.client_cache_clear()
+
+
+@pytest.fixture
+def funded(tenant_alpha):
+    """Alpha with START_BALANCE purchased AI tokens in its wallet."""
+    from metering.wallet_services import wallet_credit
+
+    wallet_credit(tenant=tenant_alpha, tokens=START_BALANCE, kind="purchase", reason="Purchase",
+                  idempotency_key="bought")
+    return tenant_alpha
+
+
+@pytest.fixture
+def ai(funded):
+    """An API client on the funded tenant's host with a key scoped to the AI API."""
+    return api_client(funded, api_key_for(funded, scopes=["ai"]))

@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context, tenant_context
 
 from accounts.tasks import expired_sessions_clear
 from config.celery import app as celery_app
-from tests.accounts.test_tasks import session_create, session_keys
+from tests.support.sessions import session_create, session_keys
 
 pytestmark = [pytest.mark.redis, pytest.mark.worker]
 

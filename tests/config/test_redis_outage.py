@@ -19,7 +19,7 @@ from billing.selectors import entitlements_for
 from config import redis_guard, urls_api
 from metering import tracking
 from tenants.models import ApiKey, Tenant
-from tests.metering.test_ai_api import PROMPT, funded, upstream  # noqa: F401  (fixtures)
+from tests.support.anthropic import PROMPT
 from tests.support.api import api_client, api_key_for
 from tests.support.tenants import STANDARD_PASSWORD, client_for, logged_in_client
 
@@ -116,7 +116,7 @@ def limits_on(settings):
 
 
 @pytest.fixture
-def keys(funded):  # noqa: F811
+def keys(funded):
     """The API key every call sends (all scopes) and one to revoke, created while Redis is up."""
     api_key_for(funded, name="to revoke")
     return {"secret": api_key_for(funded), "revocable": ApiKey.objects.get(tenant=funded, name="to revoke")}
@@ -131,7 +131,7 @@ def call(client, method: str, route: str, *, revocable: ApiKey):
                           HTTP_IDEMPOTENCY_KEY=f"outage-{method}-{route}")
 
 
-def test_every_api_endpoint_survives_redis_refusing_connections(funded, keys, upstream, limits_on,  # noqa: F811
+def test_every_api_endpoint_survives_redis_refusing_connections(funded, keys, upstream, limits_on,
                                                                  settings):
     settings.REDIS_CIRCUIT_OPEN_S = 0  # no circuit: every endpoint meets the refusal itself
     assert entitlements_for(tenant=funded).concurrent_ai_requests  # so the AI gateway needs its Redis slot

@@ -22,14 +22,14 @@ from metering.ai_services import (
 )
 from metering.models import AiReservationRecord, ModelPrice, UsageEvent, Wallet, WalletEntry
 from metering.wallet_services import wallet_credit
-from tests.metering.test_ai_api import PROMPT, post, upstream  # noqa: F401 (upstream is a fixture)
+from tests.support.anthropic import PROMPT, post
 from tests.support.api import api_client, api_key_for
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("path", ["/api/v1/ai/messages", "/api/v1/ai/code"])
-def test_a_key_of_tenant_a_is_refused_on_tenant_bs_ai_api(upstream, tenant_alpha, tenant_beta, path):  # noqa: F811
+def test_a_key_of_tenant_a_is_refused_on_tenant_bs_ai_api(upstream, tenant_alpha, tenant_beta, path):
     wallet_credit(tenant=tenant_beta, tokens=10_000, kind="purchase", reason="Purchase", idempotency_key="bought")
     client = api_client(tenant_beta, api_key_for(tenant_alpha, scopes=["ai"]))
 
@@ -43,7 +43,7 @@ def test_a_key_of_tenant_a_is_refused_on_tenant_bs_ai_api(upstream, tenant_alpha
     assert not Wallet.objects.filter(tenant=tenant_alpha, entries__isnull=False).exists()
 
 
-def test_each_tenant_pays_for_its_own_requests(upstream, tenant_alpha, tenant_beta):  # noqa: F811
+def test_each_tenant_pays_for_its_own_requests(upstream, tenant_alpha, tenant_beta):
     for tenant in (tenant_alpha, tenant_beta):
         wallet_credit(tenant=tenant, tokens=10_000, kind="purchase", reason="Purchase", idempotency_key="bought")
 

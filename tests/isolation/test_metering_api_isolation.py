@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from metering.models import Meter, UsageRollup
-from tests.metering.test_api import seconds
 from tests.support.api import api_client, api_key_for
+from tests.support.usage import seconds
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import User
 from accounts.tasks import expired_sessions_clear
-from tests.accounts.test_tasks import session_create, session_keys
+from tests.support.sessions import session_create, session_keys
 from tests.support.tenants import STANDARD_PASSWORD, client_for
 
 pytestmark = pytest.mark.django_db

@@ -4,22 +4,15 @@ import re
 from datetime import datetime, timezone
 
 import pytest
-import time_machine
 
 from billing.models import Plan
 from billing.services import tenant_plan_assign
-from tests.metering.test_views import NOW, api_calls, meter_section, shown_usage, tokens
 from tests.support.tenants import client_for
+from tests.support.usage import api_calls, endpoint_calls, meter_section, shown_usage, tokens
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 DAY = datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(autouse=True)
-def frozen_now():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture
@@ -73,7 +66,6 @@ def test_a_beta_session_on_alphas_usage_page_is_sent_to_login(beta_owner_client,
 
 def test_alphas_usage_page_shows_neither_betas_endpoints_nor_betas_wallet(alpha_owner_client, tenant_beta):
     from metering.wallet_services import wallet_credit
-    from tests.metering.test_views import endpoint_calls
 
     endpoint_calls(tenant_beta, "/api/v1/beta-only", "GET", [200, 200])
     wallet_credit(tenant=tenant_beta, tokens=777_777, kind="purchase", reason="Beta pack", idempotency_key="beta")

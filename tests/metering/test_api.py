@@ -11,6 +11,7 @@ from metering.models import Meter
 from metering.selectors import month_bounds, usage_for_period
 from metering.services import event_ingest
 from tests.support.api import api_client, api_key_for
+from tests.support.usage import seconds
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +25,6 @@ def usage_client(tenant_alpha):
 
 def post_events(client, body):
     return client.post("/api/v1/events", json.dumps(body), content_type="application/json")
-
-
-def seconds(transaction_id: str, amount: float = 1, **fields) -> dict:
-    """An event of compute_seconds, a meter tenants report themselves."""
-    return {"transaction_id": transaction_id, "meter": "compute_seconds", "properties": {"seconds": amount},
-            **fields}
 
 
 def this_month_total(tenant, code: str) -> Decimal:

@@ -10,7 +10,7 @@ from billing.services import tenant_plan_assign
 from metering.models import Wallet, WalletEntry
 from metering.selectors import month_bounds
 from metering.wallet_services import wallet_monthly_grants_run
-from tests.tenants.factories import provisioned_tenant
+from tests.support.factories import TenantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def grants(tenant) -> list[tuple[str, int]]:
 
 def test_new_free_workspace_has_its_allowance_at_once(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        tenant = provisioned_tenant().tenant
+        tenant = TenantFactory()
 
     wallet = Wallet.objects.get(tenant=tenant)
     assert (wallet.balance, wallet.allowance) == (50_000, 50_000)
@@ -36,14 +36,14 @@ def test_new_free_workspace_has_its_allowance_at_once(django_capture_on_commit_c
 
 def test_the_allowance_is_granted_only_once_provisioning_has_committed(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        tenant = provisioned_tenant().tenant
+        tenant = TenantFactory()
 
         assert not Wallet.objects.filter(tenant=tenant).exists()
 
 
 def test_monthly_job_after_provisioning_grants_nothing_more(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        tenant = provisioned_tenant().tenant
+        tenant = TenantFactory()
     granted_at_provisioning = grants(tenant)
 
     wallet_monthly_grants_run()

@@ -16,7 +16,7 @@ from metering import tracking
 from metering.models import UsageRollup
 from metering.tracking import api_calls_flush
 from tenants.models import ApiKey
-from tests.metering.test_ai_api import ai, funded, upstream  # noqa: F401  (fixtures)
+from tests.support.anthropic import PROMPT, post
 from tests.support.api import api_client, api_key_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
@@ -130,9 +130,7 @@ def test_calls_made_while_redis_was_skipped_are_recorded_once_it_is_back(tenant_
         "/api/v1/team/members", "/api/v1/tenant", "/api/v1/wallet"]
 
 
-def test_a_streamed_call_is_recorded_once_its_stream_has_been_sent(upstream, ai, funded):  # noqa: F811
-    from tests.metering.test_ai_api import PROMPT, post
-
+def test_a_streamed_call_is_recorded_once_its_stream_has_been_sent(upstream, ai, funded):
     upstream.answer_sse("basic_response")
     response = post(ai, {**PROMPT, "stream": True})
     assert get_redis_connection("default").llen(BUFFER_KEY) == 0  # the answer has not gone out yet

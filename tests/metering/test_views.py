@@ -1,51 +1,15 @@
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
-import time_machine
 
 from billing.models import Plan
 from billing.services import tenant_plan_assign
 from metering.models import Meter
-from metering.services import event_ingest
-from tests.accounts.test_views import ROLES, staff_client
+from tests.support.staff import ROLES, staff_client
+from tests.support.usage import api_calls, endpoint_calls, meter_section, shown_usage, tokens
 
-pytestmark = pytest.mark.django_db
-
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(autouse=True)
-def frozen_now():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-def api_calls(tenant, count: int, *, at: datetime = NOW - timedelta(hours=1)) -> None:
-    # The seeded api_calls meter counts billable calls only.
-    events = [{"transaction_id": f"call-{at.isoformat()}-{n}", "meter": "api_calls", "timestamp": at.isoformat(),
-               "properties": {"billable": True}} for n in range(count)]
-    result = event_ingest(tenant=tenant, events=events, now=NOW)
-    assert result.accepted == count and not result.rejected
-
-
-def tokens(tenant, amount: int, *, at: datetime = NOW - timedelta(hours=1)) -> None:
-    event = {"transaction_id": f"tokens-{at.isoformat()}-{amount}", "meter": "ai_input_tokens",
-             "timestamp": at.isoformat(), "properties": {"tokens": amount}}
-    assert event_ingest(tenant=tenant, events=[event], now=NOW).accepted == 1
-
-
-def shown_usage(response, meter_code: str) -> str:
-    match = re.search(rf'data-meter="{meter_code}">([^<]*)<'.encode(), response.content)
-    assert match, f"no figure for {meter_code}"
-    return match.group(1).decode()
-
-
-def meter_section(response, meter_code: str) -> str:
-    html = response.content.decode()
-    start = html.index(f'aria-labelledby="meter-{meter_code}-title"')
-    end = html.find("</section>", start)
-    return html[start:end]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 
 # --- Who may see it -------------------------------------------------------------------------------
@@ -206,15 +170,6 @@ def test_a_meter_without_usage_in_30_days_says_so_instead_of_an_empty_chart(alph
 
 
 # --- API calls per endpoint and the wallet ------------------------------------------------------------
-
-def endpoint_calls(tenant, endpoint: str, method: str, statuses: list[int]) -> None:
-    at = NOW - timedelta(hours=2)
-    events = [{"transaction_id": f"call-{endpoint}-{method}-{n}", "meter": "api_calls", "timestamp": at.isoformat(),
-               "properties": {"endpoint": endpoint, "method": method, "status": status,
-                              "billable": 200 <= status < 300}}
-              for n, status in enumerate(statuses)]
-    assert event_ingest(tenant=tenant, events=events, now=NOW).accepted == len(statuses)
-
 
 def endpoint_row(response, label: str) -> list[str]:
     html = response.content.decode()

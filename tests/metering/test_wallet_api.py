@@ -1,23 +1,15 @@
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
-import time_machine
 
 from accounts.models import Role
 from config.api.errors import api_error_from
 from metering.wallet_services import InsufficientBalance, wallet_credit, wallet_debit, wallet_threshold_set
-from tests.accounts.test_views import staff_client
 from tests.support.api import api_client, api_key_for
+from tests.support.clock import NOW
+from tests.support.staff import staff_client
 
-pytestmark = pytest.mark.django_db
-
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(autouse=True)
-def frozen_now():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 
 @pytest.fixture

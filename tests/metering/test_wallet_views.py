@@ -5,7 +5,7 @@ import pytest
 from accounts.models import Role
 from metering.models import TokenPack, TokenPurchase, Wallet
 from metering.wallet_services import token_purchase_create, wallet_credit, wallet_debit
-from tests.accounts.test_views import staff_client
+from tests.support.staff import staff_client
 
 pytestmark = pytest.mark.django_db
 

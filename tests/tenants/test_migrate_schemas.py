@@ -15,7 +15,7 @@ from django.test import override_settings
 from django_tenants.signals import schema_pre_migration
 
 from tenants.models import Tenant
-from tests.tenants.factories import provisioned_tenant
+from tests.support.factories import ProvisionedTenantFactory
 
 PROBE_NAME = "9999_user_probe_column"
 PROBE_MIGRATION = '''
@@ -95,7 +95,7 @@ def test_migrate_applies_a_new_migration_to_the_template_schema(accounts_with_a_
 def test_a_tenant_cloned_after_a_new_migration_has_its_column(accounts_with_a_new_migration):
     call_command("migrate", interactive=False, verbosity=0)
 
-    result = provisioned_tenant()
+    result = ProvisionedTenantFactory()
 
     assert "probe_column" in _columns(result.tenant.schema_name, "accounts_user")
     with connection.cursor() as cursor:
@@ -168,7 +168,7 @@ def test_real_migration_reaches_every_schema_and_template(accounts_with_a_new_mi
                                                            probe_column_removed_afterwards):
     # Committed, outside any transaction: the run a deploy makes, with the tenant schemas in parallel processes.
     for _ in range(3):
-        provisioned_tenant()
+        ProvisionedTenantFactory()
     tenant_schemas = _tenant_schemas()
 
     output = io.StringIO()

@@ -7,14 +7,14 @@ from accounts.models import User
 from tenants import services
 from tenants.exceptions import ApiKeyScopeExceeded, LoginLinkInvalid, SlugInvalid, SlugTaken
 from tenants.models import ApiKey, Domain, Tenant
+from tests.support.factories import PASSWORD, ProvisionedTenantFactory
 from tests.support.tenants import owner_of
-from tests.tenants.factories import PASSWORD, provisioned_tenant
 
 pytestmark = pytest.mark.django_db
 
 
 def test_provision_creates_tenant_schema_domain_and_owner():
-    result = provisioned_tenant(slug="acme-labs", owner_email="Founder@Acme.TEST")
+    result = ProvisionedTenantFactory(slug="acme-labs", owner_email="Founder@Acme.TEST")
 
     tenant = result.tenant
     assert result.created is True
@@ -29,7 +29,7 @@ def test_provision_creates_tenant_schema_domain_and_owner():
 
 
 def test_provisioned_schema_has_every_tenant_table_and_migration_record():
-    result = provisioned_tenant()
+    result = ProvisionedTenantFactory()
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -44,8 +44,8 @@ def test_provisioned_schema_has_every_tenant_table_and_migration_record():
 
 
 def test_provision_twice_with_the_same_request_gives_one_tenant():
-    first = provisioned_tenant(slug="twice", owner_email="a@twice.test")
-    second = provisioned_tenant(slug="twice", owner_email="a@twice.test")
+    first = ProvisionedTenantFactory(slug="twice", owner_email="a@twice.test")
+    second = ProvisionedTenantFactory(slug="twice", owner_email="a@twice.test")
 
     assert second.created is False
     assert second.tenant.pk == first.tenant.pk
@@ -54,23 +54,23 @@ def test_provision_twice_with_the_same_request_gives_one_tenant():
 
 
 def test_provision_of_a_taken_slug_by_another_owner_is_refused():
-    provisioned_tenant(slug="taken", owner_email="first@taken.test")
+    ProvisionedTenantFactory(slug="taken", owner_email="first@taken.test")
 
     with pytest.raises(SlugTaken):
-        provisioned_tenant(slug="taken", owner_email="second@taken.test")
+        ProvisionedTenantFactory(slug="taken", owner_email="second@taken.test")
 
 
 def test_provision_replay_with_a_wrong_password_is_refused():
-    provisioned_tenant(slug="replay", owner_email="owner@replay.test")
+    ProvisionedTenantFactory(slug="replay", owner_email="owner@replay.test")
 
     with pytest.raises(SlugTaken):
-        provisioned_tenant(slug="replay", owner_email="owner@replay.test", owner_password="not-the-password-9")
+        ProvisionedTenantFactory(slug="replay", owner_email="owner@replay.test", owner_password="not-the-password-9")
 
 
 @pytest.mark.parametrize("slug", ["ab", "public", "tenant-template", "under_score", "dou--ble", "1digit"])
 def test_provision_refuses_an_invalid_slug(slug):
     with pytest.raises(SlugInvalid):
-        provisioned_tenant(slug=slug)
+        ProvisionedTenantFactory(slug=slug)
 
 
 @pytest.mark.parametrize("step", ["_tenant_row_create", "_schema_clone", "_domain_create", "_owner_create"])
@@ -84,7 +84,7 @@ def test_provision_failing_at_any_step_leaves_nothing_behind(monkeypatch, step):
     monkeypatch.setattr(services, step, failing)
 
     with pytest.raises(RuntimeError):
-        provisioned_tenant(slug="half-made")
+        ProvisionedTenantFactory(slug="half-made")
 
     connection.set_schema_to_public()
     assert not Tenant.objects.filter(slug="half-made").exists()
@@ -101,7 +101,7 @@ def test_public_tenant_ensure_is_idempotent_and_routes_the_base_domain():
 
 
 def test_provision_replay_checks_the_password_with_the_given_check_in_the_tenants_schema():
-    provisioned_tenant(slug="checked", owner_email="owner@checked.test")
+    ProvisionedTenantFactory(slug="checked", owner_email="owner@checked.test")
     calls = []
 
     def check(*, email, password):
@@ -109,7 +109,7 @@ def test_provision_replay_checks_the_password_with_the_given_check_in_the_tenant
         return False
 
     with pytest.raises(SlugTaken):
-        provisioned_tenant(slug="checked", owner_email="owner@checked.test", owner_password_check=check)
+        ProvisionedTenantFactory(slug="checked", owner_email="owner@checked.test", owner_password_check=check)
 
     assert calls == [("checked", "owner@checked.test", PASSWORD)]
 

@@ -2,7 +2,7 @@ import pytest
 
 from tenants.models import Tenant
 from tenants.tasks import expired_sessions_clear_all
-from tests.accounts.test_tasks import session_create, session_keys
+from tests.support.sessions import session_create, session_keys
 
 pytestmark = pytest.mark.django_db
 

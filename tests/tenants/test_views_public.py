@@ -8,8 +8,8 @@ from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import User
 from tenants.models import Tenant
+from tests.support.factories import ProvisionedTenantFactory
 from tests.support.tenants import STANDARD_PASSWORD, client_for
-from tests.tenants.factories import provisioned_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -189,7 +189,8 @@ def test_login_link_refused_when_tenant_requires_mfa(public_client):
 
 def _guarded_tenant(slug: str) -> Tenant:
     # Its own workspace and address: a lock-out lasts minutes and must not spill into other tests.
-    return provisioned_tenant(slug=slug, owner_email=f"owner@{slug}.test", owner_password=STANDARD_PASSWORD).tenant
+    return ProvisionedTenantFactory(slug=slug, owner_email=f"owner@{slug}.test",
+                                    owner_password=STANDARD_PASSWORD).tenant
 
 
 def _from_address(tenant: Tenant | None, address: str):

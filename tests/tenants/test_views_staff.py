@@ -10,7 +10,7 @@ from django_tenants.utils import schema_context
 from accounts.models import Role
 from tenants.models import ApiKey, Tenant, TenantAuditLog
 from tenants.services import api_key_create
-from tests.accounts.test_views import ROLES, staff_client
+from tests.support.staff import ROLES, staff_client
 from tests.support.tenants import owner_of
 
 pytestmark = pytest.mark.django_db
