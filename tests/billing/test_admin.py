@@ -1,9 +1,9 @@
 import pytest
 from django.forms.models import model_to_dict
 
-from accounts.models import User
 from billing.models import Plan, PlanQuota, TenantPlan
 from billing.selectors import entitlements_for
+from tests.support.factories import OpsUserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +16,7 @@ PLAN_FIELDS = ["name", "description", "is_public", "is_active", "sort_order", "a
 
 @pytest.fixture
 def admin_client(public_client, db):
-    public_client.force_login(User.objects.create_superuser("operator@tollgate.test", "pw-operator-123"))
+    public_client.force_login(OpsUserFactory())
     return public_client
 
 

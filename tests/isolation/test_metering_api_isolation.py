@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from metering.models import Meter, UsageRollup
+from metering.models import UsageRollup
 from tests.support.api import api_client, api_key_for
+from tests.support.factories import MeterFactory
 from tests.support.usage import seconds
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,7 @@ def test_usage_answers_of_tenant_a_never_include_tenant_bs_events(tenant_alpha, 
 
 
 def test_tenant_bs_events_to_a_meter_code_never_show_in_as_usage_of_that_meter(tenant_alpha, tenant_beta):
-    Meter.objects.create(code="active_users", name="Active users", aggregation="unique_count", event_property="user")
+    MeterFactory(code="active_users", aggregation="unique_count", event_property="user")
     beta = api_client(tenant_beta, api_key_for(tenant_beta, scopes=["usage:write"]))
     alpha = api_client(tenant_alpha, api_key_for(tenant_alpha, scopes=["read"]))
     sent = beta.post("/api/v1/events", {"events": [

@@ -11,6 +11,7 @@ from metering.models import Meter
 from metering.selectors import month_bounds, usage_for_period
 from metering.services import event_ingest
 from tests.support.api import api_client, api_key_for
+from tests.support.factories import MeterFactory
 from tests.support.usage import seconds
 
 pytestmark = pytest.mark.django_db
@@ -211,8 +212,7 @@ def test_known_bad_inputs_answer_400_not_500(usage_client, query, field):
 
 @pytest.fixture
 def active_users(db) -> Meter:
-    return Meter.objects.create(code="active_users", name="Active users", aggregation="unique_count",
-                                event_property="user")
+    return MeterFactory(code="active_users", aggregation="unique_count", event_property="user")
 
 
 # Events that once failed their whole batch with a 500, or would now: each is rejected alone.

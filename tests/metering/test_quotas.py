@@ -7,13 +7,14 @@ from django.core import mail
 from django.utils import timezone
 from django_redis import get_redis_connection
 
-from billing.models import Plan, PlanQuota, TenantPlan
+from billing.models import Plan, TenantPlan
 from billing.selectors import entitlements_forget
 from metering.models import UsageAlert
 from metering.quotas import API_CALLS, QuotaExceeded, QuotaState, api_calls_quota_state, counter_key, quota_refusal
 from metering.selectors import month_bounds
 from metering.services import event_ingest
 from tests.support.api import api_client, api_key_for
+from tests.support.factories import PlanQuotaFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -25,8 +26,7 @@ def quota_plan(tenant_alpha, settings):
     settings.QUOTA_COUNTER_PREFIX = f"quota-test-{uuid.uuid4().hex}"
 
     def assign(*, limit: int, behaviour: str) -> Plan:
-        plan = Plan.objects.create(code=f"q-{uuid.uuid4().hex[:6]}", name="Quota plan")
-        PlanQuota.objects.create(plan=plan, meter_code=API_CALLS, monthly_limit=limit, behaviour=behaviour)
+        plan = PlanQuotaFactory(meter_code=API_CALLS, monthly_limit=limit, behaviour=behaviour).plan
         TenantPlan.objects.update_or_create(tenant=tenant_alpha, defaults={"plan": plan})
         entitlements_forget()
         return plan

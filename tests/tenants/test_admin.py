@@ -3,6 +3,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import User
 from tenants.models import Tenant, TenantAuditLog
+from tests.support.factories import OpsUserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -11,7 +12,7 @@ CHANGELIST = "/admin/tenants/tenant/"
 
 @pytest.fixture
 def operator(db):
-    return User.objects.create_superuser("operator@tollgate.test", "pw-operator-123")
+    return OpsUserFactory()
 
 
 @pytest.fixture
