@@ -7,10 +7,12 @@ from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
+from metering import ai_client
 from tests.support.anthropic import START_BALANCE, FakeAnthropic
-from tests.support.api import api_client, api_key_for
+from tests.support.api import api_client
 from tests.support.clock import NOW
 from tests.support.database import database_clone, database_drop, template_database_ensure
+from tests.support.factories import ApiKeyFactory, WalletFactory
 from tests.support.tenants import client_for, standard_tenants_seed
 
 
@@ -123,8 +125,6 @@ def frozen_now():
 @pytest.fixture
 def upstream(monkeypatch):
     """Anthropic answered by recordings: the real SDK talks to a FakeAnthropic through an httpx2 MockTransport."""
-    from metering import ai_client
-
     fake = FakeAnthropic()
     monkeypatch.setattr(ai_client, "http_client_build",
                         lambda: httpx2.Client(transport=httpx2.MockTransport(fake.handler)))
@@ -137,14 +137,11 @@ def upstream(monkeypatch):
 @pytest.fixture
 def funded(tenant_alpha):
     """Alpha with START_BALANCE purchased AI tokens in its wallet."""
-    from metering.wallet_services import wallet_credit
-
-    wallet_credit(tenant=tenant_alpha, tokens=START_BALANCE, kind="purchase", reason="Purchase",
-                  idempotency_key="bought")
+    WalletFactory(tenant=tenant_alpha, tokens=START_BALANCE, idempotency_key="bought")
     return tenant_alpha
 
 
 @pytest.fixture
 def ai(funded):
     """An API client on the funded tenant's host with a key scoped to the AI API."""
-    return api_client(funded, api_key_for(funded, scopes=["ai"]))
+    return api_client(funded, ApiKeyFactory(tenant=funded, scopes=["ai"]).secret)
