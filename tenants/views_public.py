@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit.core import get_usage
 
 from accounts.login_limits import staff_password_check
 from tenants.exceptions import SlugInvalid, SlugTaken
@@ -31,9 +31,10 @@ def pricing(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
-    if request.method == "POST" and _signup_rate_limited(request):
+    refusal = _signup_refusal(request) if request.method == "POST" else None
+    if refusal:
         form.is_valid()
-        form.add_error(None, "Too many signups from your network. Please try again in an hour.")
+        form.add_error(None, refusal)
         return render(request, "public/signup.html", {"form": form, "base_domain": settings.BASE_DOMAIN}, status=429)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -55,9 +56,16 @@ def signup(request: HttpRequest) -> HttpResponse:
                   status=400 if form.errors else 200)
 
 
-def _signup_rate_limited(request: HttpRequest) -> bool:
-    return is_ratelimited(request, group="signup", key="ip", rate=settings.SIGNUP_RATE_LIMIT, method="POST",
-                          increment=True)
+def _signup_refusal(request: HttpRequest) -> str | None:
+    """Why this signup is refused by the per-IP limit, or None. The limit lives in Redis: when it cannot be
+    counted, signup is refused (never left unthrottled), and the visitor is told the truth about why."""
+    usage = get_usage(request, group="signup", key="ip", rate=settings.SIGNUP_RATE_LIMIT, method="POST",
+                      increment=True)
+    if usage is None or not usage["should_limit"]:
+        return None
+    if usage["time_left"] < 0:  # django-ratelimit's answer when the cache did not count
+        return "Signups are paused for a moment. Please try again in a few minutes."
+    return "Too many signups from your network. Please try again in an hour."
 
 
 @require_GET

@@ -227,4 +227,5 @@ def test_signup_is_refused_not_failed_with_redis_refusing_connections(public_cli
                                                    "email": "owner@outage.test", "password": "pw-outage-2026-x"})
 
     assert response.status_code == 429
+    assert "Signups are paused for a moment" in response.content.decode()
     assert not Tenant.objects.filter(slug="outage-co").exists()
