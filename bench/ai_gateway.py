@@ -37,7 +37,7 @@ from billing.models import Plan  # noqa: E402
 from billing.services import tenant_plan_assign  # noqa: E402
 from config.embedded import free_port  # noqa: E402
 from metering.models import WalletEntry  # noqa: E402
-from metering.wallet_services import wallet_credit  # noqa: E402
+from metering.wallets.services import wallet_credit  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import api_key_create  # noqa: E402
 from tests.support.database import bench_database  # noqa: E402

@@ -25,8 +25,8 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from metering.wallet_selectors import wallet_get, wallet_ledger_sum  # noqa: E402
-from metering.wallet_services import wallet_credit, wallet_debit  # noqa: E402
+from metering.wallets.selectors import wallet_get, wallet_ledger_sum  # noqa: E402
+from metering.wallets.services import wallet_credit, wallet_debit  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tests.support.database import bench_database  # noqa: E402
 

@@ -4,9 +4,9 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import TeamMemberListApi
-from metering.ai_api import AiCodeCreateApi, AiMessageCreateApi
-from metering.api import EventIngestApi, UsageSeriesApi, UsageSummaryApi
-from metering.wallet_api import WalletDetailApi, WalletEntryListApi
+from metering.gateway.api import AiCodeCreateApi, AiMessageCreateApi
+from metering.usage.api import EventIngestApi, UsageSeriesApi, UsageSummaryApi
+from metering.wallets.api import WalletDetailApi, WalletEntryListApi
 from tenants.api import ApiKeyListCreateApi, ApiKeyRevokeApi, TenantDetailApi
 
 urlpatterns = [

@@ -3,10 +3,9 @@
 from django.urls import include, path
 
 from accounts import views as account_views
-from metering import views as metering_views
-from metering import wallet_views
+from metering.usage import views as metering_views
+from metering.wallets import views as wallet_views
 from tenants import views_staff
-
 
 urlpatterns = [
     path("", views_staff.dashboard, name="dashboard"),

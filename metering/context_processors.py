@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from metering.selectors import usage_alerts_this_month
+from metering.usage.selectors import usage_alerts_this_month
 
 
 def usage_notices(request: HttpRequest) -> dict:

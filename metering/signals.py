@@ -6,10 +6,10 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from billing.models import TenantPlan
-from metering.ai_services import model_prices_forget
+from metering.gateway.services import model_prices_forget
 from metering.models import ModelPrice
-from metering.services import usage_partitions_ensure
-from metering.wallet_services import wallet_allowance_grant_now
+from metering.usage.services import usage_partitions_ensure
+from metering.wallets.services import wallet_allowance_grant_now
 from tenants.models import Tenant
 
 
@@ -28,7 +28,7 @@ def partitions_after_migrate(sender, **kwargs) -> None:
 @receiver(post_delete, sender=ModelPrice)
 def model_price_changed(sender, **kwargs) -> None:
     """The gateway reads prices from a per-process copy: this process sees the change at once, others within
-    metering.ai_services.MODEL_PRICES_TTL_S."""
+    metering.gateway.services.MODEL_PRICES_TTL_S."""
     model_prices_forget()
 
 

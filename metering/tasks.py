@@ -4,17 +4,15 @@ from celery import shared_task
 from django.utils import timezone
 
 from billing.selectors import entitlements_for
-from metering.ai_services import ai_reservations_sweep
-from metering.services import event_keys_prune, usage_alert_record, usage_partitions_ensure
-from metering.wallet_services import wallet_grants_expire, wallet_monthly_grants_run
+from metering.gateway.services import ai_reservations_sweep
+from metering.limits.tracking import api_calls_flush
+from metering.usage.services import event_keys_prune, usage_alert_record, usage_partitions_ensure
+from metering.wallets.services import wallet_grants_expire, wallet_monthly_grants_run
 from tenants.models import Tenant
 
 
 @shared_task(name="metering.api_calls_flush")
 def api_calls_flush_task() -> int:
-    # Imported here: tracking enqueues usage_alert_send from this module, which must not import it back.
-    from metering.tracking import api_calls_flush
-
     return api_calls_flush().processed
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
-from metering import ai_client
+from metering.gateway import client as ai_client
 from tests.support.anthropic import START_BALANCE, FakeAnthropic
 from tests.support.api import api_client
 from tests.support.clock import NOW
@@ -46,7 +46,7 @@ def fresh_caches():
     from billing.selectors import entitlements_forget
     from config.lookup_cache import lookup_clear
     from config.redis_guard import redis_guard_reset
-    from metering.ai_services import model_prices_forget
+    from metering.gateway.services import model_prices_forget
 
     entitlements_forget()
     model_prices_forget()

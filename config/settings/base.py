@@ -82,8 +82,8 @@ MIDDLEWARE = [
     # Before tenant routing, so even a failure there (database down) answers /api/ in the JSON error shape.
     "config.api.middleware.ApiErrorMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
-    "metering.tracking.ApiCallTrackingMiddleware",
-    "metering.limits.RateLimitHeadersMiddleware",
+    "metering.limits.tracking.ApiCallTrackingMiddleware",
+    "metering.limits.rate_limits.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -292,7 +292,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # OPTIONS answers 405 like any other undeclared method; the OpenAPI schema documents every operation.
     "DEFAULT_METADATA_CLASS": None,
-    "DEFAULT_THROTTLE_CLASSES": ["metering.limits.PlanRateLimit"],
+    "DEFAULT_THROTTLE_CLASSES": ["metering.limits.rate_limits.PlanRateLimit"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tollgate API",
@@ -320,11 +320,11 @@ API_BODY_LIMITS: dict[str, int] = {"/api/v1/events": 5 * 1024 * 1024}
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 # With Redis unreachable, rate limits let requests through (True) or refuse them (False).
 RATE_LIMITS_FAIL_OPEN = env_bool("RATE_LIMITS_FAIL_OPEN", True)
-# Record every /api/v1/ call as usage (metering.tracking); off only to measure its cost (bench/api_overhead.py).
+# Record every /api/v1/ call as usage (metering.limits.tracking); off only to measure its cost (bench/api_overhead.py).
 API_CALL_TRACKING_ENABLED = env_bool("API_CALL_TRACKING_ENABLED", True)
-# The Redis list where API calls wait for the flush job (metering.tracking).
+# The Redis list where API calls wait for the flush job (metering.limits.tracking).
 API_CALLS_BUFFER_KEY = "tollgate:api-calls"
-# Redis counters of monthly quotas (metering.quotas).
+# Redis counters of monthly quotas (metering.limits.quotas).
 QUOTA_COUNTER_PREFIX = "tollgate:quota"
 # Where config.api.idempotency keeps its records (the API kit imports no app: the owner of the model plugs it in).
 API_IDEMPOTENCY_STORE = "tenants.idempotency_store.IdempotencyStore"

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from metering import sql
+from metering.usage import sql
 
 METERS = [
     {"code": "api_calls", "name": "API calls", "unit": "calls", "aggregation": "count",

@@ -16,7 +16,7 @@ from django.test import Client
 
 from accounts.models import User
 from metering.models import Wallet, WalletEntry
-from metering.wallet_services import wallet_credit
+from metering.wallets.services import wallet_credit
 
 pytestmark = pytest.mark.django_db
 

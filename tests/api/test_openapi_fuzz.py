@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from config.lookup_cache import lookup_forget
-from metering import ai_client
-from metering.wallet_services import wallet_credit
+from metering.gateway import client as ai_client
+from metering.wallets.services import wallet_credit
 from tenants.models import ApiKey, IdempotencyRecord, Tenant
 from tenants.selectors import api_key_lookup_key
 from tenants.services import api_key_create

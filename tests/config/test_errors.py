@@ -4,9 +4,9 @@ import pytest
 
 from accounts.exceptions import TeamError
 from config.errors import DomainError
-from metering.ai_client import AiError, UpstreamOverloaded
-from metering.quotas import QuotaExceeded
-from metering.wallet_services import WalletError
+from metering.gateway.client import AiError, UpstreamOverloaded
+from metering.limits.quotas import QuotaExceeded
+from metering.wallets.services import WalletError
 from tenants.exceptions import TenantError
 
 

@@ -17,7 +17,7 @@ from django_redis.pool import ConnectionFactory
 
 from billing.selectors import entitlements_for
 from config import redis_guard, urls_api
-from metering import tracking
+from metering.limits import tracking
 from tenants.models import ApiKey, Tenant
 from tests.support.anthropic import PROMPT
 from tests.support.api import api_client, api_key_for

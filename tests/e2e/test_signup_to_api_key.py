@@ -20,7 +20,7 @@ import pytest
 from django.core import mail
 from django.db import connections
 
-from metering.tracking import api_calls_flush
+from metering.limits.tracking import api_calls_flush
 from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e

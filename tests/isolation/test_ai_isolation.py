@@ -9,8 +9,8 @@ import time_machine
 from django.utils import timezone
 from django_redis import get_redis_connection
 
-from metering.ai_client import AiUsage
-from metering.ai_services import (
+from metering.gateway.client import AiUsage
+from metering.gateway.services import (
     AI_REQUEST_MAX_S,
     SWEEP_MARGIN_S,
     ai_reservation_checkpoint,
@@ -21,7 +21,7 @@ from metering.ai_services import (
     slot_lease_s,
 )
 from metering.models import AiReservationRecord, ModelPrice, UsageEvent, Wallet, WalletEntry
-from metering.wallet_services import wallet_credit
+from metering.wallets.services import wallet_credit
 from tests.support.anthropic import PROMPT, post
 from tests.support.api import api_client, api_key_for
 

@@ -65,7 +65,7 @@ def test_a_beta_session_on_alphas_usage_page_is_sent_to_login(beta_owner_client,
 
 
 def test_alphas_usage_page_shows_neither_betas_endpoints_nor_betas_wallet(alpha_owner_client, tenant_beta):
-    from metering.wallet_services import wallet_credit
+    from metering.wallets.services import wallet_credit
 
     endpoint_calls(tenant_beta, "/api/v1/beta-only", "GET", [200, 200])
     wallet_credit(tenant=tenant_beta, tokens=777_777, kind="purchase", reason="Beta pack", idempotency_key="beta")

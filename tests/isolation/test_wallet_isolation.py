@@ -3,7 +3,7 @@
 import pytest
 
 from metering.models import TokenPack, TokenPurchase, Wallet
-from metering.wallet_services import token_purchase_create, wallet_credit, wallet_debit, wallet_threshold_set
+from metering.wallets.services import token_purchase_create, wallet_credit, wallet_debit, wallet_threshold_set
 from tests.support.api import api_client, api_key_for
 from tests.support.tenants import client_for
 
@@ -114,7 +114,7 @@ def test_alphas_settings_and_orders_stay_in_alpha(alpha_owner_client, tenant_alp
 
 
 def test_betas_debt_and_refunds_never_show_in_alphas_wallet(tenant_alpha, tenant_beta, alpha_owner_client):
-    from metering.wallet_services import wallet_debit_or_owe, wallet_refund
+    from metering.wallets.services import wallet_debit_or_owe, wallet_refund
 
     wallet_credit(tenant=tenant_alpha, tokens=1_000, kind="purchase", reason="Alpha purchase", idempotency_key="p")
     wallet_debit(tenant=tenant_alpha, tokens=500, feature="ai_api", reason="Alpha call", idempotency_key="ai-reserve:1")

@@ -8,8 +8,8 @@ import pytest
 from billing.models import Plan
 from billing.services import tenant_plan_assign
 from metering.models import Wallet, WalletEntry
-from metering.selectors import month_bounds
-from metering.wallet_services import wallet_monthly_grants_run
+from metering.usage.selectors import month_bounds
+from metering.wallets.services import wallet_monthly_grants_run
 from tests.support.factories import TenantFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from metering.models import Wallet, WalletEntry
-from metering.wallet_services import wallet_ensure, wallet_grants_expire
+from metering.wallets.services import wallet_ensure, wallet_grants_expire
 
 pytestmark = pytest.mark.django_db
 

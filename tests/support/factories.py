@@ -16,7 +16,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 from accounts.models import Role, User
 from billing.models import Plan, PlanQuota
 from metering.models import Meter, Wallet
-from metering.wallet_services import wallet_credit
+from metering.wallets.services import wallet_credit
 from tenants.models import Tenant
 from tenants.services import CreatedApiKey, ProvisionResult, api_key_create, tenant_provision
 from tests.support.api import ALL_SCOPES

@@ -3,7 +3,7 @@
 import re
 from datetime import datetime, timedelta
 
-from metering.services import event_ingest
+from metering.usage.services import event_ingest
 from tests.support.clock import NOW
 
 

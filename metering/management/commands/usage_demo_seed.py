@@ -10,8 +10,8 @@ from django.utils import timezone
 from billing.models import Plan
 from billing.services import tenant_plan_assign
 from metering.models import WalletEntry, WalletFeature
-from metering.services import event_ingest
-from metering.wallet_services import InsufficientBalance, wallet_credit, wallet_debit
+from metering.usage.services import event_ingest
+from metering.wallets.services import InsufficientBalance, wallet_credit, wallet_debit
 from tenants.models import Tenant
 
 DEMO_TENANT = "acme"
