@@ -322,10 +322,6 @@ RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 RATE_LIMITS_FAIL_OPEN = env_bool("RATE_LIMITS_FAIL_OPEN", True)
 # Record every /api/v1/ call as usage (metering.limits.tracking); off only to measure its cost (bench/api_overhead.py).
 API_CALL_TRACKING_ENABLED = env_bool("API_CALL_TRACKING_ENABLED", True)
-# The Redis list where API calls wait for the flush job (metering.limits.tracking).
-API_CALLS_BUFFER_KEY = "tollgate:api-calls"
-# Redis counters of monthly quotas (metering.limits.quotas).
-QUOTA_COUNTER_PREFIX = "tollgate:quota"
 # Where config.api.idempotency keeps its records (the API kit imports no app: the owner of the model plugs it in).
 API_IDEMPOTENCY_STORE = "tenants.idempotency_store.IdempotencyStore"
 # How long a retry waits for the first request with the same Idempotency-Key to finish.
@@ -347,3 +343,33 @@ SIGNUP_RATE_LIMIT = env_str("SIGNUP_RATE_LIMIT", "20/h")
 RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "") or None
 # A signup's login link is valid this long, and only once.
 TENANT_LOGIN_LINK_MAX_AGE_S = 120
+
+# --- Billing (billing/) --------------------------------------------------------------------------
+# The operator: who issues the invoices (printed on each one, copied into it when it is finalised).
+BILLING_ISSUER = {
+    "name": env_str("BILLING_ISSUER_NAME", "Tollgate Platform Ltd"),
+    "address": env_str("BILLING_ISSUER_ADDRESS", "1 Harbour Street\nDublin D02 X285\nIreland"),
+    "country": env_str("BILLING_ISSUER_COUNTRY", "IE"),
+    "tax_id": env_str("BILLING_ISSUER_TAX_ID", "IE6388047V"),
+    "email": env_str("BILLING_ISSUER_EMAIL", "billing@tollgate.example"),
+    "payment_instructions": env_str(
+        "BILLING_PAYMENT_INSTRUCTIONS",
+        "Pay by bank transfer to IBAN IE29 AIBK 9311 5212 3456 78 (BIC AIBKIE2D), quoting the invoice number."),
+}
+# Invoice number series: TG-2026-000123; credit notes CN-2026-000045.
+BILLING_INVOICE_SERIES = "TG"
+BILLING_CREDIT_NOTE_SERIES = "CN"
+# Hours an invoice stays a draft (ops may add or remove lines) before it is finalised; 0 finalises at once.
+BILLING_DRAFT_PERIOD_HOURS = int(env_str("BILLING_DRAFT_PERIOD_HOURS", "0"))
+# Days to pay when the tenant's billing profile says nothing else.
+BILLING_DEFAULT_NET_TERMS_DAYS = 14
+# A past-due subscription keeps its plan this many days, then falls to Free until paid.
+BILLING_PAST_DUE_GRACE_DAYS = int(env_str("BILLING_PAST_DUE_GRACE_DAYS", "7"))
+# Owners are told this many days before a trial ends.
+BILLING_TRIAL_REMINDER_DAYS = 3
+# Prorations of a mid-period change: "immediate" (an invoice now) or "next_invoice" (lines on the next one).
+BILLING_PRORATION_INVOICING = env_str("BILLING_PRORATION_INVOICING", "immediate")
+# AI tokens the wallet could not cover (metering wallets' `owed`) are invoiced at this price per 1,000 tokens.
+BILLING_TOKEN_PRICE_PER_1000 = {"USD": "0.10", "EUR": "0.09"}
+# The plan a tenant without a subscription (or paused, or past due beyond the grace period) is entitled to.
+BILLING_FREE_PLAN_CODE = "free"
