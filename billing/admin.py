@@ -4,12 +4,10 @@ through billing.services so entitlements follow at once."""
 
 from django import forms
 from django.contrib import admin
-from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 
 from billing.models import Plan, PlanQuota, TenantPlan
-from billing.selectors import entitlements_forget
 from billing.services import tenant_plan_assign
 
 UNLIMITED = "unlimited"
@@ -59,11 +57,6 @@ class PlanAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Plan | None = None) -> bool:
         # Plans are deactivated, never deleted: tenants, and later subscriptions and invoices, point at them.
         return False
-
-    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        # Every tenant on the plan is affected, so this process drops all its cached entitlements.
-        transaction.on_commit(entitlements_forget)
 
     @admin.display(description="Req/min per key", ordering="api_requests_per_minute_per_key")
     def key_rate(self, plan: Plan) -> str:

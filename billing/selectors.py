@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from billing.models import Plan, PlanQuota, TenantPlan
+from config.lookup_cache import lookup_cached, lookup_key
 from tenants.models import Tenant
 
 DEFAULT_PLAN_CODE = "free"
-# Entitlements are read on every API request; a process keeps them this long. A plan change made in admin
-# reaches every process within this many seconds.
-ENTITLEMENTS_TTL_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -42,26 +39,15 @@ class Entitlements:
         return self.quotas.get(meter_code)
 
 
-_local: dict[int, tuple[float, Entitlements]] = {}
-
-
 def entitlements_for(*, tenant: Tenant) -> Entitlements:
-    """What the tenant's plan allows. Today the plan ops assigned (Free when none); later the subscription's."""
-    cached = _local.get(tenant.pk)
-    now = time.monotonic()
-    if cached and now - cached[0] < ENTITLEMENTS_TTL_S:
-        return cached[1]
-    entitlements = _entitlements_load(tenant)
-    _local[tenant.pk] = (now, entitlements)
-    return entitlements
+    """What the tenant's plan allows. Today the plan ops assigned (Free when none); later the subscription's.
+    Read on every API request, so served from the per-process lookup cache; billing.signals forgets it when a
+    plan, its quotas or an assignment change."""
+    return lookup_cached(entitlements_key(tenant.pk), lambda: _entitlements_load(tenant))
 
 
-def entitlements_forget(tenant: Tenant | None = None) -> None:
-    """Drop this process's copy (tests, and the admin after a change made in this process)."""
-    if tenant is None:
-        _local.clear()
-    else:
-        _local.pop(tenant.pk, None)
+def entitlements_key(tenant_id: int) -> str:
+    return lookup_key("entitlements", tenant_id)
 
 
 def _entitlements_load(tenant: Tenant) -> Entitlements:

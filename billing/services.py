@@ -3,15 +3,12 @@
 from django.db import transaction
 
 from billing.models import Plan, TenantPlan
-from billing.selectors import entitlements_forget
 from tenants.models import Tenant
 
 
 @transaction.atomic
 def tenant_plan_assign(*, tenant: Tenant, plan: Plan) -> TenantPlan:
-    """Put the tenant on the plan (replacing its current one). This process forgets its cached entitlements
-    once the change is committed, so it never re-caches the old plan from a read made before the commit;
-    other processes catch up within ENTITLEMENTS_TTL_S."""
+    """Put the tenant on the plan (replacing its current one). Every process sees the new entitlements on its
+    next request (billing.signals forgets the cached ones)."""
     assignment, _ = TenantPlan.objects.update_or_create(tenant=tenant, defaults={"plan": plan})
-    transaction.on_commit(lambda: entitlements_forget(tenant))
     return assignment

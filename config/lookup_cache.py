@@ -1,18 +1,23 @@
-"""Per-process cache of the rows every request looks up (the tenant of a host name, the API key of a secret),
-kept exact by one deployment-wide generation counter in Redis, so the hot path queries neither PostgreSQL nor
-Redis for them, bar one read of the counter per request.
+"""The one per-process cache: the rows every request looks up (the tenant of a host name, the API key of a
+secret, the tenant's entitlements, the active model prices), kept exact by one deployment-wide generation
+counter in Redis, so the hot path queries neither PostgreSQL nor Redis for them, bar one read of the counter per
+request. There is no other cache of rows in a process, and no time-to-live to wait for after a change.
 
 Every entry remembers the generation it was loaded under; a lookup trusts it only while the counter still has
 that value. Whoever changes such a row calls `lookup_forget()` (the models' signals do), which increments the
 counter at once and again when the transaction commits: every process then reloads on its next lookup, and a
 request that loaded the old row just before the commit stored it under a generation that is already gone.
-Changes to these rows are rare (a key created or revoked, a tenant suspended), so reloads are too.
+Changes to these rows are rare (a key created or revoked, a tenant suspended, a plan or a price edited), so
+reloads are too. `lookup_forget()` without keys (a plan edited: every tenant on it is affected) only moves the
+counter. The request that made the change reads the database for the rest of it, since its own read of the
+counter predates the change (another thread may have cached the old row under it meanwhile).
 
 The routing middleware reads the counter once per request (`lookup_request`); lookups outside a request read it
 themselves. A missing counter (a new or emptied Redis) starts at a random value, so entries cached before can
 never match it by chance; entries are also reloaded after ENTRY_MAX_AGE_S whatever the counter says, in case a
 change could not reach Redis. With Redis unreachable every lookup reads the database (logged at most once a
-minute): the API keeps serving and nothing stale is served.
+minute): the API keeps serving and nothing stale is served. The cache holds at most MAX_ENTRIES: beyond, the
+entry loaded longest ago makes room.
 
 `lookup_request` is also the request's Redis scope (config.redis_guard): once a command of the request has
 failed, the rest are skipped. Publishing a change is the exception: it is always tried, even while the circuit
@@ -29,26 +34,27 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar
 
-from django.conf import settings
 from django.db import transaction
-from django_redis import get_redis_connection
 
-from config.redis_guard import failure_log, redis_circuit_bypassed, redis_request
+from config.redis_guard import failure_log, redis_circuit_bypassed, redis_connection, redis_key, redis_request
 
 T = TypeVar("T")
 
-# Entries kept per process before the cache starts over (host names and keys in use, not all that exist).
+# Entries kept per process (host names, keys and tenants in use, not all that exist); the oldest loaded goes
+# first when full, so a burst of one-off host names cannot flush the tenants in steady use all at once.
 MAX_ENTRIES = 20_000
 ENTRY_MAX_AGE_S = 60.0
 _entries: dict[str, tuple[int, float, object]] = {}  # key -> (generation, loaded at (monotonic), value)
-# The generation read at the start of the current request (UNREADABLE when Redis failed); None outside one.
+# The generation read at the start of the current request; None outside one. Below zero the request reads the
+# database: Redis failed (UNREADABLE), or the request itself changed a cached row (CHANGED).
 UNREADABLE = -1
+CHANGED = -2
 _request_generation: ContextVar[int | None] = ContextVar("lookup_request_generation", default=None)
 
 
 def lookup_key(*parts: object) -> str:
-    prefix = settings.CACHES["default"].get("KEY_PREFIX") or "tollgate"
-    return ":".join([prefix, "lookup", *(str(part) for part in parts)])
+    """The cache key of a lookup, e.g. lookup_key("entitlements", tenant.pk); also its namespace in Redis."""
+    return redis_key("lookup", *parts)
 
 
 def _generation_key() -> str:
@@ -73,7 +79,7 @@ def lookup_cached(key: str, load: Callable[[], T | None]) -> T | None:
     generation = _request_generation.get()
     if generation is None:
         generation = _generation_read()
-    if generation is None or generation == UNREADABLE:  # Redis unreachable: no way to know what is current
+    if generation is None or generation < 0:  # no way to know what is current (see UNREADABLE, CHANGED)
         return load()
     entry = _entries.get(key)
     now = time.monotonic()
@@ -82,18 +88,18 @@ def lookup_cached(key: str, load: Callable[[], T | None]) -> T | None:
         return copy.copy(entry[2])
     value = load()
     if value is not None:
-        if len(_entries) >= MAX_ENTRIES:
-            _entries.clear()
-        _entries[key] = (generation, now, copy.copy(value))
+        _store(key, (generation, now, copy.copy(value)))
     return value
 
 
 def lookup_forget(*keys: str) -> None:
     """Make every process read the database on its next lookup: now, and again once the current transaction
     commits (a reader between the two may have loaded the row as it was before the change). `keys` are dropped
-    from this process's cache at once."""
+    from this process's cache at once; without keys, every entry is stale (in every process, this one too)."""
     for key in keys:
         _entries.pop(key, None)
+    if _request_generation.get() is not None:
+        _request_generation.set(CHANGED)
     _generation_bump()
     transaction.on_commit(_generation_bump)
 
@@ -103,9 +109,19 @@ def lookup_clear() -> None:
     _entries.clear()
 
 
+def _store(key: str, entry: tuple[int, float, object]) -> None:
+    # Popped first, so that a reloaded entry counts as the newest (a dict keeps insertion order).
+    if _entries.pop(key, None) is None and len(_entries) >= MAX_ENTRIES:
+        try:
+            del _entries[next(iter(_entries))]
+        except (RuntimeError, StopIteration, KeyError):  # another thread changed the cache meanwhile
+            pass
+    _entries[key] = entry
+
+
 def _generation_read() -> int | None:
     try:
-        redis = get_redis_connection("default")
+        redis = redis_connection()
         raw = redis.get(_generation_key())
         if raw is None:
             redis.set(_generation_key(), secrets.randbits(62), nx=True)
@@ -119,7 +135,7 @@ def _generation_read() -> int | None:
 def _generation_bump() -> None:
     try:
         with redis_circuit_bypassed():
-            get_redis_connection("default").incr(_generation_key())
+            redis_connection().incr(_generation_key())
     except Exception as error:
         # Other processes keep their entries at most ENTRY_MAX_AGE_S more; this one drops its own now.
         _entries.clear()

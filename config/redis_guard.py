@@ -1,4 +1,10 @@
-"""Redis on the request path fails fast, and at most once per request.
+"""The one way our code reaches Redis, and Redis on the request path failing fast, at most once per request.
+
+`redis_connection()` is the default cache's connection (the only call of django-redis's get_redis_connection),
+`redis_key(*parts)` the one scheme of our own keys: `<CACHES default KEY_PREFIX, or "tollgate">:<part>:...`, so
+that every key of a deployment (or of a test process, which has its own KEY_PREFIX) shares one namespace. The
+keys: `lookup:*` (config.lookup_cache), `api-calls` and `api-calls:*` (metering.limits.tracking),
+`quota:<meter>:<tenant>:<yyyymm>` (metering.limits.quotas), `ai-slots:<tenant>` (metering.gateway.services).
 
 Every command on the default cache's connections (our own code, django-ratelimit, allauth) runs through
 `GuardedRetry`, the retry policy `GuardedConnectionPool` gives each connection (settings CACHES). It never
@@ -11,7 +17,7 @@ What a caller does without Redis stays its own decision (rate limits and quotas 
 read the database, the AI concurrency slot refuses with 503); `redis_available()` lets it skip work it knows
 is pointless. The request scope is opened by `config.lookup_cache.lookup_request` (the tenant routing
 middleware), whose read of the lookup generation is the first Redis command of a request; work after the
-response (API-call tracking) is outside it and sees only the circuit.
+response (API-call tracking) runs in a copy of the request's context, and so in its scope.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django_redis import get_redis_connection
+from redis import Redis
 from redis.backoff import NoBackoff
 from redis.connection import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -51,6 +59,18 @@ _request: ContextVar[_RequestState | None] = ContextVar("redis_guard_request", d
 _bypassed: ContextVar[bool] = ContextVar("redis_guard_bypassed", default=False)
 _circuit_open_until = [0.0]  # time.monotonic() before which this process leaves Redis alone
 _last_logged: dict[str, float] = {}
+
+
+def redis_connection() -> Redis:
+    """The default cache's Redis connection, guarded like every command on it (GuardedRetry below)."""
+    return get_redis_connection("default")
+
+
+def redis_key(*parts: object) -> str:
+    """Our key for `parts`, in the deployment's namespace: redis_key("quota", "api_calls", 7, "202612") is
+    "tollgate:quota:api_calls:7:202612" with no KEY_PREFIX set. Read at each call: tests change KEY_PREFIX."""
+    prefix = settings.CACHES["default"].get("KEY_PREFIX") or "tollgate"
+    return ":".join([prefix, *(str(part) for part in parts)])
 
 
 def redis_available() -> bool:

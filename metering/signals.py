@@ -6,7 +6,8 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from billing.models import TenantPlan
-from metering.gateway.services import model_prices_forget
+from config.lookup_cache import lookup_forget
+from metering.gateway.services import model_prices_key
 from metering.models import ModelPrice
 from metering.usage.services import usage_partitions_ensure
 from metering.wallets.services import wallet_allowance_grant_now
@@ -27,9 +28,8 @@ def partitions_after_migrate(sender, **kwargs) -> None:
 @receiver(post_save, sender=ModelPrice)
 @receiver(post_delete, sender=ModelPrice)
 def model_price_changed(sender, **kwargs) -> None:
-    """The gateway reads prices from a per-process copy: this process sees the change at once, others within
-    metering.gateway.services.MODEL_PRICES_TTL_S."""
-    model_prices_forget()
+    """The gateway reads the active prices through the lookup cache: every process reloads them."""
+    lookup_forget(model_prices_key())
 
 
 @receiver(post_save, sender=Tenant)

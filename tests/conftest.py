@@ -41,18 +41,13 @@ def public_schema_each_test(request):
 
 @pytest.fixture(autouse=True)
 def fresh_caches():
-    """Entitlements and model prices are cached per process, tenant and API-key lookups in Redis: no test may
-    see a plan, a price or a tenant another test changed (and rolled back)."""
-    from billing.selectors import entitlements_forget
+    """Tenants, API keys, entitlements and model prices are cached per process (config.lookup_cache): no test
+    may see a row another test changed and rolled back (the rollback sends no signal to forget it)."""
     from config.lookup_cache import lookup_clear
     from config.redis_guard import redis_guard_reset
-    from metering.gateway.services import model_prices_forget
 
-    entitlements_forget()
-    model_prices_forget()
+    lookup_clear()
     yield
-    entitlements_forget()
-    model_prices_forget()
     lookup_clear()
     redis_guard_reset()  # a test that made Redis fail must not leave the circuit open for the next one
 

@@ -7,13 +7,12 @@ from config.env import env_bool
 
 from .base import *  # noqa: F403
 
-# Each test process gets its own cache namespace, so rate-limit counters never leak between runs or workers.
-# (Server processes a test starts share the test's namespace through TEST_CACHE_KEY_PREFIX.)
+# Each test process gets its own cache namespace, so rate-limit counters, quota counters, the API-call buffer
+# and the lookup generation (config.redis_guard.redis_key) never leak between runs or workers. (Server processes
+# a test starts share the test's namespace through TEST_CACHE_KEY_PREFIX.)
 CACHES["default"]["KEY_PREFIX"] = os.environ.get(  # noqa: F405
     "TEST_CACHE_KEY_PREFIX", f"test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 )
-API_CALLS_BUFFER_KEY = f"{CACHES['default']['KEY_PREFIX']}:api-calls"  # noqa: F405
-QUOTA_COUNTER_PREFIX = f"{CACHES['default']['KEY_PREFIX']}:quota"  # noqa: F405
 
 DEBUG = False
 SECRET_KEY = "test-only-insecure-key"

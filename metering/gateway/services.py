@@ -44,15 +44,14 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError, transaction
 from django.utils import timezone
-from django_redis import get_redis_connection
 
 from billing.selectors import entitlements_for
 from config.api.errors import stream_error_event
 from config.money import Money, money_rate_round, money_to_api
-from config.redis_guard import failure_log
+from config.lookup_cache import lookup_cached, lookup_key
+from config.redis_guard import failure_log, redis_connection, redis_key
 from metering.gateway.client import (
     AiError,
     AiMessage,
@@ -98,12 +97,6 @@ class AiConcurrencyExceeded(AiError):
 
 # --- Reads ------------------------------------------------------------------------------------------------
 
-# The price table is read on every AI request; a process keeps it this long. A change made in admin reaches
-# every process within this many seconds (at once in the process that made it: metering.signals).
-MODEL_PRICES_TTL_S = 10.0
-_model_prices: list = [0.0, None]  # [loaded at (monotonic), {model: ModelPrice} of the active rows]
-
-
 def model_price_active_get(*, model: str) -> ModelPrice | None:
     """The price of a model the gateway accepts (an active ModelPrice row), or None."""
     return _model_prices_active().get(model)
@@ -113,18 +106,15 @@ def model_names_active() -> list[str]:
     return list(_model_prices_active())
 
 
-def model_prices_forget() -> None:
-    """Drop this process's copy of the price table (after a change; tests)."""
-    _model_prices[1] = None
+def model_prices_key() -> str:
+    return lookup_key("model-prices")
 
 
 def _model_prices_active() -> dict[str, ModelPrice]:
-    loaded_at, prices = _model_prices
-    now = time.monotonic()
-    if prices is None or now - loaded_at >= MODEL_PRICES_TTL_S:
-        prices = {price.model: price for price in ModelPrice.objects.filter(active=True).order_by("model")}
-        _model_prices[:] = [now, prices]
-    return prices
+    # Read on every AI request, so served from the per-process lookup cache; metering.signals forgets it when a
+    # price changes. An empty table is cached too: the value is a dict, never None.
+    return lookup_cached(model_prices_key(), lambda: {
+        price.model: price for price in ModelPrice.objects.filter(active=True).order_by("model")})
 
 
 # --- Pure functions ---------------------------------------------------------------------------------------
@@ -192,7 +182,7 @@ class AiSlot:
         self.renewed_at = now
         lease = slot_lease_s()
         try:
-            pipeline = get_redis_connection("default").pipeline(transaction=False)
+            pipeline = redis_connection().pipeline(transaction=False)
             pipeline.zadd(self.key, {self.member: now + lease}, xx=True)
             pipeline.expire(self.key, lease)
             pipeline.execute()
@@ -204,7 +194,7 @@ class AiSlot:
             return
         self.released = True
         try:
-            get_redis_connection("default").zrem(self.key, self.member)
+            redis_connection().zrem(self.key, self.member)
         except Exception as error:  # its deadline frees it in the end
             _failure_log(error)
 
@@ -217,7 +207,7 @@ def ai_slot_acquire(*, tenant: Tenant, request_id: uuid.UUID) -> AiSlot:
         return AiSlot(key=None)
     key, member, now, lease = slot_key(tenant), request_id.hex, time.time(), slot_lease_s()
     try:
-        connection = get_redis_connection("default")
+        connection = redis_connection()
         taken = connection.register_script(SLOT_ACQUIRE_LUA)(keys=[key], args=[now, limit, now + lease, member,
                                                                                lease])
     except Exception as error:
@@ -231,7 +221,7 @@ def ai_slot_acquire(*, tenant: Tenant, request_id: uuid.UUID) -> AiSlot:
 
 
 def slot_key(tenant: Tenant) -> str:
-    return f"{cache.key_prefix or 'tollgate'}:ai-slots:{tenant.pk}"
+    return redis_key("ai-slots", tenant.pk)
 
 
 def slot_lease_s() -> int:

@@ -14,12 +14,11 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.utils import timezone
-from django_redis import get_redis_connection
 
 from billing.selectors import Quota, entitlements_for
 from config.errors import DomainError
+from config.redis_guard import redis_connection, redis_key
 from metering.usage.selectors import active_meters, month_bounds, usage_for_period, usage_percent, usage_percent_whole
 from tenants.models import Tenant
 
@@ -46,7 +45,7 @@ class QuotaState:
 
 
 def counter_key(tenant: Tenant, meter_code: str, period_start: datetime) -> str:
-    return f"{settings.QUOTA_COUNTER_PREFIX}:{meter_code}:{tenant.pk}:{period_start:%Y%m}"
+    return redis_key("quota", meter_code, tenant.pk, f"{period_start:%Y%m}")
 
 
 def api_calls_quota_state(tenant: Tenant, *, now: datetime | None = None) -> QuotaState | None:
@@ -55,7 +54,7 @@ def api_calls_quota_state(tenant: Tenant, *, now: datetime | None = None) -> Quo
     if quota is None:
         return None
     start, end = month_bounds(now or timezone.now())
-    redis = get_redis_connection("default")
+    redis = redis_connection()
     key = counter_key(tenant, API_CALLS, start)
     raw = redis.get(key)
     if raw is None:

@@ -21,6 +21,7 @@ unreachable (counted and logged, at most once a minute per process).
 from __future__ import annotations
 
 import atexit
+import contextvars
 import logging
 import time
 import uuid
@@ -34,10 +35,9 @@ from celery import current_app
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django_redis import get_redis_connection
 from redis.exceptions import LockError
 
-from config.redis_guard import failure_log, redis_available
+from config.redis_guard import failure_log, redis_available, redis_connection, redis_key
 from metering.limits.quotas import api_call_count_queue, threshold_crossed
 from metering.usage.selectors import active_meters
 from metering.usage.services import event_ingest
@@ -105,9 +105,12 @@ class ApiCallTrackingMiddleware:
                 and tenant is not None and not tenant.is_public):
             # The WSGI server closes the response after sending it (a stream: after its last event). The
             # month's API-call counter moves then too, so a hard quota may let one in-flight call through. That
-            # is after the request's Redis scope (config.redis_guard), so whether it already met a failed Redis
-            # is passed along: a request tries Redis once.
-            response._resource_closers.append(partial(self._record, request, response, tenant, redis_available()))
+            # is after the request's scopes (config.lookup_cache, config.redis_guard), so the record is made in
+            # a copy of the request's context: the plan's quota comes from the cache under the request's read of
+            # the lookup generation (no second read), and whether the request already met a failed Redis is
+            # passed along: a request tries Redis once.
+            record = partial(self._record, request, response, tenant, redis_available())
+            response._resource_closers.append(partial(contextvars.copy_context().run, record))
         return response
 
     def _record(self, request: HttpRequest, response: HttpResponse, tenant: Tenant, redis_usable: bool) -> None:
@@ -132,8 +135,8 @@ class ApiCallTrackingMiddleware:
         try:
             # One round trip: the record (after any that waited in this process) and, for a billable call, the
             # monthly quota counter.
-            pipeline = get_redis_connection("default").pipeline(transaction=False)
-            pipeline.rpush(settings.API_CALLS_BUFFER_KEY, *waiting, record)
+            pipeline = redis_connection().pipeline(transaction=False)
+            pipeline.rpush(api_calls_key(), *waiting, record)
             quota = api_call_count_queue(tenant, pipeline) if billable and settings.RATE_LIMITS_ENABLED else None
             results = pipeline.execute()
         except Exception as error:  # tracking must never break the API
@@ -176,7 +179,7 @@ def _pending_push_at_exit() -> None:
     while _pending:
         waiting = _pending_take()
         try:
-            get_redis_connection("default").rpush(settings.API_CALLS_BUFFER_KEY, *waiting)
+            redis_connection().rpush(api_calls_key(), *waiting)
         except Exception as error:
             logger.warning("api_calls_lost_at_exit count=%s error=%s", len(waiting) + len(_pending),
                            type(error).__name__)
@@ -188,16 +191,15 @@ atexit.register(_pending_push_at_exit)
 
 def api_calls_flush(*, max_chunks: int = 100) -> FlushResult:
     """Move buffered API calls into usage events: chunks a dead flush left behind first, then the buffer."""
-    redis = get_redis_connection("default")
-    buffer_key = settings.API_CALLS_BUFFER_KEY
-    lock = redis.lock(f"{buffer_key}:flush-lock", timeout=FLUSH_LOCK_TIMEOUT_S)
+    redis = redis_connection()
+    lock = redis.lock(api_calls_key("flush-lock"), timeout=FLUSH_LOCK_TIMEOUT_S)
     if not lock.acquire(blocking=False):
         return FlushResult()
     processed = rejected = 0
     try:
         meters = active_meters()
         for _ in range(max_chunks):
-            processing_key = f"{buffer_key}:processing:{uuid.uuid4().hex}"
+            processing_key = api_calls_key("processing", uuid.uuid4().hex)
             items = _orphan_adopt(redis, processing_key) or _chunk_take(redis, processing_key)
             if not items:
                 break
@@ -216,12 +218,18 @@ def api_calls_flush(*, max_chunks: int = 100) -> FlushResult:
     return FlushResult(processed=processed, rejected=rejected)
 
 
+def api_calls_key(*parts: str) -> str:
+    """The buffer (no parts) and the keys around it: "flush-lock", "processing" (the registry of chunks being
+    flushed), "processing", <id> (one chunk), "rejected"."""
+    return redis_key("api-calls", *parts)
+
+
 def _registry_key() -> str:
-    return f"{settings.API_CALLS_BUFFER_KEY}:processing"
+    return api_calls_key("processing")
 
 
 def _chunk_take(redis, processing_key: str) -> list[bytes]:
-    return redis.eval(_CHUNK_TAKE, 3, settings.API_CALLS_BUFFER_KEY, processing_key, _registry_key(),
+    return redis.eval(_CHUNK_TAKE, 3, api_calls_key(), processing_key, _registry_key(),
                       FLUSH_CHUNK, time.time() + PROCESSING_LEASE_S)
 
 
@@ -259,8 +267,8 @@ def _chunk_ingest(redis, processing_key: str, items: list[bytes], *, meters: dic
     # One transaction: the rejected records are kept exactly when the chunk goes.
     pipeline = redis.pipeline(transaction=True)
     if rejected:
-        pipeline.rpush(f"{settings.API_CALLS_BUFFER_KEY}:rejected", *(orjson.dumps(entry) for entry in rejected))
-        pipeline.ltrim(f"{settings.API_CALLS_BUFFER_KEY}:rejected", -REJECTED_KEPT, -1)
+        pipeline.rpush(api_calls_key("rejected"), *(orjson.dumps(entry) for entry in rejected))
+        pipeline.ltrim(api_calls_key("rejected"), -REJECTED_KEPT, -1)
     pipeline.delete(processing_key)
     pipeline.zrem(_registry_key(), processing_key)
     pipeline.execute()
@@ -268,5 +276,5 @@ def _chunk_ingest(redis, processing_key: str, items: list[bytes], *, meters: dic
         codes = Counter(entry["code"] for entry in rejected)
         logger.warning("api_calls_rejected count=%s codes=%s kept_in=%s:rejected", len(rejected),
                        ",".join(f"{code}:{count}" for code, count in sorted(codes.items())),
-                       settings.API_CALLS_BUFFER_KEY)
+                       api_calls_key())
     return len(rejected)

@@ -38,7 +38,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from billing.selectors import entitlements_for, entitlements_forget
+from billing.selectors import entitlements_for
 from config.errors import DomainError
 from metering.models import TokenPack, TokenPurchase, Wallet, WalletEntry, WalletFeature
 from metering.usage.selectors import month_bounds
@@ -487,10 +487,10 @@ def wallet_monthly_grant(*, tenant: Tenant, period_start: date | datetime) -> Wa
 
 def wallet_allowance_grant_now(*, tenant: Tenant) -> WalletEntry | None:
     """This month's allowance at once, for a tenant just provisioned or moved to another plan (the monthly job
-    would only grant it the next day). Reads the plan afresh: the caller runs right after the plan changed."""
+    would only grant it the next day). The plan it reads is the new one: the change forgot the cached
+    entitlements (billing.signals), and the request that made it reads them from the database from then on."""
     if tenant.status != Tenant.Status.ACTIVE:
         return None
-    entitlements_forget(tenant)
     return wallet_monthly_grant(tenant=tenant, period_start=timezone.now())
 
 

@@ -1,9 +1,18 @@
-import pytest
-from django_redis import get_redis_connection
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
 
+import pytest
+
+from billing.models import Plan
+from billing.selectors import entitlements_for
+from billing.services import tenant_plan_assign
 from config import lookup_cache, redis_guard
 from config.lookup_cache import lookup_cached, lookup_clear, lookup_forget, lookup_key, lookup_request
-from config.redis_guard import RedisSkipped, redis_available, redis_failed
+from config.redis_guard import RedisSkipped, redis_available, redis_connection, redis_failed
+from metering.gateway.services import model_names_active, model_price_active_get
+from metering.models import ModelPrice
+from tests.support.factories import PlanQuotaFactory
 
 # Forgetting asks the connection whether a transaction is open: those tests need `db`.
 
@@ -24,7 +33,17 @@ def loader(value, calls):
 
 def another_process_changes_a_row() -> None:
     """What lookup_forget() in another process leaves behind here: a new generation in Redis."""
-    get_redis_connection("default").incr(lookup_cache._generation_key())
+    redis_connection().incr(lookup_cache._generation_key())
+
+
+@contextmanager
+def in_another_process() -> Iterator[None]:
+    """A change made inside reaches this process as another process's change would: through the generation
+    alone, this process keeping the entries the change's signal dropped."""
+    kept = dict(lookup_cache._entries)
+    yield
+    lookup_cache._entries.clear()
+    lookup_cache._entries.update(kept)
 
 
 def test_a_cached_lookup_loads_once(key):
@@ -90,7 +109,7 @@ def test_forgetting_inside_a_transaction_forgets_again_at_commit(key, committed_
 
 def test_one_request_reads_the_generation_once(key):
     lookup_cached(key, loader("row", []))
-    redis = get_redis_connection("default")
+    redis = redis_connection()
     reads = []
     real_get = redis.get
 
@@ -121,7 +140,7 @@ def test_an_entry_is_reloaded_after_its_maximum_age_whatever_the_generation(key,
 def test_an_emptied_redis_starts_a_generation_no_entry_was_cached_under(key):
     lookup_cached(key, loader("old", []))
 
-    get_redis_connection("default").delete(lookup_cache._generation_key())
+    redis_connection().delete(lookup_cache._generation_key())
 
     assert lookup_cached(key, loader("new", [])) == "new"
 
@@ -129,10 +148,10 @@ def test_an_emptied_redis_starts_a_generation_no_entry_was_cached_under(key):
 def test_with_redis_unreachable_lookups_read_the_database(db, key, monkeypatch):
     lookup_cached(key, loader("cached before the outage", []))
 
-    def unreachable(alias):
+    def unreachable():
         raise ConnectionError("redis down")
 
-    monkeypatch.setattr(lookup_cache, "get_redis_connection", unreachable)
+    monkeypatch.setattr(lookup_cache, "redis_connection", unreachable)
     calls = []
 
     assert lookup_cached(key, loader("row", calls)) == "row"
@@ -144,11 +163,11 @@ def test_with_redis_unreachable_lookups_read_the_database(db, key, monkeypatch):
 def test_with_redis_unreachable_a_request_tries_it_once(key, monkeypatch):
     attempts = []
 
-    def unreachable(alias):
-        attempts.append(alias)
+    def unreachable():
+        attempts.append(1)
         raise ConnectionError("redis down")
 
-    monkeypatch.setattr(lookup_cache, "get_redis_connection", unreachable)
+    monkeypatch.setattr(lookup_cache, "redis_connection", unreachable)
 
     with lookup_request():
         assert lookup_cached(key, loader("row", [])) == "row"
@@ -160,7 +179,7 @@ def test_with_redis_unreachable_a_request_tries_it_once(key, monkeypatch):
 def test_a_change_is_published_even_while_the_process_leaves_redis_alone_after_a_blip(db, key):
     # Otherwise a key revoked just after a blip would stay cached in every other process for a minute.
     lookup_cached(key, loader("row", []))
-    redis = get_redis_connection("default")
+    redis = redis_connection()
     before = int(redis.get(lookup_cache._generation_key()))
     redis_failed(ConnectionError("a blip"))
     assert not redis_available()
@@ -171,13 +190,118 @@ def test_a_change_is_published_even_while_the_process_leaves_redis_alone_after_a
     assert int(redis.get(lookup_cache._generation_key())) == before + 1
 
 
-def test_a_request_skips_redis_once_a_command_of_it_failed(key, monkeypatch):
+def test_a_request_skips_redis_once_a_command_of_it_failed(key):
     with lookup_request():
         redis_failed(ConnectionError("timed out"))
-        monkeypatch.setattr(redis_guard, "_circuit_open_until", [0.0])  # whatever the circuit says
+        redis_guard.redis_guard_reset()  # whatever the circuit says
 
         assert not redis_available()
         with pytest.raises(RedisSkipped):
-            get_redis_connection("default").get(lookup_cache._generation_key())
+            redis_connection().get(lookup_cache._generation_key())
 
     assert redis_available()  # the next request tries again
+
+
+def test_a_request_that_changed_a_row_reads_the_database_for_the_rest_of_it(db, key):
+    # Its read of the generation predates the change: another thread may have cached the old row under it.
+    lookup_cached(key, loader("old", []))
+
+    with lookup_request():
+        lookup_forget()
+
+        assert lookup_cached(key, loader("new", [])) == "new"
+
+
+# --- Bounded size -----------------------------------------------------------------------------------------
+
+def fill(count: int) -> list[str]:
+    keys = [lookup_key("test", "fill", n) for n in range(count)]
+    for n, fill_key in enumerate(keys):
+        lookup_cached(fill_key, loader(n, []))
+    return keys
+
+
+def test_the_cache_never_holds_more_than_max_entries(monkeypatch):
+    monkeypatch.setattr(lookup_cache, "MAX_ENTRIES", 3)
+
+    fill(10)
+
+    assert len(lookup_cache._entries) == 3
+
+
+def test_a_full_cache_drops_the_entry_loaded_longest_ago(monkeypatch):
+    monkeypatch.setattr(lookup_cache, "MAX_ENTRIES", 3)
+
+    oldest, second, third, newest = fill(4)
+
+    assert oldest not in lookup_cache._entries
+    assert [second, third, newest] == list(lookup_cache._entries)
+
+
+def test_a_reloaded_entry_counts_as_the_newest(monkeypatch):
+    monkeypatch.setattr(lookup_cache, "MAX_ENTRIES", 3)
+    first, second, third = fill(3)
+    another_process_changes_a_row()
+    lookup_cached(first, loader("reloaded", []))
+
+    fill_key = lookup_key("test", "one more")
+    lookup_cached(fill_key, loader("one more", []))
+
+    assert list(lookup_cache._entries) == [third, first, fill_key]
+
+
+# --- What the cache serves ----------------------------------------------------------------------------------
+
+def test_entitlements_are_served_from_the_cache(tenant_alpha, django_assert_num_queries):
+    entitlements_for(tenant=tenant_alpha)
+
+    with django_assert_num_queries(0):
+        assert entitlements_for(tenant=tenant_alpha).plan_code == "free"
+
+
+def test_a_plan_edited_in_another_process_reaches_this_ones_entitlements(tenant_alpha):
+    entitlements_for(tenant=tenant_alpha)
+
+    with in_another_process():
+        free = Plan.objects.get(code="free")
+        free.api_requests_per_minute_per_key = 7
+        free.save()
+
+    assert entitlements_for(tenant=tenant_alpha).api_requests_per_minute_per_key == 7
+
+
+def test_a_quota_added_in_another_process_reaches_this_ones_entitlements(tenant_alpha):
+    entitlements_for(tenant=tenant_alpha)
+
+    with in_another_process():
+        PlanQuotaFactory(plan=Plan.objects.get(code="free"), meter_code="compute_seconds",
+                         monthly_limit=Decimal("9"))
+
+    assert entitlements_for(tenant=tenant_alpha).quota_for("compute_seconds").monthly_limit == Decimal("9")
+
+
+def test_a_plan_assigned_in_another_process_reaches_this_ones_entitlements(tenant_alpha):
+    entitlements_for(tenant=tenant_alpha)
+
+    with in_another_process():
+        tenant_plan_assign(tenant=tenant_alpha, plan=Plan.objects.get(code="pro"))
+
+    assert entitlements_for(tenant=tenant_alpha).plan_code == "pro"
+
+
+def test_model_prices_are_served_from_the_cache(db, django_assert_num_queries):
+    model_names_active()
+
+    with django_assert_num_queries(0):
+        assert model_price_active_get(model="claude-sonnet-4-6").model == "claude-sonnet-4-6"
+
+
+def test_a_price_changed_in_another_process_reaches_this_ones_gateway(db):
+    model_names_active()
+
+    with in_another_process():
+        price = ModelPrice.objects.get(model="claude-sonnet-4-6")
+        price.active = False
+        price.save()
+
+    assert model_price_active_get(model="claude-sonnet-4-6") is None

@@ -1,8 +1,24 @@
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from config.redis_guard import GuardedRetry, RedisSkipped, redis_available, redis_circuit_bypassed, redis_request
+from config.lookup_cache import lookup_key
+from config.redis_guard import (
+    GuardedConnectionPool,
+    GuardedRetry,
+    RedisSkipped,
+    redis_available,
+    redis_circuit_bypassed,
+    redis_connection,
+    redis_key,
+    redis_request,
+)
+from metering.gateway.services import slot_key
+from metering.limits.quotas import counter_key
+from metering.limits.tracking import api_calls_key
 
 
 def attempts_of(*outcomes):
@@ -69,3 +85,48 @@ def test_a_failure_in_one_request_does_not_skip_redis_in_the_next_once_the_circu
 
     with redis_request():
         assert redis_available()
+
+
+# --- Keys ------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def key_prefix(settings):
+    def set_prefix(prefix: str) -> None:
+        settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
+    return set_prefix
+
+
+def test_our_redis_keys_are_in_the_cache_key_prefixs_namespace(key_prefix):
+    key_prefix("acme")
+
+    assert redis_key("quota", "api_calls", 7, "202612") == "acme:quota:api_calls:7:202612"
+
+
+def test_without_a_key_prefix_our_redis_keys_start_with_tollgate(key_prefix):
+    key_prefix("")
+
+    assert redis_key("api-calls") == "tollgate:api-calls"
+
+
+TENANT = SimpleNamespace(pk=7)
+
+
+@pytest.mark.parametrize(("key", "name_before"), [
+    (lambda: api_calls_key(), "tollgate:api-calls"),
+    (lambda: api_calls_key("rejected"), "tollgate:api-calls:rejected"),
+    (lambda: api_calls_key("processing"), "tollgate:api-calls:processing"),
+    (lambda: api_calls_key("flush-lock"), "tollgate:api-calls:flush-lock"),
+    (lambda: counter_key(TENANT, "api_calls", datetime(2026, 12, 1, tzinfo=UTC)),
+     "tollgate:quota:api_calls:7:202612"),
+    (lambda: slot_key(TENANT), "tollgate:ai-slots:7"),
+    (lambda: lookup_key("generation"), "tollgate:lookup:generation"),
+], ids=["buffer", "rejected", "processing", "flush-lock", "quota", "ai-slots", "lookup"])
+def test_a_deployment_keeps_the_redis_key_names_it_had(key_prefix, key, name_before):
+    # Production sets no KEY_PREFIX: buffered API calls and this month's counters survive a deploy.
+    key_prefix("")
+
+    assert key() == name_before
+
+
+def test_commands_on_the_one_connection_are_guarded():
+    assert isinstance(redis_connection().connection_pool, GuardedConnectionPool)

@@ -5,10 +5,9 @@ import pytest
 import time_machine
 from django.core import mail
 from django.utils import timezone
-from django_redis import get_redis_connection
 
 from billing.models import Plan, TenantPlan
-from billing.selectors import entitlements_forget
+from config.redis_guard import redis_connection
 from metering.limits.quotas import (
     API_CALLS,
     QuotaExceeded,
@@ -30,12 +29,11 @@ pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 def quota_plan(tenant_alpha, settings):
     """Alpha on a plan with a 5-call monthly quota; limits on, with counters of this test's own."""
     settings.RATE_LIMITS_ENABLED = True
-    settings.QUOTA_COUNTER_PREFIX = f"quota-test-{uuid.uuid4().hex}"
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"quota-test-{uuid.uuid4().hex}"}}
 
     def assign(*, limit: int, behaviour: str) -> Plan:
         plan = PlanQuotaFactory(meter_code=API_CALLS, monthly_limit=limit, behaviour=behaviour).plan
         TenantPlan.objects.update_or_create(tenant=tenant_alpha, defaults={"plan": plan})
-        entitlements_forget()
         return plan
 
     return assign
@@ -99,7 +97,7 @@ def test_the_counter_is_seeded_from_the_rollups_when_missing(tenant_alpha, quota
 
     assert (state.used, state.limit, state.hard) == (7, 100, True)
     start, _ = month_bounds(timezone.now())
-    assert get_redis_connection("default").get(counter_key(tenant_alpha, API_CALLS, start)) == b"7"
+    assert redis_connection().get(counter_key(tenant_alpha, API_CALLS, start)) == b"7"
 
 
 def test_crossing_80_and_100_percent_emails_the_owners_once_each(tenant_alpha, quota_plan,

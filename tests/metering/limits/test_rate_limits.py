@@ -3,7 +3,6 @@ import uuid
 import pytest
 
 from billing.models import Plan, TenantPlan
-from billing.selectors import entitlements_forget
 from tests.support.api import api_client, api_key_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
@@ -17,9 +16,7 @@ def tight_plan(tenant_alpha, settings):
     plan = Plan.objects.create(code="tight", name="Tight", api_requests_per_minute_per_key=3,
                                api_requests_per_minute_per_tenant=5)
     TenantPlan.objects.create(tenant=tenant_alpha, plan=plan)
-    entitlements_forget(tenant_alpha)
-    yield plan
-    entitlements_forget(tenant_alpha)
+    return plan
 
 
 def test_every_api_response_carries_rate_limit_headers(tenant_alpha, tight_plan):
@@ -61,10 +58,7 @@ def four_a_minute_for_both(tenant_alpha, tenant_beta, settings):
                                api_requests_per_minute_per_tenant=4)
     for tenant in (tenant_alpha, tenant_beta):
         TenantPlan.objects.create(tenant=tenant, plan=plan)
-        entitlements_forget(tenant)
-    yield plan
-    for tenant in (tenant_alpha, tenant_beta):
-        entitlements_forget(tenant)
+    return plan
 
 
 def test_a_tenant_that_exhausts_its_limit_leaves_another_tenant_on_the_same_plan_its_full_allowance(

@@ -6,14 +6,12 @@ from datetime import timedelta
 
 import orjson
 import pytest
-from django.conf import settings
 from django.db import OperationalError, connection
 from django.utils import timezone
-from django_redis import get_redis_connection
 
-from config.redis_guard import redis_failed, redis_guard_reset
+from config.redis_guard import redis_connection, redis_failed, redis_guard_reset
 from metering.limits import tracking
-from metering.limits.tracking import api_calls_flush
+from metering.limits.tracking import api_calls_flush, api_calls_key
 from metering.models import UsageRollup
 from tenants.models import ApiKey
 from tests.support.anthropic import PROMPT, post
@@ -21,21 +19,22 @@ from tests.support.api import api_client, api_key_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
-BUFFER_KEY = settings.API_CALLS_BUFFER_KEY
-LOCK_KEY = f"{BUFFER_KEY}:flush-lock"
-REJECTED_KEY = f"{BUFFER_KEY}:rejected"
+BUFFER_KEY = api_calls_key()
+LOCK_KEY = api_calls_key("flush-lock")
+REJECTED_KEY = api_calls_key("rejected")
 
 
 def buffer_empty() -> None:
     tracking._pending.clear()
-    redis = get_redis_connection("default")
+    redis = redis_connection()
     redis.delete(BUFFER_KEY, LOCK_KEY, REJECTED_KEY, f"{BUFFER_KEY}:processing",
                  *redis.keys(f"{BUFFER_KEY}:processing:*"))
 
 
 @pytest.fixture(autouse=True)
 def empty_buffer():
-    """Each test process has its own buffer (settings.API_CALLS_BUFFER_KEY); start each test with it empty."""
+    """Each test process has its own buffer (its own KEY_PREFIX, config/settings/test.py); start each test with
+    it empty."""
     buffer_empty()
     yield
     buffer_empty()
@@ -53,7 +52,7 @@ def test_api_calls_are_buffered_not_written_on_the_request_path(tenant_alpha):
 
     client.get("/api/v1/tenant")
 
-    assert get_redis_connection("default").llen(BUFFER_KEY) == 1
+    assert redis_connection().llen(BUFFER_KEY) == 1
     assert tracked_calls(tenant_alpha) == []
 
 
@@ -69,7 +68,7 @@ def test_a_flush_records_endpoint_method_status_and_key(tenant_alpha):
     assert [(c["endpoint"], c["method"], c["status"], c["billable"]) for c in calls] == [
         ("/api/v1/tenant", "GET", 200, True), ("unmatched", "GET", 404, False)]
     assert calls[0]["api_key_id"] == key.pk
-    assert get_redis_connection("default").llen(BUFFER_KEY) == 0
+    assert redis_connection().llen(BUFFER_KEY) == 0
 
 
 def test_only_successful_calls_are_billable(tenant_alpha):
@@ -89,13 +88,13 @@ def test_schema_docs_and_health_are_not_tracked(tenant_alpha, public_client):
     client.get("/api/docs/")
     public_client.get("/healthz")
 
-    assert get_redis_connection("default").llen(BUFFER_KEY) == 0
+    assert redis_connection().llen(BUFFER_KEY) == 0
 
 
 def test_a_flush_that_runs_twice_over_the_same_records_counts_them_once(tenant_alpha):
     client = api_client(tenant_alpha, api_key_for(tenant_alpha))
     client.get("/api/v1/tenant")
-    redis = get_redis_connection("default")
+    redis = redis_connection()
     snapshot = redis.lrange(BUFFER_KEY, 0, -1)
     api_calls_flush()
     redis.rpush(BUFFER_KEY, *snapshot)
@@ -106,11 +105,11 @@ def test_a_flush_that_runs_twice_over_the_same_records_counts_them_once(tenant_a
 
 
 def test_the_api_keeps_serving_when_redis_is_unreachable(tenant_alpha, monkeypatch):
-    def unreachable(alias):
+    def unreachable():
         raise ConnectionError("redis down")
 
     client = api_client(tenant_alpha, api_key_for(tenant_alpha))
-    monkeypatch.setattr(tracking, "get_redis_connection", unreachable)
+    monkeypatch.setattr(tracking, "redis_connection", unreachable)
 
     assert client.get("/api/v1/tenant").status_code == 200
 
@@ -133,7 +132,7 @@ def test_calls_made_while_redis_was_skipped_are_recorded_once_it_is_back(tenant_
 def test_a_streamed_call_is_recorded_once_its_stream_has_been_sent(upstream, ai, funded):
     upstream.answer_sse("basic_response")
     response = post(ai, {**PROMPT, "stream": True})
-    assert get_redis_connection("default").llen(BUFFER_KEY) == 0  # the answer has not gone out yet
+    assert redis_connection().llen(BUFFER_KEY) == 0  # the answer has not gone out yet
 
     b"".join(response.streaming_content)  # the server sends it all, then closes the response
 
@@ -151,7 +150,7 @@ def buffered_call(tenant, *, timestamp=None) -> str:
               "timestamp": (timestamp or timezone.now()).isoformat(),
               "properties": {"endpoint": "/api/v1/tenant", "method": "GET", "status": 200, "api_key_id": None,
                              "billable": True}}
-    get_redis_connection("default").rpush(BUFFER_KEY, orjson.dumps(record))
+    redis_connection().rpush(BUFFER_KEY, orjson.dumps(record))
     return transaction_id
 
 
@@ -181,7 +180,7 @@ def test_flush_lock_expiry_does_not_drop_records(tenant_alpha, monkeypatch):
 
     def lock_lapses_and_another_flush_runs():
         sent.extend(buffered_call(tenant_alpha) for _ in range(2))
-        get_redis_connection("default").delete(LOCK_KEY)  # the first flush outlived its lock's TTL
+        redis_connection().delete(LOCK_KEY)  # the first flush outlived its lock's TTL
         api_calls_flush()
         sent.extend(buffered_call(tenant_alpha) for _ in range(2))  # arrive before the first flush trims
 
@@ -190,12 +189,12 @@ def test_flush_lock_expiry_does_not_drop_records(tenant_alpha, monkeypatch):
     api_calls_flush()
 
     assert stored_transaction_ids(tenant_alpha) == sorted(sent)
-    assert get_redis_connection("default").llen(BUFFER_KEY) == 0
+    assert redis_connection().llen(BUFFER_KEY) == 0
 
 
 def test_second_flush_cannot_delete_first_flush_lock(tenant_alpha, monkeypatch):
     buffered_call(tenant_alpha)
-    redis = get_redis_connection("default")
+    redis = redis_connection()
     second = redis.lock(LOCK_KEY, timeout=60)
 
     def lock_lapses_and_another_flush_takes_it():
@@ -211,7 +210,7 @@ def test_second_flush_cannot_delete_first_flush_lock(tenant_alpha, monkeypatch):
 
 def test_a_chunk_left_by_a_flush_that_died_is_ingested_by_a_later_one(tenant_alpha, monkeypatch):
     sent = [buffered_call(tenant_alpha) for _ in range(3)]
-    redis = get_redis_connection("default")
+    redis = redis_connection()
     tracking._chunk_take(redis, f"{BUFFER_KEY}:processing:died")  # taken, then the worker was killed
     assert redis.llen(BUFFER_KEY) == 0
 
@@ -251,6 +250,6 @@ def test_rejected_records_are_counted_and_logged(tenant_alpha, caplog):
 
     assert (result.processed, result.rejected) == (2, 1)
     assert "api_calls_rejected count=1 codes=timestamp_out_of_range:1" in caplog.text
-    kept = [orjson.loads(item) for item in get_redis_connection("default").lrange(REJECTED_KEY, 0, -1)]
+    kept = [orjson.loads(item) for item in redis_connection().lrange(REJECTED_KEY, 0, -1)]
     assert [(entry["code"], entry["record"]["transaction_id"]) for entry in kept] == [
         ("timestamp_out_of_range", skewed)]

@@ -6,7 +6,6 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Plan, TenantPlan
-from billing.selectors import entitlements_forget
 from metering.models import Meter
 from metering.usage.selectors import month_bounds, usage_for_period
 from metering.usage.services import event_ingest
@@ -246,7 +245,6 @@ def test_known_bad_events_are_rejected_alone_not_500(usage_client, active_users,
 
 def test_usage_summary_compares_this_month_with_the_plans_quota(tenant_alpha, usage_client):
     TenantPlan.objects.create(tenant=tenant_alpha, plan=Plan.objects.get(code="free"))
-    entitlements_forget(tenant_alpha)
     start, _ = month_bounds(timezone.now())
     moment = max(start, timezone.now() - timedelta(minutes=1))
     event_ingest(tenant=tenant_alpha, events=[

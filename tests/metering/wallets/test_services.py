@@ -9,7 +9,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from billing.models import Plan
-from billing.selectors import entitlements_forget
+from config.lookup_cache import lookup_clear
 from metering.models import TokenPack, TokenPurchase, Wallet, WalletEntry
 from metering.tasks import wallet_grants_expire_task, wallet_monthly_grants_task
 from metering.usage.selectors import month_bounds
@@ -540,7 +540,7 @@ def test_the_monthly_grant_is_given_once_per_month(tenant_alpha):
 
 def test_a_plan_without_an_allowance_grants_nothing(tenant_alpha):
     Plan.objects.filter(code="free").update(monthly_ai_token_allowance=0)
-    entitlements_forget()
+    lookup_clear()  # update() sends no signal to forget the cached entitlements
 
     assert wallet_monthly_grant(tenant=tenant_alpha, period_start=NOV) is None
     assert not Wallet.objects.filter(tenant=tenant_alpha).exists()
@@ -1094,7 +1094,6 @@ def test_a_larger_plan_tops_the_months_allowance_up_once(tenant_alpha):
 
     wallet_monthly_grant(tenant=tenant_alpha, period_start=NOV)
     tenant_plan_assign(tenant=tenant_alpha, plan=Plan.objects.get(code="pro"))
-    entitlements_forget()
 
     top_up = wallet_monthly_grant(tenant=tenant_alpha, period_start=NOV)
 
@@ -1109,7 +1108,6 @@ def test_a_smaller_plan_grants_nothing_more_in_the_month(tenant_alpha):
     tenant_plan_assign(tenant=tenant_alpha, plan=Plan.objects.get(code="pro"))
     wallet_monthly_grant(tenant=tenant_alpha, period_start=NOV)
     tenant_plan_assign(tenant=tenant_alpha, plan=Plan.objects.get(code="free"))
-    entitlements_forget()
 
     assert wallet_monthly_grant(tenant=tenant_alpha, period_start=NOV) is None
     assert balance(tenant_alpha) == 2_000_000
