@@ -38,4 +38,3 @@ class CreditNoteTooLarge(BillingError):
 
 class CouponInvalid(BillingError):
     code = "coupon_invalid"
-    field = "code"
