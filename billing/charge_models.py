@@ -67,7 +67,7 @@ from enum import StrEnum
 from functools import partial
 from typing import Any
 
-from config.errors import DomainError
+from billing.errors import BillingError
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -76,7 +76,7 @@ HUNDRED = Decimal(100)
 EXACT_CONTEXT = Context(prec=100, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
 
 
-class ChargeError(DomainError):
+class ChargeError(BillingError):
     code = "charge_error"
 
 
@@ -101,8 +101,10 @@ class ChargePartKind(StrEnum):
     FREE_ALLOWANCE = "free_allowance"  # percentage: events = wholly free events, units = value not charged
     PERCENTAGE = "percentage"          # percentage: units = value charged, events = events charged, at rate %
     FIXED_FEE = "fixed_fee"            # percentage: units = events charged, × unit_amount = fixed_amount
-    MINIMUM = "minimum"                # percentage: events raised to per_transaction_min, amount = what it added
-    MAXIMUM = "maximum"                # percentage: events cut to per_transaction_max, amount = minus what it cut
+    # percentage: units = events raised to per_transaction_min (unit_amount), amount = what the raises added
+    MINIMUM = "minimum"
+    # percentage: units = events cut to per_transaction_max (unit_amount), amount = minus what the cuts took
+    MAXIMUM = "maximum"
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,7 +353,8 @@ def _graduated_percentage_charge(terms: dict[str, Any], quantity: Decimal) -> Ch
 
 def _volume_charge(terms: dict[str, Any], quantity: Decimal) -> ChargeResult:
     # Zero falls in the first tier (0 <= its up_to), which is the zero-usage rule: its flat amount alone.
-    tier = next(tier for tier in _tiers(terms, price_key="unit_amount") if tier.up_to is None or quantity <= tier.up_to)
+    tiers = _tiers(terms, price_key="unit_amount")
+    tier = next(tier for tier in tiers if tier.up_to is None or quantity <= tier.up_to)
     return _result([_tier_part(tier, quantity, percent=False)])
 
 
