@@ -197,7 +197,8 @@ class UsageCharge(models.Model):
         try:
             self.properties = charge_properties_validate(model=self.charge_model, properties=self.properties)
         except ChargePropertiesInvalid as error:
-            raise ValidationError({"properties": error.message}) from error
+            where = f"{error.field}: " if error.field else ""
+            raise ValidationError({"properties": f"{where}{error.message}"}) from error
 
 
 class Product(models.Model):
