@@ -9,6 +9,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.utils import timezone
 
+from config import lookup_cache
 from config.redis_guard import redis_connection, redis_failed, redis_guard_reset
 from metering.limits import tracking
 from metering.limits.tracking import api_calls_flush, api_calls_key
@@ -54,6 +55,27 @@ def test_api_calls_are_buffered_not_written_on_the_request_path(tenant_alpha):
 
     assert redis_connection().llen(BUFFER_KEY) == 1
     assert tracked_calls(tenant_alpha) == []
+
+
+def test_recording_a_call_after_the_response_reads_no_lookup_generation_of_its_own(tenant_alpha, settings,
+                                                                                   monkeypatch):
+    # It asks for the plan's API-call quota: from the cache, under the request's read of the generation.
+    settings.RATE_LIMITS_ENABLED = True
+    client = api_client(tenant_alpha, api_key_for(tenant_alpha))
+    client.get("/api/v1/tenant")
+    reads = []
+    read = lookup_cache._generation_read
+
+    def counted_read():
+        reads.append(1)
+        return read()
+
+    monkeypatch.setattr(lookup_cache, "_generation_read", counted_read)
+
+    client.get("/api/v1/tenant")
+
+    assert len(reads) == 1
+    assert redis_connection().llen(BUFFER_KEY) == 2
 
 
 def test_a_flush_records_endpoint_method_status_and_key(tenant_alpha):
