@@ -1,0 +1,32 @@
+"""Gapless document numbers: TG-2026-000123 for invoices, CN-2026-000045 for credit notes.
+
+A number is taken from the DocumentSequence row of its series and year under that row's lock, which is held
+until the caller's transaction ends: a second caller waits, so no number is given twice, and a caller that rolls
+back gives its number back to the next one, so none is skipped. The price is that documents of one series are
+numbered one at a time; finalising is short, so the wait is too."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from billing.models import DocumentSequence
+
+NUMBER_DIGITS = 6
+
+
+def document_number_next(*, series: str, year: int) -> str:
+    """The next number of `series` in `year`, e.g. "TG-2026-000123"; numbering restarts at 1 each year.
+
+    Must run inside the caller's transaction (RuntimeError otherwise), the one that stores the document: the
+    number is only gapless if the row lock and the document commit or roll back together."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("document_number_next must run inside the transaction that stores the document.")
+    if not series or "-" in series:
+        raise ValueError(f"A series is a non-empty code without hyphens, not {series!r}.")
+    # The first number of a year creates its row. ON CONFLICT DO NOTHING (rather than get_or_create) waits for a
+    # concurrent insert of the same row to commit instead of failing on it, so two first callers cannot collide.
+    DocumentSequence.objects.bulk_create([DocumentSequence(series=series, year=year)], ignore_conflicts=True)
+    sequence = DocumentSequence.objects.select_for_update().get(series=series, year=year)
+    sequence.last_number += 1
+    sequence.save(update_fields=["last_number"])
+    return f"{series}-{year}-{sequence.last_number:0{NUMBER_DIGITS}d}"
