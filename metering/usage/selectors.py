@@ -24,6 +24,12 @@ def active_meters() -> dict[str, Meter]:
     return {meter.code: meter for meter in Meter.objects.filter(is_active=True)}
 
 
+def meters_by_code(*, codes: list[str] | set[str]) -> dict[str, Meter]:
+    """The meters with these codes, active or not (a period is billed on the meter it was metered on, even if ops
+    retired it since), by code, in one query."""
+    return {meter.code: meter for meter in Meter.objects.filter(code__in=codes)}
+
+
 def meter_has_events(*, meter: Meter) -> bool:
     """Whether any tenant has an event on the meter. The event index leads with the tenant, so this probes it
     once per tenant (LATERAL ... LIMIT 1 keeps the planner from scanning every partition for a meter without
@@ -133,6 +139,30 @@ def _unique_count(*, tenant: Tenant, meter: Meter, start: datetime, end: datetim
             [meter.event_property, tenant.pk, meter.code, start, end, _filters_json(meter), meter.event_property],
         )
         return Decimal(cursor.fetchone()[0])
+
+
+def usage_event_values(*, tenant: Tenant, meter: Meter, start: datetime, end: datetime) -> list[Decimal]:
+    """Each event's value in [start, end), in event order (timestamp, then id): the meter's property for a numeric
+    meter, 1 for a count. The one read of raw events over a whole period, because a percentage charge prices
+    every event on its own and rollups keep only sums; the (tenant, meter, timestamp) index and the monthly
+    partitions keep it to the period. unique_count meters have no per-event value (ValueError)."""
+    if meter.aggregation == Meter.Aggregation.UNIQUE_COUNT:
+        raise ValueError(f"Meter {meter.code} counts distinct values: its events have no value to price one by one.")
+    if end <= start:
+        return []
+    value = "(properties ->> %s)::numeric" if meter.is_numeric else "1::numeric"
+    params = [meter.event_property] if meter.is_numeric else []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT {value} FROM metering_usageevent
+            WHERE tenant_id = %s AND meter_code = %s AND "timestamp" >= %s AND "timestamp" < %s
+              AND properties @> %s::jsonb
+            ORDER BY "timestamp", id
+            """,
+            [*params, tenant.pk, meter.code, start, end, _filters_json(meter)],
+        )
+        return [row[0] if row[0] is not None else Decimal(0) for row in cursor.fetchall()]
 
 
 def usage_series(*, tenant: Tenant, meter: Meter, start: datetime, end: datetime,
