@@ -1,0 +1,225 @@
+"""Writes on invoices and credit notes: finalising a draft, settling it (paid, void, uncollectible), the lines ops
+may change during the draft period, and credit notes.
+
+Every service locks the invoice row first and decides from the row it locked, so two operators (or the billing
+run and an operator) acting on one invoice at once act one after the other, and the second sees what the first
+did. Once an invoice is finalised, only its settlement may change; migration 0004's triggers refuse anything
+else whatever the code does.
+
+Credit notes always go to the tenant's account credit, whatever the invoice's status: an open invoice still owes
+its full amount due (which the trigger keeps fixed), and the credit is consumed by the tenant's next invoice.
+To cancel what an open invoice asks for, ops void it instead; an invoice that has credit notes cannot be voided
+(the tenant would keep the credit and owe nothing)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+
+from billing.errors import CreditNoteTooLarge, InvoiceStateInvalid
+from billing.invoicing.credit import account_credit_add, account_credit_apply
+from billing.invoicing.events import (
+    invoice_event_send_on_commit,
+    invoice_finalized,
+    invoice_paid,
+    invoice_voided,
+)
+from billing.invoicing.numbering import document_number_next
+from billing.invoicing.totals import invoice_totals_apply, invoice_totals_compute
+from billing.models import AccountCreditEntry, BillingProfile, CreditNote, Invoice, InvoiceLine
+from config.money import CurrencyMismatch, Money, money_round
+
+logger = logging.getLogger(__name__)
+
+Status = Invoice.Status
+SETTLEABLE = (Status.OPEN, Status.UNCOLLECTIBLE)
+CREDITABLE = (Status.OPEN, Status.PAID, Status.UNCOLLECTIBLE)
+
+
+@transaction.atomic
+def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
+    """Issue a draft invoice and return it as stored: totals from its lines, the next invoice number of the
+    issue year, the tenant's billing details and the operator's as they are now, issue and due dates (the
+    tenant's net terms, else BILLING_DEFAULT_NET_TERMS_DAYS), and the tenant's account credit applied.
+
+    Open if anything is left to pay; paid at once when nothing is (credit covered it, or the total is zero or
+    negative). A negative total (a credit outweighing the charges) adds what the tenant is owed to its account
+    credit. Refused (InvoiceStateInvalid) unless the invoice is a draft, so finalising twice numbers once.
+    invoice_finalized (and invoice_paid when paid at once) are sent after commit."""
+    invoice = _invoice_locked(invoice)
+    if invoice.status != Status.DRAFT:
+        raise InvoiceStateInvalid(f"Invoice {invoice} is already finalised.", details={"status": invoice.status})
+    totals = invoice_totals_compute(invoice=invoice)
+    invoice.subtotal, invoice.discount_total = totals.subtotal, totals.discount_total
+    invoice.tax_total, invoice.total = totals.tax_total, totals.total
+    invoice.number = document_number_next(series=settings.BILLING_INVOICE_SERIES, year=now.year)
+    profile = BillingProfile.objects.filter(tenant_id=invoice.tenant_id).first()
+    invoice.customer = _customer_snapshot(invoice, profile)
+    invoice.issuer = dict(settings.BILLING_ISSUER)
+    invoice.issued_at = now
+    net_terms = profile.net_terms_days if profile else settings.BILLING_DEFAULT_NET_TERMS_DAYS
+    invoice.due_at = now + timedelta(days=net_terms)
+    if invoice.total < 0:
+        account_credit_add(tenant=invoice.tenant, amount=Money(-invoice.total, invoice.currency),
+                           kind=AccountCreditEntry.Kind.ADJUSTMENT, description=f"Credit from invoice {invoice.number}",
+                           actor="system", now=now, invoice=invoice)
+    invoice.credit_applied = account_credit_apply(invoice=invoice, now=now)
+    invoice.amount_due = max(invoice.total - invoice.credit_applied, Decimal(0))
+    if invoice.amount_due == 0:
+        invoice.status, invoice.paid_at = Status.PAID, now
+    else:
+        invoice.status = Status.OPEN
+    invoice.save()
+    logger.info("invoice_finalized invoice=%s number=%s tenant=%s total=%s credit_applied=%s amount_due=%s",
+                invoice.pk, invoice.number, invoice.tenant_id, invoice.total, invoice.credit_applied,
+                invoice.amount_due)
+    invoice_event_send_on_commit(invoice_finalized, invoice=invoice)
+    if invoice.status == Status.PAID:
+        invoice_event_send_on_commit(invoice_paid, invoice=invoice)
+    return invoice
+
+
+@transaction.atomic
+def invoice_mark_paid(*, invoice: Invoice, actor: str, now: datetime) -> Invoice:
+    """Record that an open (or uncollectible) invoice was paid in full, e.g. a bank transfer ops received.
+    invoice_paid is sent after commit. Refused (InvoiceStateInvalid) in any other status, so it is paid once."""
+    invoice = _invoice_locked(invoice)
+    _status_require(invoice, SETTLEABLE, action="marked paid")
+    invoice.status, invoice.amount_paid, invoice.paid_at = Status.PAID, invoice.amount_due, now
+    invoice.save(update_fields=["status", "amount_paid", "paid_at", "updated_at"])
+    logger.info("invoice_paid invoice=%s number=%s amount=%s actor=%s", invoice.pk, invoice.number,
+                invoice.amount_paid, actor)
+    invoice_event_send_on_commit(invoice_paid, invoice=invoice)
+    return invoice
+
+
+@transaction.atomic
+def invoice_void(*, invoice: Invoice, actor: str, now: datetime) -> Invoice:
+    """Cancel an open (or uncollectible) invoice: nothing is owed on it any more, it keeps its number (numbering
+    stays gapless), and the account credit it consumed goes back to the tenant. Refused (InvoiceStateInvalid)
+    in any other status, and for an invoice with credit notes (their credit is already the tenant's).
+    invoice_voided is sent after commit."""
+    invoice = _invoice_locked(invoice)
+    _status_require(invoice, SETTLEABLE, action="voided")
+    if invoice.amount_credited:
+        raise InvoiceStateInvalid(f"Invoice {invoice} has credit notes and cannot be voided.",
+                                  details={"amount_credited": str(invoice.amount_credited)})
+    invoice.status, invoice.voided_at = Status.VOID, now
+    invoice.save(update_fields=["status", "voided_at", "updated_at"])
+    if invoice.credit_applied:
+        account_credit_add(tenant=invoice.tenant, amount=Money(invoice.credit_applied, invoice.currency),
+                           kind=AccountCreditEntry.Kind.INVOICE_VOIDED,
+                           description=f"Returned from voided invoice {invoice.number}", actor=actor, now=now,
+                           invoice=invoice)
+    logger.info("invoice_voided invoice=%s number=%s actor=%s", invoice.pk, invoice.number, actor)
+    invoice_event_send_on_commit(invoice_voided, invoice=invoice)
+    return invoice
+
+
+@transaction.atomic
+def invoice_mark_uncollectible(*, invoice: Invoice, actor: str, now: datetime) -> Invoice:
+    """Record that an open invoice will probably not be paid (it may still be paid or voided later)."""
+    invoice = _invoice_locked(invoice)
+    _status_require(invoice, (Status.OPEN,), action="marked uncollectible")
+    invoice.status, invoice.uncollectible_at = Status.UNCOLLECTIBLE, now
+    invoice.save(update_fields=["status", "uncollectible_at", "updated_at"])
+    logger.info("invoice_uncollectible invoice=%s number=%s actor=%s", invoice.pk, invoice.number, actor)
+    return invoice
+
+
+@transaction.atomic
+def draft_invoice_line_add(*, invoice: Invoice, description: str, amount: Money, actor: str) -> InvoiceLine:
+    """Add a one-time line to a draft invoice during its draft period (a charge, or a negative correction) and
+    recompute its totals. The amount is taken as given and rounded once to the currency's minor units.
+    Refused (InvoiceStateInvalid) once the invoice is finalised; the currency must be the invoice's."""
+    invoice = _invoice_locked(invoice)
+    _status_require(invoice, (Status.DRAFT,), action="changed")
+    if amount.currency != invoice.currency:
+        raise CurrencyMismatch(f"Invoice {invoice} is in {invoice.currency}, not {amount.currency}.")
+    last_sort_order = invoice.lines.aggregate(last=Max("sort_order"))["last"]
+    line = InvoiceLine.objects.create(
+        invoice=invoice, kind=InvoiceLine.Kind.ONE_TIME, description=description[:300], quantity=Decimal(1),
+        unit_amount=amount.amount, amount_exact=amount.amount, amount=money_round(amount).amount,
+        sort_order=0 if last_sort_order is None else last_sort_order + 1)
+    invoice_totals_apply(invoice=invoice)
+    logger.info("invoice_line_added invoice=%s line=%s amount=%s actor=%s", invoice.pk, line.pk, line.amount, actor)
+    return line
+
+
+@transaction.atomic
+def draft_invoice_line_remove(*, line: InvoiceLine, actor: str) -> Invoice:
+    """Remove a line from a draft invoice during its draft period and recompute its totals; returns the
+    invoice. Refused (InvoiceStateInvalid) once the invoice is finalised."""
+    invoice = _invoice_locked(line.invoice)
+    _status_require(invoice, (Status.DRAFT,), action="changed")
+    deleted, _ = InvoiceLine.objects.filter(pk=line.pk, invoice=invoice).delete()
+    invoice_totals_apply(invoice=invoice)
+    if deleted:
+        logger.info("invoice_line_removed invoice=%s line=%s actor=%s", invoice.pk, line.pk, actor)
+    return invoice
+
+
+@transaction.atomic
+def credit_note_issue(*, invoice: Invoice, amount: Money, reason: str, memo: str, actor: str,
+                      now: datetime) -> CreditNote:
+    """Credit part or all of a finalised invoice (open, paid or uncollectible) and return the credit note,
+    numbered in BILLING_CREDIT_NOTE_SERIES. Its amount goes to the tenant's account credit.
+
+    The credit notes of one invoice never add up to more than its total (CreditNoteTooLarge, nothing changed);
+    the amount must be positive, in the invoice's currency and its minor units."""
+    invoice = _invoice_locked(invoice)
+    _status_require(invoice, CREDITABLE, action="credited")
+    if amount.currency != invoice.currency:
+        raise CurrencyMismatch(f"Invoice {invoice} is in {invoice.currency}, not {amount.currency}.")
+    if amount.amount <= 0 or money_round(amount) != amount:
+        raise ValueError(f"A credit note is a positive amount in minor units, not {amount.amount}.")
+    creditable = invoice.total - invoice.amount_credited
+    if amount.amount > creditable:
+        raise CreditNoteTooLarge(f"Invoice {invoice} can be credited {max(creditable, Decimal(0))} "
+                                 f"{invoice.currency} at most.", field="amount",
+                                 details={"creditable": str(max(creditable, Decimal(0)))})
+    if reason not in CreditNote.Reason.values:
+        raise ValueError(f"A credit note's reason is one of {', '.join(CreditNote.Reason.values)}, not {reason!r}.")
+    credit_note = CreditNote.objects.create(
+        tenant_id=invoice.tenant_id, invoice=invoice,
+        number=document_number_next(series=settings.BILLING_CREDIT_NOTE_SERIES, year=now.year),
+        currency=invoice.currency, amount=amount.amount, reason=reason, memo=memo,
+        refund_to=CreditNote.RefundTo.ACCOUNT_CREDIT, created_by=actor[:254], created_at=now)
+    invoice.amount_credited += amount.amount
+    invoice.save(update_fields=["amount_credited", "updated_at"])
+    # Tied to the credit note only: one invoice may have several, and the ledger allows one entry per
+    # (invoice, kind).
+    account_credit_add(tenant=invoice.tenant, amount=amount, kind=AccountCreditEntry.Kind.CREDIT_NOTE,
+                       description=f"Credit note {credit_note.number} for invoice {invoice.number}", actor=actor,
+                       now=now, credit_note=credit_note)
+    logger.info("credit_note_issued credit_note=%s invoice=%s amount=%s actor=%s", credit_note.number,
+                invoice.number, amount.amount, actor)
+    return credit_note
+
+
+def _invoice_locked(invoice: Invoice) -> Invoice:
+    return Invoice.objects.select_for_update().select_related("tenant").get(pk=invoice.pk)
+
+
+def _status_require(invoice: Invoice, allowed: tuple[str, ...], *, action: str) -> None:
+    if invoice.status not in allowed:
+        raise InvoiceStateInvalid(f"A {invoice.status} invoice cannot be {action}.",
+                                  details={"status": invoice.status})
+
+
+def _customer_snapshot(invoice: Invoice, profile: BillingProfile | None) -> dict[str, str | bool]:
+    """Who the invoice is addressed to, frozen at issue: later edits to the profile do not rewrite it."""
+    tenant = invoice.tenant
+    email = (profile.email if profile else "") or tenant.billing_email or tenant.owner_email
+    if profile is None:
+        return {"name": tenant.name, "email": email, "address_line1": "", "address_line2": "", "city": "",
+                "postal_code": "", "region": "", "country": "", "tax_id": "", "tax_exempt": False}
+    return {"name": profile.legal_name or tenant.name, "email": email, "address_line1": profile.address_line1,
+            "address_line2": profile.address_line2, "city": profile.city, "postal_code": profile.postal_code,
+            "region": profile.region, "country": profile.country, "tax_id": profile.tax_id,
+            "tax_exempt": profile.tax_exempt}
