@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from billing.models import Plan, PlanQuota, TenantPlan
+from django.conf import settings
+from django.utils import timezone
+
+from billing.models import CURRENT_STATUSES, Plan, PlanQuota, Subscription, TenantPlan
 from config.lookup_cache import lookup_cached, lookup_key
 from tenants.models import Tenant
-
-DEFAULT_PLAN_CODE = "free"
 
 
 @dataclass(frozen=True)
@@ -39,20 +41,55 @@ class Entitlements:
         return self.quotas.get(meter_code)
 
 
-def entitlements_for(*, tenant: Tenant) -> Entitlements:
-    """What the tenant's plan allows. Today the plan ops assigned (Free when none); later the subscription's.
-    Read on every API request, so served from the per-process lookup cache; billing.signals forgets it when a
-    plan, its quotas or an assignment change."""
-    return lookup_cached(entitlements_key(tenant.pk), lambda: _entitlements_load(tenant))
+def entitlements_for(*, tenant: Tenant, now: datetime | None = None) -> Entitlements:
+    """What the tenant may use now. From its current subscription: trialing or active, its plan; past due, its
+    plan for BILLING_PAST_DUE_GRACE_DAYS after it fell due, then Free until paid; paused, Free. Without a
+    current subscription, the plan ops assigned (TenantPlan), else Free.
+
+    Read on every API request, so served from the per-process lookup cache; the subscription services and
+    billing.signals forget it when a subscription, a plan, its quotas or an assignment change. The end of the
+    grace period is not a change anybody saves, so the cached value holds both answers and the instant
+    between them, and the clock (`now`, default the current time) picks one on every read."""
+    grant = lookup_cached(entitlements_key(tenant.pk), lambda: _grant_load(tenant))
+    if grant.until is not None and (now or timezone.now()) >= grant.until:
+        return grant.after
+    return grant.entitlements
 
 
 def entitlements_key(tenant_id: int) -> str:
     return lookup_key("entitlements", tenant_id)
 
 
-def _entitlements_load(tenant: Tenant) -> Entitlements:
-    assignment = TenantPlan.objects.select_related("plan").filter(tenant=tenant).first()
-    plan = assignment.plan if assignment else Plan.objects.filter(code=DEFAULT_PLAN_CODE).first()
+@dataclass(frozen=True)
+class _Grant:
+    """The entitlements that apply until `until` (forever when None), and those that apply from then on."""
+
+    entitlements: Entitlements
+    until: datetime | None = None
+    after: Entitlements | None = None
+
+
+def _grant_load(tenant: Tenant) -> _Grant:
+    subscription = (Subscription.objects.select_related("plan").filter(tenant=tenant, status__in=CURRENT_STATUSES)
+                    .first())
+    if subscription is None:
+        assignment = TenantPlan.objects.select_related("plan").filter(tenant=tenant).first()
+        return _Grant(_entitlements_of(assignment.plan if assignment else _free_plan()))
+    if subscription.status == Subscription.Status.PAUSED:
+        return _Grant(_entitlements_of(_free_plan()))
+    if subscription.status == Subscription.Status.PAST_DUE:
+        since = subscription.past_due_since or subscription.updated_at
+        return _Grant(_entitlements_of(subscription.plan),
+                      until=since + timedelta(days=settings.BILLING_PAST_DUE_GRACE_DAYS),
+                      after=_entitlements_of(_free_plan()))
+    return _Grant(_entitlements_of(subscription.plan))
+
+
+def _free_plan() -> Plan | None:
+    return Plan.objects.filter(code=settings.BILLING_FREE_PLAN_CODE).first()
+
+
+def _entitlements_of(plan: Plan | None) -> Entitlements:
     if plan is None:
         return Entitlements(plan_code="none", plan_name="No plan", api_requests_per_minute_per_key=None,
                             api_requests_per_minute_per_tenant=None, concurrent_ai_requests=None,
@@ -79,5 +116,6 @@ def plan_list_public() -> list[Plan]:
 
 
 def tenant_plan(tenant: Tenant) -> Plan | None:
+    """The plan ops assigned to the tenant, else Free (subscriptions are read through billing.subscriptions)."""
     assignment = TenantPlan.objects.select_related("plan").filter(tenant=tenant).first()
-    return assignment.plan if assignment else Plan.objects.filter(code=DEFAULT_PLAN_CODE).first()
+    return assignment.plan if assignment else _free_plan()
