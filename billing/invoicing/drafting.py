@@ -1,0 +1,454 @@
+"""What an invoice will say, computed once by the same code for the preview (upcoming invoice, plan comparison)
+and for the invoice the billing run issues; and the one write that turns a computed draft into a draft invoice.
+
+A subscription's cycle invoice closes the period [current_period_start, current_period_end):
+- each usage charge of the price, rated on that period's usage (in arrears; billing.invoicing.rating), with a
+  "minimum" line when the charge's minimum is not reached; nothing for a trial period (usage while trialing is
+  free);
+- AI tokens the wallet could not cover (metering wallets' `owed`), at BILLING_TOKEN_PRICE_PER_1000;
+- the next period's fixed fee and extra seats (in advance), at the scheduled price and seats when a change is
+  scheduled, and none when the subscription ends with this period (cancel at period end);
+- the subscription's unbilled pending items (prorations, adjustments);
+- the active coupon: a percentage of, or an amount off, the subscription lines (fixed, seats, usage, minimum,
+  prorations; not AI tokens owed), never more than they add up to, as one negative "discount" line;
+- tax as billing.invoicing.tax decides for the tenant's billing profile.
+
+Every line's exact amount is rounded once (config.money.money_round, half away from zero); the totals are
+billing.invoicing.totals' sums of rounded lines, for the preview and the issued invoice alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+
+from billing.errors import BillingError, PriceUnavailable
+from billing.invoicing.rating import (
+    RatedCharge,
+    usage_charge_rate,
+    wallet_shortfall_rate,
+    wallet_shortfall_tokens,
+)
+from billing.invoicing.services import invoice_finalize
+from billing.invoicing.tax import TaxDecision, tax_decide
+from billing.invoicing.totals import InvoiceTotals, invoice_totals_apply, invoice_totals_compute
+from billing.models import (
+    CURRENT_STATUSES,
+    BillingProfile,
+    Coupon,
+    CouponRedemption,
+    Invoice,
+    InvoiceLine,
+    PendingInvoiceItem,
+    Plan,
+    Price,
+    Subscription,
+)
+from billing.subscriptions.proration import (
+    period_bounds_for,
+    period_fraction,
+    subscription_anchor,
+    subscription_next_period,
+)
+from config.money import Money, money_round
+from metering.usage.selectors import meters_by_code, month_bounds
+from metering.wallets.services import wallet_credit
+from tenants.models import Tenant
+
+Kind = InvoiceLine.Kind
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+# The lines a coupon takes its discount from: what the subscription costs, not AI tokens bought on credit.
+DISCOUNTABLE_KINDS = frozenset({Kind.FIXED, Kind.SEATS, Kind.USAGE, Kind.MINIMUM, Kind.PRORATION})
+
+
+@dataclass
+class DraftLine:
+    """One line as it will be written: `amount_exact` unrounded, `amount` rounded once."""
+
+    kind: str
+    description: str
+    amount_exact: Decimal
+    amount: Decimal
+    quantity: Decimal = Decimal(1)
+    unit_amount: Decimal | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    usage_charge_id: int | None = None
+    meter_code: str = ""
+    breakdown: list[dict] = field(default_factory=list)
+    taxable: bool = True
+
+
+@dataclass
+class InvoiceDraft:
+    """An invoice before it is written: its lines, tax decision and totals, and what writing it consumes (the
+    pending items it bills, the coupon period it uses, the owed tokens it invoices)."""
+
+    tenant: Tenant
+    subscription: Subscription | None
+    currency: str
+    period_start: datetime | None
+    period_end: datetime | None
+    tax: TaxDecision
+    lines: list[DraftLine]
+    totals: InvoiceTotals
+    pending_item_ids: list[int] = field(default_factory=list)
+    redemption: CouponRedemption | None = None
+    shortfall_tokens: int = 0
+
+    @property
+    def total(self) -> Money:
+        return Money(self.totals.total, self.currency)
+
+
+# --- Drafts -------------------------------------------------------------------------------------------------
+
+def cycle_invoice_draft(*, subscription: Subscription, now: datetime) -> InvoiceDraft:
+    """The invoice that closes the subscription's current period (see the module docstring). At the period's
+    end it is what the billing run issues; before it, what the tenant would pay if usage stopped now."""
+    start, end = subscription.current_period_start, subscription.current_period_end
+    currency = subscription.price.currency
+    lines: list[DraftLine] = []
+    if subscription.status != Subscription.Status.TRIALING:
+        lines += _usage_lines(tenant=subscription.tenant, price=subscription.price, start=start, end=end)
+    shortfall = wallet_shortfall_tokens(tenant=subscription.tenant)
+    if shortfall:
+        lines.append(_shortfall_line(tokens=shortfall, currency=currency))
+    if not subscription.cancel_at_period_end:
+        next_price = subscription.scheduled_price or subscription.price
+        if next_price.currency != currency:
+            raise PriceUnavailable(f"The scheduled price {next_price.code} is in {next_price.currency}, the "
+                                   f"subscription in {currency}: one invoice has one currency.", field="price")
+        next_start, next_end = subscription_next_period(subscription=subscription)
+        lines += _advance_lines(price=next_price, quantity=subscription.scheduled_quantity or subscription.quantity,
+                                start=next_start, end=next_end)
+    items = _pending_items(subscription)
+    lines += [_pending_line(item) for item in items]
+    return _draft(tenant=subscription.tenant, subscription=subscription, currency=currency, start=start, end=end,
+                  lines=lines, pending_item_ids=[item.pk for item in items])
+
+
+def start_invoice_draft(*, subscription: Subscription, now: datetime) -> InvoiceDraft:
+    """The invoice that opens a subscription's first paid period (a start without trial, or a trial that
+    converted): the period's fixed fee and extra seats in advance, prorated when the first period is a partial
+    calendar month (billing.subscriptions.proration.period_fraction), with the coupon."""
+    start, end = subscription.current_period_start, subscription.current_period_end
+    lines = _advance_lines(price=subscription.price, quantity=subscription.quantity, start=start, end=end,
+                           fraction=period_fraction(subscription=subscription))
+    return _draft(tenant=subscription.tenant, subscription=subscription, currency=subscription.price.currency,
+                  start=start, end=end, lines=lines)
+
+
+def prorations_invoice_draft(*, subscription: Subscription, now: datetime) -> InvoiceDraft | None:
+    """An immediate invoice of the subscription's unbilled pending items (a mid-period change's prorations, when
+    BILLING_PRORATION_INVOICING is "immediate"), with the coupon and tax; None when nothing is pending."""
+    items = _pending_items(subscription)
+    if not items:
+        return None
+    starts = [item.period_start for item in items if item.period_start]
+    ends = [item.period_end for item in items if item.period_end]
+    return _draft(tenant=subscription.tenant, subscription=subscription, currency=subscription.price.currency,
+                  start=min(starts, default=None), end=max(ends, default=None),
+                  lines=[_pending_line(item) for item in items], pending_item_ids=[item.pk for item in items])
+
+
+def period_close_invoice_draft(*, subscription: Subscription, period_start: datetime, period_end: datetime,
+                               now: datetime) -> InvoiceDraft:
+    """The invoice of a period closed early (an interval change, a cancellation now): the usage charges of
+    [period_start, period_end) on the subscription's current price, in arrears, with its unbilled pending items
+    and the coupon; no fee in advance (whatever follows invoices its own)."""
+    currency = subscription.price.currency
+    lines: list[DraftLine] = []
+    if subscription.status != Subscription.Status.TRIALING:
+        lines += _usage_lines(tenant=subscription.tenant, price=subscription.price, start=period_start,
+                              end=period_end)
+    items = _pending_items(subscription)
+    lines += [_pending_line(item) for item in items]
+    return _draft(tenant=subscription.tenant, subscription=subscription, currency=currency, start=period_start,
+                  end=period_end, lines=lines, pending_item_ids=[item.pk for item in items])
+
+
+def upcoming_invoice(*, tenant: Tenant, now: datetime) -> InvoiceDraft | None:
+    """What the tenant's current subscription will be invoiced at the end of its period if usage stopped now:
+    cycle_invoice_draft itself, so the preview and the invoice cannot disagree. None without a subscription,
+    while paused (nothing is invoiced), and for a subscription that ends with its period and has nothing to bill."""
+    subscription = _subscription_current(tenant)
+    if subscription is None or subscription.status == Subscription.Status.PAUSED:
+        return None
+    draft = cycle_invoice_draft(subscription=subscription, now=now)
+    return draft if draft.lines else None
+
+
+# --- Writing a draft ----------------------------------------------------------------------------------------
+
+@transaction.atomic
+def invoice_create(*, tenant: Tenant, subscription: Subscription | None, draft: InvoiceDraft, billing_reason: str,
+                   now: datetime) -> Invoice:
+    """Write `draft` as a draft invoice with its lines, in one transaction, and consume what it bills: its pending
+    items are marked billed by it, its coupon period is used (the redemption ends with its last period), and the
+    owed AI tokens it invoices are settled in the wallet (credited, which repays the debt). Totals come from
+    billing.invoicing.totals. The draft may be finalised from `finalize_after` (now + BILLING_DRAFT_PERIOD_HOURS);
+    the caller finalises it at once when that is now.
+
+    A cycle or start invoice for a period that already has one violates invoice_one_per_subscription_period
+    (IntegrityError): the billing run relies on it. Pending items billed by someone else meanwhile are refused
+    (BillingError) rather than billed twice."""
+    invoice = Invoice.objects.create(
+        tenant=tenant, subscription=subscription, billing_reason=billing_reason, currency=draft.currency,
+        period_start=draft.period_start, period_end=draft.period_end, tax_name=draft.tax.name,
+        tax_percentage=draft.tax.percentage, tax_inclusive=draft.tax.inclusive, tax_legend=draft.tax.legend,
+        collection_method=subscription.collection_method if subscription else Subscription.CollectionMethod.MANUAL,
+        finalize_after=now + timedelta(hours=settings.BILLING_DRAFT_PERIOD_HOURS), created_at=now,
+    )
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(invoice=invoice, kind=line.kind, description=line.description[:300], quantity=line.quantity,
+                    unit_amount=line.unit_amount, amount_exact=line.amount_exact, amount=line.amount,
+                    period_start=line.period_start, period_end=line.period_end,
+                    usage_charge_id=line.usage_charge_id, meter_code=line.meter_code, breakdown=line.breakdown,
+                    taxable=line.taxable, sort_order=position)
+        for position, line in enumerate(draft.lines))
+    if draft.pending_item_ids:
+        billed = PendingInvoiceItem.objects.filter(pk__in=draft.pending_item_ids, tenant=tenant,
+                                                   invoice__isnull=True).update(invoice=invoice)
+        if billed != len(draft.pending_item_ids):
+            raise BillingError("Some pending items were billed by another invoice meanwhile.",
+                               details={"pending_items": draft.pending_item_ids})
+    if draft.redemption is not None:
+        _redemption_period_use(draft.redemption, now=now)
+    if draft.shortfall_tokens:
+        wallet_credit(tenant=tenant, tokens=draft.shortfall_tokens, kind="adjustment",
+                      reason=f"{draft.shortfall_tokens:,} owed AI tokens invoiced (invoice #{invoice.pk})",
+                      idempotency_key=f"invoice-shortfall:{invoice.pk}", created_by="billing", now=now)
+    invoice_totals_apply(invoice=invoice)
+    return invoice
+
+
+def invoice_issue(*, tenant: Tenant, subscription: Subscription | None, draft: InvoiceDraft, billing_reason: str,
+                  now: datetime) -> Invoice | None:
+    """invoice_create, then invoice_finalize at once when there is no draft period (BILLING_DRAFT_PERIOD_HOURS
+    0); otherwise the billing run finalises it when its draft period ends. None, and nothing written, for a
+    draft without lines. Runs in the caller's transaction when there is one (numbering must)."""
+    if not draft.lines:
+        return None
+    with transaction.atomic():
+        invoice = invoice_create(tenant=tenant, subscription=subscription, draft=draft,
+                                 billing_reason=billing_reason, now=now)
+        if invoice.finalize_after <= now:
+            invoice = invoice_finalize(invoice=invoice, now=now)
+    return invoice
+
+
+def _redemption_period_use(redemption: CouponRedemption, *, now: datetime) -> None:
+    """One period of the coupon used. A "once" coupon lasts one period even if its redemption was written
+    without a count; forever has none."""
+    periods_left = redemption.periods_left
+    if periods_left is None and redemption.coupon.duration == Coupon.Duration.ONCE:
+        periods_left = 1
+    if periods_left is None:
+        return
+    remaining = max(periods_left - 1, 0)
+    CouponRedemption.objects.filter(pk=redemption.pk, ended_at__isnull=True).update(
+        periods_left=remaining, ended_at=now if remaining == 0 else None)
+
+
+# --- Plan comparison ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlanCost:
+    """What one plan would have cost on the tenant's usage: for the last closed period (None when there is none
+    to compare) and for the current period so far, before discounts and tax."""
+
+    plan: Plan
+    price: Price
+    last_period: Money | None
+    current_period: Money
+    is_current: bool
+
+
+@dataclass(frozen=True)
+class PlanComparison:
+    currency: str
+    last_period: tuple[datetime, datetime] | None
+    current_period: tuple[datetime, datetime]
+    plans: list[PlanCost]
+
+
+def plan_comparison(*, tenant: Tenant, now: datetime) -> PlanComparison:
+    """What every public, self-serve plan would have cost with the tenant's real usage, rated by the same code as
+    its invoices: its fixed fee, extra seats (the tenant's seats) and usage charges, for the last closed period
+    and the current one up to now. Prices are those in the tenant's currency and interval (USD monthly without a
+    subscription; then the periods are calendar months)."""
+    subscription = _subscription_current(tenant)
+    if subscription is not None:
+        currency, interval, seats = subscription.price.currency, subscription.price.interval, subscription.quantity
+        current = (subscription.current_period_start, subscription.current_period_end)
+        anchor = subscription_anchor(subscription)
+        last = period_bounds_for(price=subscription.price, anchor=anchor,
+                                 at=current[0] - timedelta(microseconds=1))
+        if last[1] != current[0]:
+            last = None
+    else:
+        currency, interval, seats = "USD", Price.Interval.MONTH, 1
+        current = month_bounds(now)
+        last = month_bounds(current[0] - timedelta(microseconds=1))
+    prices = (Price.objects.filter(plan__is_public=True, plan__is_active=True, plan__contact_sales=False,
+                                   is_active=True, currency=currency, interval=interval)
+              .select_related("plan").prefetch_related("usage_charges").order_by("plan__sort_order", "plan__code"))
+    costs = []
+    for price in prices:
+        costs.append(PlanCost(
+            plan=price.plan, price=price,
+            last_period=None if last is None else _period_cost(tenant=tenant, price=price, seats=seats,
+                                                               start=last[0], end=last[1]),
+            current_period=_period_cost(tenant=tenant, price=price, seats=seats, start=current[0],
+                                        end=min(current[1], now)),
+            is_current=subscription is not None and subscription.plan_id == price.plan_id,
+        ))
+    return PlanComparison(currency=currency, last_period=last, current_period=current, plans=costs)
+
+
+def _period_cost(*, tenant: Tenant, price: Price, seats: int, start: datetime, end: datetime) -> Money:
+    lines = _advance_lines(price=price, quantity=seats, start=start, end=end)
+    lines += _usage_lines(tenant=tenant, price=price, start=start, end=end)
+    return Money(sum((line.amount for line in lines), ZERO), price.currency)
+
+
+# --- Lines --------------------------------------------------------------------------------------------------
+
+def _draft(*, tenant: Tenant, subscription: Subscription | None, currency: str, start: datetime | None,
+           end: datetime | None, lines: list[DraftLine], pending_item_ids: list[int] | None = None) -> InvoiceDraft:
+    redemption = _redemption_active(subscription) if subscription else None
+    discount = _discount_line(redemption, lines=lines, currency=currency) if redemption else None
+    if discount is None:
+        redemption = None
+    else:
+        lines = [*lines, discount]
+    profile = BillingProfile.objects.filter(tenant=tenant).first()
+    tax = tax_decide(profile=profile)
+    shortfall = sum((int(line.quantity) for line in lines if line.kind == Kind.WALLET_SHORTFALL), 0)
+    return InvoiceDraft(tenant=tenant, subscription=subscription, currency=currency, period_start=start,
+                        period_end=end, tax=tax, lines=lines, totals=_totals(lines, currency=currency, tax=tax),
+                        pending_item_ids=pending_item_ids or [], redemption=redemption, shortfall_tokens=shortfall)
+
+
+def _totals(lines: list[DraftLine], *, currency: str, tax: TaxDecision) -> InvoiceTotals:
+    # The totals module adds up invoices; an unsaved invoice and unsaved lines let the preview use it too.
+    invoice = Invoice(currency=currency, tax_percentage=tax.percentage, tax_inclusive=tax.inclusive)
+    return invoice_totals_compute(invoice=invoice, lines=[
+        InvoiceLine(kind=line.kind, amount=line.amount, taxable=line.taxable) for line in lines])
+
+
+def _line(*, kind: str, description: str, amount_exact: Decimal, currency: str, **fields) -> DraftLine:
+    return DraftLine(kind=kind, description=description, amount_exact=amount_exact,
+                     amount=money_round(Money(amount_exact, currency)).amount, **fields)
+
+
+def _advance_lines(*, price: Price, quantity: int, start: datetime, end: datetime,
+                   fraction: Decimal = Decimal(1)) -> list[DraftLine]:
+    """The fixed fee of the period (always a line, so a free plan's invoice still says what it is for) and the
+    seats beyond the included ones when they cost anything."""
+    period = {"period_start": start, "period_end": end}
+    label = f"{price.plan.name} ({price.get_interval_display().lower()})"
+    if fraction != 1:
+        label += f", {_plain(fraction * HUNDRED)} % of the period"
+    lines = [_line(kind=Kind.FIXED, description=label, amount_exact=price.fixed_amount * fraction,
+                   currency=price.currency, unit_amount=price.fixed_amount, **period)]
+    extra_seats = max(quantity - price.included_seats, 0)
+    if extra_seats and price.per_seat_amount:
+        lines.append(_line(kind=Kind.SEATS,
+                           description=f"{label}: {extra_seats} seat{'s' if extra_seats > 1 else ''} beyond the "
+                                       f"{price.included_seats} included",
+                           amount_exact=extra_seats * price.per_seat_amount * fraction, currency=price.currency,
+                           quantity=Decimal(extra_seats), unit_amount=price.per_seat_amount, **period))
+    return lines
+
+
+def _usage_lines(*, tenant: Tenant, price: Price, start: datetime, end: datetime) -> list[DraftLine]:
+    charges = list(price.usage_charges.all())
+    meters = meters_by_code(codes={charge.meter_code for charge in charges})
+    lines = []
+    for charge in charges:
+        rated = usage_charge_rate(tenant=tenant, charge=charge, start=start, end=end,
+                                  meter=meters.get(charge.meter_code))
+        lines.append(_usage_line(rated, currency=price.currency, start=start, end=end))
+        if rated.minimum_topup:
+            lines.append(_line(kind=Kind.MINIMUM, currency=price.currency, amount_exact=rated.minimum_topup,
+                               description=f"{charge.name}: minimum of {_plain(charge.minimum_amount)} "
+                                           f"{price.currency} per period",
+                               usage_charge_id=charge.pk, meter_code=charge.meter_code, period_start=start,
+                               period_end=end))
+    return lines
+
+
+def _usage_line(rated: RatedCharge, *, currency: str, start: datetime, end: datetime) -> DraftLine:
+    charge = rated.charge
+    description = f"{charge.name}: {_plain(rated.units)} {charge.unit_name}"
+    if charge.included_units and charge.charge_model != charge.ChargeModel.PERCENTAGE:
+        description += f" ({_plain(charge.included_units)} included)"
+    return _line(kind=Kind.USAGE, description=description, amount_exact=rated.amount, currency=currency,
+                 quantity=rated.units, usage_charge_id=charge.pk, meter_code=charge.meter_code,
+                 breakdown=rated.breakdown, period_start=start, period_end=end)
+
+
+def _shortfall_line(*, tokens: int, currency: str) -> DraftLine:
+    price = settings.BILLING_TOKEN_PRICE_PER_1000.get(currency)
+    return _line(kind=Kind.WALLET_SHORTFALL, currency=currency,
+                 amount_exact=wallet_shortfall_rate(tokens=tokens, currency=currency),
+                 description=f"AI tokens used beyond the wallet's balance: {tokens:,} tokens at {price} {currency} "
+                             "per 1,000",
+                 quantity=Decimal(tokens), unit_amount=Decimal(price) / 1000)
+
+
+def _pending_line(item: PendingInvoiceItem) -> DraftLine:
+    return _line(kind=item.kind, description=item.description, amount_exact=item.amount_exact,
+                 currency=item.currency, quantity=item.quantity, period_start=item.period_start,
+                 period_end=item.period_end)
+
+
+def _discount_line(redemption: CouponRedemption, *, lines: list[DraftLine], currency: str) -> DraftLine | None:
+    """The coupon's discount on the subscription lines (rounded amounts, so the discount is of what the tenant
+    reads), never more than they add up to; None when it does not apply."""
+    coupon = redemption.coupon
+    base = sum((line.amount for line in lines if line.kind in DISCOUNTABLE_KINDS), ZERO)
+    if base <= 0:
+        return None
+    if coupon.percent_off is not None:
+        off = base * coupon.percent_off / HUNDRED
+        label = f"{coupon.name} ({_plain(coupon.percent_off)} % off)"
+    elif coupon.currency == currency:
+        off = min(coupon.amount_off, base)
+        label = f"{coupon.name} ({_plain(coupon.amount_off)} {currency} off)"
+    else:
+        return None
+    return _line(kind=Kind.DISCOUNT, description=label, amount_exact=-off, currency=currency)
+
+
+def _redemption_active(subscription: Subscription) -> CouponRedemption | None:
+    redemption = (CouponRedemption.objects.filter(subscription=subscription, tenant_id=subscription.tenant_id,
+                                                  ended_at__isnull=True)
+                  .exclude(periods_left=0).select_related("coupon").first())
+    if redemption is None:
+        return None
+    restricted_to = set(redemption.coupon.plans.values_list("pk", flat=True))
+    if restricted_to and subscription.plan_id not in restricted_to:
+        return None
+    return redemption
+
+
+def _pending_items(subscription: Subscription) -> list[PendingInvoiceItem]:
+    return list(PendingInvoiceItem.objects.filter(subscription=subscription, tenant_id=subscription.tenant_id,
+                                                  invoice__isnull=True))
+
+
+def _subscription_current(tenant: Tenant) -> Subscription | None:
+    return (Subscription.objects.filter(tenant=tenant, status__in=CURRENT_STATUSES)
+            .select_related("tenant", "plan", "price__plan", "scheduled_price__plan").first())
+
+
+def _plain(value: Decimal) -> str:
+    return format(value.normalize() if value else ZERO, "f")
+
