@@ -15,8 +15,8 @@ counter predates the change (another thread may have cached the old row under it
 The routing middleware reads the counter once per request (`lookup_request`); lookups outside a request read it
 themselves. A missing counter (a new or emptied Redis) starts at a random value, so entries cached before can
 never match it by chance; entries are also reloaded after ENTRY_MAX_AGE_S whatever the counter says, in case a
-change could not reach Redis. With Redis unreachable every lookup reads the database (logged at most once a
-minute): the API keeps serving and nothing stale is served. The cache holds at most MAX_ENTRIES: beyond, the
+change could not reach Redis. With Redis unreachable every lookup reads the database, once per request (logged
+at most once a minute): the API keeps serving and nothing stale is served. The cache holds at most MAX_ENTRIES: beyond, the
 entry loaded longest ago makes room.
 
 `lookup_request` is also the request's Redis scope (config.redis_guard): once a command of the request has
@@ -50,6 +50,8 @@ _entries: dict[str, tuple[int, float, object]] = {}  # key -> (generation, loade
 UNREADABLE = -1
 CHANGED = -2
 _request_generation: ContextVar[int | None] = ContextVar("lookup_request_generation", default=None)
+# What a request that could not read the generation has loaded: each row once per request, not once per lookup.
+_request_loaded: ContextVar[dict[str, object] | None] = ContextVar("lookup_request_loaded", default=None)
 
 
 def lookup_key(*parts: object) -> str:
@@ -68,9 +70,11 @@ def lookup_request() -> Iterator[None]:
     with redis_request():
         generation = _generation_read()
         token = _request_generation.set(UNREADABLE if generation is None else generation)
+        loaded_token = _request_loaded.set({} if generation is None else None)
         try:
             yield
         finally:
+            _request_loaded.reset(loaded_token)
             _request_generation.reset(token)
 
 
@@ -80,7 +84,7 @@ def lookup_cached(key: str, load: Callable[[], T | None]) -> T | None:
     if generation is None:
         generation = _generation_read()
     if generation is None or generation < 0:  # no way to know what is current (see UNREADABLE, CHANGED)
-        return load()
+        return _load_in_request(key, load) if generation == UNREADABLE else load()
     entry = _entries.get(key)
     now = time.monotonic()
     if entry is not None and entry[0] == generation and now - entry[1] < ENTRY_MAX_AGE_S:
@@ -107,6 +111,18 @@ def lookup_forget(*keys: str) -> None:
 def lookup_clear() -> None:
     """Drop this process's cached lookups (tests)."""
     _entries.clear()
+
+
+def _load_in_request(key: str, load: Callable[[], T | None]) -> T | None:
+    loaded = _request_loaded.get()
+    if loaded is None:
+        return load()
+    if key in loaded:
+        return copy.copy(loaded[key])
+    value = load()
+    if value is not None:
+        loaded[key] = copy.copy(value)
+    return value
 
 
 def _store(key: str, entry: tuple[int, float, object]) -> None:

@@ -176,6 +176,45 @@ def test_with_redis_unreachable_a_request_tries_it_once(key, monkeypatch):
     assert len(attempts) == 1
 
 
+def test_with_redis_unreachable_a_request_reads_each_row_once(key, monkeypatch):
+    def unreachable():
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(lookup_cache, "redis_connection", unreachable)
+    calls = []
+
+    with lookup_request():
+        assert lookup_cached(key, loader("row", calls)) == "row"
+        assert lookup_cached(key, loader("row", calls)) == "row"
+
+    assert len(calls) == 1
+
+
+def test_with_redis_unreachable_the_next_request_reads_the_row_again(key, monkeypatch):
+    def unreachable():
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(lookup_cache, "redis_connection", unreachable)
+    with lookup_request():
+        lookup_cached(key, loader("old", []))
+
+    with lookup_request():
+        assert lookup_cached(key, loader("new", [])) == "new"
+
+
+def test_with_redis_unreachable_a_request_that_changed_a_row_reads_it_again(db, key, monkeypatch):
+    def unreachable():
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(lookup_cache, "redis_connection", unreachable)
+    with lookup_request():
+        lookup_cached(key, loader("old", []))
+
+        lookup_forget(key)
+
+        assert lookup_cached(key, loader("new", [])) == "new"
+
+
 def test_a_change_is_published_even_while_the_process_leaves_redis_alone_after_a_blip(db, key):
     # Otherwise a key revoked just after a blip would stay cached in every other process for a minute.
     lookup_cached(key, loader("row", []))
