@@ -30,3 +30,9 @@ def owner_count() -> int:
 def email_primary_unverified(*, user: User) -> EmailAddress | None:
     """The user's primary email address while it is unconfirmed (allauth's record), else None."""
     return EmailAddress.objects.filter(user=user, primary=True, verified=False).first()
+
+
+def member_emails(*, roles: tuple[str, ...]) -> list[str]:
+    """The email addresses of the active staff with one of `roles` (in the current schema), oldest member first."""
+    return list(User.objects.filter(role__in=roles, is_active=True).order_by("date_joined", "pk")
+                .values_list("email", flat=True))
