@@ -49,7 +49,7 @@ from billing.models import (
 )
 from billing.selectors import entitlements_key
 from billing.subscriptions.proration import (
-    calendar_month_anchor, period_add, prorate, subscription_anchor,
+    calendar_month_anchor, period_add, period_bounds_for, prorate, subscription_anchor,
 )
 from billing.subscriptions.selectors import LimitBlocker, plan_limit_blockers
 from config.lookup_cache import lookup_forget
@@ -207,7 +207,7 @@ def subscription_change_preview(*, subscription: Subscription, price: Price | No
     kind = _change_kind(subscription, price=price, quantity=quantity)
     blockers = plan_limit_blockers(tenant=subscription.tenant, plan=price.plan, quantity=quantity)
     paid_time = subscription.status != Status.TRIALING
-    start, end = subscription.current_period_start, subscription.current_period_end
+    full_start, full_end = _full_period(subscription)
 
     if kind == "interval_change":
         new_end = period_add(anchor=now, months=price.interval_months, n=1)
@@ -223,7 +223,8 @@ def subscription_change_preview(*, subscription: Subscription, price: Price | No
 
     immediate = kind in ("upgrade", "seats_up") or force_now or not paid_time
     if not immediate:
-        return ChangePreview(kind=kind, effective="period_end", effective_at=end, price=price, quantity=quantity,
+        return ChangePreview(kind=kind, effective="period_end", effective_at=subscription.current_period_end,
+                             price=price, quantity=quantity,
                              currency=price.currency, lines=[], invoice_now=False, new_period=None,
                              blockers=blockers)
     lines = []
@@ -233,13 +234,14 @@ def subscription_change_preview(*, subscription: Subscription, price: Price | No
         lines = _unused_credit_lines(subscription, at=now, seats_only=seats_only) + [
             ProrationLine(kind=InvoiceLine.Kind.PRORATION,
                           description=f"Remaining time on {description} from {_day(now)}",
-                          amount=prorate(amount=amount, period_start=start, period_end=end, at=now),
-                          period_start=now, period_end=end)
+                          amount=prorate(amount=amount, period_start=full_start, period_end=full_end, at=now),
+                          period_start=now, period_end=subscription.current_period_end)
             for kind_, description, amount in _period_components(price, quantity)
             if not seats_only or kind_ == InvoiceLine.Kind.SEATS]
-    invoice_now = paid_time and settings.BILLING_PRORATION_INVOICING == "immediate"
+    lines = _nonzero(lines)
+    invoice_now = bool(lines) and settings.BILLING_PRORATION_INVOICING == "immediate"
     return ChangePreview(kind=kind, effective="now", effective_at=now, price=price, quantity=quantity,
-                         currency=price.currency, lines=_nonzero(lines), invoice_now=invoice_now,
+                         currency=price.currency, lines=lines, invoice_now=invoice_now,
                          new_period=None, blockers=blockers)
 
 
@@ -306,12 +308,21 @@ def _period_amount(price: Price, quantity: int) -> Decimal:
     return sum((amount for _, _, amount in _period_components(price, quantity)), Decimal(0))
 
 
+def _full_period(subscription: Subscription) -> tuple[datetime, datetime]:
+    """The whole period of the subscription's interval that ends with the current one: the current period
+    itself, but for a partial first period (calendar-month anchor) the whole month it is part of. Prorations
+    divide by its length, so a partial period is credited at the rate it was charged."""
+    end = subscription.current_period_end
+    return period_bounds_for(price=subscription.price, anchor=subscription_anchor(subscription),
+                             at=end - timedelta(microseconds=1))
+
+
 def _unused_credit_lines(subscription: Subscription, *, at: datetime, seats_only: bool = False) -> list[ProrationLine]:
-    start, end = subscription.current_period_start, subscription.current_period_end
+    full_start, full_end = _full_period(subscription)
     return [
         ProrationLine(kind=InvoiceLine.Kind.PRORATION, description=f"Unused time on {description} from {_day(at)}",
-                      amount=-prorate(amount=amount, period_start=start, period_end=end, at=at),
-                      period_start=at, period_end=end)
+                      amount=-prorate(amount=amount, period_start=full_start, period_end=full_end, at=at),
+                      period_start=at, period_end=subscription.current_period_end)
         for kind, description, amount in _period_components(subscription.price, subscription.quantity)
         if not seats_only or kind == InvoiceLine.Kind.SEATS]
 

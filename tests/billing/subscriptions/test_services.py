@@ -231,6 +231,22 @@ def test_more_seats_charge_only_the_extra_seats_for_the_rest_of_the_period(pro):
         ("Remaining time on 2 extra seat(s) on Pro (monthly) from 20 Nov 2026", Decimal("8.40"))]
 
 
+def test_more_seats_within_the_included_ones_cost_nothing_and_invoice_nothing(pro, seams):
+    subscription_change(subscription=pro, quantity=5, actor=ACTOR, now=NOW)
+
+    assert (pending(pro), seams) == ([], [])
+
+
+def test_a_partial_first_period_is_prorated_at_the_rate_of_the_whole_month(tenant_alpha, seams):
+    subscription = subscription_start(tenant=tenant_alpha, price=price("pro-month-usd"), actor=ACTOR, now=NOW,
+                                      trial=False, billing_anchor="calendar_month")
+    # November 25 to December 1 is 6 of November's 30 days, whenever the partial period began.
+    preview = subscription_change_preview(subscription=subscription, price=price("business-month-usd"),
+                                          now=datetime(2026, 11, 25, tzinfo=UTC))
+
+    assert [line.amount for line in preview.lines] == [Decimal("-19.80"), Decimal("59.998")]
+
+
 def test_fewer_seats_wait_for_the_period_end(pro):
     subscription_change(subscription=pro, quantity=7, actor=ACTOR, now=NOW)
 
