@@ -3,7 +3,7 @@
 A number is taken from the DocumentSequence row of its series and year under that row's lock, which is held
 until the caller's transaction ends: a second caller waits, so no number is given twice, and a caller that rolls
 back gives its number back to the next one, so none is skipped. The price is that documents of one series are
-numbered one at a time; finalising is short, so the wait is too."""
+numbered one at a time, so callers take the number as late in their transaction as they can."""
 
 from __future__ import annotations
 
@@ -12,6 +12,13 @@ from django.db import connection
 from billing.models import DocumentSequence
 
 NUMBER_DIGITS = 6
+
+# One statement that takes the row lock, advances the counter and says where it is now.
+ADVANCE_SQL = """
+UPDATE billing_documentsequence SET last_number = last_number + 1
+ WHERE series = %s AND year = %s
+RETURNING last_number
+"""
 
 
 def document_number_next(*, series: str, year: int) -> str:
@@ -23,10 +30,18 @@ def document_number_next(*, series: str, year: int) -> str:
         raise RuntimeError("document_number_next must run inside the transaction that stores the document.")
     if not series or "-" in series:
         raise ValueError(f"A series is a non-empty code without hyphens, not {series!r}.")
-    # The first number of a year creates its row. ON CONFLICT DO NOTHING (rather than get_or_create) waits for a
-    # concurrent insert of the same row to commit instead of failing on it, so two first callers cannot collide.
-    DocumentSequence.objects.bulk_create([DocumentSequence(series=series, year=year)], ignore_conflicts=True)
-    sequence = DocumentSequence.objects.select_for_update().get(series=series, year=year)
-    sequence.last_number += 1
-    sequence.save(update_fields=["last_number"])
-    return f"{series}-{year}-{sequence.last_number:0{NUMBER_DIGITS}d}"
+    number = _advance(series, year)
+    if number is None:
+        # The first number of a year creates its row. ON CONFLICT DO NOTHING (rather than get_or_create) waits
+        # for a concurrent insert of the same row to commit instead of failing on it, so two first callers
+        # cannot collide; the advance then waits for the other's lock.
+        DocumentSequence.objects.bulk_create([DocumentSequence(series=series, year=year)], ignore_conflicts=True)
+        number = _advance(series, year)
+    return f"{series}-{year}-{number:0{NUMBER_DIGITS}d}"
+
+
+def _advance(series: str, year: int) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(ADVANCE_SQL, [series, year])
+        row = cursor.fetchone()
+    return row[0] if row else None

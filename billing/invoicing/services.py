@@ -57,13 +57,14 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     totals = invoice_totals_compute(invoice=invoice)
     invoice.subtotal, invoice.discount_total = totals.subtotal, totals.discount_total
     invoice.tax_total, invoice.total = totals.tax_total, totals.total
-    invoice.number = document_number_next(series=settings.BILLING_INVOICE_SERIES, year=now.year)
     profile = BillingProfile.objects.filter(tenant_id=invoice.tenant_id).first()
     invoice.customer = _customer_snapshot(invoice, profile)
     invoice.issuer = dict(settings.BILLING_ISSUER)
     invoice.issued_at = now
     net_terms = profile.net_terms_days if profile else settings.BILLING_DEFAULT_NET_TERMS_DAYS
     invoice.due_at = now + timedelta(days=net_terms)
+    # As late as possible: the series stays locked until this transaction commits.
+    invoice.number = document_number_next(series=settings.BILLING_INVOICE_SERIES, year=now.year)
     if invoice.total < 0:
         account_credit_add(tenant=invoice.tenant, amount=Money(-invoice.total, invoice.currency),
                            kind=AccountCreditEntry.Kind.ADJUSTMENT, description=f"Credit from invoice {invoice.number}",

@@ -170,8 +170,8 @@ def test_the_database_refuses_a_second_consumption_entry_for_one_invoice(tenant_
     account_credit_apply(invoice=invoice, now=NOW)
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        AccountCreditEntry.objects.create(account=AccountCredit.objects.get(tenant=tenant_alpha), tenant=tenant_alpha, kind=Kind.INVOICE,
-                                          amount=Decimal("-1.00"), balance_after=Decimal("29.01"),
+        AccountCreditEntry.objects.create(account=AccountCredit.objects.get(tenant=tenant_alpha), tenant=tenant_alpha,
+                                          kind=Kind.INVOICE, amount=Decimal("-1.00"), balance_after=Decimal("29.01"),
                                           description="forged", invoice=invoice, created_by="x", created_at=NOW)
 
 
