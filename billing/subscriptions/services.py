@@ -53,6 +53,7 @@ from billing.subscriptions.proration import (
 )
 from billing.subscriptions.selectors import LimitBlocker, plan_limit_blockers
 from config.lookup_cache import lookup_forget
+from config.money import Money, money_round, money_to_api
 from tenants.models import Tenant
 
 Status = Subscription.Status
@@ -111,6 +112,21 @@ class ChangePreview:
     @property
     def total(self) -> Decimal:
         return sum((line.amount for line in self.lines), Decimal(0))
+
+    def as_dict(self) -> dict:
+        """The API form. Each line's amount is rounded once, as the invoice will round it, and the total is the
+        sum of the rounded lines (before any discount or tax the invoice adds)."""
+        rounded = [money_round(Money(line.amount, self.currency)) for line in self.lines]
+        return {
+            "kind": self.kind, "effective": self.effective, "effective_at": self.effective_at.isoformat(),
+            "price": self.price.code, "quantity": self.quantity, "invoice_now": self.invoice_now,
+            "lines": [{"kind": line.kind, "description": line.description, "amount": money_to_api(amount),
+                       "period_start": line.period_start.isoformat(), "period_end": line.period_end.isoformat()}
+                      for line, amount in zip(self.lines, rounded, strict=True)],
+            "total": money_to_api(sum(rounded, Money(Decimal("0.00"), self.currency))),
+            "new_period": [moment.isoformat() for moment in self.new_period] if self.new_period else None,
+            "blockers": [blocker.as_dict() for blocker in self.blockers],
+        }
 
 
 @dataclass(frozen=True)
@@ -423,6 +439,25 @@ def subscription_reactivate(*, subscription: Subscription, actor: str, now: date
 
 
 # --- Trials and past due --------------------------------------------------------------------------------------
+
+@transaction.atomic
+def subscription_trial_extend(*, subscription: Subscription, trial_end: datetime, actor: str,
+                              now: datetime) -> Subscription:
+    """Ops: move a running trial's end to `trial_end` (later than now). The reminder is due again when the new
+    end leaves more than BILLING_TRIAL_REMINDER_DAYS."""
+    subscription = _lock(subscription)
+    if subscription.status != Status.TRIALING:
+        raise SubscriptionStateInvalid("Only a running trial can be extended.")
+    if trial_end <= now:
+        raise SubscriptionStateInvalid("The trial must end in the future.", field="trial_end")
+    before = _snapshot(subscription)
+    subscription.trial_end = subscription.current_period_end = trial_end
+    if trial_end - now > _days(settings.BILLING_TRIAL_REMINDER_DAYS):
+        subscription.trial_reminder_sent_at = None
+    subscription.save()
+    _event_record(subscription, action="trial_extended", actor=actor, before=before, now=now)
+    return subscription
+
 
 def subscription_trials_process(*, now: datetime) -> TrialsResult:
     """One pass over trials (the billing run calls it before its own work): marks and returns the trials whose

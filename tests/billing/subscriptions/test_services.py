@@ -19,7 +19,7 @@ from billing.subscriptions.proration import period_fraction
 from billing.subscriptions.services import (
     coupon_apply, promotion_code_redeem, subscription_cancel, subscription_change, subscription_change_preview,
     subscription_past_due_clear, subscription_past_due_mark, subscription_pause, subscription_reactivate,
-    subscription_resume, subscription_start, subscription_trials_process,
+    subscription_resume, subscription_start, subscription_trial_extend, subscription_trials_process,
 )
 from tests.support.clock import NOW
 from tests.support.factories import StaffUserFactory
@@ -245,6 +245,17 @@ def test_a_partial_first_period_is_prorated_at_the_rate_of_the_whole_month(tenan
                                           now=datetime(2026, 11, 25, tzinfo=UTC))
 
     assert [line.amount for line in preview.lines] == [Decimal("-19.80"), Decimal("59.998")]
+
+
+def test_the_preview_in_api_form_rounds_each_line_once_and_sums_the_rounded_lines(pro):
+    preview = subscription_change_preview(subscription=pro, price=price("business-month-usd"), now=NOW)
+
+    data = preview.as_dict()
+
+    assert [line["amount"] for line in data["lines"]] == [{"amount": "-34.65", "currency": "USD"},
+                                                          {"amount": "105.00", "currency": "USD"}]
+    assert (data["total"], data["kind"], data["effective"]) == ({"amount": "70.35", "currency": "USD"},
+                                                                "upgrade", "now")
 
 
 def test_fewer_seats_wait_for_the_period_end(pro):
@@ -493,6 +504,26 @@ def test_a_trial_before_its_end_is_left_alone(trialing):
     result = subscription_trials_process(now=trialing.trial_end - timedelta(seconds=1))
 
     assert (result.converted, result.expired, result.canceled) == ([], [], [])
+
+
+def test_ops_can_extend_a_trial_and_the_owners_are_reminded_again(trialing):
+    subscription_trials_process(now=trialing.trial_end - timedelta(days=2))
+    new_end = trialing.trial_end + timedelta(days=10)
+
+    extended = subscription_trial_extend(subscription=trialing, trial_end=new_end, actor="ops", now=NOW)
+
+    assert (extended.trial_end, extended.current_period_end, extended.trial_reminder_sent_at) == (
+        new_end, new_end, None)
+
+
+def test_a_trial_cannot_be_extended_into_the_past(trialing):
+    with pytest.raises(SubscriptionStateInvalid):
+        subscription_trial_extend(subscription=trialing, trial_end=NOW, actor="ops", now=NOW)
+
+
+def test_an_active_subscription_has_no_trial_to_extend(pro):
+    with pytest.raises(SubscriptionStateInvalid):
+        subscription_trial_extend(subscription=pro, trial_end=DEC_1, actor="ops", now=NOW)
 
 
 # --- Past due -------------------------------------------------------------------------------------------------
