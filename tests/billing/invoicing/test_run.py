@@ -1,0 +1,443 @@
+"""The billing run: one invoice per ended period, exactly once whether it is rerun, crashes half-way or runs twice
+at once (threads, and two real processes); the subscription rolls into its next period, takes on what was
+scheduled, or ends; drafts are finalised when their draft period ends; the issued invoice is the preview."""
+
+import os
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from itertools import count
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+
+from billing.invoicing import run as run_module
+from billing.invoicing.drafting import upcoming_invoice
+from billing.invoicing.rating import usage_daily
+from billing.invoicing.run import billing_run
+from billing.models import (
+    Coupon,
+    CouponRedemption,
+    Invoice,
+    InvoiceLine,
+    PendingInvoiceItem,
+    Plan,
+    Price,
+    Subscription,
+    SubscriptionEvent,
+    UsageCharge,
+)
+from billing.subscriptions.proration import period_add
+from billing.tasks import billing_run_task
+from metering.models import Meter
+from metering.usage.services import event_ingest
+from tests.support.clock import NOW
+from tests.support.factories import MeterFactory, PlanFactory
+
+D = Decimal
+Kind = InvoiceLine.Kind
+Status = Subscription.Status
+PERIOD_START = datetime(2026, 10, 20, 12, tzinfo=UTC)
+NEXT_END = datetime(2026, 12, 20, 12, tzinfo=UTC)
+MID = datetime(2026, 11, 5, 14, tzinfo=UTC)
+_sequence = count()
+
+
+def pro_price(**fields) -> Price:
+    """Pro, monthly: 99.00 USD in advance, 5 seats included, 12.00 per extra seat."""
+    values = {"currency": "USD", "interval": Price.Interval.MONTH, "fixed_amount": D("99.00"),
+              "per_seat_amount": D("12.00"), "included_seats": 5, **fields}
+    plan = values.pop("plan", None) or PlanFactory(name="Pro")
+    return Price.objects.create(plan=plan, code=f"run-{next(_sequence)}", **values)
+
+
+def subscribe(tenant, price: Price, **fields) -> Subscription:
+    """Active on `price` for [PERIOD_START, NOW), anchored at its start, 5 seats."""
+    values = {"status": Status.ACTIVE, "quantity": 5, "current_period_start": PERIOD_START,
+              "current_period_end": NOW, "created_at": PERIOD_START, **fields}
+    return Subscription.objects.create(tenant=tenant, plan=price.plan, price=price, **values)
+
+
+def record_calls(tenant, meter: Meter, how_many: int, *, at: datetime = MID) -> None:
+    events = [{"transaction_id": f"run-{next(_sequence)}", "meter": meter.code, "timestamp": at.isoformat()}
+              for _ in range(how_many)]
+    assert event_ingest(tenant=tenant, events=events, now=NOW).accepted == how_many
+
+
+def invoices_of(subscription: Subscription) -> list[Invoice]:
+    return list(Invoice.objects.filter(subscription=subscription).order_by("period_start"))
+
+
+@pytest.fixture
+def calls(db) -> Meter:
+    return MeterFactory(code="run_calls")
+
+
+# --- One period ---------------------------------------------------------------------------------------------
+
+def test_an_ended_period_gets_its_invoice_issued_at_once(tenant_alpha):
+    subscription = subscribe(tenant_alpha, pro_price())
+
+    result = billing_run(now=NOW)
+
+    [invoice] = invoices_of(subscription)
+    assert (invoice.billing_reason, invoice.period_start, invoice.period_end) == (
+        Invoice.Reason.SUBSCRIPTION_CYCLE, PERIOD_START, NOW)
+    assert (invoice.status, invoice.total, invoice.amount_due) == (Invoice.Status.OPEN, D("99.00"), D("99.00"))
+    assert invoice.number.startswith("TG-2026-")
+    assert (result.invoices_created, result.invoices_finalized, result.subscriptions_rolled) == (1, 1, 1)
+
+
+def test_the_subscription_rolls_into_its_next_period_and_records_it(tenant_alpha):
+    subscription = subscribe(tenant_alpha, pro_price())
+
+    billing_run(now=NOW)
+
+    subscription.refresh_from_db()
+    assert (subscription.current_period_start, subscription.current_period_end) == (NOW, NEXT_END)
+    event = SubscriptionEvent.objects.get(subscription=subscription)
+    assert (event.action, event.actor, event.before["current_period_end"], event.after["current_period_end"]) == (
+        "renewed", "system", NOW.isoformat(), NEXT_END.isoformat())
+
+
+def test_a_period_that_has_not_ended_is_left_alone(tenant_alpha):
+    subscription = subscribe(tenant_alpha, pro_price(), current_period_end=NEXT_END)
+
+    result = billing_run(now=NOW)
+
+    assert invoices_of(subscription) == []
+    assert result.invoices_created == 0
+
+
+def test_a_period_ending_exactly_now_is_billed(tenant_alpha):
+    subscription = subscribe(tenant_alpha, pro_price())
+
+    billing_run(now=NOW)
+
+    assert len(invoices_of(subscription)) == 1
+
+
+@pytest.mark.parametrize("status", [Status.TRIALING, Status.PAUSED, Status.CANCELED, Status.EXPIRED])
+def test_trialing_paused_and_ended_subscriptions_are_not_billed_by_the_run(tenant_alpha, status):
+    subscription = subscribe(tenant_alpha, pro_price(), status=status, trial_end=NOW)
+
+    billing_run(now=NOW)
+
+    subscription.refresh_from_db()
+    assert invoices_of(subscription) == [] and subscription.current_period_end == NOW
+
+
+def test_a_past_due_subscription_is_still_billed(tenant_alpha):
+    subscription = subscribe(tenant_alpha, pro_price(), status=Status.PAST_DUE, past_due_since=MID)
+
+    billing_run(now=NOW)
+
+    assert len(invoices_of(subscription)) == 1
+
+
+# --- Changes taking effect at the period's end --------------------------------------------------------------
+
+def test_a_subscription_canceled_at_period_end_gets_its_usage_invoice_and_ends(tenant_alpha, calls):
+    price = pro_price()
+    UsageCharge.objects.create(price=price, meter_code=calls.code, name="Calls", charge_model="standard",
+                               properties={"unit_amount": "0.10"})
+    record_calls(tenant_alpha, calls, 25)
+    subscription = subscribe(tenant_alpha, price, cancel_at_period_end=True, canceled_at=MID)
+
+    result = billing_run(now=NOW)
+
+    [invoice] = invoices_of(subscription)
+    assert [(line.kind, line.amount) for line in invoice.lines.all()] == [(Kind.USAGE, D("2.50"))]
+    subscription.refresh_from_db()
+    assert (subscription.status, subscription.ended_at, subscription.canceled_at) == (Status.CANCELED, NOW, MID)
+    assert (result.subscriptions_ended, result.subscriptions_rolled) == (1, 0)
+    assert SubscriptionEvent.objects.get(subscription=subscription).action == "ended"
+
+
+def test_a_subscription_ending_with_nothing_to_bill_gets_no_invoice(tenant_alpha):
+    subscription = subscribe(tenant_alpha, pro_price(), cancel_at_period_end=True)
+
+    billing_run(now=NOW)
+
+    subscription.refresh_from_db()
+    assert invoices_of(subscription) == [] and subscription.status == Status.CANCELED
+
+
+def test_a_scheduled_price_and_seat_count_take_effect_with_the_next_period(tenant_alpha):
+    starter = pro_price(plan=PlanFactory(name="Starter"), fixed_amount=D("19.00"), included_seats=3,
+                        per_seat_amount=D("5.00"))
+    subscription = subscribe(tenant_alpha, pro_price(), quantity=8, scheduled_price=starter, scheduled_quantity=4)
+
+    billing_run(now=NOW)
+
+    subscription.refresh_from_db()
+    assert (subscription.price, subscription.plan, subscription.quantity) == (starter, starter.plan, 4)
+    assert (subscription.scheduled_price, subscription.scheduled_quantity) == (None, None)
+    [invoice] = invoices_of(subscription)
+    assert invoice.total == D("24.00")
+
+
+# --- Exactly once -------------------------------------------------------------------------------------------
+
+def test_a_rerun_creates_nothing(tenant_alpha):
+    subscription = subscribe(tenant_alpha, pro_price())
+    billing_run(now=NOW)
+
+    result = billing_run(now=NOW + timedelta(minutes=15))
+
+    assert len(invoices_of(subscription)) == 1
+    assert (result.invoices_created, result.subscriptions_rolled, result.invoices_finalized) == (0, 0, 0)
+    assert SubscriptionEvent.objects.filter(subscription=subscription).count() == 1
+
+
+def test_missed_periods_are_each_billed_once(tenant_alpha):
+    start = datetime(2026, 8, 31, 12, tzinfo=UTC)
+    subscription = subscribe(tenant_alpha, pro_price(), current_period_start=start, created_at=start,
+                             current_period_end=datetime(2026, 9, 30, 12, tzinfo=UTC))
+
+    result = billing_run(now=NOW)
+
+    # Anchored on the 31st: September is clamped to the 30th, October keeps the 31st.
+    assert [(invoice.period_start.date().isoformat(), invoice.period_end.date().isoformat())
+            for invoice in invoices_of(subscription)] == [("2026-08-31", "2026-09-30"), ("2026-09-30", "2026-10-31")]
+    subscription.refresh_from_db()
+    assert (subscription.current_period_start, subscription.current_period_end) == (
+        datetime(2026, 10, 31, 12, tzinfo=UTC), datetime(2026, 11, 30, 12, tzinfo=UTC))
+    assert result.invoices_created == 2
+
+
+def test_a_crash_half_way_leaves_the_period_due_and_the_next_run_bills_it_once(tenant_alpha, monkeypatch):
+    subscription = subscribe(tenant_alpha, pro_price())
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker killed after the invoice was written")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(run_module, "_subscription_roll", crash)
+        crashed = billing_run(now=NOW)
+    assert crashed.failed == [subscription.pk] and invoices_of(subscription) == []
+
+    result = billing_run(now=NOW)
+
+    assert len(invoices_of(subscription)) == 1 and result.invoices_created == 1
+    subscription.refresh_from_db()
+    assert subscription.current_period_end == NEXT_END
+
+
+def test_an_invoice_already_written_for_the_period_is_not_written_again(tenant_alpha):
+    subscription = subscribe(tenant_alpha, pro_price())
+    Invoice.objects.create(tenant=tenant_alpha, subscription=subscription, currency="USD",
+                           billing_reason=Invoice.Reason.SUBSCRIPTION_CYCLE, period_start=PERIOD_START,
+                           period_end=NOW, created_at=NOW, finalize_after=NOW + timedelta(days=1))
+
+    billing_run(now=NOW)
+
+    assert len(invoices_of(subscription)) == 1
+    subscription.refresh_from_db()
+    assert subscription.current_period_end == NEXT_END
+
+
+def test_one_failing_subscription_does_not_stop_the_others(tenant_alpha, tenant_beta):
+    broken = pro_price()
+    UsageCharge.objects.create(price=broken, meter_code="no_such_meter", name="Broken", charge_model="standard",
+                               properties={"unit_amount": "1"})
+    failing = subscribe(tenant_alpha, broken)
+    working = subscribe(tenant_beta, pro_price())
+
+    result = billing_run(now=NOW)
+
+    assert result.failed == [failing.pk]
+    assert len(invoices_of(working)) == 1 and invoices_of(failing) == []
+
+
+# --- Draft period -------------------------------------------------------------------------------------------
+
+@override_settings(BILLING_DRAFT_PERIOD_HOURS=24)
+def test_with_a_draft_period_the_invoice_waits_as_a_draft(tenant_alpha):
+    subscription = subscribe(tenant_alpha, pro_price())
+
+    result = billing_run(now=NOW)
+
+    [invoice] = invoices_of(subscription)
+    assert (invoice.status, invoice.number, result.invoices_finalized) == (Invoice.Status.DRAFT, None, 0)
+
+
+@override_settings(BILLING_DRAFT_PERIOD_HOURS=24)
+def test_a_draft_is_finalised_by_the_first_run_after_its_draft_period(tenant_alpha):
+    subscription = subscribe(tenant_alpha, pro_price())
+    billing_run(now=NOW)
+    billing_run(now=NOW + timedelta(hours=23))
+    assert invoices_of(subscription)[0].status == Invoice.Status.DRAFT
+
+    result = billing_run(now=NOW + timedelta(hours=24))
+
+    [invoice] = invoices_of(subscription)
+    assert (invoice.status, invoice.issued_at, result.invoices_finalized) == (
+        Invoice.Status.OPEN, NOW + timedelta(hours=24), 1)
+
+
+# --- The issued invoice is the preview ----------------------------------------------------------------------
+
+def test_the_issued_invoice_equals_the_last_preview_of_an_unchanged_period(tenant_alpha, calls):
+    price = pro_price()
+    UsageCharge.objects.create(price=price, meter_code=calls.code, name="Calls", charge_model="package",
+                               properties={"amount": "1.50", "package_size": "10"}, included_units=D(5))
+    record_calls(tenant_alpha, calls, 16, at=MID - timedelta(hours=3))
+    subscription = subscribe(tenant_alpha, price, quantity=7)
+    coupon = Coupon.objects.create(code="run-launch", name="Launch", percent_off=D("12.5"),
+                                   duration=Coupon.Duration.REPEATING, duration_periods=3)
+    CouponRedemption.objects.create(tenant=tenant_alpha, subscription=subscription, coupon=coupon, periods_left=3,
+                                    redeemed_at=PERIOD_START)
+    PendingInvoiceItem.objects.create(tenant=tenant_alpha, subscription=subscription, kind=Kind.PRORATION,
+                                      description="Proration", currency="USD", amount_exact=D("-7.777777"),
+                                      created_at=PERIOD_START + timedelta(days=1))
+
+    preview = upcoming_invoice(tenant=tenant_alpha, now=MID)
+    billing_run(now=NOW)
+
+    [invoice] = invoices_of(subscription)
+    assert [(line.kind, line.description, line.quantity, line.amount_exact, line.amount)
+            for line in invoice.lines.all()] == [
+        (line.kind, line.description, line.quantity, line.amount_exact, line.amount) for line in preview.lines]
+    assert (invoice.subtotal, invoice.discount_total, invoice.tax_total, invoice.total) == (
+        preview.totals.subtotal, preview.totals.discount_total, preview.totals.tax_total, preview.totals.total)
+
+
+def test_the_days_behind_an_issued_usage_line_add_up_to_its_quantity(tenant_alpha):
+    compute = MeterFactory(code="run_compute", aggregation=Meter.Aggregation.SUM, event_property="seconds")
+    price = pro_price()
+    charge = UsageCharge.objects.create(price=price, meter_code=compute.code, name="Compute", unit_name="hours",
+                                        charge_model="standard", properties={"unit_amount": "0.12"},
+                                        divide_by=D(3600))
+    events = [{"transaction_id": f"run-compute-{n}", "meter": compute.code,
+               "timestamp": (PERIOD_START + timedelta(days=n, minutes=7 * n)).isoformat(),
+               "properties": {"seconds": 1000 + n}} for n in range(30)]
+    assert event_ingest(tenant=tenant_alpha, events=events, now=NOW).accepted == 30
+    subscription = subscribe(tenant_alpha, price)
+
+    billing_run(now=NOW)
+
+    [invoice] = invoices_of(subscription)
+    line = invoice.lines.get(kind=Kind.USAGE)
+    days = usage_daily(tenant=tenant_alpha, charge=charge, start=invoice.period_start, end=invoice.period_end)
+    assert sum(value for _, value in days) == line.quantity
+    assert line.quantity == (D(sum(1000 + n for n in range(30))) / 3600).quantize(D("0.000001"))
+
+
+# --- Entry points -------------------------------------------------------------------------------------------
+
+def test_the_beat_task_runs_the_billing_run_now(tenant_alpha, frozen_now):
+    subscription = subscribe(tenant_alpha, pro_price())
+
+    outcome = billing_run_task()
+
+    assert outcome["invoices_created"] == 1 and len(invoices_of(subscription)) == 1
+
+
+def test_the_management_command_runs_the_billing_run_now(tenant_alpha, frozen_now, capsys):
+    subscription = subscribe(tenant_alpha, pro_price())
+
+    call_command("billing_run")
+
+    assert "invoices created: 1" in capsys.readouterr().out
+    assert len(invoices_of(subscription)) == 1
+
+
+def test_the_run_is_scheduled_every_fifteen_minutes(db):
+    from django_celery_beat.models import PeriodicTask
+
+    job = PeriodicTask.objects.get(task="billing.billing_run")
+    assert (job.interval.every, job.interval.period, job.enabled) == (15, "minutes", True)
+
+
+# --- Two runs at once (real commits) -----------------------------------------------------------------------
+
+MISSED_FROM = datetime(2026, 5, 20, 12, tzinfo=UTC)
+MISSED_PERIODS = 6  # May 20 to November 20
+
+
+@pytest.fixture
+def overdue_subscriptions(committed_db):
+    """Alpha and beta each six periods behind, committed so that other connections see them; the invoices stay
+    drafts (a draft period), so that the test can delete what it made."""
+    from tenants.models import Tenant
+
+    plan = PlanFactory(name="Concurrent")
+    price = pro_price(plan=plan)
+    subscriptions = [
+        subscribe(tenant, price, current_period_start=MISSED_FROM, created_at=MISSED_FROM,
+                  current_period_end=datetime(2026, 6, 20, 12, tzinfo=UTC))
+        for tenant in Tenant.objects.filter(slug__in=["alpha", "beta"])]
+    with override_settings(BILLING_DRAFT_PERIOD_HOURS=24 * 365):
+        yield subscriptions
+    invoices = Invoice.objects.filter(subscription__in=subscriptions)
+    InvoiceLine.objects.filter(invoice__in=invoices).delete()
+    invoices.delete()
+    SubscriptionEvent.objects.filter(subscription__in=subscriptions).delete()
+    Subscription.objects.filter(pk__in=[subscription.pk for subscription in subscriptions]).delete()
+    Price.objects.filter(plan=plan).delete()
+    Plan.objects.filter(pk=plan.pk).delete()
+
+
+def assert_each_period_billed_once(subscriptions: list[Subscription], *, through: datetime) -> None:
+    for subscription in subscriptions:
+        starts = [invoice.period_start for invoice in invoices_of(subscription)]
+        assert len(starts) == MISSED_PERIODS and len(set(starts)) == MISSED_PERIODS
+        subscription.refresh_from_db()
+        assert subscription.current_period_start == through
+        assert SubscriptionEvent.objects.filter(subscription=subscription, action="renewed").count() == MISSED_PERIODS
+
+
+def test_two_runs_at_once_share_the_work_and_bill_each_period_once(overdue_subscriptions):
+    runners = 4
+    barrier = threading.Barrier(runners)
+    results, errors = [], []
+
+    def run() -> None:
+        try:
+            barrier.wait(timeout=10)
+            results.append(billing_run(now=NOW))
+        except Exception as error:  # the outcome under test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(runners)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == [] and all(not result.failed for result in results)
+    assert sum(result.invoices_created for result in results) == 2 * MISSED_PERIODS
+    assert_each_period_billed_once(overdue_subscriptions, through=NOW)
+
+
+def test_two_billing_run_processes_at_once_bill_each_period_once(overdue_subscriptions):
+    # The processes bill at the real time: anchor the subscriptions six periods before an hour ago.
+    anchor = period_add(anchor=timezone.now().replace(microsecond=0) - timedelta(hours=1), months=1,
+                        n=-MISSED_PERIODS)
+    for subscription in overdue_subscriptions:
+        Subscription.objects.filter(pk=subscription.pk).update(
+            current_period_start=anchor, current_period_end=period_add(anchor=anchor, months=1, n=1),
+            created_at=anchor)
+    database_url = urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{settings.DATABASES['default']['NAME']}")
+    env = {**os.environ, "DATABASE_URL": database_url.geturl(), "DJANGO_SETTINGS_MODULE": "config.settings.test",
+           "BILLING_DRAFT_PERIOD_HOURS": str(24 * 365)}
+    command = [sys.executable, "manage.py", "billing_run"]
+    processes = [subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [process.communicate(timeout=120) for process in processes]
+
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    created = sum(int(out.split("invoices created: ")[1].split(",")[0]) for out, _ in outputs)
+    assert created == 2 * MISSED_PERIODS, outputs
+    assert_each_period_billed_once(overdue_subscriptions,
+                                   through=period_add(anchor=anchor, months=1, n=MISSED_PERIODS))
