@@ -3,7 +3,7 @@ due, and promotion codes. Every service takes `now` (aware UTC), works under a r
 records one SubscriptionEvent (who, what, the fields before and after) and forgets the tenant's cached
 entitlements, so `entitlements_for` answers from the new state at once.
 
-The rules, in short (the README has worked examples):
+The rules, in short:
 - start: with a trial when the price has trial days and the tenant never had one (a trial needs no payment
   method); without, the first period starts now and is invoiced at once (`_start_invoice`). A calendar-month
   anchor makes the first period run to the start of next month (its fees prorated by the start invoice).
@@ -11,7 +11,10 @@ The rules, in short (the README has worked examples):
   a credit for the unused time of what was paid and a charge for the rest of the period at the new price, as
   PendingInvoiceItems, invoiced now or with the next invoice per settings.BILLING_PRORATION_INVOICING.
 - downgrade and fewer seats: at period end (scheduled_price / scheduled_quantity, applied by the billing run),
-  unless ops force them now (then prorated like an upgrade; a net credit ends in the account credit).
+  unless ops force them now (then prorated like an upgrade; a net credit ends in the account credit). A new
+  scheduled change replaces the one before; an immediate change drops it.
+- during a trial every change applies at once, without prorations (nothing was paid); a paused subscription or
+  one canceled at period end must be resumed or reactivated before it changes.
 - interval change (month ↔ quarter ↔ year): immediate, whatever the setting: the usage of the period so far is
   invoiced, the unused time credited, and a new period starts now with its fees in advance.
 - A change the target plan cannot hold (members beyond its seats, custom domains, client workspaces) is refused
@@ -27,8 +30,8 @@ The rules, in short (the README has worked examples):
 - past due: the plan's entitlements for BILLING_PAST_DUE_GRACE_DAYS (billing.selectors), then Free until paid.
 
 Three seams call the invoicing code, which this module must not import: `_start_invoice`,
-`_prorations_invoice_now` and `_period_close_invoice`. Until they are wired they leave the pending items for the
-next invoice.
+`_prorations_invoice_now` and `_period_close_invoice`. Until they are wired they do nothing: pending items wait
+for the next invoice, and the usage of a period closed early is not invoiced.
 """
 
 from __future__ import annotations
