@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
-from billing.errors import CreditNoteTooLarge, InvoiceStateInvalid
+from billing.errors import BillingError, CreditNoteTooLarge, InvoiceStateInvalid
 from billing.invoicing.credit import account_credit_add, account_credit_apply
 from billing.invoicing.events import (
     invoice_event_send_on_commit,
@@ -39,6 +39,12 @@ logger = logging.getLogger(__name__)
 Status = Invoice.Status
 SETTLEABLE = (Status.OPEN, Status.UNCOLLECTIBLE)
 CREDITABLE = (Status.OPEN, Status.PAID, Status.UNCOLLECTIBLE)
+
+
+class CreditNoteAmountInvalid(BillingError):
+    """A credit note's amount is not a positive amount in the invoice's currency and its minor units."""
+
+    code = "credit_note_amount_invalid"
 
 
 @transaction.atomic
@@ -176,9 +182,11 @@ def credit_note_issue(*, invoice: Invoice, amount: Money, reason: str, memo: str
     invoice = _invoice_locked(invoice)
     _status_require(invoice, CREDITABLE, action="credited")
     if amount.currency != invoice.currency:
-        raise CurrencyMismatch(f"Invoice {invoice} is in {invoice.currency}, not {amount.currency}.")
+        raise CreditNoteAmountInvalid(f"Invoice {invoice} is in {invoice.currency}, not {amount.currency}.",
+                                      field="amount")
     if amount.amount <= 0 or money_round(amount) != amount:
-        raise ValueError(f"A credit note is a positive amount in minor units, not {amount.amount}.")
+        raise CreditNoteAmountInvalid(f"A credit note is a positive amount in the currency's minor units, not "
+                                      f"{amount.amount}.", field="amount")
     creditable = invoice.total - invoice.amount_credited
     if amount.amount > creditable:
         raise CreditNoteTooLarge(f"Invoice {invoice} can be credited {max(creditable, Decimal(0))} "

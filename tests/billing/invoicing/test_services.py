@@ -12,6 +12,7 @@ from billing.errors import CreditNoteTooLarge, InvoiceStateInvalid
 from billing.invoicing.credit import account_credit_add, account_credit_balance
 from billing.invoicing.events import invoice_finalized, invoice_paid, invoice_voided
 from billing.invoicing.services import (
+    CreditNoteAmountInvalid,
     credit_note_issue,
     draft_invoice_line_add,
     draft_invoice_line_remove,
@@ -438,7 +439,7 @@ def test_an_invoice_with_a_negative_total_cannot_be_credited(tenant_alpha):
 
 @pytest.mark.parametrize("amount", ["0.00", "-5.00", "1.005"])
 def test_a_credit_note_is_a_positive_amount_in_minor_units(tenant_alpha, amount):
-    with pytest.raises(ValueError):
+    with pytest.raises(CreditNoteAmountInvalid):
         credit_note_issue(invoice=open_invoice(tenant_alpha, "99.00"), amount=usd(amount), reason="correction",
                           memo="", actor=OPS, now=LATER)
 
@@ -457,7 +458,7 @@ def test_a_voided_invoice_cannot_be_credited(tenant_alpha):
 
 
 def test_a_credit_note_in_another_currency_is_refused(tenant_alpha):
-    with pytest.raises(CurrencyMismatch):
+    with pytest.raises(CreditNoteAmountInvalid):
         credit_note_issue(invoice=open_invoice(tenant_alpha, "99.00"), amount=Money(Decimal("5.00"), "EUR"),
                           reason="correction", memo="", actor=OPS, now=LATER)
 
