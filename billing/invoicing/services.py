@@ -32,7 +32,7 @@ from billing.invoicing.events import (
 from billing.invoicing.numbering import document_number_next
 from billing.invoicing.totals import invoice_totals_apply, invoice_totals_compute
 from billing.models import AccountCreditEntry, BillingProfile, CreditNote, Invoice, InvoiceLine
-from config.money import CurrencyMismatch, Money, money_round
+from config.money import CurrencyMismatch, Money, money_format, money_round, money_to_api
 
 logger = logging.getLogger(__name__)
 
@@ -187,11 +187,10 @@ def credit_note_issue(*, invoice: Invoice, amount: Money, reason: str, memo: str
     if amount.amount <= 0 or money_round(amount) != amount:
         raise CreditNoteAmountInvalid(f"A credit note is a positive amount in the currency's minor units, not "
                                       f"{amount.amount}.", field="amount")
-    creditable = invoice.total - invoice.amount_credited
-    if amount.amount > creditable:
-        raise CreditNoteTooLarge(f"Invoice {invoice} can be credited {max(creditable, Decimal(0))} "
-                                 f"{invoice.currency} at most.", field="amount",
-                                 details={"creditable": str(max(creditable, Decimal(0)))})
+    creditable = money_round(Money(max(invoice.total - invoice.amount_credited, Decimal(0)), invoice.currency))
+    if amount > creditable:
+        raise CreditNoteTooLarge(f"Invoice {invoice} can be credited {money_format(creditable)} at most.",
+                                 field="amount", details={"creditable": money_to_api(creditable)})
     if reason not in CreditNote.Reason.values:
         raise ValueError(f"A credit note's reason is one of {', '.join(CreditNote.Reason.values)}, not {reason!r}.")
     credit_note = CreditNote.objects.create(

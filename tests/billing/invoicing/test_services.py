@@ -423,8 +423,10 @@ def test_credit_notes_may_credit_the_whole_total_and_no_more(tenant_alpha):
 def test_a_credit_note_larger_than_the_invoice_is_refused_and_takes_no_number(tenant_alpha):
     invoice = open_invoice(tenant_alpha, "99.00")
 
-    with pytest.raises(CreditNoteTooLarge):
+    with pytest.raises(CreditNoteTooLarge) as refusal:
         credit_note_issue(invoice=invoice, amount=usd("99.01"), reason="correction", memo="", actor=OPS, now=LATER)
+
+    assert refusal.value.details == {"creditable": {"amount": "99.00", "currency": "USD"}}
 
     assert not DocumentSequence.objects.filter(series="ZK").exists()
     assert balance(tenant_alpha) == 0
