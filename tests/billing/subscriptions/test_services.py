@@ -439,6 +439,24 @@ def test_canceling_a_trial_now_invoices_nothing(trialing, seams):
     assert (seams, pending(trialing)) == ([], [])
 
 
+def test_canceling_a_paused_subscription_now_still_invoices_the_usage_before_the_pause(pro, seams):
+    # Pausing must not be a way to have the period's usage forgotten.
+    subscription_pause(subscription=pro, actor=ACTOR, now=NOW)
+
+    subscription_cancel(subscription=pro, actor=ACTOR, now=NOW + timedelta(days=1), at_period_end=False,
+                        prorate_credit=True)
+
+    assert [(name, kwargs["period_start"]) for name, _, _, kwargs in seams] == [("_period_close_invoice", NOV_1)]
+    assert pending(pro) == []
+
+
+def test_a_paused_subscription_cannot_be_canceled_at_period_end(pro):
+    subscription_pause(subscription=pro, actor=ACTOR, now=NOW)
+
+    with pytest.raises(SubscriptionStateInvalid):
+        subscription_cancel(subscription=pro, actor=ACTOR, now=NOW, at_period_end=True)
+
+
 def test_canceling_twice_is_refused(pro):
     subscription_cancel(subscription=pro, actor=ACTOR, now=NOW, at_period_end=False)
 
