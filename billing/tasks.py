@@ -6,8 +6,14 @@ from celery import shared_task
 from django.utils import timezone
 
 from billing.invoicing.run import billing_run
+from billing.notifications import billing_email_send
 
 
 @shared_task(name="billing.billing_run")
 def billing_run_task() -> dict:
     return asdict(billing_run(now=timezone.now()))
+
+
+@shared_task(name="billing.email_send")
+def billing_email_send_task(*, kind: str, object_id: int, cause: str) -> bool:
+    return billing_email_send(kind=kind, object_id=object_id, cause=cause, now=timezone.now()) is not None

@@ -63,6 +63,9 @@ ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 # The lines a coupon takes its discount from: what the subscription costs, not AI tokens bought on credit.
 DISCOUNTABLE_KINDS = frozenset({Kind.FIXED, Kind.SEATS, Kind.USAGE, Kind.MINIMUM, Kind.PRORATION})
+# The invoices that open or close a billing period use up one of a coupon's periods; the invoices of a change
+# in between (prorations, a period closed early) are discounted without using one.
+PERIOD_REASONS = frozenset({Invoice.Reason.SUBSCRIPTION_CREATE, Invoice.Reason.SUBSCRIPTION_CYCLE})
 
 
 @dataclass
@@ -189,9 +192,9 @@ def upcoming_invoice(*, tenant: Tenant, now: datetime) -> InvoiceDraft | None:
 def invoice_create(*, tenant: Tenant, subscription: Subscription | None, draft: InvoiceDraft, billing_reason: str,
                    now: datetime) -> Invoice:
     """Write `draft` as a draft invoice with its lines, in one transaction, and consume what it bills: its pending
-    items are marked billed by it, its coupon period is used (the redemption ends with its last period), and the
-    owed AI tokens it invoices are settled in the wallet (credited, which repays the debt). Totals come from
-    billing.invoicing.totals. The draft may be finalised from `finalize_after` (now + BILLING_DRAFT_PERIOD_HOURS);
+    items are marked billed by it, a cycle or start invoice uses one of its coupon's periods (the redemption ends
+    with its last), and the owed AI tokens it invoices are settled in the wallet (credited, which repays the
+    debt). Totals come from billing.invoicing.totals. The draft may be finalised from `finalize_after` (now + BILLING_DRAFT_PERIOD_HOURS);
     the caller finalises it at once when that is now.
 
     A cycle or start invoice for a period that already has one violates invoice_one_per_subscription_period
@@ -217,7 +220,7 @@ def invoice_create(*, tenant: Tenant, subscription: Subscription | None, draft: 
         if billed != len(draft.pending_item_ids):
             raise BillingError("Some pending items were billed by another invoice meanwhile.",
                                details={"pending_items": draft.pending_item_ids})
-    if draft.redemption is not None:
+    if draft.redemption is not None and billing_reason in PERIOD_REASONS:
         _redemption_period_use(draft.redemption, now=now)
     if draft.shortfall_tokens:
         wallet_credit(tenant=tenant, tokens=draft.shortfall_tokens, kind="adjustment",

@@ -11,9 +11,10 @@ Exactly once, whatever happens:
   exists already is never written again (checked under the lock, and the constraint refuses it anyway).
 A rerun finds nothing due and creates nothing. A run that missed several periods bills them one by one.
 
-Only active and past-due subscriptions are billed here. A trialing subscription's period is its trial, which
-the trial processing (billing.subscriptions) converts or expires, issuing the first invoice; a paused one is
-not invoiced; canceled and expired ones are over."""
+Only active and past-due subscriptions are billed here. A trialing subscription's period is its trial: the run
+first has the trials processed (billing.subscriptions: reminders due, conversions with their first invoice,
+expiries) and emails the reminders. A paused subscription is not invoiced; canceled and expired ones are over.
+Last, active subscriptions with an open invoice past its due date become past due."""
 
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ from django.db import transaction
 
 from billing.invoicing.drafting import cycle_invoice_draft, invoice_issue
 from billing.invoicing.services import invoice_finalize
-from billing.models import Invoice, Subscription, SubscriptionEvent
+from billing.models import BillingEmail, Invoice, Subscription, SubscriptionEvent
+from billing.notifications import billing_email_queue
 from billing.selectors import entitlements_key
 from billing.subscriptions.proration import subscription_next_period
+from billing.subscriptions.services import subscription_past_due_mark, subscription_trials_process
 from config.lookup_cache import lookup_forget
 
 logger = logging.getLogger(__name__)
@@ -43,14 +46,22 @@ class BillingRunResult:
     invoices_finalized: int = 0
     subscriptions_rolled: int = 0
     subscriptions_ended: int = 0
-    # Subscriptions whose period could not be billed (logged with the error); the next run retries them.
+    subscriptions_past_due: int = 0
+    trial_reminders: int = 0
+    trials_converted: int = 0
+    trials_ended: int = 0
+    # Subscriptions (or, for drafts, invoices) that could not be processed (logged with the error); the next run
+    # retries them.
     failed: list[int] = field(default_factory=list)
+    failed_invoices: list[int] = field(default_factory=list)
 
 
 def billing_run(*, now: datetime) -> BillingRunResult:
-    """Bill every period that ended at or before `now`, then finalise the drafts due by `now`. Safe to run again,
-    after a crash, and at the same time as another run (see the module docstring)."""
+    """Process the trials, bill every period that ended at or before `now`, finalise the drafts due by `now` and
+    mark overdue subscriptions past due. Safe to run again, after a crash, and at the same time as another run
+    (see the module docstring)."""
     result = BillingRunResult()
+    _trials_process(now=now, result=result)
     due = (Subscription.objects.filter(status__in=BILLED_STATUSES, current_period_end__lte=now)
            .order_by("current_period_end", "pk").values_list("pk", flat=True))
     for subscription_id in list(due):
@@ -61,11 +72,25 @@ def billing_run(*, now: datetime) -> BillingRunResult:
             # One misconfigured price must not stop everyone else's invoices; its transaction rolled back.
             logger.exception("billing_run_failed subscription=%s", subscription_id)
             result.failed.append(subscription_id)
-    result.invoices_finalized += _drafts_finalize(now=now)
-    logger.info("billing_run now=%s invoices_created=%s invoices_finalized=%s rolled=%s ended=%s failed=%s",
-                now.isoformat(), result.invoices_created, result.invoices_finalized, result.subscriptions_rolled,
-                result.subscriptions_ended, len(result.failed))
+    _drafts_finalize(now=now, result=result)
+    _overdue_mark(now=now, result=result)
+    logger.info("billing_run now=%s invoices_created=%s invoices_finalized=%s rolled=%s ended=%s past_due=%s "
+                "trials_converted=%s failed=%s failed_invoices=%s", now.isoformat(), result.invoices_created,
+                result.invoices_finalized, result.subscriptions_rolled, result.subscriptions_ended,
+                result.subscriptions_past_due, result.trials_converted, len(result.failed),
+                len(result.failed_invoices))
     return result
+
+
+def _trials_process(*, now: datetime, result: BillingRunResult) -> None:
+    """Trials first: one that converts now starts its first paid period (invoiced by the trial processing), so
+    the run never bills a trial's period as if it were paid. The reminders are emailed after their commit."""
+    trials = subscription_trials_process(now=now)
+    for subscription in trials.reminders:
+        billing_email_queue(kind=BillingEmail.Kind.TRIAL_ENDING, about=subscription)
+    result.trial_reminders = len(trials.reminders)
+    result.trials_converted = len(trials.converted)
+    result.trials_ended = len(trials.expired) + len(trials.canceled)
 
 
 def _period_close(subscription_id: int, *, now: datetime, result: BillingRunResult) -> bool:
@@ -142,17 +167,30 @@ def _state(subscription: Subscription) -> dict[str, object]:
     }
 
 
-def _drafts_finalize(*, now: datetime) -> int:
+def _drafts_finalize(*, now: datetime, result: BillingRunResult) -> None:
     """Finalise the draft invoices whose draft period ended by `now`, each in its own transaction, skipping any
     another run (or an operator) holds."""
-    finalized = 0
     due = Invoice.objects.filter(status=Invoice.Status.DRAFT, finalize_after__lte=now).order_by("pk")
     for invoice_id in list(due.values_list("pk", flat=True)):
-        with transaction.atomic():
-            invoice = (Invoice.objects.select_for_update(skip_locked=True)
-                       .filter(pk=invoice_id, status=Invoice.Status.DRAFT).first())
-            if invoice is None:
-                continue
-            invoice_finalize(invoice=invoice, now=now)
-            finalized += 1
-    return finalized
+        try:
+            with transaction.atomic():
+                invoice = (Invoice.objects.select_for_update(skip_locked=True)
+                           .filter(pk=invoice_id, status=Invoice.Status.DRAFT).first())
+                if invoice is None:
+                    continue
+                invoice_finalize(invoice=invoice, now=now)
+                result.invoices_finalized += 1
+        except Exception:
+            logger.exception("billing_run_finalize_failed invoice=%s", invoice_id)
+            result.failed_invoices.append(invoice_id)
+
+
+def _overdue_mark(*, now: datetime, result: BillingRunResult) -> None:
+    """Active subscriptions with an open invoice past its due date become past due (their plan lasts the grace
+    period; paying clears it)."""
+    overdue = (Subscription.objects.filter(status=Status.ACTIVE, invoices__status=Invoice.Status.OPEN,
+                                           invoices__due_at__lte=now)
+               .distinct().order_by("pk"))
+    for subscription in overdue:
+        subscription_past_due_mark(subscription=subscription, now=now)
+        result.subscriptions_past_due += 1

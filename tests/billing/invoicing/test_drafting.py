@@ -425,9 +425,23 @@ def test_a_used_up_coupon_no_longer_discounts(tenant_alpha):
     subscription = subscribe(tenant_alpha, pro_price())
     coupon_on(subscription, percent_off=D("20"))
     invoice_create(tenant=tenant_alpha, subscription=subscription, draft=draft_of(subscription),
-                   billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, now=NOW)
+                   billing_reason=Invoice.Reason.SUBSCRIPTION_CYCLE, now=NOW)
 
     assert lines(draft_of(subscription)) == [(Kind.FIXED, D("99.00"))]
+
+
+def test_a_prorations_invoice_is_discounted_without_using_up_a_coupon_period(tenant_alpha):
+    subscription = subscribe(tenant_alpha, pro_price())
+    redemption = coupon_on(subscription, percent_off=D("20"))
+    pending(subscription, "50.00")
+    draft = prorations_invoice_draft(subscription=subscription, now=MID)
+
+    invoice_create(tenant=tenant_alpha, subscription=subscription, draft=draft,
+                   billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, now=MID)
+
+    assert lines(draft) == [(Kind.PRORATION, D("50.00")), (Kind.DISCOUNT, D("-10.00"))]
+    redemption.refresh_from_db()
+    assert (redemption.periods_left, redemption.ended_at) == (1, None)
 
 
 # --- Tax ----------------------------------------------------------------------------------------------------

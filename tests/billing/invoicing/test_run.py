@@ -124,14 +124,52 @@ def test_a_period_ending_exactly_now_is_billed(tenant_alpha):
     assert len(invoices_of(subscription)) == 1
 
 
-@pytest.mark.parametrize("status", [Status.TRIALING, Status.PAUSED, Status.CANCELED, Status.EXPIRED])
-def test_trialing_paused_and_ended_subscriptions_are_not_billed_by_the_run(tenant_alpha, status):
-    subscription = subscribe(tenant_alpha, pro_price(), status=status, trial_end=NOW)
+@pytest.mark.parametrize("status", [Status.PAUSED, Status.CANCELED, Status.EXPIRED])
+def test_paused_and_ended_subscriptions_are_not_billed_by_the_run(tenant_alpha, status):
+    subscription = subscribe(tenant_alpha, pro_price(), status=status)
 
     billing_run(now=NOW)
 
     subscription.refresh_from_db()
     assert invoices_of(subscription) == [] and subscription.current_period_end == NOW
+
+
+def test_a_trial_that_ended_is_converted_not_billed_as_a_paid_period(tenant_alpha):
+    subscription = subscribe(tenant_alpha, pro_price(), status=Status.TRIALING, trial_end=NOW)
+
+    result = billing_run(now=NOW)
+
+    subscription.refresh_from_db()
+    assert (subscription.status, subscription.current_period_start) == (Status.ACTIVE, NOW)
+    assert not Invoice.objects.filter(subscription=subscription, billing_reason=Invoice.Reason.SUBSCRIPTION_CYCLE)
+    assert result.trials_converted == 1
+
+
+def test_owners_are_emailed_once_when_a_trial_is_about_to_end(tenant_alpha, django_capture_on_commit_callbacks,
+                                                              mailoutbox):
+    subscribe(tenant_alpha, pro_price(), status=Status.TRIALING, trial_end=NOW + timedelta(days=2),
+              current_period_end=NOW + timedelta(days=2))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = billing_run(now=NOW)
+    with django_capture_on_commit_callbacks(execute=True):
+        second = billing_run(now=NOW + timedelta(minutes=15))
+
+    assert (first.trial_reminders, second.trial_reminders) == (1, 0)
+    assert [message.subject for message in mailoutbox] == [f"{tenant_alpha.name}: your trial ends on 22 Nov 2026"]
+
+
+def test_an_invoice_unpaid_past_its_due_date_makes_the_subscription_past_due(tenant_alpha):
+    subscription = subscribe(tenant_alpha, pro_price())
+    billing_run(now=NOW)
+    [invoice] = invoices_of(subscription)
+
+    before_due = billing_run(now=invoice.due_at - timedelta(seconds=1))
+    at_due = billing_run(now=invoice.due_at)
+
+    subscription.refresh_from_db()
+    assert (before_due.subscriptions_past_due, at_due.subscriptions_past_due) == (0, 1)
+    assert (subscription.status, subscription.past_due_since) == (Status.PAST_DUE, invoice.due_at)
 
 
 def test_a_past_due_subscription_is_still_billed(tenant_alpha):
