@@ -7,3 +7,5 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         from billing import signals  # noqa: F401  (connects the receivers)
+        # Registered in every process: services enqueue billing.email_send by name (see metering.apps).
+        from billing import tasks  # noqa: F401

@@ -455,3 +455,10 @@ def _subscription_current(tenant: Tenant) -> Subscription | None:
 def _plain(value: Decimal) -> str:
     return format(value.normalize() if value else ZERO, "f")
 
+
+
+def one_time_invoice_draft(*, tenant: Tenant, description: str, amount: Money) -> InvoiceDraft:
+    """A one-time invoice of one line (an accepted quote, a token pack): the tenant's tax applies, no coupon."""
+    line = _line(kind=Kind.ONE_TIME, description=description, amount_exact=amount.amount, currency=amount.currency,
+                 unit_amount=amount.amount)
+    return _draft(tenant=tenant, subscription=None, currency=amount.currency, start=None, end=None, lines=[line])

@@ -46,13 +46,31 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
 from billing.errors import CouponInvalid, PlanLimitsExceeded, PriceUnavailable, SubscriptionStateInvalid
+from billing.invoicing.drafting import (
+    invoice_issue,
+    period_close_invoice_draft,
+    prorations_invoice_draft,
+    start_invoice_draft,
+)
 from billing.models import (
-    BillingProfile, Coupon, CouponRedemption, InvoiceLine, PendingInvoiceItem, Price,
-    PromotionCode, Subscription, SubscriptionEvent,
+    BillingProfile,
+    Coupon,
+    CouponRedemption,
+    Invoice,
+    InvoiceLine,
+    PendingInvoiceItem,
+    Price,
+    PromotionCode,
+    Subscription,
+    SubscriptionEvent,
 )
 from billing.selectors import entitlements_key
 from billing.subscriptions.proration import (
-    calendar_month_anchor, period_add, period_bounds_for, prorate, subscription_anchor,
+    calendar_month_anchor,
+    period_add,
+    period_bounds_for,
+    prorate,
+    subscription_anchor,
 )
 from billing.subscriptions.selectors import LimitBlocker, plan_limit_blockers
 from config.lookup_cache import lookup_forget
@@ -70,10 +88,16 @@ def _start_invoice(subscription: Subscription, now: datetime) -> None:
     """Invoice the subscription's current period in advance (fixed fee and seats, times
     proration.period_fraction for a partial first period), with its coupon. Called when a period starts without
     a trial: at start, at trial conversion."""
+    invoice_issue(tenant=subscription.tenant, subscription=subscription, billing_reason=Invoice.Reason.SUBSCRIPTION_CREATE,
+                  draft=start_invoice_draft(subscription=subscription, now=now), now=now)
 
 
 def _prorations_invoice_now(subscription: Subscription, now: datetime) -> None:
     """Invoice the subscription's pending items (prorations) now, as a subscription_update invoice."""
+    draft = prorations_invoice_draft(subscription=subscription, now=now)
+    if draft is not None:
+        invoice_issue(tenant=subscription.tenant, subscription=subscription, billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE,
+                      draft=draft, now=now)
 
 
 def _period_close_invoice(subscription: Subscription, *, period_start: datetime, period_end: datetime,
@@ -81,6 +105,10 @@ def _period_close_invoice(subscription: Subscription, *, period_start: datetime,
     """Invoice now the usage charges of [period_start, period_end) on the subscription's current price (in
     arrears), with its pending items, and no fee in advance: the period closed early (interval change, cancel
     now). Called before the subscription's price or period changes."""
+    draft = period_close_invoice_draft(subscription=subscription, period_start=period_start, period_end=period_end,
+                                       now=now)
+    invoice_issue(tenant=subscription.tenant, subscription=subscription, billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE,
+                  draft=draft, now=now)
 
 
 # --- Results --------------------------------------------------------------------------------------------------
