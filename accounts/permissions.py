@@ -20,6 +20,7 @@ class Action(StrEnum):
     MANAGE_API_KEYS = "manage_api_keys"
     MANAGE_TEAM = "manage_team"
     VIEW_BILLING = "view_billing"
+    MANAGE_BILLING = "manage_billing"  # change the plan, seats, cancel, coupons, billing details, accept quotes
     MANAGE_SETTINGS = "manage_settings"
     MANAGE_SECURITY = "manage_security"
 
@@ -28,7 +29,7 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.OWNER: frozenset(Action),
     Role.ADMIN: frozenset({Action.USE_PRODUCT, Action.MANAGE_API_KEYS, Action.MANAGE_TEAM,
                            Action.MANAGE_SETTINGS}),
-    Role.BILLING: frozenset({Action.USE_PRODUCT, Action.VIEW_BILLING}),
+    Role.BILLING: frozenset({Action.USE_PRODUCT, Action.VIEW_BILLING, Action.MANAGE_BILLING}),
     Role.MEMBER: frozenset({Action.USE_PRODUCT}),
 }
 
