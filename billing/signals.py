@@ -1,12 +1,24 @@
-"""Keeps the cached entitlements (billing.selectors.entitlements_for) true: any change to a plan, its quotas or
-a tenant's assignment forgets them, whether it comes from a service, the admin or a shell."""
+"""Billing's receivers: they keep cached entitlements true and act on invoicing's events.
+
+- Any change to a plan, its quotas, a tenant's assignment or its subscription forgets the cached entitlements
+  (billing.selectors.entitlements_for), whether it comes from a service, the admin or a shell.
+- A finalised invoice is emailed; a paid one too (when money was paid) and it clears a past-due subscription
+  once nothing of it is overdue any more; subscription changes people would want to know about are emailed.
+Invoicing's signals are sent after commit (billing.invoicing.events), so none of this acts on a rollback."""
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
-from billing.models import Plan, PlanQuota, TenantPlan
+from billing.invoicing.events import invoice_finalized, invoice_paid
+from billing.models import BillingEmail, Invoice, Plan, PlanQuota, Subscription, SubscriptionEvent, TenantPlan
+from billing.notifications import billing_email_queue
 from billing.selectors import entitlements_key
+from billing.subscriptions.services import subscription_past_due_clear
 from config.lookup_cache import lookup_forget
+
+# History entries that are routine, not news: every period's renewal.
+QUIET_ACTIONS = frozenset({"renewed"})
 
 
 @receiver(post_save, sender=Plan)
@@ -21,5 +33,32 @@ def plan_changed(sender, **kwargs) -> None:
 
 @receiver(post_save, sender=TenantPlan)
 @receiver(post_delete, sender=TenantPlan)
-def tenant_plan_changed(sender, instance: TenantPlan, **kwargs) -> None:
+@receiver(post_save, sender=Subscription)
+@receiver(post_delete, sender=Subscription)
+def tenant_entitlements_changed(sender, instance: TenantPlan | Subscription, **kwargs) -> None:
     lookup_forget(entitlements_key(instance.tenant_id))
+
+
+@receiver(post_save, sender=SubscriptionEvent)
+def subscription_event_recorded(sender, instance: SubscriptionEvent, created: bool, **kwargs) -> None:
+    if created and instance.action not in QUIET_ACTIONS:
+        billing_email_queue(kind=BillingEmail.Kind.SUBSCRIPTION_CHANGED, about=instance)
+
+
+@receiver(invoice_finalized)
+def invoice_finalized_email(sender, invoice: Invoice, **kwargs) -> None:
+    billing_email_queue(kind=BillingEmail.Kind.INVOICE_ISSUED, about=invoice)
+
+
+@receiver(invoice_paid)
+def invoice_paid_settle(sender, invoice: Invoice, **kwargs) -> None:
+    if invoice.amount_paid > 0:
+        billing_email_queue(kind=BillingEmail.Kind.INVOICE_PAID, about=invoice)
+    if invoice.subscription_id is None:
+        return
+    now = timezone.now()
+    still_overdue = Invoice.objects.filter(subscription_id=invoice.subscription_id, status=Invoice.Status.OPEN,
+                                           due_at__lte=now).exists()
+    if not still_overdue:
+        subscription = Subscription.objects.get(pk=invoice.subscription_id)
+        subscription_past_due_clear(subscription=subscription, now=now)

@@ -28,6 +28,11 @@ def tenant_primary_domain(tenant: Tenant) -> str | None:
     return Domain.objects.filter(tenant=tenant, is_primary=True).values_list("domain", flat=True).first()
 
 
+def custom_domain_count(*, tenant: Tenant) -> int:
+    """Host names of the tenant beyond its primary <slug>.<BASE_DOMAIN> one."""
+    return Domain.objects.filter(tenant=tenant, is_primary=False).count()
+
+
 def tenant_client_list(*, agency: Tenant) -> QuerySet[Tenant]:
     return Tenant.objects.filter(parent_agency=agency).order_by("name")
 

@@ -10,8 +10,8 @@ from django_tenants.utils import schema_context
 
 from accounts.selectors import member_list
 from billing.models import CURRENT_STATUSES, PendingInvoiceItem, Plan, Subscription, SubscriptionEvent
-from tenants.models import Domain, Tenant
-from tenants.selectors import tenant_client_list
+from tenants.models import Tenant
+from tenants.selectors import custom_domain_count, tenant_client_list
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def plan_limit_blockers(*, tenant: Tenant, plan: Plan, quantity: int) -> list[Li
         blockers.append(LimitBlocker(
             limit="seats", allowed=plan.seats, in_use=quantity,
             message=f"{plan.name} allows at most {plan.seats} seat(s); choose {plan.seats} or fewer."))
-    domains = _custom_domain_count(tenant)
+    domains = custom_domain_count(tenant=tenant)
     if domains > plan.custom_domains:
         blockers.append(LimitBlocker(
             limit="custom_domains", allowed=plan.custom_domains, in_use=domains,
@@ -79,6 +79,3 @@ def _active_member_count(tenant: Tenant) -> int:
         return member_list().count()
 
 
-def _custom_domain_count(tenant: Tenant) -> int:
-    # Every host name but the primary <slug>.<BASE_DOMAIN> one is a custom domain.
-    return Domain.objects.filter(tenant=tenant, is_primary=False).count()

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
-from django_redis import get_redis_connection
 
+from config.redis_guard import redis_connection
 from metering.gateway.client import AiUsage
 from metering.gateway.services import (
     AI_REQUEST_MAX_S,
@@ -56,7 +56,7 @@ def test_each_tenant_pays_for_its_own_requests(upstream, tenant_alpha, tenant_be
 
 @pytest.mark.redis
 def test_a_tenants_leaked_slot_never_blocks_another_tenant(tenant_alpha, tenant_beta):
-    redis = get_redis_connection("default")
+    redis = redis_connection()
     try:
         with time_machine.travel(timezone.now(), tick=False):
             ai_slot_acquire(tenant=tenant_alpha, request_id=uuid.uuid4())  # alpha's process dies holding it

@@ -13,8 +13,8 @@ from django.core.signals import request_finished
 from django.db import close_old_connections
 from django.test import override_settings
 from django.utils import timezone
-from django_redis import get_redis_connection
 
+from config.redis_guard import redis_connection
 from metering.gateway import services as ai_services
 from metering.gateway.services import AI_REQUEST_MAX_S, USAGE_CHECKPOINT_S, ai_slot_acquire
 from metering.models import AiReservationRecord, UsageEvent, Wallet, WalletEntry
@@ -241,7 +241,7 @@ def test_upstream_cut_mid_stream_is_charged_for_forwarded_text(upstream, ai, fun
         assert events[-2][1]["error"]["code"] == "upstream_unreachable"
     assert events[-1][1]["usage"]["output_tokens"] == 12
     assert balance(funded) == START_BALANCE - 23
-    assert get_redis_connection("default").zcard(ai_services.slot_key(funded)) == 0
+    assert redis_connection().zcard(ai_services.slot_key(funded)) == 0
 
 
 def test_a_cut_stream_is_charged_no_more_output_than_max_tokens(upstream, ai, funded):
@@ -364,7 +364,7 @@ def test_sdk_exception_releases_reservation_and_slot(upstream, ai, funded, strea
     assert balance(funded) == START_BALANCE
     assert ai_entries(funded) == [("usage_debit", -RESERVED, "ai-reserve"), ("refund", RESERVED, "ai-settle")]
     assert AiReservationRecord.objects.get(tenant=funded).outcome == "released"
-    assert get_redis_connection("default").zcard(ai_services.slot_key(funded)) == 0
+    assert redis_connection().zcard(ai_services.slot_key(funded)) == 0
 
 
 @pytest.mark.parametrize("body", [b'{"id": "msg_01", "type": "message", "cont',
@@ -476,15 +476,15 @@ def test_every_slot_is_given_back_after_success_failure_and_streams(upstream, ai
     sse_events(post(ai, {**PROMPT, "stream": True}))
     server_closes(post(ai, {**PROMPT, "stream": True}))
 
-    assert get_redis_connection("default").zcard(ai_services.slot_key(funded)) == 0
+    assert redis_connection().zcard(ai_services.slot_key(funded)) == 0
     assert set(AiReservationRecord.objects.filter(tenant=funded).values_list("outcome", flat=True)) == {
         "settled", "released"}
 
 
 def test_with_redis_unreachable_the_ai_api_fails_closed(upstream, ai, funded, monkeypatch):
-    def unreachable(alias):
+    def unreachable():
         raise ConnectionError("redis down")
-    monkeypatch.setattr(ai_services, "get_redis_connection", unreachable)
+    monkeypatch.setattr(ai_services, "redis_connection", unreachable)
 
     response = post(ai, PROMPT)
 

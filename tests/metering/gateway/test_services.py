@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.utils import timezone
-from django_redis import get_redis_connection
 
+from config.redis_guard import redis_connection
 from metering.gateway import services as ai_services
 from metering.gateway.client import AiUsage
 from metering.gateway.services import (
@@ -260,7 +260,7 @@ def test_a_release_closes_the_record_as_released(reservation):
 
 @pytest.fixture
 def slots(tenant_alpha):
-    redis = get_redis_connection("default")
+    redis = redis_connection()
     redis.delete(slot_key(tenant_alpha))
     yield redis
     redis.delete(slot_key(tenant_alpha))
