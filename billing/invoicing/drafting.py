@@ -34,7 +34,7 @@ from billing.invoicing.rating import (
 )
 from billing.invoicing.services import invoice_finalize
 from billing.invoicing.tax import TaxDecision, tax_decide
-from billing.invoicing.totals import InvoiceTotals, invoice_totals_apply, invoice_totals_compute
+from billing.invoicing.totals import InvoiceTotals, invoice_totals_compute
 from billing.models import (
     CURRENT_STATUSES,
     BillingProfile,
@@ -188,13 +188,15 @@ def upcoming_invoice(*, tenant: Tenant, now: datetime) -> InvoiceDraft | None:
 
 # --- Writing a draft ----------------------------------------------------------------------------------------
 
-@transaction.atomic
+# No savepoint of its own inside the caller's transaction (the billing run's, per period): a failure is the
+# caller's to roll back, and the run saves two round trips per invoice.
+@transaction.atomic(savepoint=False)
 def invoice_create(*, tenant: Tenant, subscription: Subscription | None, draft: InvoiceDraft, billing_reason: str,
                    now: datetime) -> Invoice:
     """Write `draft` as a draft invoice with its lines, in one transaction, and consume what it bills: its pending
     items are marked billed by it, a cycle or start invoice uses one of its coupon's periods (the redemption ends
     with its last), and the owed AI tokens it invoices are settled in the wallet (credited, which repays the
-    debt). Totals come from billing.invoicing.totals. The draft may be finalised from `finalize_after` (now + BILLING_DRAFT_PERIOD_HOURS);
+    debt). The totals are the draft's, which billing.invoicing.totals computed from these very lines. The draft may be finalised from `finalize_after` (now + BILLING_DRAFT_PERIOD_HOURS);
     the caller finalises it at once when that is now.
 
     A cycle or start invoice for a period that already has one violates invoice_one_per_subscription_period
@@ -206,6 +208,8 @@ def invoice_create(*, tenant: Tenant, subscription: Subscription | None, draft: 
         tax_percentage=draft.tax.percentage, tax_inclusive=draft.tax.inclusive, tax_legend=draft.tax.legend,
         collection_method=subscription.collection_method if subscription else Subscription.CollectionMethod.MANUAL,
         finalize_after=now + timedelta(hours=settings.BILLING_DRAFT_PERIOD_HOURS), created_at=now,
+        subtotal=draft.totals.subtotal, discount_total=draft.totals.discount_total,
+        tax_total=draft.totals.tax_total, total=draft.totals.total,
     )
     InvoiceLine.objects.bulk_create(
         InvoiceLine(invoice=invoice, kind=line.kind, description=line.description[:300], quantity=line.quantity,
@@ -226,7 +230,6 @@ def invoice_create(*, tenant: Tenant, subscription: Subscription | None, draft: 
         wallet_credit(tenant=tenant, tokens=draft.shortfall_tokens, kind="adjustment",
                       reason=f"{draft.shortfall_tokens:,} owed AI tokens invoiced (invoice #{invoice.pk})",
                       idempotency_key=f"invoice-shortfall:{invoice.pk}", created_by="billing", now=now)
-    invoice_totals_apply(invoice=invoice)
     return invoice
 
 
@@ -237,7 +240,7 @@ def invoice_issue(*, tenant: Tenant, subscription: Subscription | None, draft: I
     draft without lines. Runs in the caller's transaction when there is one (numbering must)."""
     if not draft.lines:
         return None
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         invoice = invoice_create(tenant=tenant, subscription=subscription, draft=draft,
                                  billing_reason=billing_reason, now=now)
         if invoice.finalize_after <= now:

@@ -95,7 +95,7 @@ def _trials_process(*, now: datetime, result: BillingRunResult) -> None:
 
 def _period_close(subscription_id: int, *, now: datetime, result: BillingRunResult) -> bool:
     """Close the subscription's current period if it is still due and no other run holds it: its invoice, then
-    the roll. Returns whether a period was closed (another may be due after it)."""
+    the roll. Returns whether its next period is due too (a run that missed several)."""
     with transaction.atomic():
         subscription = (Subscription.objects.select_for_update(skip_locked=True, of=("self",))
                         .select_related("tenant", "plan", "price__plan", "scheduled_price__plan")
@@ -108,11 +108,11 @@ def _period_close(subscription_id: int, *, now: datetime, result: BillingRunResu
             result.invoices_created += 1
             if invoice.status != Invoice.Status.DRAFT:
                 result.invoices_finalized += 1
-        if _subscription_roll(subscription, now=now):
-            result.subscriptions_rolled += 1
-        else:
+        if not _subscription_roll(subscription, now=now):
             result.subscriptions_ended += 1
-    return True
+            return False
+        result.subscriptions_rolled += 1
+    return subscription.current_period_end <= now
 
 
 def _cycle_invoice_issue(subscription: Subscription, *, now: datetime) -> Invoice | None:
