@@ -1,8 +1,16 @@
+import json
+from decimal import Decimal
+
 import pytest
 from django.forms.models import model_to_dict
 
-from billing.models import Plan, PlanQuota, TenantPlan
+from billing.models import (
+    BillingProfile, Coupon, Plan, PlanQuota, Price, Product, PromotionCode, Subscription, TaxRate, TenantPlan,
+    UsageCharge,
+)
 from billing.selectors import entitlements_for
+from billing.subscriptions.services import coupon_apply, subscription_start
+from tests.support.clock import NOW
 from tests.support.factories import OpsUserFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +36,9 @@ def plan_form(plan: Plan, **changes) -> dict:
     quotas = list(plan.quotas.all()) if plan.pk else []
     form.update({"quotas-TOTAL_FORMS": len(quotas), "quotas-INITIAL_FORMS": len(quotas),
                  "quotas-MIN_NUM_FORMS": 0, "quotas-MAX_NUM_FORMS": 1000})
+    # The prices are listed read-only: the page posts their (empty) management form back untouched.
+    form.update({"prices-TOTAL_FORMS": 0, "prices-INITIAL_FORMS": 0, "prices-MIN_NUM_FORMS": 0,
+                 "prices-MAX_NUM_FORMS": 1000})
     for index, quota in enumerate(quotas):
         form.update({f"quotas-{index}-id": quota.pk, f"quotas-{index}-plan": plan.pk,
                      f"quotas-{index}-meter_code": quota.meter_code,
@@ -207,3 +218,337 @@ def test_the_tenant_is_chosen_with_autocomplete(admin_client, tenant_alpha):
 
     assert b"admin-autocomplete" in page.content
     assert [result["text"] for result in search.json()["results"]] == ["Alpha Co (alpha)"]
+
+
+# --- Prices and usage charges ---------------------------------------------------------------------
+
+PRICES = "/admin/billing/price/"
+PRICE_FIELDS = ["plan", "currency", "interval", "fixed_amount", "per_seat_amount", "included_seats", "trial_days"]
+CHARGE_FIELDS = ["meter_code", "name", "unit_name", "charge_model", "divide_by", "included_units", "minimum_amount"]
+
+
+def price_form(price: Price, *, charges: list[dict] | None = None, **changes) -> dict:
+    """The price's change form as the admin would post it back, its usage charges as inline rows; `charges`
+    replaces the rows (a dict per row: an existing charge's values with its id, or a new one's)."""
+    form = {name: value for name, value in model_to_dict(price, fields=PRICE_FIELDS).items()}
+    if price.is_active:
+        form["is_active"] = "on"
+    existing = charge_rows(price)
+    rows = existing if charges is None else charges
+    form.update({"usage_charges-TOTAL_FORMS": len(rows), "usage_charges-INITIAL_FORMS": len(existing),
+                 "usage_charges-MIN_NUM_FORMS": 0, "usage_charges-MAX_NUM_FORMS": 1000})
+    for index, row in enumerate(rows):
+        form.update({f"usage_charges-{index}-{name}": value for name, value in row.items() if value is not None})
+        form[f"usage_charges-{index}-price"] = price.pk
+    for name, value in changes.items():
+        if value is None:
+            form.pop(name, None)
+        else:
+            form[name] = value
+    return form
+
+
+def charge_rows(price: Price) -> list[dict]:
+    """The price's usage charges as the inline posts them back unchanged."""
+    return [{**model_to_dict(charge, fields=["id", *CHARGE_FIELDS]), "properties": json.dumps(charge.properties)}
+            for charge in price.usage_charges.all()]
+
+
+def in_use(code: str, tenant) -> Price:
+    """The price, now in use: the tenant starts a trial on it."""
+    price = Price.objects.get(code=code)
+    subscription_start(tenant=tenant, price=price, actor="owner@alpha.test", now=NOW)
+    return price
+
+
+def charge_row(**values) -> dict:
+    row = {"meter_code": "compute_seconds", "name": "Compute", "unit_name": "hours", "charge_model": "standard",
+           "properties": '{"unit_amount": "0.12"}', "divide_by": "3600", "included_units": "0",
+           "minimum_amount": "0"}
+    return {**row, **values}
+
+
+def test_a_plan_lists_its_prices_read_only_with_a_link_to_each(admin_client):
+    pro = Plan.objects.get(code="pro")
+    monthly = Price.objects.get(code="pro-month-usd")
+
+    response = admin_client.get(f"{PLANS}{pro.pk}/change/")
+
+    assert b"pro-year-usd" in response.content and b"99.00 USD" in response.content
+    assert f"{PRICES}{monthly.pk}/change/".encode() in response.content
+    assert b'name="prices-0-fixed_amount"' not in response.content
+
+
+def test_a_price_nobody_uses_can_be_edited(admin_client):
+    starter = Price.objects.get(code="starter-month-usd")
+
+    response = admin_client.post(f"{PRICES}{starter.pk}/change/", price_form(starter, fixed_amount="21.00"))
+
+    assert response.status_code == 302
+    assert Price.objects.get(pk=starter.pk).fixed_amount == Decimal("21.00")
+
+
+def test_a_price_in_use_cannot_be_edited(admin_client, tenant_alpha):
+    pro = in_use("pro-month-usd", tenant_alpha)
+
+    response = admin_client.post(f"{PRICES}{pro.pk}/change/", price_form(pro, fixed_amount="1.00", trial_days=90))
+
+    assert response.status_code == 302
+    assert (Price.objects.get(pk=pro.pk).fixed_amount, Price.objects.get(pk=pro.pk).trial_days) == (
+        Decimal("99.00"), 14)
+
+
+def test_a_price_in_use_can_still_be_deactivated(admin_client, tenant_alpha):
+    pro = in_use("pro-month-usd", tenant_alpha)
+
+    admin_client.post(f"{PRICES}{pro.pk}/change/", price_form(pro, is_active=None))
+
+    assert not Price.objects.get(pk=pro.pk).is_active
+
+
+def test_a_price_in_use_says_why_its_terms_are_read_only(admin_client, tenant_alpha):
+    pro = in_use("pro-month-usd", tenant_alpha)
+
+    response = admin_client.get(f"{PRICES}{pro.pk}/change/")
+
+    assert b'id="price-in-use"' in response.content
+    assert b'name="fixed_amount"' not in response.content and b'name="is_active"' in response.content
+
+
+def test_the_usage_charges_of_a_price_in_use_cannot_be_edited(admin_client, tenant_alpha):
+    pro = in_use("pro-month-usd", tenant_alpha)
+    rows = [{**model_to_dict(charge, fields=["id", *CHARGE_FIELDS]), "properties": '{"unit_amount": "9"}'}
+            for charge in pro.usage_charges.all()]
+
+    response = admin_client.post(f"{PRICES}{pro.pk}/change/", price_form(pro, charges=rows))
+
+    assert response.status_code == 302
+    assert UsageCharge.objects.get(price=pro, meter_code="compute_seconds").properties == {"unit_amount": "0.12"}
+
+
+def test_a_usage_charge_cannot_be_added_to_a_price_in_use(admin_client, tenant_alpha):
+    pro = in_use("pro-month-usd", tenant_alpha)
+    admin_client.post(f"{PRICES}{pro.pk}/change/", price_form(
+        pro, charges=[*charge_rows(pro), charge_row(meter_code="ai_tokens", name="Tokens")]))
+
+    assert not pro.usage_charges.filter(meter_code="ai_tokens").exists()
+
+
+def test_a_price_scheduled_for_a_downgrade_counts_as_in_use(admin_client, tenant_alpha):
+    pro = in_use("pro-month-usd", tenant_alpha)
+    starter = Price.objects.get(code="starter-month-usd")
+    Subscription.objects.filter(price=pro).update(scheduled_price=starter)
+
+    admin_client.post(f"{PRICES}{starter.pk}/change/", price_form(starter, fixed_amount="1.00"))
+
+    assert Price.objects.get(pk=starter.pk).fixed_amount == Decimal("19.00")
+
+
+def test_prices_filter_by_in_use(admin_client, tenant_alpha):
+    in_use("pro-month-usd", tenant_alpha)
+
+    response = admin_client.get(PRICES, {"in_use": "yes"})
+
+    assert b"pro-month-usd" in response.content and b"starter-month-usd" not in response.content
+
+
+def test_prices_cannot_be_deleted(admin_client):
+    starter = Price.objects.get(code="starter-month-usd")
+
+    assert admin_client.get(f"{PRICES}{starter.pk}/delete/").status_code == 403
+
+
+def test_usage_charge_properties_are_validated_for_their_charge_model(admin_client):
+    starter = Price.objects.get(code="starter-month-usd")
+    rows = [*charge_rows(starter), charge_row(properties='{"tiers": []}', charge_model="graduated")]
+
+    response = admin_client.post(f"{PRICES}{starter.pk}/change/", price_form(starter, charges=rows))
+
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][0].formset.errors
+    assert "properties" in errors[-1]
+    assert not starter.usage_charges.filter(meter_code="compute_seconds").exists()
+
+
+def test_usage_charge_properties_are_stored_normalised(admin_client):
+    starter = Price.objects.get(code="starter-month-usd")
+    rows = [*charge_rows(starter), charge_row(properties='{"unit_amount": "1E-1"}')]
+
+    admin_client.post(f"{PRICES}{starter.pk}/change/", price_form(starter, charges=rows))
+
+    assert starter.usage_charges.get(meter_code="compute_seconds").properties == {"unit_amount": "0.1"}
+
+
+def test_a_price_in_another_currencys_minor_units_is_refused(admin_client):
+    starter = Price.objects.get(code="starter-month-usd")
+
+    response = admin_client.post(f"{PRICES}{starter.pk}/change/", price_form(starter, fixed_amount="19.005"))
+
+    assert response.context["adminform"].form.errors["fixed_amount"] == ["USD has 2 decimal places."]
+
+
+# --- Trying a usage charge ------------------------------------------------------------------------
+
+def try_url(charge: UsageCharge) -> str:
+    return f"{PRICES}{charge.price_id}/charges/{charge.pk}/try/"
+
+
+def test_trying_a_package_charge_shows_its_amount_and_packages(admin_client):
+    charge = UsageCharge.objects.get(price__code="pro-month-usd", meter_code="api_calls")
+
+    response = admin_client.post(try_url(charge), {"quantity": "2500"})
+
+    assert response.status_code == 200
+    assert response.context["result"]["amount"] == "0.15 USD"
+    assert response.context["result"]["breakdown"] == ["3 package(s) of 1,000 × 0.05 USD = 0.15 USD"]
+
+
+def test_trying_a_percentage_charge_prices_each_event_value(admin_client):
+    charge = UsageCharge.objects.get(price__code="pro-month-usd", meter_code="api_calls")
+    UsageCharge.objects.filter(pk=charge.pk).update(
+        charge_model="percentage", properties={"rate": "2.5", "fixed_amount": "0.30"})
+
+    response = admin_client.post(try_url(charge), {"event_values": "100, 40\n10"})
+
+    assert response.context["result"]["amount"] == "4.65 USD"
+    assert b"2.5 % of 150 over 3 event(s)" in response.content
+
+
+def test_trying_a_charge_below_its_minimum_shows_the_minimum_line(admin_client):
+    charge = UsageCharge.objects.get(price__code="pro-month-usd", meter_code="compute_seconds")
+    UsageCharge.objects.filter(pk=charge.pk).update(minimum_amount=Decimal("5"))
+
+    response = admin_client.post(try_url(charge), {"quantity": "10"})
+
+    assert response.context["result"]["amount"] == "1.20 USD"
+    assert response.context["result"]["minimum_topup"] == "3.80 USD"
+
+
+def test_trying_a_charge_refuses_a_negative_quantity(admin_client):
+    charge = UsageCharge.objects.get(price__code="pro-month-usd", meter_code="api_calls")
+
+    response = admin_client.post(try_url(charge), {"quantity": "-1"})
+
+    assert response.status_code == 400
+    assert "quantity" in response.context["form"].errors
+
+
+def test_trying_a_charge_of_another_price_is_not_found(admin_client):
+    charge = UsageCharge.objects.get(price__code="pro-month-usd", meter_code="api_calls")
+    starter = Price.objects.get(code="starter-month-usd")
+
+    assert admin_client.get(f"{PRICES}{starter.pk}/charges/{charge.pk}/try/").status_code == 404
+
+
+def test_each_usage_charge_links_to_its_try_page(admin_client):
+    charge = UsageCharge.objects.get(price__code="pro-month-usd", meter_code="api_calls")
+
+    response = admin_client.get(f"{PRICES}{charge.price_id}/change/")
+
+    assert try_url(charge).encode() in response.content
+
+
+# --- Products, tax rates, coupons, promotion codes, billing profiles -------------------------------
+
+def test_products_show_their_price_range(admin_client):
+    response = admin_client.get("/admin/billing/product/")
+
+    assert b"299.00 USD to 799.00 USD" in response.content
+
+
+def test_products_cannot_be_deleted(admin_client):
+    product = Product.objects.get(code="website-audit")
+
+    assert admin_client.get(f"/admin/billing/product/{product.pk}/delete/").status_code == 403
+
+
+def test_a_tax_rate_is_added_from_the_admin(admin_client):
+    response = admin_client.post("/admin/billing/taxrate/add/", {
+        "name": "VAT", "percentage": "19", "country": "DE", "region": "", "is_active": "on"})
+
+    assert response.status_code == 302
+    assert TaxRate.objects.get(country="DE").percentage == Decimal("19")
+
+
+def test_a_second_active_tax_rate_for_one_place_is_refused(admin_client):
+    TaxRate.objects.create(name="VAT", percentage=Decimal("19"), country="DE")
+
+    response = admin_client.post("/admin/billing/taxrate/add/", {
+        "name": "VAT", "percentage": "7", "country": "DE", "region": "", "is_active": "on"})
+
+    assert response.status_code == 200
+    assert TaxRate.objects.filter(country="DE").count() == 1
+
+
+def coupon_form(**values) -> dict:
+    return {"code": "launch", "name": "Launch 20% off", "percent_off": "20", "currency": "", "duration": "once",
+            "is_active": "on", "redemptions-TOTAL_FORMS": 0, "redemptions-INITIAL_FORMS": 0,
+            "redemptions-MIN_NUM_FORMS": 0, "redemptions-MAX_NUM_FORMS": 1000, **values}
+
+
+def test_a_coupon_is_added_from_the_admin(admin_client):
+    response = admin_client.post("/admin/billing/coupon/add/", coupon_form())
+
+    assert response.status_code == 302
+    assert Coupon.objects.get(code="launch").percent_off == Decimal("20")
+
+
+def test_a_coupon_with_both_a_percentage_and_an_amount_is_refused(admin_client):
+    response = admin_client.post("/admin/billing/coupon/add/", coupon_form(amount_off="5", currency="usd"))
+
+    assert response.status_code == 200
+    assert not Coupon.objects.filter(code="launch").exists()
+
+
+def redeemed_coupon(tenant) -> Coupon:
+    coupon = Coupon.objects.create(code="launch", name="Launch", percent_off=Decimal("20"))
+    subscription = subscription_start(tenant=tenant, price=Price.objects.get(code="pro-month-usd"),
+                                      actor="owner@alpha.test", now=NOW)
+    coupon_apply(subscription=subscription, coupon=coupon, actor="ops@tollgate.test", now=NOW)
+    return Coupon.objects.get(pk=coupon.pk)
+
+
+def test_a_coupon_shows_its_redemptions_read_only(admin_client, tenant_alpha):
+    coupon = redeemed_coupon(tenant_alpha)
+
+    response = admin_client.get(f"/admin/billing/coupon/{coupon.pk}/change/")
+
+    assert b"Alpha Co" in response.content and b"ops@tollgate.test" in response.content
+    assert b'name="redemptions-0-periods_left"' not in response.content
+
+
+def test_a_redeemed_coupons_discount_cannot_be_changed(admin_client, tenant_alpha):
+    coupon = redeemed_coupon(tenant_alpha)
+
+    admin_client.post(f"/admin/billing/coupon/{coupon.pk}/change/", coupon_form(
+        name="Launch", percent_off="90", **{"redemptions-TOTAL_FORMS": 0}))
+
+    assert Coupon.objects.get(pk=coupon.pk).percent_off == Decimal("20")
+
+
+def test_a_promotion_code_is_stored_upper_case(admin_client):
+    coupon = Coupon.objects.create(code="launch", name="Launch", percent_off=Decimal("20"))
+
+    response = admin_client.post("/admin/billing/promotioncode/add/", {
+        "code": " spring-26 ", "coupon": coupon.pk, "is_active": "on",
+        "redemptions-TOTAL_FORMS": 0, "redemptions-INITIAL_FORMS": 0})
+
+    assert response.status_code == 302
+    assert PromotionCode.objects.get().code == "SPRING-26"
+
+
+def test_a_billing_profile_is_added_for_a_tenant(admin_client, tenant_alpha):
+    response = admin_client.post("/admin/billing/billingprofile/add/", {
+        "tenant": tenant_alpha.pk, "legal_name": "Alpha Company GmbH", "country": "DE", "tax_id": "DE123456789",
+        "net_terms_days": 30})
+
+    assert response.status_code == 302
+    assert BillingProfile.objects.get(tenant=tenant_alpha).net_terms_days == 30
+
+
+def test_a_billing_profile_with_a_lower_case_country_is_refused(admin_client, tenant_alpha):
+    response = admin_client.post("/admin/billing/billingprofile/add/", {
+        "tenant": tenant_alpha.pk, "legal_name": "Alpha", "country": "de", "net_terms_days": 14})
+
+    assert response.status_code == 200
+    assert not BillingProfile.objects.filter(tenant=tenant_alpha).exists()
