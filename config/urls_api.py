@@ -4,6 +4,20 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import TeamMemberListApi
+from billing.api import (
+    CreditBalanceApi,
+    CreditNoteListApi,
+    InvoiceDetailApi,
+    InvoiceListApi,
+    InvoicePdfApi,
+    PlanCompareApi,
+    PlanListApi,
+    SubscriptionApi,
+    SubscriptionCancelApi,
+    SubscriptionPreviewApi,
+    SubscriptionReactivateApi,
+    UpcomingInvoiceApi,
+)
 from metering.gateway.api import AiCodeCreateApi, AiMessageCreateApi
 from metering.usage.api import EventIngestApi, UsageSeriesApi, UsageSummaryApi
 from metering.wallets.api import WalletDetailApi, WalletEntryListApi
@@ -21,6 +35,19 @@ urlpatterns = [
     path("v1/wallet/entries", WalletEntryListApi.as_view(), name="api_wallet_entries"),
     path("v1/ai/messages", AiMessageCreateApi.as_view(), name="api_ai_messages"),
     path("v1/ai/code", AiCodeCreateApi.as_view(), name="api_ai_code"),
+    path("v1/plans", PlanListApi.as_view(), name="api_plans"),
+    path("v1/plans/compare", PlanCompareApi.as_view(), name="api_plans_compare"),
+    path("v1/subscription", SubscriptionApi.as_view(), name="api_subscription"),
+    path("v1/subscription/preview", SubscriptionPreviewApi.as_view(), name="api_subscription_preview"),
+    path("v1/subscription/cancel", SubscriptionCancelApi.as_view(), name="api_subscription_cancel"),
+    path("v1/subscription/reactivate", SubscriptionReactivateApi.as_view(), name="api_subscription_reactivate"),
+    path("v1/invoices", InvoiceListApi.as_view(), name="api_invoices"),
+    # Before the invoice by number: "upcoming" and "<number>.pdf" are not invoice numbers.
+    path("v1/invoices/upcoming", UpcomingInvoiceApi.as_view(), name="api_invoice_upcoming"),
+    path("v1/invoices/<str:number>.pdf", InvoicePdfApi.as_view(), name="api_invoice_pdf"),
+    path("v1/invoices/<str:number>", InvoiceDetailApi.as_view(), name="api_invoice"),
+    path("v1/credit-notes", CreditNoteListApi.as_view(), name="api_credit_notes"),
+    path("v1/credit-balance", CreditBalanceApi.as_view(), name="api_credit_balance"),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[],
                                                throttle_classes=[]), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema", authentication_classes=[],

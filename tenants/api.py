@@ -55,7 +55,8 @@ class ApiKeyListCreateApi(APIView):
     class InputSerializer(StrictInputSerializer):
         name = StrictCharField(max_length=100)
         scopes = serializers.ListField(
-            child=serializers.ChoiceField(choices=ApiKey.Scope.choices), min_length=1, max_length=4
+            child=serializers.ChoiceField(choices=ApiKey.Scope.choices), min_length=1,
+            max_length=len(ApiKey.Scope.choices)
         )
 
     @extend_schema_serializer(component_name="ApiKeyCreated")

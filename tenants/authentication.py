@@ -65,7 +65,8 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     def get_security_definition(self, auto_schema):
         return {
             "type": "http", "scheme": "bearer", "bearerFormat": "tg_live_<key>",
-            "description": "A tenant API key, sent on the tenant's own host. Scopes: read, write, usage:write, ai.",
+            "description": "A tenant API key, sent on the tenant's own host. Scopes: read, write, usage:write, ai, "
+                           "billing.",
         }
 
 

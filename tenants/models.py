@@ -117,6 +117,7 @@ class ApiKey(models.Model):
         WRITE = "write", "Write"
         USAGE_WRITE = "usage:write", "Send usage events"
         AI = "ai", "Call the AI API"
+        BILLING = "billing", "Change the subscription"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)

@@ -13,7 +13,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--tenant", required=True, help="The tenant's slug.")
         parser.add_argument("--name", required=True, help="What the key is for.")
-        parser.add_argument("--scopes", default="read", help="Comma-separated: read, write, usage:write, ai.")
+        parser.add_argument("--scopes", default="read",
+                            help="Comma-separated: read, write, usage:write, ai, billing.")
 
     def handle(self, *args, **options) -> None:
         tenant = Tenant.objects.customers().filter(slug=options["tenant"]).first()
