@@ -61,7 +61,11 @@ def billing_run(*, now: datetime) -> BillingRunResult:
     mark overdue subscriptions past due. Safe to run again, after a crash, and at the same time as another run
     (see the module docstring)."""
     result = BillingRunResult()
-    _trials_process(now=now, result=result)
+    try:
+        _trials_process(now=now, result=result)
+    except Exception:
+        # Trials are retried by the next run; the periods that ended are billed regardless.
+        logger.exception("billing_run_trials_failed")
     due = (Subscription.objects.filter(status__in=BILLED_STATUSES, current_period_end__lte=now)
            .order_by("current_period_end", "pk").values_list("pk", flat=True))
     for subscription_id in list(due):
@@ -192,5 +196,10 @@ def _overdue_mark(*, now: datetime, result: BillingRunResult) -> None:
                                            invoices__due_at__lte=now)
                .distinct().order_by("pk"))
     for subscription in overdue:
-        subscription_past_due_mark(subscription=subscription, now=now)
+        try:
+            subscription_past_due_mark(subscription=subscription, now=now)
+        except Exception:
+            # E.g. paused or canceled since it was read: the next run reads it again.
+            logger.exception("billing_run_past_due_failed subscription=%s", subscription.pk)
+            continue
         result.subscriptions_past_due += 1
