@@ -7,10 +7,21 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from billing.models import CURRENT_STATUSES, Plan, PlanQuota, Subscription, TenantPlan
+from billing.models import (
+    CURRENT_STATUSES,
+    BillingProfile,
+    Plan,
+    PlanQuota,
+    Price,
+    Subscription,
+    TenantPlan,
+    UsageCharge,
+)
 from config.lookup_cache import lookup_cached, lookup_key
+from config.money import Money, currency_minor_units, money_format
 from tenants.models import Tenant
 
 
@@ -119,3 +130,157 @@ def tenant_plan(tenant: Tenant) -> Plan | None:
     """The plan ops assigned to the tenant, else Free (subscriptions are read through billing.subscriptions)."""
     assignment = TenantPlan.objects.select_related("plan").filter(tenant=tenant).first()
     return assignment.plan if assignment else _free_plan()
+
+
+# --- Billing page and pricing page -------------------------------------------------------------------------
+
+def billing_profile_get(*, tenant: Tenant) -> BillingProfile | None:
+    return BillingProfile.objects.filter(tenant=tenant).first()
+
+
+def price_list_self_serve(*, currency: str | None = None) -> QuerySet[Price]:
+    """The prices a tenant may choose by itself: active, of public, active plans that are not sold through sales,
+    Free left out (it is where a tenant without a subscription already is)."""
+    prices = (Price.objects.filter(is_active=True, plan__is_active=True, plan__is_public=True,
+                                   plan__contact_sales=False)
+              .exclude(plan__code=settings.BILLING_FREE_PLAN_CODE).select_related("plan")
+              .order_by("plan__sort_order", "plan__code", "currency", "fixed_amount"))
+    return prices.filter(currency=currency) if currency else prices
+
+
+@dataclass(frozen=True)
+class PublicPrice:
+    price: Price
+    amount: Money
+    # What each usage charge costs, in words ("API calls: 0.05 USD per 1,000 calls beyond 100,000 a month").
+    usage: list[str]
+    seats: str
+
+
+@dataclass(frozen=True)
+class PublicPlan:
+    plan: Plan
+    monthly: PublicPrice | None
+    annual: PublicPrice | None
+    contact_sales: bool
+
+    @property
+    def annual_saving_percent(self) -> int | None:
+        """Whole percent an annual price saves over twelve monthly ones, when it saves anything."""
+        if not (self.monthly and self.annual and self.monthly.amount.amount):
+            return None
+        twelve = self.monthly.amount.amount * 12
+        saving = int((twelve - self.annual.amount.amount) * 100 / twelve)
+        return saving if saving > 0 else None
+
+
+@dataclass(frozen=True)
+class PublicPriceList:
+    currency: str
+    plans: list[PublicPlan]
+    token_price_per_1000: Money | None
+
+
+def public_price_list(*, currency: str = "USD") -> PublicPriceList:
+    """The pricing page's catalogue: every active plan that is public or sold through sales, with its monthly and
+    annual price in `currency` (None when it has none; always None for a plan sold through sales), its usage
+    charges in words, and the price of AI tokens beyond the allowance."""
+    plans = list(Plan.objects.filter(Q(is_public=True) | Q(contact_sales=True), is_active=True)
+                 .order_by("sort_order", "code"))
+    prices = (Price.objects.filter(plan__in=plans, currency=currency, is_active=True,
+                                   interval__in=[Price.Interval.MONTH, Price.Interval.YEAR])
+              .prefetch_related("usage_charges").order_by("-created_at", "-id"))
+    by_plan: dict[tuple[int, str], Price] = {}
+    # Newest first: ops replace a price by creating a new one, and the page shows the replacement.
+    for price in prices:
+        by_plan.setdefault((price.plan_id, price.interval), price)
+    token_price = settings.BILLING_TOKEN_PRICE_PER_1000.get(currency)
+    return PublicPriceList(
+        currency=currency,
+        plans=[PublicPlan(plan=plan, contact_sales=plan.contact_sales,
+                          monthly=None if plan.contact_sales else _public_price(by_plan.get((plan.pk, "month"))),
+                          annual=None if plan.contact_sales else _public_price(by_plan.get((plan.pk, "year"))))
+               for plan in plans],
+        token_price_per_1000=Money(Decimal(token_price), currency) if token_price is not None else None,
+    )
+
+
+def _public_price(price: Price | None) -> PublicPrice | None:
+    if price is None:
+        return None
+    return PublicPrice(price=price, amount=price.fixed_money,
+                       usage=[usage_charge_words(charge) for charge in price.usage_charges.all()],
+                       seats=_seats_words(price))
+
+
+def _seats_words(price: Price) -> str:
+    seats = f"{price.included_seats} seat{'s' if price.included_seats != 1 else ''} included"
+    if price.per_seat_amount:
+        return f"{seats}, then {_unit_money(price.per_seat_amount, price.currency)} per extra seat"
+    return seats
+
+
+PERIOD_WORDS = {Price.Interval.MONTH: "a month", Price.Interval.QUARTER: "a quarter", Price.Interval.YEAR: "a year"}
+
+
+def usage_charge_words(charge: UsageCharge) -> str:
+    """A usage charge as a customer reads it, e.g. "API calls: 0.05 USD per 1,000 calls beyond 100,000 a month".
+    Tiers are listed; a minimum is mentioned. The charge's units are its `unit_name` (after `divide_by`)."""
+    properties, currency, unit = charge.properties or {}, charge.price.currency, charge.unit_name
+    model = UsageCharge.ChargeModel
+    free = charge.included_units
+    if charge.charge_model == model.PACKAGE:
+        free += Decimal(properties.get("free_units") or "0")
+        size = Decimal(properties["package_size"])
+        words = f"{_unit_money(Decimal(properties['amount']), currency)} per {_number(size)} {unit}"
+    elif charge.charge_model == model.STANDARD:
+        words = f"{_unit_money(Decimal(properties['unit_amount']), currency)} per {_singular(unit)}"
+    elif charge.charge_model in (model.GRADUATED, model.VOLUME):
+        words = _tiers_words(properties.get("tiers", []), currency=currency, unit=unit,
+                             volume=charge.charge_model == model.VOLUME)
+    elif charge.charge_model == model.PERCENTAGE:
+        words = f"{_number(Decimal(properties['rate']))} % of each transaction"
+        if Decimal(properties.get("fixed_amount") or "0"):
+            words += f" + {_unit_money(Decimal(properties['fixed_amount']), currency)}"
+    else:
+        words = "of the value: " + ", then ".join(
+            f"{_number(Decimal(tier['rate']))} % "
+            + (f"up to {_number(Decimal(tier['up_to']))}" if tier.get("up_to") is not None else "beyond")
+            for tier in properties.get("tiers", []))
+    if free:
+        words += f" beyond {_number(free)} {PERIOD_WORDS.get(charge.price.interval, '')}".rstrip()
+    if charge.minimum_amount:
+        words += f" (at least {_unit_money(charge.minimum_amount, currency)} {PERIOD_WORDS[charge.price.interval]})"
+    return f"{charge.name}: {words}"
+
+
+def _tiers_words(tiers: list[dict], *, currency: str, unit: str, volume: bool) -> str:
+    parts, lower = [], Decimal(0)
+    for tier in tiers:
+        price = f"{_unit_money(Decimal(tier['unit_amount']), currency)} per {_singular(unit)}"
+        flat = Decimal(tier.get("flat_amount") or "0")
+        if flat:
+            price += f" + {_unit_money(flat, currency)}"
+        if tier.get("up_to") is None:
+            parts.append(f"{price} beyond {_number(lower)}" if lower else price)
+        else:
+            parts.append(f"{price} up to {_number(Decimal(tier['up_to']))}")
+            lower = Decimal(tier["up_to"])
+    prefix = "the tier the total reaches prices every unit: " if volume else ""
+    return prefix + ", then ".join(parts)
+
+
+def _singular(unit: str) -> str:
+    # Unit names are plural ("calls", "hours"); "per call" reads better than "per 1 calls".
+    return unit[:-1] if unit.endswith("s") and not unit.endswith("ss") else unit
+
+
+def _number(value: Decimal) -> str:
+    whole, _, fraction = format(value.normalize(), "f").partition(".")
+    return f"{int(whole):,}" + (f".{fraction}" if fraction else "")
+
+
+def _unit_money(amount: Decimal, currency: str) -> str:
+    """At least the currency's decimals, more when the price has them (0.00005 per call)."""
+    places = max(-amount.normalize().as_tuple().exponent, currency_minor_units(currency)) if amount else None
+    return money_format(Money(amount, currency), places=places)

@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from accounts import views as account_views
+from billing import views as billing_views
 from metering.usage import views as metering_views
 from metering.wallets import views as wallet_views
 from tenants import views_staff
@@ -30,6 +31,23 @@ urlpatterns = [
     path("wallet/purchases/", wallet_views.wallet_purchase_create, name="wallet_purchase_create"),
     path("wallet/purchases/<int:purchase_id>/cancel/", wallet_views.wallet_purchase_cancel,
          name="wallet_purchase_cancel"),
+    path("billing/", billing_views.billing_page, name="section_billing"),
+    path("billing/subscription/start/", billing_views.subscription_start_submit, name="billing_subscription_start"),
+    path("billing/subscription/change/", billing_views.subscription_change_confirm,
+         name="billing_subscription_change"),
+    path("billing/subscription/cancel/", billing_views.subscription_cancel_submit,
+         name="billing_subscription_cancel"),
+    path("billing/subscription/reactivate/", billing_views.subscription_reactivate_submit,
+         name="billing_subscription_reactivate"),
+    path("billing/promotion-code/", billing_views.promotion_code_submit, name="billing_promotion_code"),
+    path("billing/details/", billing_views.billing_profile_submit, name="billing_profile_update"),
+    path("billing/services/", billing_views.quote_request_submit, name="billing_quote_request"),
+    path("billing/services/<int:quote_id>/<str:answer>/", billing_views.quote_answer_submit,
+         name="billing_quote_answer"),
+    path("billing/invoices/<str:number>.pdf", billing_views.invoice_pdf_download, name="billing_invoice_pdf"),
+    path("billing/invoices/<str:number>/", billing_views.invoice_page, name="billing_invoice"),
+    path("billing/invoices/<str:number>/lines/<int:line_id>/usage/", billing_views.invoice_line_usage,
+         name="billing_invoice_line_usage"),
 ] + [
     path(f"{section}/", views_staff.section_upcoming, {"section": section}, name=f"section_{section.replace('-', '_')}")
     for section in views_staff.UPCOMING_SECTIONS

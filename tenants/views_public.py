@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import get_usage
 
 from accounts.login_limits import staff_password_check
+from billing.selectors import public_price_list
 from tenants.exceptions import SlugInvalid, SlugTaken
 from tenants.forms import SignupForm
 from tenants.models import Tenant
@@ -25,7 +26,12 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def pricing(request: HttpRequest) -> HttpResponse:
-    return render(request, "public/pricing.html")
+    """The plans priced from the billing catalogue (monthly and annual), usage prices in words, and the FAQ."""
+    return render(request, "public/pricing.html", {
+        "price_list": public_price_list(currency="USD"),
+        "sales_email": settings.BILLING_ISSUER["email"],
+        "trial_reminder_days": settings.BILLING_TRIAL_REMINDER_DAYS,
+    })
 
 
 @require_http_methods(["GET", "POST"])

@@ -33,14 +33,6 @@ def test_landing_says_what_tollgate_offers(public_client):
     assert b"/signup/" in response.content
 
 
-def test_pricing_page_is_an_honest_placeholder_without_prices(public_client):
-    response = public_client.get("/pricing/")
-
-    assert response.status_code == 200
-    assert b"Free" in response.content
-    assert b"$" not in response.content
-
-
 def test_signup_provisions_the_workspace_and_redirects_to_a_login_link_on_its_host(public_client):
     response = public_client.post("/signup/", SIGNUP)
 

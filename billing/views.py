@@ -1,0 +1,422 @@
+"""The Billing page on a tenant's host and the invoice pages behind it. Every staff member sees the plan and its
+limits; owners and billing members (Action.VIEW_BILLING) see the rest (invoices, credit, the upcoming invoice,
+the plan comparison, quotes); they also change it (Action.MANAGE_BILLING), each change through a billing service,
+its refusals (DomainError) shown as form errors or messages. Everything is read for `request.tenant` only:
+an invoice is found by number among the tenant's own finalised invoices, never by a bare id."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from decimal import Decimal
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.permissions import Action, staff_action_required, user_can
+from billing.errors import BillingError
+from billing.invoicing.credit import account_credit_balance
+from billing.invoicing.documents import invoice_document
+from billing.invoicing.drafting import plan_comparison, upcoming_invoice
+from billing.invoicing.pdf import invoice_pdf
+from billing.invoicing.rating import usage_daily
+from billing.invoicing.selectors import credit_note_list, invoice_get, invoice_list
+from billing.models import BillingProfile, Invoice, InvoiceLine, Price, Product, Subscription
+from billing.quotes.selectors import product_list, service_quote_get, service_quote_list
+from billing.quotes.services import (
+    BRIEF_MAX_CHARS,
+    service_quote_accept,
+    service_quote_decline,
+    service_quote_request,
+    service_quote_withdraw,
+)
+from billing.selectors import billing_profile_get, price_list_self_serve, tenant_plan
+from billing.services import billing_profile_update
+from billing.subscriptions.selectors import subscription_current
+from billing.subscriptions.services import (
+    promotion_code_redeem,
+    subscription_cancel,
+    subscription_change,
+    subscription_change_preview,
+    subscription_reactivate,
+    subscription_start,
+)
+from config.money import Money, money_format, money_round
+from metering.usage.selectors import usage_percent_whole, usage_summary
+
+INVOICES_SHOWN = 24
+MAX_SEATS = 10_000
+
+
+# --- Forms ---------------------------------------------------------------------------------------------------
+
+class PriceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, price: Price) -> str:
+        amount = money_format(price.fixed_money)
+        trial = f" · {price.trial_days}-day trial" if price.trial_days else ""
+        return f"{price.plan.name}: {amount} {price.get_interval_display().lower()}{trial}"
+
+
+class SubscriptionStartForm(forms.Form):
+    price = PriceChoiceField(queryset=Price.objects.none(), to_field_name="code", empty_label=None, label="Plan")
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_SEATS, initial=1, label="Seats")
+    promotion_code = forms.CharField(max_length=40, required=False, label="Promotion code (optional)")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["price"].queryset = price_list_self_serve()
+
+
+class SubscriptionChangeForm(forms.Form):
+    price = PriceChoiceField(queryset=Price.objects.none(), to_field_name="code", empty_label=None, label="Plan")
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_SEATS, label="Seats")
+
+    def __init__(self, *args, subscription: Subscription, **kwargs) -> None:
+        kwargs.setdefault("initial", {"price": subscription.price.code, "quantity": subscription.quantity})
+        super().__init__(*args, **kwargs)
+        # A subscription changes within its currency (the service refuses another one).
+        self.fields["price"].queryset = price_list_self_serve(currency=subscription.price.currency)
+
+
+class PromotionCodeForm(forms.Form):
+    promotion_code = forms.CharField(max_length=40, label="Promotion code")
+
+
+class BillingProfileForm(forms.Form):
+    legal_name = forms.CharField(max_length=200, required=False, label="Legal name")
+    email = forms.EmailField(required=False, label="Invoice email",
+                             help_text="Where invoices are sent; the owners when empty.")
+    address_line1 = forms.CharField(max_length=200, required=False, label="Address")
+    address_line2 = forms.CharField(max_length=200, required=False, label="Address (line 2)")
+    city = forms.CharField(max_length=100, required=False)
+    postal_code = forms.CharField(max_length=20, required=False, label="Postal code")
+    region = forms.CharField(max_length=10, required=False, label="Region or state",
+                             help_text="A code, e.g. CA for California; empty for the whole country.")
+    country = forms.CharField(max_length=2, required=False, help_text="Two letters, e.g. DE, FR or US.")
+    tax_id = forms.CharField(max_length=40, required=False, label="Tax ID",
+                             help_text="An EU VAT number (e.g. DE136695976) is checked; with a valid one from "
+                                       "another EU country than ours, invoices are reverse-charged.")
+
+
+class QuoteRequestForm(forms.Form):
+    product = forms.ModelChoiceField(queryset=Product.objects.none(), to_field_name="code", empty_label=None,
+                                     label="Service")
+    brief = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=BRIEF_MAX_CHARS,
+                            help_text="What you need, for whom and by when: the quote is based on it.")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = Product.objects.filter(pk__in=[p.pk for p in product_list()])
+
+
+# --- The Billing page ----------------------------------------------------------------------------------------
+
+@staff_action_required(Action.USE_PRODUCT)
+@require_GET
+def billing_page(request: HttpRequest) -> HttpResponse:
+    return _billing_page_render(request)
+
+
+def _billing_page_render(request: HttpRequest, *, status: int = 200, **forms_bound) -> HttpResponse:
+    tenant, now = request.tenant, timezone.now()
+    subscription = subscription_current(tenant=tenant)
+    can_view = user_can(request.user, Action.VIEW_BILLING)
+    can_manage = user_can(request.user, Action.MANAGE_BILLING)
+    summary = usage_summary(tenant=tenant, now=now)
+    context = {
+        "active_section": "billing",
+        "subscription": subscription,
+        "plan": subscription.plan if subscription else tenant_plan(tenant),
+        "usage_period": (summary.period_start, summary.period_end),
+        "usage_rows": [
+            {"meter": row.meter, "used": row.used, "quota": row.quota,
+             "percent": usage_percent_whole(row.percent_used) if row.quota else None}
+            for row in summary.meters],
+        "can_view": can_view,
+        "can_manage": can_manage,
+    }
+    if can_view:
+        context |= _billing_details(request, subscription=subscription, now=now)
+    if can_manage:
+        context |= {
+            "start_form": forms_bound.get("start_form") or SubscriptionStartForm(),
+            "change_form": forms_bound.get("change_form") or (
+                SubscriptionChangeForm(subscription=subscription) if subscription else None),
+            "promotion_form": forms_bound.get("promotion_form") or PromotionCodeForm(),
+            "profile_form": forms_bound.get("profile_form") or BillingProfileForm(
+                initial=_profile_initial(context["profile"])),
+            "quote_form": forms_bound.get("quote_form") or QuoteRequestForm(),
+        }
+    return render(request, "billing/billing.html", context, status=status)
+
+
+def _billing_details(request: HttpRequest, *, subscription: Subscription | None, now: datetime) -> dict:
+    tenant = request.tenant
+    currency = subscription.price.currency if subscription else "USD"
+    details = {
+        "invoices": [(invoice, Money(invoice.total, invoice.currency), Money(invoice.amount_due, invoice.currency))
+                     for invoice in invoice_list(tenant=tenant)[:INVOICES_SHOWN]],
+        "invoices_shown": INVOICES_SHOWN,
+        "credit_notes": [(note, Money(note.amount, note.currency)) for note in credit_note_list(tenant=tenant)],
+        "credit_balance": account_credit_balance(tenant=tenant, currency=currency),
+        "profile": billing_profile_get(tenant=tenant),
+        "quotes": [(quote, Money(quote.amount, quote.currency) if quote.amount is not None else None)
+                   for quote in service_quote_list(tenant=tenant)],
+        "products": product_list(),
+        "upcoming": None,
+        "comparison": None,
+    }
+    # Rating reads metering: a meter ops removed must not take the whole page down with it.
+    try:
+        draft = upcoming_invoice(tenant=tenant, now=now)
+        details["upcoming"] = draft and {
+            "draft": draft, "total": money_round(draft.total),
+            "lines": [(line, Money(line.amount, draft.currency)) for line in draft.lines]}
+        details["comparison"] = plan_comparison(tenant=tenant, now=now)
+    except BillingError as error:
+        details["estimate_error"] = error.message
+    return details
+
+
+def _profile_initial(profile: BillingProfile | None) -> dict:
+    if profile is None:
+        return {}
+    return {name: getattr(profile, name) for name in BillingProfileForm.base_fields}
+
+
+def _actor(request: HttpRequest) -> str:
+    return request.user.email
+
+
+def _current_or_message(request: HttpRequest) -> Subscription | None:
+    subscription = subscription_current(tenant=request.tenant)
+    if subscription is None:
+        messages.error(request, "There is no subscription to change: choose a plan first.")
+    return subscription
+
+
+# --- Subscription --------------------------------------------------------------------------------------------
+
+@staff_action_required(Action.MANAGE_BILLING)
+@require_POST
+def subscription_start_submit(request: HttpRequest) -> HttpResponse:
+    form = SubscriptionStartForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            subscription = subscription_start(
+                tenant=request.tenant, price=data["price"], quantity=data["quantity"], actor=_actor(request),
+                now=timezone.now(), promotion_code=data["promotion_code"].strip() or None)
+        except BillingError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            if subscription.status == Subscription.Status.TRIALING:
+                messages.success(request, f"Your {subscription.plan.name} trial runs until "
+                                          f"{subscription.trial_end:%-d %b %Y}.")
+            else:
+                messages.success(request, f"You are on {subscription.plan.name}. Its first invoice is below.")
+            return redirect("section_billing")
+    return _billing_page_render(request, start_form=form, status=400)
+
+
+@staff_action_required(Action.MANAGE_BILLING)
+@require_http_methods(["GET", "POST"])
+def subscription_change_confirm(request: HttpRequest) -> HttpResponse:
+    """GET shows what the change would do (kind, when, the prorations and what must change first); POST makes it.
+    The preview is recomputed at POST time by the service: what was shown is not trusted."""
+    subscription = _current_or_message(request)
+    if subscription is None:
+        return redirect("section_billing")
+    data = request.POST if request.method == "POST" else request.GET
+    form = SubscriptionChangeForm(data, subscription=subscription)
+    if not form.is_valid():
+        return _billing_page_render(request, change_form=form, status=400)
+    price, quantity, now = form.cleaned_data["price"], form.cleaned_data["quantity"], timezone.now()
+    try:
+        if request.method == "GET":
+            preview = subscription_change_preview(subscription=subscription, price=price, quantity=quantity, now=now)
+        else:
+            subscription_change(subscription=subscription, price=price, quantity=quantity,
+                                actor=_actor(request), now=now)
+    except BillingError as error:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+        return _billing_page_render(request, change_form=form, status=400)
+    if request.method == "POST":
+        messages.success(request, "Your subscription was changed.")
+        return redirect("section_billing")
+    rounded = [(line, money_round(Money(line.amount, preview.currency))) for line in preview.lines]
+    total = Money(sum((amount.amount for _, amount in rounded), Decimal(0)), preview.currency)
+    return render(request, "billing/change_preview.html", {
+        "active_section": "billing", "subscription": subscription, "preview": preview, "lines": rounded,
+        "total": total, "form": form,
+    })
+
+
+@staff_action_required(Action.MANAGE_BILLING)
+@require_POST
+def subscription_cancel_submit(request: HttpRequest) -> HttpResponse:
+    subscription = _current_or_message(request)
+    if subscription is None:
+        return redirect("section_billing")
+    # Now only for a paused subscription, which cannot wait for a period end; otherwise at the period's end.
+    at_period_end = request.POST.get("when") != "now"
+    try:
+        subscription_cancel(subscription=subscription, actor=_actor(request), now=timezone.now(),
+                            at_period_end=at_period_end)
+    except BillingError as error:
+        messages.error(request, error.message)
+    else:
+        if at_period_end:
+            messages.success(request, f"Your subscription ends on {subscription.current_period_end:%-d %b %Y}. "
+                                      "You can reactivate it until then.")
+        else:
+            messages.success(request, "Your subscription has ended.")
+    return redirect("section_billing")
+
+
+@staff_action_required(Action.MANAGE_BILLING)
+@require_POST
+def subscription_reactivate_submit(request: HttpRequest) -> HttpResponse:
+    subscription = _current_or_message(request)
+    if subscription is None:
+        return redirect("section_billing")
+    try:
+        subscription_reactivate(subscription=subscription, actor=_actor(request), now=timezone.now())
+    except BillingError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Your subscription continues: it renews at the end of its period.")
+    return redirect("section_billing")
+
+
+@staff_action_required(Action.MANAGE_BILLING)
+@require_POST
+def promotion_code_submit(request: HttpRequest) -> HttpResponse:
+    subscription = _current_or_message(request)
+    if subscription is None:
+        return redirect("section_billing")
+    form = PromotionCodeForm(request.POST)
+    if form.is_valid():
+        try:
+            redemption = promotion_code_redeem(subscription=subscription, code=form.cleaned_data["promotion_code"],
+                                               actor=_actor(request), now=timezone.now())
+        except BillingError as error:
+            form.add_error("promotion_code", error.message)
+        else:
+            messages.success(request, f"{redemption.coupon.name} applies to your next invoices.")
+            return redirect("section_billing")
+    return _billing_page_render(request, promotion_form=form, status=400)
+
+
+@staff_action_required(Action.MANAGE_BILLING)
+@require_POST
+def billing_profile_submit(request: HttpRequest) -> HttpResponse:
+    form = BillingProfileForm(request.POST)
+    if form.is_valid():
+        try:
+            billing_profile_update(tenant=request.tenant, **form.cleaned_data)
+        except BillingError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, "Billing details saved. Your next invoices use them.")
+            return redirect("section_billing")
+    return _billing_page_render(request, profile_form=form, status=400)
+
+
+# --- Productized services ------------------------------------------------------------------------------------
+
+@staff_action_required(Action.MANAGE_BILLING)
+@require_POST
+def quote_request_submit(request: HttpRequest) -> HttpResponse:
+    form = QuoteRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            quote = service_quote_request(tenant=request.tenant, product=form.cleaned_data["product"],
+                                          brief=form.cleaned_data["brief"], actor=_actor(request),
+                                          now=timezone.now())
+        except BillingError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, f"Request for {quote.product.name} sent: we answer with a quote.")
+            return redirect("section_billing")
+    return _billing_page_render(request, quote_form=form, status=400)
+
+
+QUOTE_ANSWERS = {
+    "accept": (service_quote_accept, "Quote accepted: its invoice is below."),
+    "decline": (service_quote_decline, "Quote declined."),
+    "withdraw": (service_quote_withdraw, "Request withdrawn."),
+}
+
+
+@staff_action_required(Action.MANAGE_BILLING)
+@require_POST
+def quote_answer_submit(request: HttpRequest, quote_id: int, answer: str) -> HttpResponse:
+    quote = service_quote_get(tenant=request.tenant, quote_id=quote_id)
+    if quote is None or answer not in QUOTE_ANSWERS:
+        raise Http404("No such quote.")
+    service, done = QUOTE_ANSWERS[answer]
+    try:
+        service(quote=quote, actor=_actor(request), now=timezone.now())
+    except BillingError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return redirect("section_billing")
+
+
+# --- Invoices ------------------------------------------------------------------------------------------------
+
+def _invoice_or_404(request: HttpRequest, number: str) -> Invoice:
+    invoice = invoice_get(tenant=request.tenant, number=number)
+    if invoice is None:
+        raise Http404("No such invoice.")
+    return invoice
+
+
+@staff_action_required(Action.VIEW_BILLING)
+@require_GET
+def invoice_page(request: HttpRequest, number: str) -> HttpResponse:
+    invoice = _invoice_or_404(request, number)
+    usage_line_ids = {line.pk for line in invoice.lines.all()
+                      if line.kind == InvoiceLine.Kind.USAGE and line.usage_charge_id and line.period_start}
+    document = invoice_document(invoice=invoice)
+    lines = [(line, document_line, line.pk in usage_line_ids)
+             for line, document_line in zip(invoice.lines.all(), document.lines, strict=True)]
+    return render(request, "billing/invoice.html", {"invoice": invoice, "document": document, "lines": lines})
+
+
+@staff_action_required(Action.VIEW_BILLING)
+@require_GET
+def invoice_pdf_download(request: HttpRequest, number: str) -> HttpResponse:
+    invoice = _invoice_or_404(request, number)
+    response = HttpResponse(invoice_pdf(invoice=invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+    return response
+
+
+@staff_action_required(Action.VIEW_BILLING)
+@require_GET
+def invoice_line_usage(request: HttpRequest, number: str, line_id: int) -> HttpResponse:
+    """The usage behind a usage line, day by day (UTC): the figures the line's quantity adds up from."""
+    invoice = _invoice_or_404(request, number)
+    line = next((line for line in invoice.lines.all() if line.pk == line_id), None)
+    if line is None or line.kind != InvoiceLine.Kind.USAGE or line.usage_charge is None or line.period_start is None:
+        raise Http404("No usage behind this line.")
+    charge = line.usage_charge
+    days = usage_daily(tenant=request.tenant, charge=charge, start=line.period_start, end=line.period_end)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{invoice.number}-line-{line.pk}-usage.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["date", charge.unit_name])
+        writer.writerows((day.isoformat(), format(value.normalize(), "f")) for day, value in days)
+        return response
+    return render(request, "billing/invoice_line_usage.html", {
+        "active_section": "billing", "invoice": invoice, "line": line, "charge": charge, "days": days,
+        "total": sum((value for _, value in days), Decimal(0)),
+    })
