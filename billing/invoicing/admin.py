@@ -57,6 +57,11 @@ ENTRY_FIELDS = ["created_at", "kind", "amount", "balance_after", "description", 
                 "created_by"]
 
 
+def _confirm_form(request: HttpRequest) -> forms.Form:
+    """A confirmation: bound on POST even when nothing but the CSRF token (or, in tests, nothing) is posted."""
+    return forms.Form(request.POST if request.method == "POST" else None)
+
+
 def _form_error(form: forms.Form, error: BillingError) -> None:
     """A service's refusal on the field it names when the form has it, else on the whole form."""
     form.add_error(error.field if error.field in form.fields else None, error.message)
@@ -314,7 +319,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         if operation not in OPERATIONS:
             raise Http404("No such operation.")
         service, label, done_message, _ = OPERATIONS[operation]
-        form = forms.Form(request.POST or None)
+        form = _confirm_form(request)
         if request.method == "POST" and form.is_valid():
             try:
                 invoice = service(invoice=invoice, actor=request.user.email, now=timezone.now())
@@ -370,7 +375,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         line = InvoiceLine.objects.filter(invoice=invoice, pk=line_id).first()
         if line is None:
             raise Http404("No such line on this invoice.")
-        form = forms.Form(request.POST or None)
+        form = _confirm_form(request)
         if request.method == "POST" and form.is_valid():
             try:
                 invoice = draft_invoice_line_remove(line=line, actor=request.user.email)

@@ -47,6 +47,11 @@ OPERATIONS = {
 }
 
 
+def _confirm_form(request: HttpRequest) -> forms.Form:
+    """A confirmation: bound on POST even when nothing but the CSRF token (or, in tests, nothing) is posted."""
+    return forms.Form(request.POST if request.method == "POST" else None)
+
+
 def _form_error(form: forms.Form, error: BillingError) -> None:
     """A service's refusal on the field it names when the form has it, else on the whole form."""
     form.add_error(error.field if error.field in form.fields else None, error.message)
@@ -299,7 +304,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
         if operation not in OPERATIONS:
             raise Http404("No such operation.")
         service, label, done_message = OPERATIONS[operation]
-        form = forms.Form(request.POST or None)
+        form = _confirm_form(request)
         if request.method == "POST" and form.is_valid():
             try:
                 subscription = service(subscription=subscription, actor=request.user.email, now=timezone.now())
