@@ -251,6 +251,34 @@ def test_missed_periods_are_each_billed_once(tenant_alpha):
     assert result.invoices_created == 2
 
 
+@pytest.mark.parametrize(("interval", "start", "next_end"), [
+    (Price.Interval.QUARTER, datetime(2026, 8, 20, 12, tzinfo=UTC), datetime(2027, 2, 20, 12, tzinfo=UTC)),
+    (Price.Interval.YEAR, datetime(2025, 11, 20, 12, tzinfo=UTC), datetime(2027, 11, 20, 12, tzinfo=UTC)),
+])
+def test_a_longer_interval_rolls_by_its_months(tenant_alpha, interval, start, next_end):
+    subscription = subscribe(tenant_alpha, pro_price(interval=interval), current_period_start=start,
+                             created_at=start)
+
+    billing_run(now=NOW)
+
+    subscription.refresh_from_db()
+    assert (subscription.current_period_start, subscription.current_period_end) == (NOW, next_end)
+    assert invoices_of(subscription)[0].lines.get(kind=Kind.FIXED).period_end == next_end
+
+
+def test_a_calendar_month_subscription_rolls_to_the_first_of_the_next_month(tenant_alpha):
+    november = datetime(2026, 11, 1, tzinfo=UTC)
+    december = datetime(2026, 12, 1, tzinfo=UTC)
+    subscription = subscribe(tenant_alpha, pro_price(), billing_anchor=Subscription.BillingAnchor.CALENDAR_MONTH,
+                             current_period_start=datetime(2026, 10, 1, tzinfo=UTC), current_period_end=november,
+                             created_at=november)
+
+    billing_run(now=NOW)
+
+    subscription.refresh_from_db()
+    assert (subscription.current_period_start, subscription.current_period_end) == (november, december)
+
+
 def test_a_crash_half_way_leaves_the_period_due_and_the_next_run_bills_it_once(tenant_alpha, monkeypatch):
     subscription = subscribe(tenant_alpha, pro_price())
 
