@@ -84,7 +84,7 @@ def command_up(_: list[str]) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     with services(profile="dev") as env:
         env.setdefault("DJANGO_ENV", "local")
-        for step in (["migrate", "--noinput"], ["demo_seed"], ["usage_demo_seed"]):
+        for step in (["migrate", "--noinput"], ["demo_seed"], ["usage_demo_seed"], ["billing_demo_seed"]):
             code = manage(step, env)
             if code:
                 return code

@@ -1,4 +1,4 @@
-"""Load the demo: an ops account and three tenants (a business, an agency and the agency's client).
+"""Load the demo: an ops account and four tenants (a business, an agency, the agency's client and a creator).
 
 Idempotent: running it again changes nothing and prints the same logins.
 """
@@ -17,6 +17,7 @@ DEMO_TENANTS = [
     {"slug": "northwind", "name": "Northwind Agency", "type": Tenant.Type.AGENCY, "owner": "owner@northwind.test"},
     {"slug": "bloom", "name": "Bloom Studio", "type": Tenant.Type.INDIVIDUAL, "owner": "owner@bloom.test",
      "parent": "northwind"},
+    {"slug": "sprout", "name": "Sprout Creators", "type": Tenant.Type.INDIVIDUAL, "owner": "owner@sprout.test"},
 ]
 
 
