@@ -29,9 +29,9 @@ The rules, in short:
   Free. Usage during the trial is not billed.
 - past due: the plan's entitlements for BILLING_PAST_DUE_GRACE_DAYS (billing.selectors), then Free until paid.
 
-Three seams call the invoicing code, which this module must not import: `_start_invoice`,
-`_prorations_invoice_now` and `_period_close_invoice`. Until they are wired they do nothing: pending items wait
-for the next invoice, and the usage of a period closed early is not invoiced.
+The invoices a change needs go through billing.invoicing.drafting: `_start_invoice` (a period that starts
+without a trial), `_prorations_invoice_now` (prorations, when BILLING_PRORATION_INVOICING is "immediate") and
+`_period_close_invoice` (the usage of a period closed early: interval change, cancel now).
 """
 
 from __future__ import annotations
