@@ -14,7 +14,16 @@ import factory
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.models import Role, User
-from billing.models import Plan, PlanQuota
+from billing.models import (
+    BillingProfile,
+    Coupon,
+    Plan,
+    PlanQuota,
+    Price,
+    PromotionCode,
+    TaxRate,
+    UsageCharge,
+)
 from metering.models import Meter, Wallet
 from metering.wallets.services import wallet_credit
 from tenants.models import Tenant
@@ -153,3 +162,79 @@ class ApiKeyFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class, **fields) -> CreatedApiKey:
         return api_key_create(**fields)
+
+
+# --- Billing ------------------------------------------------------------------------------------------------
+# Catalogue rows ops make in the admin (plain rows, like PlanFactory); subscriptions go through
+# billing.subscriptions.services (tests.support.billing.subscription_started), never a factory.
+
+class PriceFactory(factory.django.DjangoModelFactory):
+    """A monthly USD price of its own plan: 99.00 in advance, one seat included, no per-seat charge."""
+
+    class Meta:
+        model = Price
+
+    plan = factory.SubFactory(PlanFactory)
+    code = factory.Sequence(lambda n: f"price-{n + 1}")
+    currency = "USD"
+    interval = Price.Interval.MONTH
+    fixed_amount = Decimal("99.00")
+    per_seat_amount = Decimal("0")
+    included_seats = 1
+    trial_days = 0
+
+
+class UsageChargeFactory(factory.django.DjangoModelFactory):
+    """A standard usage charge at 0.01 per unit on the api_calls meter."""
+
+    class Meta:
+        model = UsageCharge
+
+    price = factory.SubFactory(PriceFactory)
+    meter_code = "api_calls"
+    name = "Usage"
+    unit_name = "units"
+    charge_model = UsageCharge.ChargeModel.STANDARD
+    properties = factory.LazyFunction(lambda: {"unit_amount": "0.01"})
+
+
+class TaxRateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TaxRate
+
+    name = "VAT"
+    percentage = Decimal("19")
+    country = "DE"
+    region = ""
+    inclusive = False
+
+
+class BillingProfileFactory(factory.django.DjangoModelFactory):
+    """A tenant's billing details: TaxRateFactory's country by default, with a legal name."""
+
+    class Meta:
+        model = BillingProfile
+
+    tenant = None
+    legal_name = factory.LazyAttribute(lambda profile: f"{profile.tenant.name} Ltd")
+    country = "DE"
+
+
+class CouponFactory(factory.django.DjangoModelFactory):
+    """20 % off, once."""
+
+    class Meta:
+        model = Coupon
+
+    code = factory.Sequence(lambda n: f"coupon-{n + 1}")
+    name = "Launch"
+    percent_off = Decimal("20")
+    duration = Coupon.Duration.ONCE
+
+
+class PromotionCodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PromotionCode
+
+    coupon = factory.SubFactory(CouponFactory)
+    code = factory.Sequence(lambda n: f"PROMO{n + 1}")
