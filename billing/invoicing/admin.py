@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from billing.errors import BillingError
 from billing.invoicing.credit import account_credit_add
@@ -118,7 +119,7 @@ class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     @admin.display(description="Breakdown")
     def breakdown_display(self, line: InvoiceLine) -> str:
         parts = [breakdown_text(part, currency=line.invoice.currency) for part in line.breakdown or []]
-        return format_html_join(format_html("<br>"), "{}", ((part,) for part in parts)) if parts else "-"
+        return format_html_join(mark_safe("<br>"), "{}", ((part,) for part in parts)) if parts else "-"
 
     @admin.display(description="")
     def remove_link(self, line: InvoiceLine) -> str:
