@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from billing.models import (
@@ -144,7 +144,9 @@ def price_list_self_serve(*, currency: str | None = None) -> QuerySet[Price]:
     prices = (Price.objects.filter(is_active=True, plan__is_active=True, plan__is_public=True,
                                    plan__contact_sales=False)
               .exclude(plan__code=settings.BILLING_FREE_PLAN_CODE).select_related("plan")
-              .order_by("plan__sort_order", "plan__code", "currency", "fixed_amount"))
+              # USD, the catalogue's main currency, first: the first price is the form's default choice.
+              .annotate(other_currency=Case(When(currency="USD", then=Value(0)), default=Value(1)))
+              .order_by("plan__sort_order", "plan__code", "other_currency", "currency", "fixed_amount"))
     return prices.filter(currency=currency) if currency else prices
 
 

@@ -7,7 +7,7 @@ an invoice is found by number among the tenant's own finalised invoices, never b
 from __future__ import annotations
 
 import csv
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django import forms
@@ -56,13 +56,17 @@ MAX_SEATS = 10_000
 
 class PriceChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, price: Price) -> str:
-        amount = money_format(price.fixed_money)
+        return f"{price.plan.name}: {money_format(price.fixed_money)} {price.get_interval_display().lower()}"
+
+
+class StartPriceChoiceField(PriceChoiceField):
+    def label_from_instance(self, price: Price) -> str:
         trial = f" · {price.trial_days}-day trial" if price.trial_days else ""
-        return f"{price.plan.name}: {amount} {price.get_interval_display().lower()}{trial}"
+        return super().label_from_instance(price) + trial
 
 
 class SubscriptionStartForm(forms.Form):
-    price = PriceChoiceField(queryset=Price.objects.none(), to_field_name="code", empty_label=None, label="Plan")
+    price = StartPriceChoiceField(queryset=Price.objects.none(), to_field_name="code", empty_label=None, label="Plan")
     quantity = forms.IntegerField(min_value=1, max_value=MAX_SEATS, initial=1, label="Seats")
     promotion_code = forms.CharField(max_length=40, required=False, label="Promotion code (optional)")
 
@@ -123,6 +127,9 @@ def billing_page(request: HttpRequest) -> HttpResponse:
 
 def _billing_page_render(request: HttpRequest, *, status: int = 200, **forms_bound) -> HttpResponse:
     tenant, now = request.tenant, timezone.now()
+    if any(form.errors for form in forms_bound.values()):
+        # The form may be far down the page: say at the top that something needs correcting.
+        messages.error(request, "Nothing was changed: correct the highlighted field below.")
     subscription = subscription_current(tenant=tenant)
     can_view = user_can(request.user, Action.VIEW_BILLING)
     can_manage = user_can(request.user, Action.MANAGE_BILLING)
@@ -158,8 +165,11 @@ def _billing_details(request: HttpRequest, *, subscription: Subscription | None,
     tenant = request.tenant
     currency = subscription.price.currency if subscription else "USD"
     details = {
-        "invoices": [(invoice, Money(invoice.total, invoice.currency), Money(invoice.amount_due, invoice.currency))
-                     for invoice in invoice_list(tenant=tenant)[:INVOICES_SHOWN]],
+        "invoices": [
+            # Periods are half-open: the last day shown is the one before the end, as on the invoice itself.
+            (invoice, Money(invoice.total, invoice.currency), Money(invoice.amount_due, invoice.currency),
+             invoice.period_end - timedelta(microseconds=1) if invoice.period_end else None)
+            for invoice in invoice_list(tenant=tenant)[:INVOICES_SHOWN]],
         "invoices_shown": INVOICES_SHOWN,
         "credit_notes": [(note, Money(note.amount, note.currency)) for note in credit_note_list(tenant=tenant)],
         "credit_balance": account_credit_balance(tenant=tenant, currency=currency),
@@ -176,7 +186,9 @@ def _billing_details(request: HttpRequest, *, subscription: Subscription | None,
         details["upcoming"] = draft and {
             "draft": draft, "total": money_round(draft.total),
             "lines": [(line, Money(line.amount, draft.currency)) for line in draft.lines]}
-        details["comparison"] = plan_comparison(tenant=tenant, now=now)
+        comparison = details["comparison"] = plan_comparison(tenant=tenant, now=now)
+        if comparison.last_period:
+            details["comparison_last_day"] = comparison.last_period[1] - timedelta(microseconds=1)
     except BillingError as error:
         details["estimate_error"] = error.message
     return details

@@ -112,7 +112,7 @@ def test_the_page_shows_price_period_and_status(owner, pro):
     response = owner.get("/billing/")
 
     assert b"99.00 USD monthly" in response.content
-    assert b"1 Nov 2026 \xe2\x80\x93 1 Dec 2026" in response.content
+    assert b"Current period from 1 Nov 2026; renews on 1 Dec 2026" in response.content
     assert b"billing-status-active" in response.content
 
 
