@@ -5,25 +5,29 @@ billing profiles, and which plan each tenant is assigned.
 Validation is the models' own (`Plan.clean`, `Price.clean`, `UsageCharge.clean` through
 billing.charge_models, and the constraints, all run by the ModelForms). A price in use by a subscription is
 immutable but for `is_active`, and so are its usage charges: as in Stripe, a change is a new price, so every
-invoice can be explained by the price it was rated on."""
+invoice can be explained by the price it was rated on; a price's page moves its subscriptions to another price
+through billing.subscriptions.services."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from billing.charge_models import ChargeError, charge_amount
+from billing.errors import BillingError
 from billing.invoicing.documents import breakdown_text
 from billing.models import (
+    CURRENT_STATUSES,
     BillingProfile,
     Coupon,
     CouponRedemption,
@@ -38,6 +42,7 @@ from billing.models import (
     UsageCharge,
 )
 from billing.services import tenant_plan_assign
+from billing.subscriptions.services import subscription_change
 from config.admin import ReadOnlyAdminMixin
 from config.money import Money, money_format, money_round
 
@@ -283,7 +288,49 @@ class PriceAdmin(admin.ModelAdmin):
     def get_urls(self) -> list[URLPattern]:
         try_charge = path("<path:object_id>/charges/<int:charge_id>/try/",
                           self.admin_site.admin_view(self.try_charge_view), name="billing_price_try_charge")
-        return [try_charge, *super().get_urls()]
+        migrate = path("<path:object_id>/migrate/", self.admin_site.admin_view(self.migrate_view),
+                       name="billing_price_migrate")
+        return [try_charge, migrate, *super().get_urls()]
+
+    def migrate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Move every current subscription on this price to another one, each through subscription_change (the
+        same rules as a tenant's change: an upgrade at once and prorated, a downgrade at the period's end unless
+        forced). Those the service refuses stay where they are and are listed."""
+        price = self.get_object(request, unquote(object_id))
+        if price is None:
+            raise Http404("No such price.")
+        if not self.has_change_permission(request, price):
+            raise PermissionDenied
+        subscriptions = (Subscription.objects.filter(price=price, status__in=CURRENT_STATUSES)
+                         .select_related("tenant").order_by("pk"))
+        form = PriceMigrateForm(request.POST or None, price=price)
+        if request.method == "POST" and form.is_valid():
+            moved, refusals = 0, []
+            for subscription in subscriptions:
+                try:
+                    subscription_change(subscription=subscription, price=form.cleaned_data["target"],
+                                        actor=request.user.email, now=timezone.now(),
+                                        force_now=form.cleaned_data["force_now"], allow_private=True)
+                    moved += 1
+                except BillingError as error:
+                    refusals.append(f"{subscription.tenant}: {error.message}")
+            if moved:
+                self.message_user(request, f"Moved {moved} subscription(s) to {form.cleaned_data['target']} (or "
+                                           f"scheduled at their period's end).", messages.SUCCESS)
+            for refusal in refusals:
+                self.message_user(request, refusal, messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:billing_price_change", args=[price.pk]))
+        return TemplateResponse(request, "billing/admin/object_form.html", {
+            **self.admin_site.each_context(request),
+            "title": f"Move the subscriptions on {price} to another price",
+            "opts": self.model._meta,
+            "original": price,
+            "intro": f"{subscriptions.count()} current subscription(s) are on {price}. Each changes as if its "
+                     f"tenant had chosen the new price: an upgrade at once with prorations, a downgrade at the "
+                     f"period's end unless applied now; paused or canceling ones are refused and listed.",
+            "form": form,
+            "submit_label": "Move the subscriptions",
+        }, status=400 if form.errors else 200)
 
     def try_charge_view(self, request: HttpRequest, object_id: str, charge_id: int) -> HttpResponse:
         price = self.get_object(request, unquote(object_id))
@@ -314,6 +361,19 @@ class PriceAdmin(admin.ModelAdmin):
             "submit_label": "Price it",
             "result": result,
         }, status=400 if form.errors else 200)
+
+
+class PriceMigrateForm(forms.Form):
+    target = forms.ModelChoiceField(queryset=Price.objects.none(), label="New price",
+                                    help_text="An active price in the same currency.")
+    force_now = forms.BooleanField(required=False, label="Apply downgrades now",
+                                   help_text="Otherwise a cheaper price waits for each subscription's period end.")
+
+    def __init__(self, *args, price: Price, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = (Price.objects.filter(is_active=True, plan__is_active=True,
+                                                               currency=price.currency)
+                                          .exclude(pk=price.pk).select_related("plan"))
 
 
 class ChargeTryForm(forms.Form):

@@ -552,3 +552,60 @@ def test_a_billing_profile_with_a_lower_case_country_is_refused(admin_client, te
 
     assert response.status_code == 200
     assert not BillingProfile.objects.filter(tenant=tenant_alpha).exists()
+
+
+# --- Moving subscriptions to another price --------------------------------------------------------
+
+def active_on(code: str, tenant) -> Subscription:
+    return subscription_start(tenant=tenant, price=Price.objects.get(code=code), actor="owner@alpha.test",
+                              now=NOW, trial=False)
+
+
+def migrate(client, price: Price, target_code: str, **options):
+    return client.post(f"{PRICES}{price.pk}/migrate/", {"target": Price.objects.get(code=target_code).pk,
+                                                         **options}, follow=True)
+
+
+def test_moving_subscriptions_to_a_dearer_price_moves_them_at_once(admin_client, tenant_alpha, frozen_now):
+    subscription = active_on("pro-month-usd", tenant_alpha)
+
+    migrate(admin_client, subscription.price, "business-month-usd")
+
+    assert Subscription.objects.get(pk=subscription.pk).price.code == "business-month-usd"
+
+
+def test_moving_subscriptions_to_a_cheaper_price_waits_for_their_period_end(admin_client, tenant_alpha, frozen_now):
+    subscription = active_on("pro-month-usd", tenant_alpha)
+
+    migrate(admin_client, subscription.price, "starter-month-usd")
+
+    moved = Subscription.objects.get(pk=subscription.pk)
+    assert (moved.price.code, moved.scheduled_price.code) == ("pro-month-usd", "starter-month-usd")
+
+
+def test_moving_subscriptions_now_applies_a_cheaper_price_at_once(admin_client, tenant_alpha, frozen_now):
+    subscription = active_on("pro-month-usd", tenant_alpha)
+
+    migrate(admin_client, subscription.price, "starter-month-usd", force_now="on")
+
+    assert Subscription.objects.get(pk=subscription.pk).price.code == "starter-month-usd"
+
+
+def test_a_subscription_that_cannot_move_is_listed_and_left_alone(admin_client, tenant_alpha, frozen_now):
+    subscription = active_on("pro-month-usd", tenant_alpha)
+    Subscription.objects.filter(pk=subscription.pk).update(cancel_at_period_end=True)
+
+    response = migrate(admin_client, subscription.price, "business-month-usd")
+
+    assert Subscription.objects.get(pk=subscription.pk).price.code == "pro-month-usd"
+    assert [str(message) for message in response.context["messages"]] == [
+        "Alpha Co (alpha): This subscription ends at its period end; reactivate it first."]
+
+
+def test_subscriptions_move_only_to_a_price_in_their_currency(admin_client):
+    pro = Price.objects.get(code="pro-month-usd")
+
+    response = admin_client.get(f"{PRICES}{pro.pk}/migrate/")
+
+    codes = {price.code for price in response.context["form"].fields["target"].queryset}
+    assert "business-month-usd" in codes and "pro-month-eur" not in codes and "pro-month-usd" not in codes
