@@ -1,0 +1,231 @@
+"""End-to-end scenarios at the edges of the lifecycle: trials with a calendar anchor, a coupon or a change before
+they convert, an upgrade that changes plan and seats at once, a year given back for a month, two overdue invoices,
+and the stories a tenant who wants something for free would try (a once coupon stretched over an interval
+change, usage while paused). Every invoice is asserted to the cent and checked by invoice_check. The clock
+starts on March 1 2026 (conftest); Pro is 99.00 a month, 990.00 a year."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from billing.invoicing.credit import account_credit_balance
+from billing.invoicing.drafting import upcoming_invoice
+from billing.invoicing.run import billing_run
+from billing.models import Coupon, InvoiceLine, Subscription
+from billing.subscriptions.services import (
+    promotion_code_redeem,
+    subscription_cancel,
+    subscription_change,
+    subscription_pause,
+    subscription_resume,
+)
+from tests.support.billing import (
+    ACTOR,
+    coupon_with_code,
+    invoice_lines,
+    invoice_pay,
+    invoice_totals,
+    invoices_checked,
+    subscription_started,
+    totals_expected,
+    usage_record,
+)
+
+D = Decimal
+Kind = InvoiceLine.Kind
+Status = Subscription.Status
+MAR_1 = datetime(2026, 3, 1, tzinfo=UTC)
+MAR_10 = datetime(2026, 3, 10, tzinfo=UTC)
+MAR_16 = datetime(2026, 3, 16, tzinfo=UTC)
+MAR_24 = datetime(2026, 3, 24, tzinfo=UTC)
+APR_1 = datetime(2026, 4, 1, tzinfo=UTC)
+PRO = "Pro (monthly)"
+NO_CALLS = (Kind.USAGE, "API calls: 0 calls (1000 included)", "0.00")
+
+pytestmark = pytest.mark.django_db
+
+
+def at(clock, when: datetime) -> datetime:
+    clock.move_to(when)
+    return when
+
+
+# --- Trials -------------------------------------------------------------------------------------------------
+
+def test_a_trial_on_a_calendar_anchor_converts_into_a_prorated_rest_of_the_month(tenant_alpha, clock, catalogue):
+    subscription_started(tenant_alpha, catalogue.pro_trial, at=at(clock, MAR_10), trial=True,
+                         billing_anchor="calendar_month")
+
+    billing_run(now=at(clock, MAR_24))
+    invoice_pay(invoices_checked(tenant_alpha)[0])
+    billing_run(now=at(clock, APR_1))
+
+    start, april = invoices_checked(tenant_alpha)
+    assert (start.period_start, start.period_end) == (MAR_24, APR_1)
+    # 8 of March's 31 days: 99.00 × 8/31 = 25.548…
+    [(kind, description, amount)] = invoice_lines(start)
+    assert (kind, amount) == (Kind.FIXED, "25.55") and description.startswith(f"{PRO}, 25.806")
+    assert invoice_lines(april) == [NO_CALLS, (Kind.FIXED, PRO, "99.00")]
+
+
+def test_a_promotion_code_given_at_a_trials_start_discounts_its_first_paid_invoice(tenant_alpha, clock, catalogue):
+    coupon_with_code(code="launch20", name="Launch", percent_off=D("20"), duration=Coupon.Duration.ONCE)
+    subscription_started(tenant_alpha, catalogue.pro_trial, at=MAR_1, trial=True, promotion_code="LAUNCH20")
+    trial_end = MAR_1 + timedelta(days=14)
+
+    billing_run(now=at(clock, trial_end))
+    billing_run(now=at(clock, datetime(2026, 4, 15, tzinfo=UTC)))
+
+    start, cycle = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00"), (Kind.DISCOUNT, "Launch (20 % off)", "-19.80")]
+    assert invoice_totals(start) == totals_expected("79.20", subtotal="99.00", discount="19.80")
+    assert invoice_lines(cycle) == [NO_CALLS, (Kind.FIXED, PRO, "99.00")]
+
+
+def test_a_plan_changed_during_the_trial_is_what_the_conversion_invoices(tenant_alpha, clock, catalogue):
+    subscription = subscription_started(tenant_alpha, catalogue.pro_trial, at=MAR_1, trial=True)
+
+    subscription_change(subscription=subscription, price=catalogue.business, actor=ACTOR, now=at(clock, MAR_10))
+    assert invoices_checked(tenant_alpha) == []
+    billing_run(now=at(clock, MAR_1 + timedelta(days=14)))
+
+    [start] = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, "Business (monthly)", "299.99")]
+    assert invoice_totals(start) == totals_expected("299.99")
+
+
+def test_a_trial_canceled_now_ends_without_any_invoice(tenant_alpha, clock, catalogue, calls):
+    subscription = subscription_started(tenant_alpha, catalogue.pro_trial, at=MAR_1, trial=True)
+    usage_record(tenant_alpha, calls, 5000, at=at(clock, MAR_10))
+
+    subscription_cancel(subscription=subscription, actor=ACTOR, now=at(clock, MAR_16 - timedelta(days=4)),
+                        at_period_end=False)
+    billing_run(now=at(clock, APR_1))
+
+    subscription.refresh_from_db()
+    assert (subscription.status, invoices_checked(tenant_alpha)) == (Status.CANCELED, [])
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="The upcoming invoice of a trialing subscription is not the invoice its conversion issues: "
+                          "cycle_invoice_draft prices the period after the trial from the trial's start (created_at) "
+                          "as anchor, ignoring the calendar anchor, while the conversion re-anchors at the trial's "
+                          "end (_first_period_set): the preview shows the full 99.00 for 24 Mar to 10 Apr where "
+                          "the tenant is charged 25.55 for 24 Mar to 1 Apr (with an anniversary anchor the amounts "
+                          "agree but the line's period ends a month after the trial's start, not its end)")
+def test_the_upcoming_invoice_of_a_trial_is_the_invoice_its_conversion_issues(tenant_alpha, clock, catalogue):
+    subscription_started(tenant_alpha, catalogue.pro_trial, at=at(clock, MAR_10), trial=True,
+                         billing_anchor="calendar_month")
+
+    preview = upcoming_invoice(tenant=tenant_alpha, now=at(clock, MAR_16))
+    billing_run(now=at(clock, MAR_24))
+
+    [start] = invoices_checked(tenant_alpha)
+    assert [(line.kind, line.description, line.amount, line.period_start, line.period_end)
+            for line in start.lines.order_by("sort_order")] == [
+        (line.kind, line.description, line.amount, line.period_start, line.period_end) for line in preview.lines]
+    assert preview.totals.total == start.total
+
+
+# --- Changes ------------------------------------------------------------------------------------------------
+
+def test_an_upgrade_to_a_plan_including_more_seats_credits_the_old_fee_and_seats(tenant_alpha, clock, catalogue):
+    subscription = subscription_started(tenant_alpha, catalogue.pro, at=MAR_1, quantity=5)
+
+    subscription_change(subscription=subscription, price=catalogue.business, actor=ACTOR, now=at(clock, MAR_16))
+    billing_run(now=at(clock, APR_1))
+
+    start, upgrade, april = invoices_checked(tenant_alpha)
+    assert invoice_totals(start) == totals_expected("123.00")
+    # 16/31 of: 99.00 and 24.00 of seats credited; Business's 299.99 (five seats included) charged.
+    assert invoice_lines(upgrade) == [
+        (Kind.PRORATION, f"Unused time on {PRO} from 16 Mar 2026", "-51.10"),
+        (Kind.PRORATION, f"Unused time on 2 extra seat(s) on {PRO} from 16 Mar 2026", "-12.39"),
+        (Kind.PRORATION, "Remaining time on Business (monthly) from 16 Mar 2026", "154.83")]
+    assert invoice_totals(upgrade) == totals_expected("91.34")
+    assert invoice_lines(april) == [(Kind.FIXED, "Business (monthly)", "299.99")]
+
+
+def test_a_year_given_back_for_a_month_leaves_a_credit_the_months_consume(tenant_alpha, clock, catalogue):
+    subscription = subscription_started(tenant_alpha, catalogue.pro_year, at=MAR_1)
+    invoice_pay(invoices_checked(tenant_alpha)[0], at=MAR_1)
+
+    subscription_change(subscription=subscription, price=catalogue.pro, actor=ACTOR, now=at(clock, MAR_16))
+    billing_run(now=at(clock, datetime(2026, 4, 16, tzinfo=UTC)))
+
+    start, change, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, "Pro (yearly)", "990.00")]
+    # 350 of the year's 365 days unused: 990.00 × 350/365 = 949.315…
+    assert invoice_lines(change) == [
+        NO_CALLS, (Kind.PRORATION, "Unused time on Pro (yearly) from 16 Mar 2026", "-949.32"),
+        (Kind.FIXED, f"{PRO} (16 Mar 2026 to 16 Apr 2026)", "99.00")]
+    assert invoice_totals(change) == totals_expected("-850.32", due="0.00")
+    assert invoice_lines(april) == [NO_CALLS, (Kind.FIXED, PRO, "99.00")]
+    assert invoice_totals(april) == totals_expected("99.00", credit="99.00")
+    assert account_credit_balance(tenant=tenant_alpha, currency="USD").amount == D("751.32")
+
+
+# --- Past due -----------------------------------------------------------------------------------------------
+
+def test_a_past_due_tenant_stays_past_due_until_every_overdue_invoice_is_paid(tenant_alpha, clock, catalogue,
+                                                                              django_capture_on_commit_callbacks):
+    subscription = subscription_started(tenant_alpha, catalogue.pro, at=MAR_1)
+    for moment in (MAR_1 + timedelta(days=14), APR_1, APR_1 + timedelta(days=14)):
+        billing_run(now=at(clock, moment))
+    start, april = invoices_checked(tenant_alpha)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_pay(april, at=at(clock, datetime(2026, 4, 16, tzinfo=UTC)))
+    subscription.refresh_from_db()
+    assert subscription.status == Status.PAST_DUE
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_pay(start, at=at(clock, datetime(2026, 4, 17, tzinfo=UTC)))
+
+    subscription.refresh_from_db()
+    assert subscription.status == Status.ACTIVE
+    start, april = invoices_checked(tenant_alpha)
+    assert (invoice_totals(start), invoice_totals(april)) == (totals_expected("99.00"), totals_expected("99.00"))
+    assert (start.amount_paid, april.amount_paid) == (D("99.00"), D("99.00"))
+
+
+# --- What a tenant who wants it for free would try ----------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="A once coupon is not used up by an interval change's invoice, although "
+                                       "that invoice charges the whole new year in advance (drafting.PERIOD_REASONS "
+                                       "excludes subscription_update): redeeming a 50 % once code then switching "
+                                       "to yearly takes 50 % off this year's fee and again off next year's")
+def test_a_once_coupon_spent_on_an_interval_changes_new_year_is_not_spent_again(tenant_alpha, clock, catalogue):
+    subscription = subscription_started(tenant_alpha, catalogue.pro, at=MAR_1)
+    invoice_pay(invoices_checked(tenant_alpha)[0], at=MAR_1)
+    coupon_with_code(code="half", name="Half", percent_off=D("50"), duration=Coupon.Duration.ONCE)
+    promotion_code_redeem(subscription=subscription, code="HALF", actor=ACTOR, now=at(clock, MAR_10))
+
+    subscription_change(subscription=subscription, price=catalogue.pro_year, actor=ACTOR, now=at(clock, MAR_16))
+    invoice_pay(invoices_checked(tenant_alpha)[1])
+    billing_run(now=at(clock, datetime(2027, 3, 16, tzinfo=UTC)))
+
+    _, change, renewal = invoices_checked(tenant_alpha)
+    # (0.00 - 51.10 + 990.00) × 50 %.
+    assert invoice_totals(change) == totals_expected("469.45", subtotal="938.90", discount="469.45")
+    assert invoice_lines(renewal) == [NO_CALLS, (Kind.FIXED, "Pro (yearly)", "990.00")]
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="Usage recorded while a subscription is paused (the tenant is on Free "
+                                       "entitlements, and is told it gets no invoices) is billed at the paused "
+                                       "plan's usage prices when the period closes: the cycle invoice rates the "
+                                       "whole [current_period_start, current_period_end) without leaving out the "
+                                       "paused time")
+def test_usage_while_paused_is_not_billed_at_the_paused_plans_prices(tenant_alpha, clock, catalogue, calls):
+    subscription = subscription_started(tenant_alpha, catalogue.pro, at=MAR_1)
+    invoice_pay(invoices_checked(tenant_alpha)[0], at=MAR_1)
+    usage_record(tenant_alpha, calls, 800, at=at(clock, datetime(2026, 3, 5, tzinfo=UTC)))
+    subscription_pause(subscription=subscription, actor=ACTOR, now=at(clock, MAR_10))
+    usage_record(tenant_alpha, calls, 900, at=at(clock, datetime(2026, 3, 20, tzinfo=UTC)))
+
+    subscription_resume(subscription=subscription, actor=ACTOR, now=at(clock, MAR_24))
+    billing_run(now=at(clock, APR_1))
+
+    _, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(april) == [(Kind.USAGE, "API calls: 800 calls (1000 included)", "0.00"),
+                                    (Kind.FIXED, PRO, "99.00")]
