@@ -1,7 +1,7 @@
 """Ops admin for subscriptions (public host only): the list, each subscription with its history, pending items and
 discounts (read-only), and the lifecycle through billing.subscriptions.services only: change price or seats
-(previewed first, downgrades forced now if ops say so), extend a trial, pause, resume, cancel now or at the
-period's end, reactivate. Nothing here edits a subscription's fields: the services record who did what (the
+(previewed first, downgrades forced now if ops say so), extend a trial, apply a coupon, pause, resume, cancel
+now or at the period's end, reactivate. Nothing here edits a subscription's fields: the services record who did what (the
 operator's email) and apply entitlements at once. Their refusals become messages or form errors."""
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from billing.errors import BillingError
-from billing.models import CouponRedemption, PendingInvoiceItem, Price, Subscription, SubscriptionEvent
+from billing.models import Coupon, CouponRedemption, PendingInvoiceItem, Price, Subscription, SubscriptionEvent
 from billing.subscriptions.services import (
     ChangePreview,
+    coupon_apply,
     subscription_cancel,
     subscription_change,
     subscription_change_preview,
@@ -120,6 +121,11 @@ class TrialExtendForm(forms.Form):
         help_text="UTC. Later than now; the reminder is sent again if the new end leaves time for it.")
 
 
+class CouponApplyForm(forms.Form):
+    coupon = forms.ModelChoiceField(queryset=Coupon.objects.filter(is_active=True),
+                                    help_text="Its own limits and plan restrictions apply; one discount at a time.")
+
+
 class CancelForm(forms.Form):
     WHEN = [("period_end", "At the end of the current period (the tenant may reactivate until then)"),
             ("now", "Now (the usage so far is invoiced at once)")]
@@ -213,6 +219,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
             path("<path:object_id>/extend-trial/", view(self.extend_trial_view),
                  name="billing_subscription_extend_trial"),
             path("<path:object_id>/cancel/", view(self.cancel_view), name="billing_subscription_cancel"),
+            path("<path:object_id>/coupon/", view(self.coupon_view), name="billing_subscription_coupon"),
             path("<path:object_id>/operation/<slug:operation>/", view(self.operation_view),
                  name="billing_subscription_operation"),
             *super().get_urls(),
@@ -298,6 +305,22 @@ class SubscriptionAdmin(admin.ModelAdmin):
         return self._page(request, subscription, title=f"Cancel the subscription of {subscription.tenant}",
                           form=form, submit_label="Cancel the subscription",
                           intro=f"The current period ends {_moment(subscription.current_period_end)}.")
+
+    def coupon_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        subscription = self._subscription(request, object_id)
+        form = CouponApplyForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                redemption = coupon_apply(subscription=subscription, coupon=form.cleaned_data["coupon"],
+                                          actor=request.user.email, now=timezone.now())
+            except BillingError as error:
+                form.add_error("coupon", error.message)
+            else:
+                return self._done(request, subscription, f"Applied {redemption.coupon} to {subscription.tenant}.")
+        return self._page(request, subscription, title=f"Apply a coupon to {subscription.tenant}", form=form,
+                          submit_label="Apply the coupon",
+                          intro="The coupon discounts the subscription's next invoices (once, for some periods or "
+                                "forever), without a promotion code.")
 
     def operation_view(self, request: HttpRequest, object_id: str, operation: str) -> HttpResponse:
         subscription = self._subscription(request, object_id)

@@ -454,3 +454,14 @@ def test_billing_emails_are_listed_read_only(admin_client, tenant_alpha):
 
     assert b"Your invoice" in listing.content
     assert admin_client.get(f"/admin/billing/billingemail/{email.pk}/delete/").status_code == 403
+
+
+def test_the_full_ledger_link_lists_one_tenants_entries(admin_client, tenant_alpha, tenant_beta):
+    account = promotion(tenant_alpha, "20.00")
+    account_credit_add(tenant=tenant_beta, amount=usd("3.00"), kind=AccountCreditEntry.Kind.PROMOTION,
+                       description="Beta credit", actor="ops@tollgate.test", now=NOW)
+
+    response = admin_client.get(ENTRIES, {"tenant__id__exact": account.tenant_id})
+
+    assert response.status_code == 200
+    assert b"Welcome credit" in response.content and b"Beta credit" not in response.content

@@ -2,10 +2,11 @@
 and each lifecycle action and form going through the subscription services as the signed-in operator."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
-from billing.models import PendingInvoiceItem, Price, Subscription, SubscriptionEvent
+from billing.models import Coupon, CouponRedemption, PendingInvoiceItem, Price, Subscription, SubscriptionEvent
 from billing.subscriptions.services import subscription_cancel, subscription_pause, subscription_start
 from tests.support.clock import NOW
 from tests.support.factories import OpsUserFactory
@@ -283,3 +284,28 @@ def test_resuming_a_subscription_that_is_not_paused_is_a_form_error(admin_client
 
 def test_an_unknown_operation_is_not_found(admin_client, active):
     assert admin_client.post(page(active, "operation/delete")).status_code == 404
+
+
+def test_the_invoices_link_lists_the_subscriptions_invoices(admin_client, active):
+    response = admin_client.get("/admin/billing/invoice/", {"subscription__id__exact": active.pk})
+
+    assert response.status_code == 200
+
+
+def test_ops_apply_a_coupon_to_a_subscription(admin_client, operator, active):
+    coupon = Coupon.objects.create(code="sorry", name="Sorry 50%", percent_off=Decimal("50"))
+
+    response = admin_client.post(page(active, "coupon"), {"coupon": coupon.pk})
+
+    assert response.status_code == 302
+    redemption = CouponRedemption.objects.get(subscription=active)
+    assert (redemption.coupon, redemption.redeemed_by) == (coupon, operator.email)
+
+
+def test_a_coupon_the_service_refuses_is_a_form_error(admin_client, active):
+    coupon = Coupon.objects.create(code="eur", name="5 EUR off", amount_off=Decimal("5"), currency="EUR")
+
+    response = admin_client.post(page(active, "coupon"), {"coupon": coupon.pk})
+
+    assert response.context["form"].errors["coupon"] == ["This coupon is for EUR subscriptions."]
+    assert not CouponRedemption.objects.filter(subscription=active).exists()
