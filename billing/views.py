@@ -155,7 +155,7 @@ def _billing_page_render(request: HttpRequest, *, status: int = 200, **forms_bou
                 SubscriptionChangeForm(subscription=subscription) if subscription else None),
             "promotion_form": forms_bound.get("promotion_form") or PromotionCodeForm(),
             "profile_form": forms_bound.get("profile_form") or BillingProfileForm(
-                initial=_profile_initial(context["profile"])),
+                initial=_profile_initial(context.get("profile"))),
             "quote_form": forms_bound.get("quote_form") or QuoteRequestForm(),
         }
     return render(request, "billing/billing.html", context, status=status)

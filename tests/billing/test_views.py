@@ -168,6 +168,22 @@ def test_credit_notes_and_the_account_credit_are_shown(owner, pro):
     assert b"10.00 USD" in credit
 
 
+def test_a_trial_shows_when_it_ends_and_what_follows(owner, tenant_alpha, frozen_now):
+    subscription_start(tenant=tenant_alpha, price=price("pro-month-usd"), actor=ACTOR, now=NOW)
+
+    response = owner.get("/billing/")
+
+    trial = response.content.split(b'id="billing-trial"')[1].split(b"</p>")[0]
+    assert b"Trial until <strong>4 Dec 2026</strong>; then 99.00 USD monthly" in trial
+
+
+def test_a_refused_form_says_so_at_the_top_of_the_page(owner, pro):
+    response = owner.post("/billing/promotion-code/", {"promotion_code": "NOPE"})
+
+    messages = response.content.split(b'class="messages"')[1].split(b"</ul>")[0]
+    assert b"Nothing was changed: correct the highlighted field below." in messages
+
+
 # --- Starting a subscription ---------------------------------------------------------------------------------
 
 def test_choosing_a_plan_with_trial_days_starts_a_trial(owner, tenant_alpha, frozen_now):
@@ -285,6 +301,42 @@ def test_reactivating_what_is_not_canceled_is_a_message_not_an_error(owner, pro)
 
     assert response.status_code == 200
     assert b"Only a subscription canceled at its period end can be reactivated" in response.content
+
+
+def test_a_paused_subscription_is_canceled_now(owner, pro, tenant_alpha):
+    Subscription.objects.filter(pk=pro.pk).update(status="paused", paused_at=NOW)
+    assert b'name="when" value="now"' in owner.get("/billing/").content
+
+    owner.post("/billing/subscription/cancel/", {"when": "now"})
+
+    pro.refresh_from_db()
+    assert (pro.status, pro.ended_at) == ("canceled", NOW)
+
+
+def test_a_billing_member_changes_the_plan(tenant_alpha, pro):
+    staff_client(tenant_alpha, Role.BILLING).post("/billing/subscription/change/",
+                                                   {"price": "business-month-usd", "quantity": 2})
+
+    assert current(tenant_alpha).price.code == "business-month-usd"
+
+
+def test_a_change_the_plan_cannot_hold_says_what_must_change_first(tenant_alpha, pro):
+    client = staff_client(tenant_alpha, Role.BILLING)  # a second member: one seat no longer holds the team
+
+    response = client.post("/billing/subscription/change/", {"price": "business-month-usd", "quantity": 1})
+
+    assert response.status_code == 400
+    assert b"Remove 1 team member(s): 1 seat(s) allowed, 2 in use." in response.content
+    assert current(tenant_alpha).price.code == "pro-month-usd"
+
+
+def test_the_preview_lists_what_must_change_first_and_cannot_be_confirmed(tenant_alpha, pro):
+    client = staff_client(tenant_alpha, Role.BILLING)
+
+    response = client.get("/billing/subscription/change/", {"price": "business-month-usd", "quantity": 1})
+
+    assert b'id="change-blockers"' in response.content
+    assert b'class="button button-primary" disabled>Confirm the change' in response.content
 
 
 # --- Promotion codes -----------------------------------------------------------------------------------------
