@@ -196,8 +196,9 @@ def invoice_create(*, tenant: Tenant, subscription: Subscription | None, draft: 
     """Write `draft` as a draft invoice with its lines, in one transaction, and consume what it bills: its pending
     items are marked billed by it, a cycle or start invoice uses one of its coupon's periods (the redemption ends
     with its last), and the owed AI tokens it invoices are settled in the wallet (credited, which repays the
-    debt). The totals are the draft's, which billing.invoicing.totals computed from these very lines. The draft may be finalised from `finalize_after` (now + BILLING_DRAFT_PERIOD_HOURS);
-    the caller finalises it at once when that is now.
+    debt). The totals are the draft's, which billing.invoicing.totals computed from these very lines. The draft
+    may be finalised from `finalize_after` (now + BILLING_DRAFT_PERIOD_HOURS); invoice_issue finalises it at once
+    when that is now.
 
     A cycle or start invoice for a period that already has one violates invoice_one_per_subscription_period
     (IntegrityError): the billing run relies on it. Pending items billed by someone else meanwhile are refused
