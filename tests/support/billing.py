@@ -22,18 +22,16 @@ from itertools import count
 from django.conf import settings
 from django.utils import timezone
 
+from billing.invoicing.services import invoice_mark_paid
 from billing.models import (
     BillingProfile,
-    Coupon,
     Invoice,
     InvoiceLine,
     Price,
     PromotionCode,
     Subscription,
     TaxRate,
-    UsageCharge,
 )
-from billing.invoicing.services import invoice_mark_paid
 from billing.subscriptions.services import subscription_start
 from config.money import currency_minor_units
 from metering.models import Meter

@@ -2,7 +2,7 @@
 inclusive, reverse charge, regional sales tax, exempt, tax on a credit), every invoice asserted to the cent and
 checked by invoice_check. The clock starts on March 1 2026 (conftest); Pro is 99.00 a month."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest

@@ -191,10 +191,11 @@ def test_a_past_due_tenant_stays_past_due_until_every_overdue_invoice_is_paid(te
 
 # --- What a tenant who wants it for free would try ----------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="A once coupon is not used up by an interval change's invoice, although "
-                                       "that invoice charges the whole new year in advance (drafting.PERIOD_REASONS "
-                                       "excludes subscription_update): redeeming a 50 % once code then switching "
-                                       "to yearly takes 50 % off this year's fee and again off next year's")
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="A once coupon is not used up by an interval change's invoice, although that invoice charges "
+                          "the whole new year in advance (drafting.PERIOD_REASONS excludes subscription_update): "
+                          "redeeming a 50 % once code then switching to yearly takes 50 % off this year's fee and "
+                          "again off next year's")
 def test_a_once_coupon_spent_on_an_interval_changes_new_year_is_not_spent_again(tenant_alpha, clock, catalogue):
     subscription = subscription_started(tenant_alpha, catalogue.pro, at=MAR_1)
     invoice_pay(invoices_checked(tenant_alpha)[0], at=MAR_1)
@@ -211,11 +212,11 @@ def test_a_once_coupon_spent_on_an_interval_changes_new_year_is_not_spent_again(
     assert invoice_lines(renewal) == [NO_CALLS, (Kind.FIXED, "Pro (yearly)", "990.00")]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="Usage recorded while a subscription is paused (the tenant is on Free "
-                                       "entitlements, and is told it gets no invoices) is billed at the paused "
-                                       "plan's usage prices when the period closes: the cycle invoice rates the "
-                                       "whole [current_period_start, current_period_end) without leaving out the "
-                                       "paused time")
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="Usage recorded while a subscription is paused (the tenant is on Free entitlements, and is "
+                          "told it gets no invoices) is billed at the paused plan's usage prices when the period "
+                          "closes: the cycle invoice rates the whole [current_period_start, current_period_end) "
+                          "without leaving out the paused time")
 def test_usage_while_paused_is_not_billed_at_the_paused_plans_prices(tenant_alpha, clock, catalogue, calls):
     subscription = subscription_started(tenant_alpha, catalogue.pro, at=MAR_1)
     invoice_pay(invoices_checked(tenant_alpha)[0], at=MAR_1)
@@ -229,3 +230,71 @@ def test_usage_while_paused_is_not_billed_at_the_paused_plans_prices(tenant_alph
     _, april = invoices_checked(tenant_alpha)
     assert invoice_lines(april) == [(Kind.USAGE, "API calls: 800 calls (1000 included)", "0.00"),
                                     (Kind.FIXED, PRO, "99.00")]
+
+
+# --- More trials, anchors and years -------------------------------------------------------------------------
+
+def test_an_interval_change_during_the_trial_converts_into_a_paid_year(tenant_alpha, clock, catalogue):
+    subscription = subscription_started(tenant_alpha, catalogue.pro_trial, at=MAR_1, trial=True)
+    trial_end = MAR_1 + timedelta(days=14)
+
+    subscription_change(subscription=subscription, price=catalogue.pro_year, actor=ACTOR, now=at(clock, MAR_10))
+    billing_run(now=at(clock, trial_end))
+
+    [start] = invoices_checked(tenant_alpha)
+    assert (start.period_start, start.period_end) == (trial_end, datetime(2027, 3, 15, tzinfo=UTC))
+    assert invoice_lines(start) == [(Kind.FIXED, "Pro (yearly)", "990.00")]
+    assert invoice_totals(start) == totals_expected("990.00")
+
+
+def test_a_trial_that_ended_while_the_run_was_down_converts_then_catches_up(tenant_alpha, clock, catalogue, calls):
+    subscription = subscription_started(tenant_alpha, catalogue.pro_trial, at=MAR_1, trial=True)
+    usage_record(tenant_alpha, calls, 5000, at=at(clock, MAR_10))
+    usage_record(tenant_alpha, calls, 1300, at=at(clock, datetime(2026, 4, 20, tzinfo=UTC)))
+
+    billing_run(now=at(clock, datetime(2026, 5, 20, tzinfo=UTC)))
+
+    mar_15, apr_15, may_15 = (datetime(2026, month, 15, tzinfo=UTC) for month in (3, 4, 5))
+    start, first, second = invoices_checked(tenant_alpha)
+    assert (start.period_start, start.period_end) == (mar_15, apr_15)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
+    # The trial's 5,000 calls are free; April's 1,300 fall in the second paid period.
+    assert [(invoice.period_start, invoice.period_end) for invoice in (first, second)] == [
+        (mar_15, apr_15), (apr_15, may_15)]
+    assert invoice_lines(first) == [NO_CALLS, (Kind.FIXED, PRO, "99.00")]
+    assert invoice_lines(second) == [(Kind.USAGE, "API calls: 1300 calls (1000 included)", "1.50"),
+                                     (Kind.FIXED, PRO, "99.00")]
+    subscription.refresh_from_db()
+    assert subscription.current_period_end == datetime(2026, 6, 15, tzinfo=UTC)
+
+
+def test_an_upgrade_in_a_prorated_first_month_credits_at_the_rate_it_was_charged(tenant_alpha, clock, catalogue):
+    subscription = subscription_started(tenant_alpha, catalogue.starter, at=at(clock, MAR_16),
+                                        billing_anchor="calendar_month")
+
+    subscription_change(subscription=subscription, price=catalogue.pro, actor=ACTOR, now=at(clock, MAR_24))
+    billing_run(now=at(clock, APR_1))
+
+    start, upgrade, april = invoices_checked(tenant_alpha)
+    # 19.00 × 16/31 charged for 16 to 31 March; 8 of those days unused: 19.00 × 8/31 back, 99.00 × 8/31 charged.
+    assert [amount for _, _, amount in invoice_lines(start)] == ["9.81"]
+    assert invoice_lines(upgrade) == [
+        (Kind.PRORATION, "Unused time on Starter (monthly) from 24 Mar 2026", "-4.90"),
+        (Kind.PRORATION, f"Remaining time on {PRO} from 24 Mar 2026", "25.55")]
+    assert invoice_totals(upgrade) == totals_expected("20.65")
+    assert invoice_lines(april) == [NO_CALLS, (Kind.FIXED, PRO, "99.00")]
+
+
+def test_invoices_across_new_year_are_numbered_in_each_years_series(tenant_alpha, clock, catalogue):
+    nov_1, dec_1, jan_1 = (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC),
+                           datetime(2027, 1, 1, tzinfo=UTC))
+    subscription_started(tenant_alpha, catalogue.pro, at=at(clock, nov_1))
+
+    billing_run(now=at(clock, dec_1))
+    billing_run(now=at(clock, jan_1))
+
+    start, december, january = invoices_checked(tenant_alpha)
+    assert [invoice.number[:8] for invoice in (start, december, january)] == ["TG-2026-", "TG-2026-", "TG-2027-"]
+    assert int(december.number[-6:]) == int(start.number[-6:]) + 1
+    assert (january.issued_at, january.due_at) == (jan_1, jan_1 + timedelta(days=14))
+    assert [invoice_totals(invoice)["total"] for invoice in (start, december, january)] == ["99.00"] * 3

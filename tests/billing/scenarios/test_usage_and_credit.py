@@ -3,7 +3,7 @@ owed AI tokens), EUR prices, account credit and credit notes, a quote accepted i
 period, and the upcoming invoice, every invoice asserted to the cent and checked by invoice_check. The clock
 starts on March 1 2026 (conftest)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -273,7 +273,8 @@ def test_an_accepted_quote_is_invoiced_once_as_a_one_time_invoice_with_tax(tenan
     quote = service_quote_request(tenant=tenant_alpha, product=product, brief="A CSV export of our usage",
                                   actor="owner@alpha.test", now=at(clock, datetime(2026, 3, 3, tzinfo=UTC)))
     service_quote_send(quote=quote, amount=Money(D("899.00"), "USD"), note="Two days of work",
-                       valid_until=datetime(2026, 3, 31, tzinfo=UTC), actor="ops", now=at(clock, MAR_10 - timedelta(days=5)))
+                       valid_until=datetime(2026, 3, 31, tzinfo=UTC), actor="ops",
+                       now=at(clock, datetime(2026, 3, 5, tzinfo=UTC)))
 
     quote = service_quote_accept(quote=quote, actor="owner@alpha.test", now=at(clock, MAR_10))
 
