@@ -1,10 +1,10 @@
 """Ops admin for invoicing (public host only): invoices with their lines (read-only, each usage line's breakdown
 in words), their PDF, and what ops may do to them through billing.invoicing.services only: finalise a draft,
 add or remove a draft's lines during its draft period, mark paid, void, mark uncollectible, issue a credit
-note. Credit notes, the account-credit ledger, quotes and the billing emails sent are read-only; account credit
-is adjusted through billing.invoicing.credit so that every change is a ledger entry. The database keeps a
-finalised invoice as issued whatever this admin does (migration 0004's triggers); the services' refusals become
-messages or form errors."""
+note. Credit notes, the account-credit ledger and the billing emails sent are read-only; account credit is
+adjusted through billing.invoicing.credit so that every change is a ledger entry, and quotes are sent through
+billing.quotes.services. The database keeps a finalised invoice as issued whatever this admin does (migration
+0004's triggers); the services' refusals become messages or form errors."""
 
 from __future__ import annotations
 
@@ -44,11 +44,14 @@ from billing.models import (
     InvoiceLine,
     ServiceQuote,
 )
+from billing.quotes.services import service_quote_send
 from config.admin import ReadOnlyAdminMixin
 from config.money import Money, money_format
 from tenants.models import Tenant
 
 Status = Invoice.Status
+# The quotes ops may still (re-)quote: before the tenant answers.
+QUOTABLE = (ServiceQuote.Status.REQUESTED, ServiceQuote.Status.QUOTED)
 # The account-credit page shows this many of the latest entries; the full ledger is its own list.
 INLINE_ENTRIES = 50
 MAX_AMOUNT = Decimal("999999999999.9999")
@@ -563,22 +566,91 @@ class AccountCreditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 # --- Quotes and emails ----------------------------------------------------------------------------------------
 
+class QuoteSendForm(forms.Form):
+    amount = forms.DecimalField(min_value=Decimal("0.01"), max_value=MAX_AMOUNT, decimal_places=4)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
+                           help_text="What the price covers; the tenant reads it with the quote.")
+    valid_until = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="UTC; empty: valid until the tenant answers.")
+
+    def __init__(self, *args, quote: ServiceQuote, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        product = quote.product
+        self.fields["amount"].help_text = (f"In {quote.currency}, between {_money(product.min_amount, quote.currency)} "
+                                           f"and {_money(product.max_amount, quote.currency)}.")
+
+
 @admin.register(ServiceQuote)
-class ServiceQuoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Read-only for now: quotes are sent through the quote services (billing.quotes), not by editing a row."""
+class ServiceQuoteAdmin(admin.ModelAdmin):
+    """Requests and quotes, read-only: ops answer a request (or re-quote before the tenant answers) on the "send
+    quote" page, through billing.quotes.services; the tenant accepts or declines on its billing page."""
 
     list_display = ["created_at", "tenant", "product", "status", "amount_display", "quoted_by", "valid_until",
-                    "invoice"]
+                    "invoice", "send_link"]
     list_filter = ["status", "product"]
     search_fields = ["tenant__slug", "tenant__name", "product__name", "brief"]
     list_select_related = ["tenant", "product", "invoice"]
+    ordering = ["-created_at"]
     fields = ["tenant", "product", "status", "brief", "requested_by", "created_at", "currency", "amount",
               "quote_note", "quoted_by", "quoted_at", "valid_until", "answered_at", "invoice"]
     readonly_fields = fields
+    change_form_template = "billing/admin/servicequote_change_form.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Tenants request services with a brief; ops answer them.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ServiceQuote | None = None) -> bool:
+        return False
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        # Every field is read-only: a quote is sent on its own page, never by a save.
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
+                         "show_save_and_add_another": False, "show_delete": False}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, quote: ServiceQuote) -> str:
         return _money(quote.amount, quote.currency) if quote.amount is not None else "-"
+
+    @admin.display(description="")
+    def send_link(self, quote: ServiceQuote) -> str:
+        if quote.status not in QUOTABLE:
+            return ""
+        label = "Send quote" if quote.status == ServiceQuote.Status.REQUESTED else "Re-quote"
+        return format_html('<a href="{}">{}</a>', reverse("admin:billing_servicequote_send", args=[quote.pk]), label)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [path("<path:object_id>/send/", self.admin_site.admin_view(self.send_view),
+                     name="billing_servicequote_send"),
+                *super().get_urls()]
+
+    def send_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        quote = self.get_object(request, unquote(object_id))
+        if quote is None:
+            raise Http404("No such quote.")
+        if not self.has_change_permission(request, quote):
+            raise PermissionDenied
+        form = QuoteSendForm(request.POST or None, quote=quote,
+                             initial={"amount": quote.amount, "note": quote.quote_note,
+                                      "valid_until": quote.valid_until})
+        if request.method == "POST" and form.is_valid():
+            try:
+                quote = service_quote_send(quote=quote, amount=Money(form.cleaned_data["amount"], quote.currency),
+                                           note=form.cleaned_data["note"], valid_until=form.cleaned_data["valid_until"],
+                                           actor=request.user.email, now=timezone.now())
+            except BillingError as error:
+                _form_error(form, error)
+            else:
+                self.message_user(request, f"Quoted {_money(quote.amount, quote.currency)} to {quote.tenant} for "
+                                           f"{quote.product}; they are told by email.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:billing_servicequote_change", args=[quote.pk]))
+        return TemplateResponse(request, "billing/admin/object_form.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "original": quote,
+            "title": f"Quote {quote.product} for {quote.tenant}", "form": form, "submit_label": "Send the quote",
+            "intro": f"The brief, from {quote.requested_by}: {quote.brief}",
+        }, status=400 if form.errors else 200)
 
 
 @admin.register(BillingEmail)

@@ -1,8 +1,8 @@
 """Ops admin for subscriptions (public host only): the list, each subscription with its history, pending items and
 discounts (read-only), and the lifecycle through billing.subscriptions.services only: change price or seats
 (previewed first, downgrades forced now if ops say so), extend a trial, apply a coupon, pause, resume, cancel
-now or at the period's end, reactivate. Nothing here edits a subscription's fields: the services record who did what (the
-operator's email) and apply entitlements at once. Their refusals become messages or form errors."""
+now or at the period's end, reactivate. Nothing here edits a subscription's fields: the services record who did
+what (the operator's email) and apply entitlements at once. Their refusals become messages or form errors."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The invoicing admin under a frozen clock (NOW = 2026-11-20 12:00 UTC): invoices with their lines and PDF,
 every action and form through the invoicing services as the signed-in operator, and the read-only ledgers."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from billing.invoicing.totals import invoice_totals_apply
 from billing.models import (
     AccountCredit, AccountCreditEntry, BillingEmail, CreditNote, Invoice, InvoiceLine, Product, ServiceQuote,
 )
+from billing.quotes.services import service_quote_request, service_quote_withdraw
 from config.money import Money
 from tests.support.clock import NOW
 from tests.support.factories import OpsUserFactory
@@ -433,16 +435,59 @@ def test_the_ledger_lists_every_entry_read_only(admin_client, tenant_alpha):
 
 # --- Quotes and emails ----------------------------------------------------------------------------
 
-def test_quotes_are_listed_read_only(admin_client, tenant_alpha):
-    quote = ServiceQuote.objects.create(tenant=tenant_alpha, product=Product.objects.get(code="website-audit"),
-                                        brief="Audit our landing page", requested_by="owner@alpha.test",
-                                        currency="USD", created_at=NOW)
+QUOTES = "/admin/billing/servicequote/"
 
-    listing = admin_client.get("/admin/billing/servicequote/")
-    detail = admin_client.get(f"/admin/billing/servicequote/{quote.pk}/change/")
+
+@pytest.fixture
+def requested(tenant_alpha) -> ServiceQuote:
+    """Alpha asks for a website audit (299 to 799 USD)."""
+    return service_quote_request(tenant=tenant_alpha, product=Product.objects.get(code="website-audit"),
+                                 brief="Audit our landing page", actor="owner@alpha.test", now=NOW)
+
+
+def send_quote(client, quote: ServiceQuote, **values):
+    return client.post(f"{QUOTES}{quote.pk}/send/", {"amount": "450.00", "note": "Two days of work",
+                                                      "valid_until": "2026-12-20T12:00", **values})
+
+
+def test_quotes_are_listed_read_only(admin_client, requested):
+    listing = admin_client.get(QUOTES)
+    detail = admin_client.get(f"{QUOTES}{requested.pk}/change/")
 
     assert b"Alpha Co" in listing.content and b"Requested" in listing.content
-    assert b'name="amount"' not in detail.content
+    assert b'name="amount"' not in detail.content and f"{QUOTES}{requested.pk}/send/".encode() in detail.content
+
+
+def test_sending_a_quote_prices_the_request(admin_client, operator, requested):
+    response = send_quote(admin_client, requested)
+
+    assert response.status_code == 302
+    quote = ServiceQuote.objects.get(pk=requested.pk)
+    assert (quote.status, quote.amount, quote.quoted_by) == ("quoted", Decimal("450.00"), operator.email)
+    assert quote.valid_until == NOW + timedelta(days=30)
+
+
+def test_a_quote_outside_the_products_range_is_a_form_error(admin_client, requested):
+    response = send_quote(admin_client, requested, amount="800.00")
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["amount"] == [
+        "Website Audit & Optimization Report is quoted between 299.00 and 799.00 USD."]
+    assert ServiceQuote.objects.get(pk=requested.pk).status == "requested"
+
+
+def test_a_quote_valid_until_a_past_moment_is_a_form_error(admin_client, requested):
+    response = send_quote(admin_client, requested, valid_until="2026-11-01T00:00")
+
+    assert "valid_until" in response.context["form"].errors
+
+
+def test_an_answered_quote_cannot_be_sent_again(admin_client, requested):
+    service_quote_withdraw(quote=requested, actor="owner@alpha.test", now=NOW)
+
+    response = send_quote(admin_client, requested)
+
+    assert response.context["form"].non_field_errors() == ["This request is withdrawn: it cannot be quoted."]
 
 
 def test_billing_emails_are_listed_read_only(admin_client, tenant_alpha):
