@@ -93,14 +93,17 @@ def subscription_started(tenant: Tenant, price: Price, *, at: datetime, quantity
                               promotion_code=promotion_code, billing_anchor=billing_anchor)
 
 
-def usage_record(tenant: Tenant, meter: Meter, *values: int | Decimal, at: datetime | None = None) -> None:
-    """One event per value on `meter` (a count meter ignores the value), stamped `at` (default: the clock's
-    now) and ingested as of that instant."""
+def usage_record(tenant: Tenant, meter: Meter, *values: int | Decimal | str, at: datetime | None = None) -> None:
+    """One event per value on `meter` (a count meter ignores the value; a unique-count meter takes strings),
+    stamped `at` (default: the clock's now) and ingested as of that instant."""
     at = at or timezone.now()
     events = []
     for value in values:
-        properties = {meter.event_property: value if isinstance(value, int) else float(value)} \
-            if meter.is_numeric else {}
+        if meter.aggregation == Meter.Aggregation.COUNT:
+            properties = {}
+        else:
+            # The events API takes JSON numbers: a Decimal arrives as the float it is sent as.
+            properties = {meter.event_property: float(value) if isinstance(value, Decimal) else value}
         events.append({"transaction_id": f"scenario-{next(_events)}", "meter": meter.code,
                        "timestamp": at.isoformat(), "properties": properties})
     result = event_ingest(tenant=tenant, events=events, now=at)
