@@ -428,7 +428,7 @@ def _charge_try(charge: UsageCharge, *, quantity: Decimal | None, event_values: 
 
 
 def _try_intro(charge: UsageCharge) -> str:
-    included = f"first takes off {charge.included_units.normalize():f} included {charge.unit_name}, "
+    included = f"first takes off {charge.included_units.normalize():,f} included {charge.unit_name}, "
     if charge.charge_model == UsageCharge.ChargeModel.PERCENTAGE:
         included = ""
     return (f"{charge.name} ({charge.get_charge_model_display().lower()}, meter {charge.meter_code}). "

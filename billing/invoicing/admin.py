@@ -109,6 +109,10 @@ class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     ordering = ["sort_order", "id"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InvoiceLine]:
+        # Each line's currency, status and links read its invoice: one join rather than a query per line.
+        return super().get_queryset(request).select_related("invoice")
+
     @admin.display(description="Period")
     def period(self, line: InvoiceLine) -> str:
         if line.period_start and line.period_end:

@@ -609,3 +609,26 @@ def test_subscriptions_move_only_to_a_price_in_their_currency(admin_client):
 
     codes = {price.code for price in response.context["form"].fields["target"].queryset}
     assert "business-month-usd" in codes and "pro-month-eur" not in codes and "pro-month-usd" not in codes
+
+
+def test_a_new_price_is_added_with_a_usage_charge(admin_client):
+    form = {"plan": Plan.objects.get(code="pro").pk, "code": "pro-month-usd-2027", "currency": "USD",
+            "interval": "month", "fixed_amount": "109.00", "per_seat_amount": "12.00", "included_seats": 5,
+            "trial_days": 14, "is_active": "on", "usage_charges-TOTAL_FORMS": 1, "usage_charges-INITIAL_FORMS": 0,
+            "usage_charges-MIN_NUM_FORMS": 0, "usage_charges-MAX_NUM_FORMS": 1000,
+            **{f"usage_charges-0-{name}": value for name, value in charge_row().items()}}
+
+    response = admin_client.post(f"{PRICES}add/", form)
+
+    assert response.status_code == 302
+    price = Price.objects.get(code="pro-month-usd-2027")
+    assert price.usage_charges.get().properties == {"unit_amount": "0.12"}
+
+
+def test_the_try_page_says_what_rating_does_beyond_the_charge_model(admin_client):
+    charge = UsageCharge.objects.get(price__code="pro-month-usd", meter_code="api_calls")
+
+    response = admin_client.get(try_url(charge))
+
+    assert response.status_code == 200
+    assert b"100,000 included calls" in response.content
