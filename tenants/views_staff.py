@@ -24,7 +24,6 @@ UPCOMING_SECTIONS = {
 }
 
 # Sections that need more than USE_PRODUCT.
-SECTION_ACTIONS = {"billing": Action.VIEW_BILLING}
 
 # The full key of a key just created, kept in the session for the one page view that shows it.
 API_KEY_SECRET_SESSION_KEY = "api_key_created_once"
@@ -68,8 +67,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @staff_action_required(Action.USE_PRODUCT)
 @require_GET
 def section_upcoming(request: HttpRequest, section: str) -> HttpResponse:
-    if section in SECTION_ACTIONS and not user_can(request.user, SECTION_ACTIONS[section]):
-        return render(request, "staff/403.html", status=403)
     title, message = UPCOMING_SECTIONS[section]
     return render(
         request, "staff/upcoming.html", {"title": title, "message": message, "active_section": section}

@@ -109,6 +109,8 @@ def breakdown_text(part: dict, *, currency: str) -> str:
         return f"{units} × {money(part.get('unit_amount', '0'))} = {amount}"
     if kind == "free_units":
         return f"{units} free units"
+    if kind == "included_units":
+        return f"{units} included in the plan"
     if kind == "packages":
         return (f"{units} package(s) of {_number(part.get('package_size', '1'))} × "
                 f"{money(part.get('unit_amount', '0'))} = {amount}")

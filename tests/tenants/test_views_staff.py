@@ -299,12 +299,13 @@ def test_sections_still_to_come_say_so(alpha_owner_client):
     assert b"Not available yet" in response.content
 
 
-@pytest.mark.parametrize("role, allowed", [(role, role in (Role.OWNER, Role.BILLING)) for role in ROLES])
-def test_the_billing_section_is_for_owners_and_billing(tenant_alpha, role, allowed):
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_finds_the_billing_section_from_the_dashboard(tenant_alpha, role):
+    # Owners and billing members manage billing there; admins and members see the plan and its limits.
     client = staff_client(tenant_alpha, role)
 
     page = client.get("/billing/")
     dashboard = client.get("/")
 
-    assert page.status_code == (200 if allowed else 403)
-    assert (b'href="/billing/"' in dashboard.content) == allowed
+    assert page.status_code == 200
+    assert b'href="/billing/"' in dashboard.content
