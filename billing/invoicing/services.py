@@ -216,7 +216,7 @@ def _invoice_locked(invoice: Invoice) -> Invoice:
 
 def _status_require(invoice: Invoice, allowed: tuple[str, ...], *, action: str) -> None:
     if invoice.status not in allowed:
-        raise InvoiceStateInvalid(f"A {invoice.status} invoice cannot be {action}.",
+        raise InvoiceStateInvalid(f"This invoice is {invoice.get_status_display().lower()}: it cannot be {action}.",
                                   details={"status": invoice.status})
 
 

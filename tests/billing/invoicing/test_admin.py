@@ -248,7 +248,7 @@ def test_voiding_a_paid_invoice_from_its_page_is_a_form_error(admin_client, tena
     response = admin_client.post(page(invoice, "operation/void"))
 
     assert response.status_code == 400
-    assert response.context["form"].non_field_errors() == ["A paid invoice cannot be voided."]
+    assert response.context["form"].non_field_errors() == ["This invoice is paid: it cannot be voided."]
 
 
 # --- Credit notes ---------------------------------------------------------------------------------
@@ -289,7 +289,7 @@ def test_a_draft_cannot_be_credited(admin_client, tenant_alpha):
 
     response = admin_client.post(page(invoice, "credit-note"), {"amount": "1.00", "reason": "correction"})
 
-    assert response.context["form"].non_field_errors() == ["A draft invoice cannot be credited."]
+    assert response.context["form"].non_field_errors() == ["This invoice is draft: it cannot be credited."]
 
 
 def test_credit_notes_are_listed_read_only(admin_client, tenant_alpha):
