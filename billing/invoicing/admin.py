@@ -8,6 +8,7 @@ billing.quotes.services. The database keeps a finalised invoice as issued whatev
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django import forms
@@ -433,6 +434,8 @@ class AccountCreditAdjustForm(forms.Form):
     amount = forms.DecimalField(max_value=MAX_AMOUNT, min_value=-MAX_AMOUNT, decimal_places=4,
                                 help_text="In the currency's minor units. Credit never goes below zero.")
     description = forms.CharField(max_length=300, help_text="Written on the ledger entry, which the tenant sees.")
+    # One entry per form shown: submitting it twice (a double click, a resent POST) writes once.
+    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def clean(self) -> dict:
         data = super().clean()
@@ -506,7 +509,7 @@ class AccountCreditAdmin(admin.ModelAdmin):
             raise Http404("No such account credit.")
         if not self.has_change_permission(request, account):
             raise PermissionDenied
-        form = AccountCreditAdjustForm(request.POST or None)
+        form = AccountCreditAdjustForm(request.POST or None, initial={"key": uuid.uuid4().hex})
         if request.method == "POST" and form.is_valid():
             entry = self._add(request, form, tenant=account.tenant, currency=account.currency)
             if entry is not None:
@@ -518,7 +521,7 @@ class AccountCreditAdmin(admin.ModelAdmin):
     def grant_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_change_permission(request):
             raise PermissionDenied
-        form = AccountCreditGrantForm(request.POST or None)
+        form = AccountCreditGrantForm(request.POST or None, initial={"key": uuid.uuid4().hex})
         if request.method == "POST" and form.is_valid():
             entry = self._add(request, form, tenant=form.cleaned_data["tenant"], currency=form.cleaned_data["currency"])
             if entry is not None:
@@ -531,7 +534,8 @@ class AccountCreditAdmin(admin.ModelAdmin):
         try:
             return account_credit_add(tenant=tenant, amount=Money(form.cleaned_data["amount"], currency),
                                       kind=form.cleaned_data["kind"], description=form.cleaned_data["description"],
-                                      actor=request.user.email, now=timezone.now())
+                                      actor=request.user.email, now=timezone.now(),
+                                      idempotency_key=f"admin:{form.cleaned_data['key']}")
         except BillingError as error:
             _form_error(form, error)
         except ValueError as error:

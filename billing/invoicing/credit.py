@@ -47,6 +47,11 @@ RETURNING credit.id, LEAST(account.balance, %(owed)s), credit.balance
 """
 
 
+class AccountCreditKeyReused(BillingError):
+    code = "idempotency_key_reused"
+    status = 409
+
+
 class AccountCreditInsufficient(BillingError):
     """An adjustment would take more credit than the tenant holds."""
 
@@ -56,13 +61,25 @@ class AccountCreditInsufficient(BillingError):
 
 @transaction.atomic
 def account_credit_add(*, tenant: Tenant, amount: Money, kind: str, description: str, actor: str, now: datetime,
-                       credit_note: CreditNote | None = None, invoice: Invoice | None = None) -> AccountCreditEntry:
+                       credit_note: CreditNote | None = None, invoice: Invoice | None = None,
+                       idempotency_key: str | None = None) -> AccountCreditEntry:
     """Add `amount` to the tenant's credit in its currency (opening the balance if needed) and return the entry.
 
     The amount must be in the currency's minor units (credit is money the tenant could be paid back). Only an
     ops adjustment may be negative, and it is refused (AccountCreditInsufficient, nothing changed) when the
     balance does not cover it. A credit note adds its amount once, and an invoice adds (or returns) credit once
-    per kind: the database refuses a second entry (IntegrityError)."""
+    per kind: the database refuses a second entry (IntegrityError).
+
+    With `idempotency_key` (an ops form's), a second call with the key returns the entry the first wrote and
+    changes nothing; the key with another tenant or amount is refused (AccountCreditKeyReused). Two calls racing
+    with one key: the unique key refuses the second entry, rolling its balance change back with it."""
+    if idempotency_key:
+        written = AccountCreditEntry.objects.filter(idempotency_key=idempotency_key).select_related("account").first()
+        if written is not None:
+            if (written.tenant_id, written.amount, written.account.currency) != (tenant.pk, amount.amount,
+                                                                                 amount.currency):
+                raise AccountCreditKeyReused("This form was already used for another entry: open it again.")
+            return written
     _amount_check(amount)
     if amount.amount < 0 and kind != Kind.ADJUSTMENT:
         raise ValueError(f"Only an adjustment takes credit back; a {kind} entry adds it.")
@@ -83,7 +100,7 @@ def account_credit_add(*, tenant: Tenant, amount: Money, kind: str, description:
     entry = AccountCreditEntry.objects.create(
         account_id=account_id, tenant=tenant, kind=kind, amount=amount.amount, balance_after=balance,
         description=description[:300], invoice=invoice, credit_note=credit_note, created_by=actor[:254],
-        created_at=now)
+        created_at=now, idempotency_key=idempotency_key or None)
     logger.info("account_credit_added tenant=%s kind=%s amount=%s currency=%s balance=%s actor=%s", tenant.pk, kind,
                 amount.amount, amount.currency, balance, actor)
     return entry

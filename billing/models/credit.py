@@ -41,6 +41,8 @@ class AccountCreditEntry(models.Model):
     credit_note = models.ForeignKey(CreditNote, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created_by = models.CharField(max_length=254)
     created_at = models.DateTimeField()
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True,
+                                       help_text="One entry per key: a form submitted twice writes once.")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -369,7 +369,7 @@ def test_adjusting_an_account_credit_writes_a_ledger_entry(admin_client, operato
     account = promotion(tenant_alpha, "20.00")
 
     response = admin_client.post(f"{CREDITS}{account.pk}/adjust/", {
-        "kind": "adjustment", "amount": "-5.00", "description": "Taken back"})
+        "kind": "adjustment", "amount": "-5.00", "description": "Taken back", "key": "k1"})
 
     assert response.status_code == 302
     entry = AccountCreditEntry.objects.filter(tenant=tenant_alpha).order_by("-id").first()
@@ -381,7 +381,7 @@ def test_an_adjustment_beyond_the_balance_is_a_form_error(admin_client, tenant_a
     account = promotion(tenant_alpha, "20.00")
 
     response = admin_client.post(f"{CREDITS}{account.pk}/adjust/", {
-        "kind": "adjustment", "amount": "-20.01", "description": "Too much"})
+        "kind": "adjustment", "amount": "-20.01", "description": "Too much", "key": "k2"})
 
     assert response.context["form"].errors["amount"] == ["The account credit does not cover this adjustment."]
     assert account_credit_balance(tenant=tenant_alpha, currency="USD") == usd("20.00")
@@ -391,7 +391,7 @@ def test_a_negative_promotion_is_a_form_error(admin_client, tenant_alpha):
     account = promotion(tenant_alpha, "20.00")
 
     response = admin_client.post(f"{CREDITS}{account.pk}/adjust/", {
-        "kind": "promotion", "amount": "-1.00", "description": "No"})
+        "kind": "promotion", "amount": "-1.00", "description": "No", "key": "k3"})
 
     assert response.status_code == 400
     assert "amount" in response.context["form"].errors
@@ -401,7 +401,7 @@ def test_an_adjustment_finer_than_cents_is_a_form_error(admin_client, tenant_alp
     account = promotion(tenant_alpha, "20.00")
 
     response = admin_client.post(f"{CREDITS}{account.pk}/adjust/", {
-        "kind": "promotion", "amount": "1.005", "description": "Fractions"})
+        "kind": "promotion", "amount": "1.005", "description": "Fractions", "key": "k4"})
 
     assert response.status_code == 400
     assert account_credit_balance(tenant=tenant_alpha, currency="USD") == usd("20.00")
@@ -410,10 +410,21 @@ def test_an_adjustment_finer_than_cents_is_a_form_error(admin_client, tenant_alp
 def test_credit_is_added_for_a_tenant_that_had_none(admin_client, tenant_beta):
     response = admin_client.post(f"{CREDITS}grant/", {
         "tenant": tenant_beta.slug, "currency": "EUR", "kind": "promotion", "amount": "12.50",
-        "description": "Launch credit"})
+        "description": "Launch credit", "key": "k5"})
 
     assert response.status_code == 302
     assert account_credit_balance(tenant=tenant_beta, currency="EUR") == Money(Decimal("12.50"), "EUR")
+
+
+def test_an_adjustment_form_submitted_twice_writes_one_entry(admin_client, tenant_alpha):
+    account = promotion(tenant_alpha, "20.00")
+    form = {"kind": "promotion", "amount": "5.00", "description": "Goodwill", "key": "double-click"}
+
+    first = admin_client.post(f"{CREDITS}{account.pk}/adjust/", form)
+    second = admin_client.post(f"{CREDITS}{account.pk}/adjust/", form)
+
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert account_credit_balance(tenant=tenant_alpha, currency="USD") == usd("25.00")
 
 
 def test_account_credit_cannot_be_typed_in_or_deleted(admin_client, tenant_alpha):

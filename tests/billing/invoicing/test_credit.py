@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 
 from billing.invoicing.credit import (
     AccountCreditInsufficient,
+    AccountCreditKeyReused,
     account_credit_add,
     account_credit_apply,
     account_credit_balance,
@@ -223,3 +224,23 @@ def test_invoices_racing_for_the_same_credit_take_no_more_than_the_balance(commi
     entries = AccountCreditEntry.objects.filter(tenant=committed_alpha)
     assert sum(entry.amount for entry in entries) == Decimal("0.00")
     assert min(entry.balance_after for entry in entries) == Decimal("0.00")
+
+
+def test_a_credit_replayed_with_its_key_is_written_once(tenant_alpha):
+    first = account_credit_add(tenant=tenant_alpha, amount=usd("5.00"), kind=Kind.PROMOTION, description="Goodwill",
+                               actor="ops@tollgate.test", now=NOW, idempotency_key="form-1")
+    again = account_credit_add(tenant=tenant_alpha, amount=usd("5.00"), kind=Kind.PROMOTION, description="Goodwill",
+                               actor="ops@tollgate.test", now=NOW, idempotency_key="form-1")
+
+    assert again.pk == first.pk
+    assert balance(tenant_alpha) == Decimal("5.00")
+
+
+def test_a_key_reused_for_another_amount_is_refused(tenant_alpha):
+    account_credit_add(tenant=tenant_alpha, amount=usd("5.00"), kind=Kind.PROMOTION, description="Goodwill",
+                       actor="ops@tollgate.test", now=NOW, idempotency_key="form-2")
+
+    with pytest.raises(AccountCreditKeyReused):
+        account_credit_add(tenant=tenant_alpha, amount=usd("50.00"), kind=Kind.PROMOTION, description="More",
+                           actor="ops@tollgate.test", now=NOW, idempotency_key="form-2")
+    assert balance(tenant_alpha) == Decimal("5.00")
