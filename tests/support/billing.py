@@ -132,8 +132,8 @@ def invoice_pay(invoice: Invoice, *, at: datetime | None = None) -> Invoice:
 
 # --- The invoice checker ------------------------------------------------------------------------------------
 
-def _round(amount: Decimal, currency: str) -> Decimal:
-    return amount.quantize(Decimal(1).scaleb(-currency_minor_units(currency)), rounding=ROUND_HALF_UP)
+def _round(amount: Decimal | int, currency: str) -> Decimal:
+    return Decimal(amount).quantize(Decimal(1).scaleb(-currency_minor_units(currency)), rounding=ROUND_HALF_UP)
 
 
 def amount_text(amount: Decimal, currency: str = "USD") -> str:
