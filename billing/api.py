@@ -341,8 +341,9 @@ class SubscriptionSerializer(serializers.Serializer):
 
 @extend_schema_serializer(component_name="SubscriptionState")
 class SubscriptionStateSerializer(serializers.Serializer):
-    subscription = SubscriptionSerializer(allow_null=True, help_text="Null when the tenant has no current "
-                                                                     "subscription (it is on an assigned plan or Free).")
+    subscription = SubscriptionSerializer(
+        allow_null=True, help_text="Null when the tenant has no current subscription (it is on an assigned plan "
+                                   "or Free).")
 
 
 def _subscription_data(subscription: Subscription | None) -> dict | None:

@@ -11,6 +11,8 @@ from billing.invoicing.services import credit_note_issue, invoice_finalize
 from billing.models import Invoice, InvoiceLine, Price, Subscription
 from billing.subscriptions.services import subscription_start
 from config.money import Money
+from tenants.models import ApiKey
+from tenants.services import api_key_revoke
 from tests.support.api import api_client, api_key_for
 from tests.support.clock import NOW
 from tests.support.staff import staff_client
@@ -136,6 +138,36 @@ def test_a_retried_start_is_replayed_and_subscribes_once(client, tenant_alpha):
     assert Invoice.objects.filter(tenant=tenant_alpha).count() == 1
 
 
+def test_another_key_sending_the_same_idempotency_key_runs_on_its_own(client, tenant_alpha):
+    other = api_client(tenant_alpha, api_key_for(tenant_alpha, scopes=READ_AND_BILLING, name="other"))
+    post(client, "/api/v1/subscription", {"price": "agency-month-usd"}, key="shared")
+
+    response = post(other, "/api/v1/subscription", {"price": "agency-month-usd"}, key="shared")
+
+    assert response.status_code == 409 and response.json()["error"]["code"] == "subscription_state_invalid"
+    assert "Idempotent-Replayed" not in response.headers
+
+
+def test_the_same_idempotency_key_with_another_body_changes_nothing(client, tenant_alpha):
+    post(client, "/api/v1/subscription", {"price": "agency-month-usd"}, key="once")
+
+    response = post(client, "/api/v1/subscription", {"price": "pro-month-usd"}, key="once")
+
+    assert response.status_code == 409 and response.json()["error"]["code"] == "idempotency_key_reused"
+    assert Subscription.objects.get(tenant=tenant_alpha).price.code == "agency-month-usd"
+
+
+def test_a_revoked_key_cannot_replay_its_change(tenant_alpha):
+    secret = api_key_for(tenant_alpha, scopes=READ_AND_BILLING)
+    client = api_client(tenant_alpha, secret)
+    post(client, "/api/v1/subscription", {"price": "agency-month-usd"}, key="start")
+    api_key_revoke(api_key=ApiKey.objects.get(tenant=tenant_alpha))
+
+    response = post(client, "/api/v1/subscription", {"price": "agency-month-usd"}, key="start")
+
+    assert response.status_code == 401
+
+
 def test_a_read_key_cannot_change_the_subscription(read_client, tenant_alpha):
     response = post(read_client, "/api/v1/subscription", {"price": "starter-month-usd"})
 
@@ -213,6 +245,14 @@ def test_the_preview_changes_nothing(read_client, tenant_alpha):
     post(read_client, "/api/v1/subscription/preview", {"price": "business-month-usd"}, key=None)
 
     assert Subscription.objects.get(tenant=tenant_alpha).price.code == "pro-month-usd"
+
+
+def test_the_preview_refuses_a_price_in_another_currency(read_client, tenant_alpha):
+    active_subscription(tenant_alpha, "pro-month-usd")
+
+    response = post(read_client, "/api/v1/subscription/preview", {"price": "pro-month-eur"}, key=None)
+
+    assert response.status_code == 400 and response.json()["error"]["code"] == "price_unavailable"
 
 
 def test_the_preview_without_a_subscription_says_there_is_none(read_client):
