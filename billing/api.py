@@ -35,6 +35,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import Action
 from billing.errors import BillingError, PriceUnavailable
+from billing.selectors import price_list_self_serve
 from billing.invoicing.credit import account_credit_balance, account_credit_entries
 from billing.invoicing.drafting import DraftLine, InvoiceDraft, plan_comparison, upcoming_invoice
 from billing.invoicing.pdf import invoice_pdf
@@ -69,7 +70,7 @@ class SubscriptionMissing(BillingError):
     status = 409
 
 
-# --- Catalogue reads (billing.selectors has no price reads yet; these are the only queries in this module) ------
+# --- Catalogue reads billing.selectors does not have (the only queries in this module) ---------------------------
 
 def _public_plans() -> list[Plan]:
     """Public, active plans with their active prices and each price's usage charges, in catalogue order."""
@@ -85,11 +86,6 @@ def _price_by_code(code: str) -> Price:
     if price is None:
         raise PriceUnavailable("No price has this code.", field="price")
     return price
-
-
-def _self_serve_price_codes() -> list[str]:
-    return list(Price.objects.filter(is_active=True, plan__is_active=True, plan__is_public=True,
-                                     plan__contact_sales=False).order_by("code").values_list("code", flat=True))
 
 
 # --- Shared serializer pieces -----------------------------------------------------------------------------------
@@ -126,8 +122,8 @@ class MoneyField(serializers.Field):
 
 
 class PriceCodeField(StrictCharField):
-    """A price code, documented as the self-serve prices at the time the schema is generated (prices are data ops
-    change), so a schema-valid code is one a tenant may choose."""
+    """A price code, documented as the self-serve prices the billing page offers at the time the schema is
+    generated (prices are data ops change), so a schema-valid code is one a tenant may choose."""
 
 
 class PriceCodeFieldSchema(OpenApiSerializerFieldExtension):
@@ -135,7 +131,7 @@ class PriceCodeFieldSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction) -> dict:
         try:
-            codes = _self_serve_price_codes()
+            codes = sorted(price.code for price in price_list_self_serve())
         except DatabaseError:
             # The schema is also generated with no migrated database (`check --deploy` at build time).
             return {"type": "string", "maxLength": 60, "pattern": r"^[-a-zA-Z0-9_]+$"}

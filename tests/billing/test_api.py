@@ -476,3 +476,10 @@ def test_the_schema_requires_an_idempotency_key_on_money_moving_posts(read_clien
 
     header = next(p for p in schema["paths"][path]["post"]["parameters"] if p["name"] == "Idempotency-Key")
     assert header["required"] is True
+
+
+def test_the_schema_lists_the_prices_a_tenant_may_choose(read_client):
+    schema = read_client.get("/api/schema/", {"format": "json"}).json()
+
+    codes = schema["components"]["schemas"]["SubscriptionChangeRequest"]["properties"]["price"]["enum"]
+    assert "pro-month-usd" in codes and "free-month-usd" not in codes
