@@ -96,8 +96,9 @@ def test_a_forever_amount_off_coupon_discounts_every_invoice(tenant_alpha, clock
     monthly_runs(clock, APR_1, MAY_1, JUN_1)
 
     invoices = invoices_checked(tenant_alpha)
-    assert [invoice_lines(invoice)[-1] for invoice in invoices] == [(Kind.DISCOUNT, "Ten off (10 USD off)",
-                                                                     "-10.00")] * 4
+    discount = (Kind.DISCOUNT, "Ten off (10 USD off)", "-10.00")
+    assert [invoice_lines(invoice) for invoice in invoices] == [[(Kind.FIXED, PRO, "99.00"), discount]] + [
+        [NO_CALLS, (Kind.FIXED, PRO, "99.00"), discount]] * 3
     assert [invoice_totals(invoice) for invoice in invoices] == [
         totals_expected("89.00", subtotal="99.00", discount="10.00")] * 4
     assert subscription.redemptions.get().ended_at is None
@@ -153,6 +154,7 @@ def test_exclusive_vat_is_added_on_the_rounded_subtotal_rounding_half_away_from_
 
     start, april = invoices_checked(tenant_alpha)
     assert (start.tax_name, start.tax_percentage, start.tax_inclusive) == ("VAT", D("19"), False)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert invoice_totals(start) == totals_expected("117.81", subtotal="99.00", tax="18.81")
     # 100.50 × 19 % = 19.095 exactly: half away from zero gives 19.10.
     assert invoice_lines(april) == [CALLS_1250, (Kind.FIXED, PRO, "99.00")]
@@ -166,7 +168,10 @@ def test_inclusive_vat_is_the_part_of_the_total_that_is_tax(tenant_alpha, clock,
     subscription_started(tenant_alpha, catalogue.pro, at=MAR_1)
     monthly_runs(clock, APR_1)
 
-    for invoice in invoices_checked(tenant_alpha):
+    start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
+    assert invoice_lines(april) == [NO_CALLS, (Kind.FIXED, PRO, "99.00")]
+    for invoice in (start, april):
         # 99.00 × 7.7 / 107.7 = 7.0779…
         assert invoice_totals(invoice) == totals_expected("99.00", tax="7.08")
         assert invoice.tax_inclusive
@@ -179,7 +184,10 @@ def test_an_eu_business_with_a_valid_vat_id_is_reverse_charged_with_the_legend(t
     subscription_started(tenant_alpha, catalogue.pro, at=MAR_1)
     monthly_runs(clock, APR_1)
 
-    for invoice in invoices_checked(tenant_alpha):
+    start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
+    assert invoice_lines(april) == [NO_CALLS, (Kind.FIXED, PRO, "99.00")]
+    for invoice in (start, april):
         assert (invoice.tax_percentage, invoice.tax_legend) == (D(0), REVERSE_CHARGE_LEGEND)
         assert invoice_totals(invoice) == totals_expected("99.00")
 
@@ -194,6 +202,7 @@ def test_a_regional_sales_tax_applies_over_the_countrys_on_the_discounted_amount
 
     [start] = invoices_checked(tenant_alpha)
     assert (start.tax_name, start.tax_percentage) == ("Sales tax", D("7.25"))
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00"), (Kind.DISCOUNT, "Launch (20 % off)", "-19.80")]
     # (99.00 - 19.80) × 7.25 % = 5.742
     assert invoice_totals(start) == totals_expected("84.94", subtotal="99.00", discount="19.80", tax="5.74")
 
@@ -206,6 +215,7 @@ def test_a_tax_exempt_tenant_pays_no_tax_and_its_invoice_says_why(tenant_alpha, 
 
     [start] = invoices_checked(tenant_alpha)
     assert (start.tax_percentage, start.tax_legend) == (None, TAX_EXEMPT_LEGEND)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert invoice_totals(start) == totals_expected("99.00")
 
 
@@ -220,7 +230,11 @@ def test_a_credit_carries_back_the_vat_paid_on_it(tenant_alpha, clock, catalogue
     monthly_runs(clock, APR_1)
 
     start, change, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert invoice_totals(start) == totals_expected("117.81", subtotal="99.00", tax="18.81")
+    assert invoice_lines(change) == [(Kind.PRORATION, f"Unused time on {PRO} from 16 Mar 2026", "-51.10"),
+                                     (Kind.PRORATION, f"Remaining time on {STARTER} from 16 Mar 2026", "9.81")]
+    assert invoice_lines(april) == [(Kind.FIXED, STARTER, "19.00")]
     # -41.29 × 19 % = -7.8451: the tenant gets back the VAT it paid on the unused time.
     assert invoice_totals(change) == totals_expected("-49.14", subtotal="-41.29", tax="-7.85", due="0.00")
     # Starter's 19.00 + 3.61 VAT, paid from the 49.14 of credit.

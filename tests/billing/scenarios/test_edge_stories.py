@@ -190,6 +190,8 @@ def test_a_past_due_tenant_stays_past_due_until_every_overdue_invoice_is_paid(te
     subscription.refresh_from_db()
     assert subscription.status == Status.ACTIVE
     start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
+    assert invoice_lines(april) == [NO_CALLS, (Kind.FIXED, PRO, "99.00")]
     assert (invoice_totals(start), invoice_totals(april)) == (totals_expected("99.00"), totals_expected("99.00"))
     assert (start.amount_paid, april.amount_paid) == (D("99.00"), D("99.00"))
 
@@ -211,7 +213,8 @@ def test_a_once_coupon_spent_on_an_interval_changes_new_year_is_not_spent_again(
     invoice_pay(invoices_checked(tenant_alpha)[1])
     billing_run(now=at(clock, datetime(2027, 3, 16, tzinfo=UTC)))
 
-    _, change, renewal = invoices_checked(tenant_alpha)
+    start, change, renewal = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     # (0.00 - 51.10 + 990.00) × 50 %.
     assert invoice_totals(change) == totals_expected("469.45", subtotal="938.90", discount="469.45")
     assert invoice_lines(renewal) == [NO_CALLS, (Kind.FIXED, "Pro (yearly)", "990.00")]
@@ -232,7 +235,8 @@ def test_usage_while_paused_is_not_billed_at_the_paused_plans_prices(tenant_alph
     subscription_resume(subscription=subscription, actor=ACTOR, now=at(clock, MAR_24))
     billing_run(now=at(clock, APR_1))
 
-    _, april = invoices_checked(tenant_alpha)
+    start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert invoice_lines(april) == [(Kind.USAGE, "API calls: 800 calls (1000 included)", "0.00"),
                                     (Kind.FIXED, PRO, "99.00")]
 
@@ -283,6 +287,7 @@ def test_an_upgrade_in_a_prorated_first_month_credits_at_the_rate_it_was_charged
     start, upgrade, april = invoices_checked(tenant_alpha)
     # 19.00 × 16/31 charged for 16 to 31 March; 8 of those days unused: 19.00 × 8/31 back, 99.00 × 8/31 charged.
     assert [amount for _, _, amount in invoice_lines(start)] == ["9.81"]
+    assert invoice_totals(start) == totals_expected("9.81")
     assert invoice_lines(upgrade) == [
         (Kind.PRORATION, "Unused time on Starter (monthly) from 24 Mar 2026", "-4.90"),
         (Kind.PRORATION, f"Remaining time on {PRO} from 24 Mar 2026", "25.55")]
@@ -302,7 +307,9 @@ def test_invoices_across_new_year_are_numbered_in_each_years_series(tenant_alpha
     assert [invoice.number[:8] for invoice in (start, december, january)] == ["TG-2026-", "TG-2026-", "TG-2027-"]
     assert int(december.number[-6:]) == int(start.number[-6:]) + 1
     assert (january.issued_at, january.due_at) == (jan_1, jan_1 + timedelta(days=14))
-    assert [invoice_totals(invoice)["total"] for invoice in (start, december, january)] == ["99.00"] * 3
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
+    assert [invoice_lines(invoice) for invoice in (december, january)] == [[NO_CALLS, (Kind.FIXED, PRO, "99.00")]] * 2
+    assert [invoice_totals(invoice) for invoice in (start, december, january)] == [totals_expected("99.00")] * 3
 
 
 # --- Entitlements, comparison and previews follow the invoices ----------------------------------------------
@@ -315,7 +322,8 @@ def test_a_downgrade_changes_the_entitlements_with_the_run_that_bills_it(tenant_
     billing_run(now=at(clock, APR_1))
 
     assert entitlements_for(tenant=tenant_alpha).plan_code == "scenario-starter"
-    _, april = invoices_checked(tenant_alpha)
+    start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert invoice_lines(april) == [NO_CALLS, (Kind.FIXED, "Starter (monthly)", "19.00")]
 
 
@@ -327,7 +335,9 @@ def test_the_plan_comparison_prices_the_closed_period_as_its_invoice_did(tenant_
 
     comparison = plan_comparison(tenant=tenant_alpha, now=at(clock, datetime(2026, 4, 10, tzinfo=UTC)))
 
-    _, april = invoices_checked(tenant_alpha)
+    start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00"),
+                                    (Kind.SEATS, f"{PRO}: 1 seat beyond the 3 included", "12.00")]
     # March's usage (1.50) with a period of fee and seats (99.00 + 12.00): what April's invoice added up to.
     assert invoice_totals(april) == totals_expected("112.50")
     costs = {cost.plan.code: cost for cost in comparison.plans}
@@ -348,7 +358,8 @@ def test_the_upcoming_invoice_shows_the_prorations_waiting_for_it(tenant_alpha, 
     preview = upcoming_invoice(tenant=tenant_alpha, now=at(clock, datetime(2026, 3, 20, tzinfo=UTC)))
     billing_run(now=at(clock, APR_1))
 
-    _, april = invoices_checked(tenant_alpha)
+    start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, "Starter (monthly)", "19.00")]
     # 12.00 × 16/31 = 6.19 for the extra seat.
     assert invoice_lines(april) == [
         NO_CALLS, (Kind.FIXED, PRO, "99.00"), (Kind.SEATS, f"{PRO}: 1 seat beyond the 3 included", "12.00"),
@@ -390,7 +401,8 @@ def test_a_year_starting_on_february_29_renews_on_the_28th_and_on_the_29th_again
     for renewal in renewals:
         billing_run(now=at(clock, renewal))
 
-    _, *cycles = invoices_checked(tenant_alpha)
+    start, *cycles = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, "Pro (yearly)", "990.00")]
     assert [invoice.period_end for invoice in cycles] == renewals
     assert [invoice.number[:8] for invoice in cycles] == ["TG-2029-", "TG-2030-", "TG-2031-", "TG-2032-"]
     assert {invoice_totals(invoice)["total"] for invoice in cycles} == {"990.00"}

@@ -66,7 +66,9 @@ def test_a_run_retried_every_fifteen_minutes_invoices_each_period_once(tenant_al
 
     assert [result.invoices_created for result in results] == [1, 0, 0, 1, 0, 0]
     assert cycle_periods(tenant_alpha) == [(MAR_1, APR_1), (APR_1, MAY_1)]
-    _, april, may = invoices_checked(tenant_alpha)
+    start, april, may = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00"),
+                                    (Kind.SEATS, f"{PRO}: 1 seat beyond the 3 included", "12.00")]
     seats = (Kind.SEATS, f"{PRO}: 1 seat beyond the 3 included", "12.00")
     assert invoice_lines(april) == [(Kind.USAGE, "API calls: 1250 calls (1000 included)", "1.50"),
                                     (Kind.FIXED, PRO, "99.00"), seats]
@@ -105,6 +107,10 @@ def test_a_run_killed_after_the_first_subscription_leaves_each_period_invoiced_o
         assert cycle_periods(tenant) == [(MAR_1, APR_1)]
         subscription = Subscription.objects.get(tenant=tenant)
         assert subscription.current_period_end == MAY_1
+    for tenant in (tenant_alpha, tenant_beta):
+        start = invoices_checked(tenant)[0]
+        assert (invoice_lines(start), invoice_totals(start)) == ([(Kind.FIXED, PRO, "99.00")],
+                                                                 totals_expected("99.00"))
     assert invoice_lines(invoices_checked(tenant_beta)[1]) == [
         (Kind.USAGE, "API calls: 1250 calls (1000 included)", "1.50"), (Kind.FIXED, PRO, "99.00")]
     assert invoice_lines(invoices_checked(tenant_alpha)[1]) == [

@@ -145,7 +145,9 @@ def test_a_calendar_month_anchor_prorates_the_first_period_then_bills_whole_mont
     [(kind, description, amount)] = invoice_lines(start)
     assert (kind, amount) == (Kind.FIXED, "51.10")
     assert description.startswith(f"{PRO}, 51.6129")
+    assert invoice_totals(start) == totals_expected("51.10")
     assert invoice_lines(april) == [NO_CALLS, (Kind.FIXED, PRO, "99.00")]
+    assert invoice_totals(april) == totals_expected("99.00")
     assert april.lines.get(kind=Kind.FIXED).period_start == APR_1
     assert april.lines.get(kind=Kind.FIXED).period_end == MAY_1
 
@@ -161,6 +163,8 @@ def test_a_january_31_anchor_bills_through_february_and_keeps_its_day(tenant_alp
 
     start, *cycles = invoices_checked(tenant_alpha)
     assert (start.period_start, start.period_end) == (jan_31, ends[0])
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
+    assert [invoice_totals(invoice) for invoice in [start, *cycles]] == [totals_expected("99.00")] * 4
     assert [(invoice.period_start, invoice.period_end) for invoice in cycles] == [
         (jan_31, ends[0]), (ends[0], ends[1]), (ends[1], ends[2])]
     # Each invoice charges the period that follows in advance, a whole 99.00 however long the month.
@@ -178,7 +182,8 @@ def test_missed_periods_are_caught_up_one_by_one_each_with_its_own_usage(tenant_
 
     result = billing_run(now=at(clock, JUN_1))
 
-    _, march, april, may = invoices_checked(tenant_alpha)
+    start, march, april, may = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert [(invoice.period_start, invoice.period_end) for invoice in (march, april, may)] == [
         (MAR_1, APR_1), (APR_1, MAY_1), (MAY_1, JUN_1)]
     assert invoice_lines(march) == [calls_line(1500, "2.50"), (Kind.FIXED, PRO, "99.00")]
@@ -306,6 +311,8 @@ def test_a_downgrade_forced_now_by_ops_leaves_a_credit_the_next_invoices_consume
         billing_run(now=at(clock, month))
 
     start, change, april, may, june = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
+    assert [invoice_lines(invoice) for invoice in (april, may, june)] == [[(Kind.FIXED, STARTER, "19.00")]] * 3
     # 99.00 × 16/31 = 51.097 credited, 19.00 × 16/31 = 9.806 charged: 41.29 to the tenant's credit.
     assert invoice_lines(change) == [
         (Kind.PRORATION, f"Unused time on {PRO} from 16 Mar 2026", "-51.10"),
@@ -334,7 +341,8 @@ def test_a_pause_stops_invoices_and_a_resume_after_the_period_bills_it_and_start
     subscription_resume(subscription=subscription, actor=ACTOR, now=at(clock, apr_10))
     billing_run(now=apr_10)
 
-    _, closing = invoices_checked(tenant_alpha)
+    start, closing = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert (closing.period_start, closing.period_end) == (MAR_1, apr_10)
     assert invoice_lines(closing) == [calls_line(1500, "2.50"), (Kind.FIXED, PRO, "99.00")]
     assert invoice_totals(closing) == totals_expected("101.50")
@@ -351,7 +359,8 @@ def test_a_pause_resumed_within_the_period_changes_nothing_on_the_invoices(tenan
     subscription_resume(subscription=subscription, actor=ACTOR, now=at(clock, datetime(2026, 3, 20, tzinfo=UTC)))
     billing_run(now=at(clock, APR_1))
 
-    _, april = invoices_checked(tenant_alpha)
+    start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert invoice_lines(april) == [NO_CALLS, (Kind.FIXED, PRO, "99.00")]
     assert (april.period_start, april.period_end) == (MAR_1, APR_1)
 
@@ -364,7 +373,8 @@ def test_a_cancellation_at_period_end_bills_only_the_last_usage_and_ends(tenant_
     billing_run(now=at(clock, APR_1))
     billing_run(now=at(clock, MAY_1))
 
-    _, last = invoices_checked(tenant_alpha)
+    start, last = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert invoice_lines(last) == [calls_line(1250, "1.50")]
     assert invoice_totals(last) == totals_expected("1.50")
     subscription.refresh_from_db()
@@ -380,7 +390,8 @@ def test_a_cancellation_now_with_credit_bills_the_usage_and_credits_the_unused_t
     subscription_cancel(subscription=subscription, actor=ACTOR, now=at(clock, MAR_16), at_period_end=False,
                         prorate_credit=True)
 
-    _, closing = invoices_checked(tenant_alpha)
+    start, closing = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert (closing.period_start, closing.period_end) == (MAR_1, MAR_16)
     assert invoice_lines(closing) == [calls_line(1250, "1.50"),
                                       (Kind.PRORATION, f"Unused time on {PRO} from 16 Mar 2026", "-51.10")]
@@ -397,7 +408,8 @@ def test_a_cancellation_now_without_credit_bills_only_the_usage_so_far(tenant_al
     subscription_cancel(subscription=subscription, actor=ACTOR, now=at(clock, MAR_16), at_period_end=False)
     billing_run(now=at(clock, APR_1))
 
-    _, closing = invoices_checked(tenant_alpha)
+    start, closing = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert invoice_lines(closing) == [calls_line(1250, "1.50")]
     assert invoice_totals(closing) == totals_expected("1.50")
 
@@ -410,7 +422,8 @@ def test_a_reactivated_subscription_renews_as_if_never_canceled(tenant_alpha, cl
     subscription_reactivate(subscription=subscription, actor=ACTOR, now=at(clock, datetime(2026, 3, 20, tzinfo=UTC)))
     billing_run(now=at(clock, APR_1))
 
-    _, april = invoices_checked(tenant_alpha)
+    start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert invoice_lines(april) == [NO_CALLS, (Kind.FIXED, PRO, "99.00")]
     subscription.refresh_from_db()
     assert (subscription.status, subscription.current_period_end) == (Status.ACTIVE, MAY_1)
@@ -427,7 +440,8 @@ def test_a_scheduled_downgrade_is_dropped_by_a_cancellation_and_not_restored_by_
     subscription_reactivate(subscription=subscription, actor=ACTOR, now=at(clock, datetime(2026, 3, 20, tzinfo=UTC)))
     billing_run(now=at(clock, APR_1))
 
-    _, april = invoices_checked(tenant_alpha)
+    start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert invoice_lines(april) == [NO_CALLS, (Kind.FIXED, PRO, "99.00")]
     subscription.refresh_from_db()
     assert subscription.price == catalogue.pro
@@ -445,7 +459,8 @@ def test_a_scheduled_downgrade_is_undone_by_choosing_the_current_plan_again(tena
     subscription_change(subscription=subscription, price=catalogue.pro, actor=ACTOR, now=at(clock, MAR_16))
     billing_run(now=at(clock, APR_1))
 
-    _, april = invoices_checked(tenant_alpha)
+    start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert invoice_lines(april) == [NO_CALLS, (Kind.FIXED, PRO, "99.00")]
 
 

@@ -86,7 +86,8 @@ def test_zero_usage_bills_a_graduated_charges_first_flat_fee_and_nothing_for_a_s
 
     billing_run(now=at(clock, APR_1))
 
-    _, april = invoices_checked(tenant_alpha)
+    start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, METERED, "10.00")]
     assert invoice_lines(april) == [(Kind.USAGE, "Requests: 0 requests", "2.00"),
                                     (Kind.USAGE, "Compute: 0 hours", "0.00"), (Kind.FIXED, METERED, "10.00")]
     assert invoice_totals(april) == totals_expected("12.00")
@@ -101,7 +102,8 @@ def test_usage_across_a_tier_boundary_is_priced_tier_by_tier_with_each_flat_fee(
 
     billing_run(now=at(clock, APR_1))
 
-    _, april = invoices_checked(tenant_alpha)
+    start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, METERED, "10.00")]
     # 1,000 × 0.002 + 2.00, then 500 × 0.001 + 1.00.
     assert invoice_lines(april) == [(Kind.USAGE, "Requests: 1500 requests", "5.50"), (Kind.FIXED, METERED, "10.00")]
     assert [part["tier"] for part in april.lines.get(kind=Kind.USAGE).breakdown] == [1, 2]
@@ -117,7 +119,8 @@ def test_a_volume_charge_prices_every_unit_at_the_tier_the_total_reaches(tenant_
     usage_record(tenant_alpha, calls, 1500, at=at(clock, APR_10))
     billing_run(now=at(clock, MAY_1))
 
-    _, april, may = invoices_checked(tenant_alpha)
+    start, april, may = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, METERED, "10.00")]
     assert invoice_lines(april) == [(Kind.USAGE, "Requests: 1000 requests", "2.00"), (Kind.FIXED, METERED, "10.00")]
     # 1,500 × 0.0015 + 0.50: the whole quantity at the second tier's rate.
     assert invoice_lines(may) == [(Kind.USAGE, "Requests: 1500 requests", "2.75"), (Kind.FIXED, METERED, "10.00")]
@@ -130,7 +133,8 @@ def test_the_first_call_beyond_a_package_starts_a_whole_new_package(tenant_alpha
     usage_record(tenant_alpha, calls, 1101, at=at(clock, APR_10))
     billing_run(now=at(clock, MAY_1))
 
-    _, april, may = invoices_checked(tenant_alpha)
+    start, april, may = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert invoice_lines(april)[0] == (Kind.USAGE, "API calls: 1100 calls (1000 included)", "0.50")
     assert invoice_lines(may)[0] == (Kind.USAGE, "API calls: 1101 calls (1000 included)", "1.00")
     assert (april.total, may.total) == (D("99.50"), D("100.00"))
@@ -144,7 +148,8 @@ def test_a_percentage_charge_bills_each_payment_its_rate_and_fixed_fee(tenant_al
 
     billing_run(now=at(clock, APR_1))
 
-    _, april = invoices_checked(tenant_alpha)
+    start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, METERED, "10.00")]
     # 3.20 + 7.55 + 1.257 = 12.007, rounded once on the line.
     assert invoice_lines(april) == [(Kind.USAGE, "Card payments: 383 USD", "12.01"), (Kind.FIXED, METERED, "10.00")]
     assert april.lines.get(kind=Kind.USAGE).amount_exact == D("12.007")
@@ -160,7 +165,8 @@ def test_a_charge_below_its_minimum_is_topped_up_on_a_line_of_its_own(tenant_alp
 
     billing_run(now=at(clock, APR_1))
 
-    _, april = invoices_checked(tenant_alpha)
+    start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, METERED, "10.00")]
     assert invoice_lines(april) == [(Kind.USAGE, "Compute: 3 hours", "0.75"),
                                     (Kind.MINIMUM, "Compute: minimum of 5 USD per period", "4.25"),
                                     (Kind.FIXED, METERED, "10.00")]
@@ -175,7 +181,8 @@ def test_ai_tokens_the_wallet_could_not_cover_are_invoiced_once(tenant_alpha, cl
     billing_run(now=at(clock, APR_1))
     billing_run(now=at(clock, MAY_1))
 
-    _, april, may = invoices_checked(tenant_alpha)
+    start, april, may = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     # 12,345 tokens at 0.10 per 1,000 = 1.2345.
     assert invoice_lines(april) == [
         NO_CALLS, (Kind.WALLET_SHORTFALL, "AI tokens used beyond the wallet's balance: 12,345 tokens at 0.10 USD "
@@ -221,6 +228,7 @@ def test_a_credit_note_goes_to_the_account_credit_and_the_next_invoice_consumes_
     billing_run(now=at(clock, APR_1))
 
     start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert note.number.startswith("CN-2026-") and (start.amount_credited, start.total) == (D("30.00"), D("99.00"))
     assert invoice_lines(april) == [NO_CALLS, (Kind.FIXED, PRO, "99.00")]
     assert invoice_totals(april) == totals_expected("99.00", credit="30.00", due="69.00")
@@ -239,6 +247,8 @@ def test_account_credit_beyond_one_invoice_carries_over_to_the_next(tenant_alpha
 
     start, april, may = invoices_checked(tenant_alpha)
     # The start invoice was issued before the credit existed.
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
+    assert [invoice_lines(invoice) for invoice in (april, may)] == [[NO_CALLS, (Kind.FIXED, PRO, "99.00")]] * 2
     assert invoice_totals(start) == totals_expected("99.00")
     assert invoice_totals(april) == totals_expected("99.00", credit="99.00")
     assert april.status == Invoice.Status.PAID
@@ -257,10 +267,12 @@ def test_voiding_an_invoice_returns_the_credit_it_consumed_to_the_next_one(tenan
                                                                                               tzinfo=UTC)))
     billing_run(now=at(clock, MAY_1))
 
-    _, april, may = invoices_checked(tenant_alpha)
+    start, april, may = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     assert (april.status, invoice_totals(april)) == (Invoice.Status.VOID,
                                                      totals_expected("99.00", credit="50.00", due="49.00"))
     assert invoice_totals(may) == totals_expected("99.00", credit="50.00", due="49.00")
+    assert [invoice_lines(invoice) for invoice in (april, may)] == [[NO_CALLS, (Kind.FIXED, PRO, "99.00")]] * 2
 
 
 # --- One-time invoices, drafts, the upcoming invoice --------------------------------------------------------
@@ -302,6 +314,7 @@ def test_with_a_draft_period_ops_add_a_line_before_the_run_finalises_the_invoice
     billing_run(now=at(clock, datetime(2026, 4, 2, tzinfo=UTC)))
 
     start, april = invoices_checked(tenant_alpha)
+    assert (invoice_lines(start), invoice_totals(start)) == ([(Kind.FIXED, PRO, "99.00")], totals_expected("99.00"))
     assert (start.status, start.issued_at, start.due_at) == (
         Invoice.Status.OPEN, datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 16, tzinfo=UTC))
     assert invoice_lines(april) == [NO_CALLS, (Kind.FIXED, PRO, "99.00"), (Kind.ONE_TIME, "Onboarding call",
@@ -321,7 +334,11 @@ def test_the_upcoming_invoice_is_the_one_issued_for_an_unchanged_period(tenant_a
     preview = upcoming_invoice(tenant=tenant_alpha, now=at(clock, datetime(2026, 3, 25, tzinfo=UTC)))
     billing_run(now=at(clock, APR_1))
 
-    _, april = invoices_checked(tenant_alpha)
+    start, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00"),
+                                    (Kind.SEATS, f"{PRO}: 2 seats beyond the 3 included", "24.00"),
+                                    (Kind.DISCOUNT, "Quarter off (25 % off)", "-30.75")]
+    assert invoice_totals(start) == totals_expected("109.78", subtotal="123.00", discount="30.75", tax="17.53")
     # 1.50 + 99.00 + 24.00 = 124.50; 25 % off = 31.125 → 31.13; VAT on 93.37 = 17.7403.
     assert invoice_lines(april) == [
         (Kind.USAGE, "API calls: 1250 calls (1000 included)", "1.50"), (Kind.FIXED, PRO, "99.00"),

@@ -54,7 +54,8 @@ def test_usage_in_the_last_microsecond_of_a_period_is_billed_in_it_and_the_next_
     billing_run(now=APR_1)
     billing_run(now=at(clock, MAY_1))
 
-    _, march, april = invoices_checked(tenant_alpha)
+    start, march, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     for invoice in (march, april):
         assert invoice_lines(invoice) == [(Kind.USAGE, "API calls: 1100 calls (1000 included)", "0.50"),
                                           (Kind.FIXED, PRO, "99.00")]
@@ -73,7 +74,8 @@ def test_a_period_starting_mid_hour_takes_its_partial_hours_from_the_raw_events(
 
     billing_run(now=end)
 
-    _, march = invoices_checked(tenant_alpha)
+    start, march = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     # 700 + 250 + 160 = 1,110, two started packages: the 4,000 at the period's end belong to the next one.
     assert invoice_lines(march) == [(Kind.USAGE, "API calls: 1110 calls (1000 included)", "1.00"),
                                     (Kind.FIXED, PRO, "99.00")]
@@ -92,7 +94,8 @@ def test_a_percentage_charge_takes_the_payments_of_its_period_only(tenant_alpha,
     billing_run(now=APR_1)
     billing_run(now=at(clock, MAY_1))
 
-    _, march, april = invoices_checked(tenant_alpha)
+    start, march, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, METERED, "10.00")]
     assert invoice_lines(march) == [(Kind.USAGE, "Card payments: 3000 USD", "45.00"), (Kind.FIXED, METERED, "10.00")]
     assert invoice_lines(april) == [(Kind.USAGE, "Card payments: 4000 USD", "60.00"), (Kind.FIXED, METERED, "10.00")]
 
@@ -108,7 +111,8 @@ def test_a_peak_meter_bills_each_periods_own_peak(tenant_alpha, clock):
     billing_run(now=at(clock, APR_1 + timedelta(days=5)))
     billing_run(now=at(clock, MAY_1))
 
-    _, march, april = invoices_checked(tenant_alpha)
+    start, march, april = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, METERED, "10.00")]
     assert invoice_lines(march) == [(Kind.USAGE, "Storage: 50 GB at peak", "5.00"), (Kind.FIXED, METERED, "10.00")]
     assert invoice_lines(april) == [(Kind.USAGE, "Storage: 20 GB at peak", "2.00"), (Kind.FIXED, METERED, "10.00")]
 
@@ -125,6 +129,7 @@ def test_a_distinct_count_meter_bills_each_user_once_per_period(tenant_alpha, cl
 
     billing_run(now=at(clock, start.replace(month=4)))
 
-    _, first = invoices_checked(tenant_alpha)
+    start, first = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, METERED, "10.00")]
     assert invoice_lines(first) == [(Kind.USAGE, "Active users: 3 users", "7.50"), (Kind.FIXED, METERED, "10.00")]
     assert invoice_totals(first) == totals_expected("17.50")
