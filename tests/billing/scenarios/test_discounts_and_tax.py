@@ -2,7 +2,7 @@
 inclusive, reverse charge, regional sales tax, exempt, tax on a credit), every invoice asserted to the cent and
 checked by invoice_check. The clock starts on March 1 2026 (conftest); Pro is 99.00 a month."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,7 +12,7 @@ from billing.invoicing.credit import account_credit_balance
 from billing.invoicing.run import billing_run
 from billing.invoicing.tax import REVERSE_CHARGE_LEGEND, TAX_EXEMPT_LEGEND
 from billing.models import Coupon, InvoiceLine, Subscription
-from billing.subscriptions.services import subscription_cancel, subscription_change
+from billing.subscriptions.services import coupon_apply, subscription_cancel, subscription_change
 from tests.support.billing import (
     ACTOR,
     billing_profile,
@@ -26,6 +26,7 @@ from tests.support.billing import (
     totals_expected,
     usage_record,
 )
+from tests.support.factories import CouponFactory
 
 D = Decimal
 Kind = InvoiceLine.Kind
@@ -240,3 +241,37 @@ def test_a_credit_carries_back_the_vat_paid_on_it(tenant_alpha, clock, catalogue
     # Starter's 19.00 + 3.61 VAT, paid from the 49.14 of credit.
     assert invoice_totals(april) == totals_expected("22.61", subtotal="19.00", tax="3.61", credit="22.61")
     assert account_credit_balance(tenant=tenant_alpha, currency="USD").amount == D("26.53")
+
+
+def test_a_coupon_applied_by_ops_mid_period_discounts_the_next_invoice(tenant_alpha, clock, catalogue):
+    subscription = subscription_started(tenant_alpha, catalogue.pro, at=MAR_1)
+    goodwill = CouponFactory(code="goodwill", name="Goodwill", percent_off=D("15"), duration=Coupon.Duration.ONCE)
+
+    coupon_apply(subscription=subscription, coupon=goodwill, actor="ops", now=at(clock, MAR_16))
+    monthly_runs(clock, APR_1, MAY_1)
+
+    start, april, may = invoices_checked(tenant_alpha)
+    assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
+    # 15 % of 99.00 = 14.85.
+    assert invoice_lines(april) == [NO_CALLS, (Kind.FIXED, PRO, "99.00"), (Kind.DISCOUNT, "Goodwill (15 % off)",
+                                                                         "-14.85")]
+    assert invoice_totals(april) == totals_expected("84.15", subtotal="99.00", discount="14.85")
+    assert (invoice_lines(may), invoice_totals(may)) == ([NO_CALLS, (Kind.FIXED, PRO, "99.00")],
+                                                         totals_expected("99.00"))
+
+
+def test_the_tenants_net_terms_set_the_due_date_and_when_it_falls_past_due(tenant_alpha, clock, catalogue):
+    billing_profile(tenant_alpha, country="", net_terms_days=30)
+    subscription = subscription_started(tenant_alpha, catalogue.pro, at=MAR_1)
+    due = MAR_1 + timedelta(days=30)
+
+    billing_run(now=at(clock, due - timedelta(seconds=1)))
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.ACTIVE
+    billing_run(now=at(clock, due))
+
+    subscription.refresh_from_db()
+    assert (subscription.status, subscription.past_due_since) == (Subscription.Status.PAST_DUE, due)
+    [start] = invoices_checked(tenant_alpha)
+    assert (start.due_at, invoice_lines(start), invoice_totals(start)) == (
+        due, [(Kind.FIXED, PRO, "99.00")], totals_expected("99.00"))

@@ -424,3 +424,15 @@ def test_a_month_made_free_by_a_coupon_is_not_credited_when_the_tenant_switches_
     start, change = invoices_checked(tenant_alpha)
     assert invoice_totals(start) == totals_expected("0.00", subtotal="99.00", discount="99.00")
     assert invoice_totals(change)["total"] == "990.00"
+
+
+def test_a_tenant_that_had_a_trial_starts_its_next_subscription_paid_at_once(tenant_alpha, clock, catalogue):
+    first = subscription_started(tenant_alpha, catalogue.pro_trial, at=MAR_1, trial=True)
+    subscription_cancel(subscription=first, actor=ACTOR, now=at(clock, MAR_10), at_period_end=False)
+
+    second = subscription_started(tenant_alpha, catalogue.pro_trial, at=at(clock, MAR_16), trial=True)
+
+    assert (second.status, second.trial_end) == (Status.ACTIVE, None)
+    [start] = invoices_checked(tenant_alpha)
+    assert (start.subscription, start.period_start, start.period_end) == (second, MAR_16, APR_1 + timedelta(days=15))
+    assert (invoice_lines(start), invoice_totals(start)) == ([(Kind.FIXED, PRO, "99.00")], totals_expected("99.00"))
