@@ -16,7 +16,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import DatabaseError
-from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -35,12 +34,12 @@ from rest_framework.views import APIView
 
 from accounts.permissions import Action
 from billing.errors import BillingError, PriceUnavailable
-from billing.selectors import price_list_self_serve
 from billing.invoicing.credit import account_credit_balance, account_credit_entries
 from billing.invoicing.drafting import DraftLine, InvoiceDraft, plan_comparison, upcoming_invoice
 from billing.invoicing.pdf import invoice_pdf
 from billing.invoicing.selectors import credit_note_list, invoice_get, invoice_list
 from billing.models import CreditNote, Invoice, InvoiceLine, Plan, Price, Subscription
+from billing.selectors import plan_list_public, price_get, price_list_self_serve
 from billing.subscriptions.selectors import subscription_current
 from billing.subscriptions.services import (
     promotion_code_redeem,
@@ -70,19 +69,8 @@ class SubscriptionMissing(BillingError):
     status = 409
 
 
-# --- Catalogue reads billing.selectors does not have (the only queries in this module) ---------------------------
-
-def _public_plans() -> list[Plan]:
-    """Public, active plans with their active prices and each price's usage charges, in catalogue order."""
-    prices = Price.objects.filter(is_active=True).prefetch_related("usage_charges").order_by("currency", "interval",
-                                                                                              "code")
-    return list(Plan.objects.filter(is_public=True, is_active=True)
-                .prefetch_related("quotas", Prefetch("prices", queryset=prices)))
-
-
 def _price_by_code(code: str) -> Price:
-    """The price with this code, whatever its plan: the subscription services decide whether it may be used."""
-    price = Price.objects.select_related("plan").filter(code=code).first()
+    price = price_get(code=code)
     if price is None:
         raise PriceUnavailable("No price has this code.", field="price")
     return price
@@ -259,7 +247,7 @@ class PlanListApi(APIView):
                    "(contact_sales) list no prices.",
                    responses={200: OutputSerializer, **error_responses(401, 403)})
     def get(self, request):
-        return Response(self.OutputSerializer({"data": [_plan_data(plan) for plan in _public_plans()]}).data)
+        return Response(self.OutputSerializer({"data": [_plan_data(plan) for plan in plan_list_public()]}).data)
 
 
 @extend_schema_serializer(component_name="Period")

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from billing.models import (
@@ -123,7 +123,18 @@ def _entitlements_of(plan: Plan | None) -> Entitlements:
 
 
 def plan_list_public() -> list[Plan]:
-    return list(Plan.objects.filter(is_public=True, is_active=True).prefetch_related("quotas"))
+    """Public, active plans in catalogue order, with their quotas and their active prices (each with its usage
+    charges) prefetched as `prices`."""
+    prices = Price.objects.filter(is_active=True).prefetch_related("usage_charges").order_by("currency", "interval",
+                                                                                              "code")
+    return list(Plan.objects.filter(is_public=True, is_active=True)
+                .prefetch_related("quotas", Prefetch("prices", queryset=prices)))
+
+
+def price_get(*, code: str) -> Price | None:
+    """The price with this code, whatever its plan or state: the subscription services decide whether it may be
+    used."""
+    return Price.objects.select_related("plan").filter(code=code).first()
 
 
 def tenant_plan(tenant: Tenant) -> Plan | None:
