@@ -299,8 +299,17 @@ def subscription_change(*, subscription: Subscription, price: Price | None = Non
     """Make the change `subscription_change_preview` describes (recomputed under the row lock): now, with its
     prorations as pending items (invoiced now or with the next invoice), or scheduled for the period end.
     `force_now` (ops) applies a downgrade or fewer seats at once. Refused with PlanLimitsExceeded when the
-    target cannot hold the tenant's current use."""
+    target cannot hold the tenant's current use. Choosing the current price and seats again while a change is
+    scheduled drops the scheduled change (the tenant keeps what it has)."""
     subscription = _lock(subscription)
+    keeps_current = ((price or subscription.price).pk == subscription.price_id
+                     and (subscription.quantity if quantity is None else quantity) == subscription.quantity)
+    if keeps_current and (subscription.scheduled_price_id or subscription.scheduled_quantity):
+        before = _snapshot(subscription)
+        subscription.scheduled_price = subscription.scheduled_quantity = None
+        subscription.save()
+        _event_record(subscription, action="scheduled_change_dropped", actor=actor, before=before, now=now)
+        return subscription
     preview = subscription_change_preview(subscription=subscription, price=price, quantity=quantity, now=now,
                                           force_now=force_now, allow_private=allow_private)
     _blockers_raise(preview.blockers)

@@ -447,10 +447,6 @@ def test_a_scheduled_downgrade_is_dropped_by_a_cancellation_and_not_restored_by_
     assert subscription.price == catalogue.pro
 
 
-@pytest.mark.xfail(strict=True, raises=SubscriptionStateInvalid,
-                   reason="A scheduled downgrade cannot be undone: choosing the current price again is refused "
-                          "('already on this price with this many seats') instead of dropping the schedule, so "
-                          "the tenant must cancel and reactivate to keep its plan")
 def test_a_scheduled_downgrade_is_undone_by_choosing_the_current_plan_again(tenant_alpha, clock, catalogue):
     subscription = subscription_started(tenant_alpha, catalogue.pro, at=MAR_1)
     subscription_change(subscription=subscription, price=catalogue.starter, actor=ACTOR,
