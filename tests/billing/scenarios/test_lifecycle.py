@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
-from billing.errors import SubscriptionStateInvalid
 from billing.invoicing.credit import account_credit_balance
 from billing.invoicing.run import billing_run
 from billing.models import Invoice, InvoiceLine, Subscription
