@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from billing.errors import BillingError, PriceUnavailable
 from billing.invoicing.rating import (
@@ -32,7 +32,7 @@ from billing.invoicing.rating import (
     wallet_shortfall_rate,
     wallet_shortfall_tokens,
 )
-from billing.invoicing.services import invoice_finalize
+from billing.invoicing.services import invoice_finalize, invoices_finalize_new
 from billing.invoicing.tax import TaxDecision, tax_decide
 from billing.invoicing.totals import InvoiceTotals, invoice_totals_compute
 from billing.models import (
@@ -46,6 +46,7 @@ from billing.models import (
     Plan,
     Price,
     Subscription,
+    UsageCharge,
 )
 from billing.subscriptions.proration import (
     period_bounds_for,
@@ -54,7 +55,8 @@ from billing.subscriptions.proration import (
     subscription_next_period,
 )
 from config.money import Money, money_round
-from metering.usage.selectors import meters_by_code, month_bounds
+from metering.models import Meter
+from metering.usage.selectors import meters_by_code, month_bounds, usage_for_periods
 from metering.wallets.services import wallet_credit
 from tenants.models import Tenant
 
@@ -121,18 +123,75 @@ def cycle_invoice_draft(*, subscription: Subscription, now: datetime) -> Invoice
     shortfall = wallet_shortfall_tokens(tenant=subscription.tenant)
     if shortfall:
         lines.append(_shortfall_line(tokens=shortfall, currency=currency))
-    if not subscription.cancel_at_period_end:
-        next_price = subscription.scheduled_price or subscription.price
-        if next_price.currency != currency:
-            raise PriceUnavailable(f"The scheduled price {next_price.code} is in {next_price.currency}, the "
-                                   f"subscription in {currency}: one invoice has one currency.", field="price")
-        next_start, next_end = subscription_next_period(subscription=subscription)
-        lines += _advance_lines(price=next_price, quantity=subscription.scheduled_quantity or subscription.quantity,
-                                start=next_start, end=next_end)
+    lines += _next_period_lines(subscription)
     items = _pending_items(subscription)
     lines += [_pending_line(item) for item in items]
     return _draft(tenant=subscription.tenant, subscription=subscription, currency=currency, start=start, end=end,
                   lines=lines, pending_item_ids=[item.pk for item in items])
+
+
+def cycle_invoice_drafts(*, subscriptions: list[Subscription], now: datetime) -> dict[int, InvoiceDraft]:
+    """cycle_invoice_draft for a chunk of subscriptions (the billing run's), by subscription id: the same lines,
+    coupon and tax by the same code, with the chunk's reads done once (usage charges, meters, each meter's usage
+    for every period in two queries, pending items, coupon redemptions, billing profiles) instead of a dozen
+    queries per subscription.
+
+    Not for subscriptions with owed AI tokens (their invoice settles the wallet), nor prices with a percentage
+    charge or a unique_count meter (read per period): ValueError; the billing run sends those through
+    cycle_invoice_draft one by one."""
+    if not subscriptions:
+        return {}
+    ids = [s.pk for s in subscriptions]
+    tenant_ids = {s.tenant_id for s in subscriptions}
+    charges_by_price: dict[int, list[UsageCharge]] = {}
+    for charge in UsageCharge.objects.filter(price_id__in={s.price_id for s in subscriptions}):
+        charges_by_price.setdefault(charge.price_id, []).append(charge)
+    codes = {charge.meter_code for charges in charges_by_price.values() for charge in charges}
+    meters = meters_by_code(codes=codes)
+    usage: dict[str, dict[int, Decimal]] = {}
+    for code in codes:
+        periods = {s.pk: (s.tenant_id, s.current_period_start, s.current_period_end) for s in subscriptions
+                   if s.status != Subscription.Status.TRIALING
+                   and any(charge.meter_code == code for charge in charges_by_price.get(s.price_id, []))}
+        if code in meters and periods:
+            usage[code] = usage_for_periods(meter=meters[code], periods=periods)
+    items: dict[int, list[PendingInvoiceItem]] = {}
+    for item in PendingInvoiceItem.objects.filter(subscription_id__in=ids, tenant_id__in=tenant_ids,
+                                                  invoice__isnull=True):
+        items.setdefault(item.subscription_id, []).append(item)
+    redemptions = {redemption.subscription_id: redemption for redemption in (
+        CouponRedemption.objects.filter(subscription_id__in=ids, tenant_id__in=tenant_ids, ended_at__isnull=True)
+        .exclude(periods_left=0).select_related("coupon").prefetch_related("coupon__plans"))}
+    profiles = {profile.tenant_id: profile for profile in BillingProfile.objects.filter(tenant_id__in=tenant_ids)}
+    taxes: dict[tuple | None, TaxDecision] = {}
+    drafts = {}
+    for subscription in subscriptions:
+        charges = charges_by_price.get(subscription.price_id, [])
+        if any(charge.charge_model == UsageCharge.ChargeModel.PERCENTAGE for charge in charges):
+            raise ValueError(f"Subscription {subscription.pk}: a percentage charge prices each event; draft it alone.")
+        start, end = subscription.current_period_start, subscription.current_period_end
+        lines: list[DraftLine] = []
+        if subscription.status != Subscription.Status.TRIALING:
+            lines += _usage_lines(tenant=subscription.tenant, price=subscription.price, start=start, end=end,
+                                  charges=charges, meters=meters,
+                                  quantities={code: values[subscription.pk] for code, values in usage.items()
+                                              if subscription.pk in values})
+        lines += _next_period_lines(subscription)
+        pending = [item for item in items.get(subscription.pk, []) if item.tenant_id == subscription.tenant_id]
+        lines += [_pending_line(item) for item in pending]
+        profile = profiles.get(subscription.tenant_id)
+        tax_key = None if profile is None else (profile.tax_exempt, profile.country, profile.region, profile.tax_id)
+        if tax_key not in taxes:
+            # The decision depends on these fields alone (and the tax rates, unchanged within the chunk).
+            taxes[tax_key] = tax_decide(profile=profile)
+        redemption = redemptions.get(subscription.pk)
+        if redemption is not None and redemption.tenant_id != subscription.tenant_id:
+            redemption = None
+        drafts[subscription.pk] = _draft(
+            tenant=subscription.tenant, subscription=subscription, currency=subscription.price.currency,
+            start=start, end=end, lines=lines, pending_item_ids=[item.pk for item in pending],
+            redemption=_redemption_applicable(redemption, subscription), tax=taxes[tax_key])
+    return drafts
 
 
 def start_invoice_draft(*, subscription: Subscription, now: datetime) -> InvoiceDraft:
@@ -203,28 +262,12 @@ def invoice_create(*, tenant: Tenant, subscription: Subscription | None, draft: 
     A cycle or start invoice for a period that already has one violates invoice_one_per_subscription_period
     (IntegrityError): the billing run relies on it. Pending items billed by someone else meanwhile are refused
     (BillingError) rather than billed twice."""
-    invoice = Invoice.objects.create(
-        tenant=tenant, subscription=subscription, billing_reason=billing_reason, currency=draft.currency,
-        period_start=draft.period_start, period_end=draft.period_end, tax_name=draft.tax.name,
-        tax_percentage=draft.tax.percentage, tax_inclusive=draft.tax.inclusive, tax_legend=draft.tax.legend,
-        collection_method=subscription.collection_method if subscription else Subscription.CollectionMethod.MANUAL,
-        finalize_after=now + timedelta(hours=settings.BILLING_DRAFT_PERIOD_HOURS), created_at=now,
-        subtotal=draft.totals.subtotal, discount_total=draft.totals.discount_total,
-        tax_total=draft.totals.tax_total, total=draft.totals.total,
-    )
-    InvoiceLine.objects.bulk_create(
-        InvoiceLine(invoice=invoice, kind=line.kind, description=line.description[:300], quantity=line.quantity,
-                    unit_amount=line.unit_amount, amount_exact=line.amount_exact, amount=line.amount,
-                    period_start=line.period_start, period_end=line.period_end,
-                    usage_charge_id=line.usage_charge_id, meter_code=line.meter_code, breakdown=line.breakdown,
-                    taxable=line.taxable, sort_order=position)
-        for position, line in enumerate(draft.lines))
+    invoice = _invoice_row(tenant=tenant, subscription=subscription, draft=draft, billing_reason=billing_reason,
+                           now=now)
+    invoice.save(force_insert=True)
+    InvoiceLine.objects.bulk_create(_line_rows(invoice, draft))
     if draft.pending_item_ids:
-        billed = PendingInvoiceItem.objects.filter(pk__in=draft.pending_item_ids, tenant=tenant,
-                                                   invoice__isnull=True).update(invoice=invoice)
-        if billed != len(draft.pending_item_ids):
-            raise BillingError("Some pending items were billed by another invoice meanwhile.",
-                               details={"pending_items": draft.pending_item_ids})
+        _pending_items_bill(draft, invoice=invoice)
     if draft.redemption is not None and billing_reason in PERIOD_REASONS:
         _redemption_period_use(draft.redemption, now=now)
     if draft.shortfall_tokens:
@@ -247,6 +290,64 @@ def invoice_issue(*, tenant: Tenant, subscription: Subscription | None, draft: I
         if invoice.finalize_after <= now:
             invoice = invoice_finalize(invoice=invoice, now=now)
     return invoice
+
+
+def cycle_invoices_issue(*, drafts: dict[int, InvoiceDraft], now: datetime) -> dict[int, Invoice]:
+    """invoice_issue for the cycle invoices of a chunk of plain subscriptions (cycle_invoice_drafts), in the
+    caller's transaction: every invoice in one INSERT, every line in another, then, without a draft period, all
+    finalised together (billing.invoicing.services.invoices_finalize_new). By subscription id; a draft without
+    lines writes nothing, as with invoice_issue. A period that has its invoice already violates
+    invoice_one_per_subscription_period (IntegrityError): the caller's transaction rolls back whole."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("cycle_invoices_issue must run inside the caller's transaction.")
+    issued = {subscription_id: draft for subscription_id, draft in drafts.items() if draft.lines}
+    if any(draft.shortfall_tokens for draft in issued.values()):
+        raise ValueError("Owed AI tokens are settled one invoice at a time: invoice_issue writes those.")
+    invoices = Invoice.objects.bulk_create(
+        _invoice_row(tenant=draft.tenant, subscription=draft.subscription, draft=draft,
+                     billing_reason=Invoice.Reason.SUBSCRIPTION_CYCLE, now=now) for draft in issued.values())
+    InvoiceLine.objects.bulk_create(
+        line for invoice, draft in zip(invoices, issued.values(), strict=True) for line in _line_rows(invoice, draft))
+    for invoice, draft in zip(invoices, issued.values(), strict=True):
+        # What invoice_create consumes, for the few invoices that consume anything.
+        if draft.pending_item_ids:
+            _pending_items_bill(draft, invoice=invoice)
+        if draft.redemption is not None:
+            _redemption_period_use(draft.redemption, now=now)
+    due = [invoice for invoice in invoices if invoice.finalize_after <= now]
+    if due:
+        invoices_finalize_new(invoices=due, now=now)
+    return dict(zip(issued, invoices, strict=True))
+
+
+def _invoice_row(*, tenant: Tenant, subscription: Subscription | None, draft: InvoiceDraft, billing_reason: str,
+                 now: datetime) -> Invoice:
+    return Invoice(
+        tenant=tenant, subscription=subscription, billing_reason=billing_reason, currency=draft.currency,
+        period_start=draft.period_start, period_end=draft.period_end, tax_name=draft.tax.name,
+        tax_percentage=draft.tax.percentage, tax_inclusive=draft.tax.inclusive, tax_legend=draft.tax.legend,
+        collection_method=subscription.collection_method if subscription else Subscription.CollectionMethod.MANUAL,
+        finalize_after=now + timedelta(hours=settings.BILLING_DRAFT_PERIOD_HOURS), created_at=now,
+        subtotal=draft.totals.subtotal, discount_total=draft.totals.discount_total,
+        tax_total=draft.totals.tax_total, total=draft.totals.total,
+    )
+
+
+def _line_rows(invoice: Invoice, draft: InvoiceDraft) -> list[InvoiceLine]:
+    return [InvoiceLine(invoice=invoice, kind=line.kind, description=line.description[:300], quantity=line.quantity,
+                        unit_amount=line.unit_amount, amount_exact=line.amount_exact, amount=line.amount,
+                        period_start=line.period_start, period_end=line.period_end,
+                        usage_charge_id=line.usage_charge_id, meter_code=line.meter_code, breakdown=line.breakdown,
+                        taxable=line.taxable, sort_order=position)
+            for position, line in enumerate(draft.lines)]
+
+
+def _pending_items_bill(draft: InvoiceDraft, *, invoice: Invoice) -> None:
+    billed = PendingInvoiceItem.objects.filter(pk__in=draft.pending_item_ids, tenant_id=invoice.tenant_id,
+                                               invoice__isnull=True).update(invoice=invoice)
+    if billed != len(draft.pending_item_ids):
+        raise BillingError("Some pending items were billed by another invoice meanwhile.",
+                           details={"pending_items": draft.pending_item_ids})
 
 
 def _redemption_period_use(redemption: CouponRedemption, *, now: datetime) -> None:
@@ -326,16 +427,23 @@ def _period_cost(*, tenant: Tenant, price: Price, seats: int, start: datetime, e
 
 # --- Lines --------------------------------------------------------------------------------------------------
 
+_READ = object()
+
+
 def _draft(*, tenant: Tenant, subscription: Subscription | None, currency: str, start: datetime | None,
-           end: datetime | None, lines: list[DraftLine], pending_item_ids: list[int] | None = None) -> InvoiceDraft:
-    redemption = _redemption_active(subscription) if subscription else None
+           end: datetime | None, lines: list[DraftLine], pending_item_ids: list[int] | None = None,
+           redemption: CouponRedemption | None | object = _READ, tax: TaxDecision | None = None) -> InvoiceDraft:
+    """The draft of `lines` with the subscription's coupon and the tenant's tax; `redemption` (the applicable
+    one, or None) and `tax` are read here unless the caller read them for a whole chunk."""
+    if redemption is _READ:
+        redemption = _redemption_active(subscription) if subscription else None
     discount = _discount_line(redemption, lines=lines, currency=currency) if redemption else None
     if discount is None:
         redemption = None
     else:
         lines = [*lines, discount]
-    profile = BillingProfile.objects.filter(tenant=tenant).first()
-    tax = tax_decide(profile=profile)
+    if tax is None:
+        tax = tax_decide(profile=BillingProfile.objects.filter(tenant=tenant).first())
     shortfall = sum((int(line.quantity) for line in lines if line.kind == Kind.WALLET_SHORTFALL), 0)
     return InvoiceDraft(tenant=tenant, subscription=subscription, currency=currency, period_start=start,
                         period_end=end, tax=tax, lines=lines, totals=_totals(lines, currency=currency, tax=tax),
@@ -374,13 +482,35 @@ def _advance_lines(*, price: Price, quantity: int, start: datetime, end: datetim
     return lines
 
 
-def _usage_lines(*, tenant: Tenant, price: Price, start: datetime, end: datetime) -> list[DraftLine]:
-    charges = list(price.usage_charges.all())
-    meters = meters_by_code(codes={charge.meter_code for charge in charges})
+def _next_period_lines(subscription: Subscription) -> list[DraftLine]:
+    """The next period's fixed fee and seats, in advance, at the scheduled price and seats when a change is
+    scheduled; none when the subscription ends with this period."""
+    if subscription.cancel_at_period_end:
+        return []
+    currency = subscription.price.currency
+    next_price = subscription.scheduled_price or subscription.price
+    if next_price.currency != currency:
+        raise PriceUnavailable(f"The scheduled price {next_price.code} is in {next_price.currency}, the "
+                               f"subscription in {currency}: one invoice has one currency.", field="price")
+    next_start, next_end = subscription_next_period(subscription=subscription)
+    return _advance_lines(price=next_price, quantity=subscription.scheduled_quantity or subscription.quantity,
+                          start=next_start, end=next_end)
+
+
+def _usage_lines(*, tenant: Tenant, price: Price, start: datetime, end: datetime,
+                 charges: list[UsageCharge] | None = None, meters: dict[str, Meter] | None = None,
+                 quantities: dict[str, Decimal] | None = None) -> list[DraftLine]:
+    """The price's usage charges rated on [start, end). A chunk's drafts pass the charges, meters and each
+    meter's aggregate they read for the whole chunk; a meter missing from `quantities` is read here."""
+    if charges is None:
+        charges = list(price.usage_charges.all())
+    if meters is None:
+        meters = meters_by_code(codes={charge.meter_code for charge in charges})
+    quantities = quantities or {}
     lines = []
     for charge in charges:
         rated = usage_charge_rate(tenant=tenant, charge=charge, start=start, end=end,
-                                  meter=meters.get(charge.meter_code))
+                                  meter=meters.get(charge.meter_code), quantity=quantities.get(charge.meter_code))
         lines.append(_usage_line(rated, currency=price.currency, start=start, end=end))
         if rated.minimum_topup:
             lines.append(_line(kind=Kind.MINIMUM, currency=price.currency, amount_exact=rated.minimum_topup,
@@ -438,9 +568,15 @@ def _redemption_active(subscription: Subscription) -> CouponRedemption | None:
     redemption = (CouponRedemption.objects.filter(subscription=subscription, tenant_id=subscription.tenant_id,
                                                   ended_at__isnull=True)
                   .exclude(periods_left=0).select_related("coupon").first())
+    return _redemption_applicable(redemption, subscription)
+
+
+def _redemption_applicable(redemption: CouponRedemption | None,
+                           subscription: Subscription) -> CouponRedemption | None:
+    """The redemption unless its coupon is restricted to plans the subscription is not on."""
     if redemption is None:
         return None
-    restricted_to = set(redemption.coupon.plans.values_list("pk", flat=True))
+    restricted_to = {plan.pk for plan in redemption.coupon.plans.all()}
     if restricted_to and subscription.plan_id not in restricted_to:
         return None
     return redemption

@@ -13,9 +13,9 @@ from billing.models import DocumentSequence
 
 NUMBER_DIGITS = 6
 
-# One statement that takes the row lock, advances the counter and says where it is now.
+# One statement that takes the row lock, advances the counter (by one, or by a batch) and says where it is now.
 ADVANCE_SQL = """
-UPDATE billing_documentsequence SET last_number = last_number + 1
+UPDATE billing_documentsequence SET last_number = last_number + %s
  WHERE series = %s AND year = %s
 RETURNING last_number
 """
@@ -40,8 +40,25 @@ def document_number_next(*, series: str, year: int) -> str:
     return f"{series}-{year}-{number:0{NUMBER_DIGITS}d}"
 
 
-def _advance(series: str, year: int) -> int | None:
+def document_numbers_next(*, series: str, year: int, count: int) -> list[str]:
+    """The next `count` numbers of `series` in `year`, in order: document_number_next for a whole batch of
+    documents stored by one transaction (the billing run's chunk), in one statement. The same lock and the same
+    rule: must run inside that transaction, so the batch's numbers are given back together if it rolls back."""
+    if count < 1:
+        return []
+    if not connection.in_atomic_block:
+        raise RuntimeError("document_numbers_next must run inside the transaction that stores the documents.")
+    if not series or "-" in series:
+        raise ValueError(f"A series is a non-empty code without hyphens, not {series!r}.")
+    last = _advance(series, year, by=count)
+    if last is None:
+        DocumentSequence.objects.bulk_create([DocumentSequence(series=series, year=year)], ignore_conflicts=True)
+        last = _advance(series, year, by=count)
+    return [f"{series}-{year}-{number:0{NUMBER_DIGITS}d}" for number in range(last - count + 1, last + 1)]
+
+
+def _advance(series: str, year: int, *, by: int = 1) -> int | None:
     with connection.cursor() as cursor:
-        cursor.execute(ADVANCE_SQL, [series, year])
+        cursor.execute(ADVANCE_SQL, [by, series, year])
         row = cursor.fetchone()
     return row[0] if row else None

@@ -60,11 +60,13 @@ class RatedCharge:
 
 
 def usage_charge_rate(*, tenant: Tenant, charge: UsageCharge, start: datetime, end: datetime,
-                      meter: Meter | None = None) -> RatedCharge:
+                      meter: Meter | None = None, quantity: Decimal | None = None) -> RatedCharge:
     """Rate `charge` on the tenant's usage over [start, end). `meter` may be passed when the caller already
-    holds it (one lookup for a whole price)."""
+    holds it (one lookup for a whole price), and `quantity`, the meter's aggregate over [start, end), when the
+    caller read it already (the billing run reads a whole chunk's with metering's usage_for_periods)."""
     meter = meter or _meter_for(charge)
-    quantity = usage_for_period(tenant=tenant, meter=meter, start=start, end=end)
+    if quantity is None:
+        quantity = usage_for_period(tenant=tenant, meter=meter, start=start, end=end)
     units = _units(quantity, charge)
     parts: list[dict] = []
     if charge.charge_model == UsageCharge.ChargeModel.PERCENTAGE:

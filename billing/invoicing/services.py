@@ -13,13 +13,15 @@ To cancel what an open invoice asks for, ops void it instead; an invoice that ha
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from billing.errors import BillingError, CreditNoteTooLarge, InvoiceStateInvalid
 from billing.invoicing.credit import account_credit_add, account_credit_apply
@@ -29,9 +31,9 @@ from billing.invoicing.events import (
     invoice_paid,
     invoice_voided,
 )
-from billing.invoicing.numbering import document_number_next
+from billing.invoicing.numbering import document_number_next, document_numbers_next
 from billing.invoicing.totals import invoice_totals_apply, invoice_totals_compute
-from billing.models import AccountCreditEntry, BillingProfile, CreditNote, Invoice, InvoiceLine
+from billing.models import AccountCredit, AccountCreditEntry, BillingProfile, CreditNote, Invoice, InvoiceLine
 from config.money import CurrencyMismatch, Money, money_format, money_round, money_to_api
 
 logger = logging.getLogger(__name__)
@@ -89,6 +91,86 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     if invoice.status == Status.PAID:
         invoice_event_send_on_commit(invoice_paid, invoice=invoice)
     return invoice
+
+
+# The batch's finalisation in one statement: each draft's own number, customer, due date and settlement.
+FINALIZE_MANY_SQL = """
+UPDATE billing_invoice AS invoice
+   SET number = batch.number, status = batch.status, customer = batch.customer, issuer = %(issuer)s::jsonb,
+       issued_at = %(now)s, due_at = batch.due_at, credit_applied = batch.credit_applied,
+       amount_due = batch.amount_due, paid_at = batch.paid_at, updated_at = %(updated_at)s
+  FROM unnest(%(ids)s::bigint[], %(numbers)s::text[], %(statuses)s::text[], %(customers)s::jsonb[],
+              %(due_at)s::timestamptz[], %(credit_applied)s::numeric[], %(amount_due)s::numeric[],
+              %(paid_at)s::timestamptz[])
+       AS batch(id, number, status, customer, due_at, credit_applied, amount_due, paid_at)
+ WHERE invoice.id = batch.id AND invoice.status = 'draft'
+"""
+
+
+def invoices_finalize_new(*, invoices: list[Invoice], now: datetime) -> list[Invoice]:
+    """invoice_finalize for a batch of drafts the caller's transaction has just written (the billing run's chunk)
+    and holds: for each, the same number, snapshots, dates, credit and status as invoice_finalize would give it,
+    in a few statements for the whole batch instead of a dozen per invoice. Numbers are taken in the list's
+    order in one step (document_numbers_next), under the same lock, so they stay gapless with the transaction.
+
+    Only for drafts written by this transaction from their lines' totals (billing.invoicing.drafting does
+    both): nobody else can hold them, and their totals need no recomputing. A tenant holding account credit in
+    the invoice's currency, and a negative total, go through account_credit_apply / account_credit_add as in
+    invoice_finalize. Signals are sent after commit, per invoice."""
+    if not invoices:
+        return []
+    if not connection.in_atomic_block:
+        raise RuntimeError("invoices_finalize_new must run inside the transaction that wrote the drafts.")
+    tenant_ids = {invoice.tenant_id for invoice in invoices}
+    profiles = {profile.tenant_id: profile for profile in BillingProfile.objects.filter(tenant_id__in=tenant_ids)}
+    with_credit = set(AccountCredit.objects.filter(tenant_id__in=tenant_ids, balance__gt=0)
+                      .values_list("tenant_id", "currency"))
+    issuer = dict(settings.BILLING_ISSUER)
+    numbers = document_numbers_next(series=settings.BILLING_INVOICE_SERIES, year=now.year, count=len(invoices))
+    for invoice, number in zip(invoices, numbers, strict=True):
+        profile = profiles.get(invoice.tenant_id)
+        invoice.customer = _customer_snapshot(invoice, profile)
+        invoice.issuer = issuer
+        invoice.issued_at = now
+        net_terms = profile.net_terms_days if profile else settings.BILLING_DEFAULT_NET_TERMS_DAYS
+        invoice.due_at = now + timedelta(days=net_terms)
+        invoice.number = number
+        if invoice.total < 0:
+            account_credit_add(tenant=invoice.tenant, amount=Money(-invoice.total, invoice.currency),
+                               kind=AccountCreditEntry.Kind.ADJUSTMENT,
+                               description=f"Credit from invoice {invoice.number}", actor="system", now=now,
+                               invoice=invoice)
+            with_credit.add((invoice.tenant_id, invoice.currency))
+        if (invoice.tenant_id, invoice.currency) in with_credit:
+            invoice.credit_applied = account_credit_apply(invoice=invoice, now=now)
+        invoice.amount_due = max(invoice.total - invoice.credit_applied, Decimal(0))
+        if invoice.amount_due == 0:
+            invoice.status, invoice.paid_at = Status.PAID, now
+        else:
+            invoice.status = Status.OPEN
+    updated_at = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(FINALIZE_MANY_SQL, {
+            "issuer": json.dumps(issuer), "now": now, "updated_at": updated_at,
+            "ids": [invoice.pk for invoice in invoices], "numbers": [invoice.number for invoice in invoices],
+            "statuses": [invoice.status for invoice in invoices],
+            "customers": [json.dumps(invoice.customer) for invoice in invoices],
+            "due_at": [invoice.due_at for invoice in invoices],
+            "credit_applied": [invoice.credit_applied for invoice in invoices],
+            "amount_due": [invoice.amount_due for invoice in invoices],
+            "paid_at": [invoice.paid_at for invoice in invoices]})
+        if cursor.rowcount != len(invoices):
+            raise InvoiceStateInvalid("Some of the batch's invoices were not drafts any more.",
+                                      details={"finalised": cursor.rowcount, "batch": len(invoices)})
+    for invoice in invoices:
+        invoice.updated_at = updated_at
+        logger.info("invoice_finalized invoice=%s number=%s tenant=%s total=%s credit_applied=%s amount_due=%s",
+                    invoice.pk, invoice.number, invoice.tenant_id, invoice.total, invoice.credit_applied,
+                    invoice.amount_due)
+        invoice_event_send_on_commit(invoice_finalized, invoice=invoice)
+        if invoice.status == Status.PAID:
+            invoice_event_send_on_commit(invoice_paid, invoice=invoice)
+    return invoices
 
 
 @transaction.atomic

@@ -32,7 +32,8 @@ class InvoiceTotals:
 def invoice_totals_compute(*, invoice: Invoice, lines: list[InvoiceLine] | None = None) -> InvoiceTotals:
     """What the invoice's totals are for `lines` (its saved lines when not given); changes nothing."""
     if lines is None:
-        lines = list(invoice.lines.only("kind", "amount", "taxable"))
+        # invoice_id too: the related manager sets each line's invoice, which would reload a deferred id per line.
+        lines = list(invoice.lines.only("invoice_id", "kind", "amount", "taxable"))
     subtotal = sum((line.amount for line in lines if line.kind != InvoiceLine.Kind.DISCOUNT), Decimal(0))
     discounts = sum((line.amount for line in lines if line.kind == InvoiceLine.Kind.DISCOUNT), Decimal(0))
     taxable = sum((line.amount for line in lines if line.taxable), Decimal(0))

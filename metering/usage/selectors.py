@@ -69,6 +69,81 @@ def usage_for_period(*, tenant: Tenant, meter: Meter, start: datetime, end: date
     return _combine(meter, parts)
 
 
+def usage_for_periods(*, meter: Meter, periods: dict[int, tuple[int, datetime, datetime]]) -> dict[int, Decimal]:
+    """usage_for_period for many periods at once: `periods` maps a caller's key to (tenant id, start, end), and
+    the answer maps each key to exactly what usage_for_period answers for it. Two queries whatever the number of
+    periods: one over the rollups for every period's whole hours, one over the raw events for the partial hours
+    at their edges (each at most an hour wide), both joined to the list of ranges (unnest). For the billing run,
+    which rates a chunk of subscriptions at once. unique_count meters are refused (ValueError): distinct counts
+    do not add up across ranges, ask usage_for_period one period at a time."""
+    if meter.aggregation == Meter.Aggregation.UNIQUE_COUNT:
+        raise ValueError(f"Meter {meter.code} counts distinct values: read it with usage_for_period.")
+    whole: list[tuple[int, int, datetime, datetime]] = []
+    edges: list[tuple[int, int, datetime, datetime]] = []
+    for key, (tenant_id, start, end) in periods.items():
+        if end <= start:
+            continue
+        start, end = start.astimezone(dt_timezone.utc), end.astimezone(dt_timezone.utc)
+        whole_start, whole_end = _ceil_hour(start), _floor_hour(end)
+        if whole_start < whole_end:
+            whole.append((key, tenant_id, whole_start, whole_end))
+            edges += [(key, tenant_id, a, b) for a, b in ((start, whole_start), (whole_end, end)) if a < b]
+        else:
+            edges.append((key, tenant_id, start, end))
+    parts: dict[int, list[_Part]] = {key: [] for key in periods}
+    for key, part in _rollup_aggregates(meter=meter, ranges=whole) + _raw_aggregates(meter=meter, ranges=edges):
+        parts[key].append(part)
+    return {key: _combine(meter, key_parts) for key, key_parts in parts.items()}
+
+
+def _ranges_params(ranges: list[tuple[int, int, datetime, datetime]]) -> list[list]:
+    return [list(column) for column in zip(*ranges, strict=True)]
+
+
+def _rollup_aggregates(*, meter: Meter, ranges: list[tuple[int, int, datetime, datetime]]) -> list[tuple[int, _Part]]:
+    if not ranges:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT r.key, coalesce(sum(u.event_count), 0), coalesce(sum(u.value_sum), 0), max(u.value_max),
+                   max(u.latest_at), (array_agg(u.latest_value ORDER BY u.latest_at DESC NULLS LAST))[1]
+            FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[])
+                 AS r(key, tenant_id, range_start, range_end)
+            JOIN metering_usagerollup AS u
+              ON u.tenant_id = r.tenant_id AND u.meter_code = %s AND u.hour >= r.range_start AND u.hour < r.range_end
+            GROUP BY r.key
+            """,
+            [*_ranges_params(ranges), meter.code],
+        )
+        return [(row[0], _Part(*row[1:])) for row in cursor.fetchall()]
+
+
+def _raw_aggregates(*, meter: Meter, ranges: list[tuple[int, int, datetime, datetime]]) -> list[tuple[int, _Part]]:
+    if not ranges:
+        return []
+    value = "(event.properties ->> %s)::numeric" if meter.is_numeric else "NULL::numeric"
+    params = [meter.event_property] if meter.is_numeric else []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT r.key, count(*), coalesce(sum(e.value), 0), max(e.value), max(e.ts),
+                   (array_agg(e.value ORDER BY e.ts DESC))[1]
+            FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[])
+                 AS r(key, tenant_id, range_start, range_end)
+            CROSS JOIN LATERAL (
+                SELECT {value} AS value, event."timestamp" AS ts FROM metering_usageevent AS event
+                WHERE event.tenant_id = r.tenant_id AND event.meter_code = %s
+                  AND event."timestamp" >= r.range_start AND event."timestamp" < r.range_end
+                  AND event.properties @> %s::jsonb
+            ) AS e
+            GROUP BY r.key
+            """,
+            [*_ranges_params(ranges), *params, meter.code, _filters_json(meter)],
+        )
+        return [(row[0], _Part(*row[1:])) for row in cursor.fetchall()]
+
+
 @dataclass(frozen=True)
 class _Part:
     count: int

@@ -507,3 +507,156 @@ def test_two_billing_run_processes_at_once_bill_each_period_once(overdue_subscri
     assert created == 2 * MISSED_PERIODS, outputs
     assert_each_period_billed_once(overdue_subscriptions,
                                    through=period_add(anchor=anchor, months=1, n=MISSED_PERIODS))
+
+
+# --- Chunks (subscriptions closed together) -----------------------------------------------------------------
+
+def bare_tenants(how_many: int) -> list:
+    """Tenant rows without a schema: the billing run never enters a tenant's schema."""
+    from tenants.models import Tenant
+
+    first = next(_sequence)
+    return [Tenant.objects.create(schema_name=f"run_chunk_{first}_{n}", name=f"Chunk {first}-{n}",
+                                  slug=f"run-chunk-{first}-{n}") for n in range(how_many)]
+
+
+def chunk_of(how_many: int, calls: Meter, price: Price | None = None) -> list[Subscription]:
+    price = price or pro_price()
+    UsageCharge.objects.get_or_create(price=price, meter_code=calls.code, defaults={
+        "name": "Calls", "charge_model": "graduated", "properties": {"tiers": [
+            {"up_to": "3", "unit_amount": "0.50", "flat_amount": "1.00"},
+            {"up_to": None, "unit_amount": "0.25", "flat_amount": "0"}]}})
+    subscriptions = []
+    for n, tenant in enumerate(bare_tenants(how_many)):
+        record_calls(tenant, calls, n + 1, at=PERIOD_START + timedelta(minutes=30 + n))
+        subscriptions.append(subscribe(tenant, price, quantity=5 + n))
+    return subscriptions
+
+
+def line_facts(invoice_or_draft) -> list[tuple]:
+    lines = invoice_or_draft.lines.all() if isinstance(invoice_or_draft, Invoice) else invoice_or_draft.lines
+    return [(line.kind, line.description, line.quantity, line.amount_exact, line.amount, line.period_start,
+             line.period_end) for line in lines]
+
+
+def test_a_chunk_issues_each_subscription_the_invoice_it_would_get_alone(tenant_alpha, calls):
+    from billing.invoicing.drafting import cycle_invoice_draft
+
+    subscriptions = chunk_of(4, calls)
+    coupon = Coupon.objects.create(code="run-chunk", name="Chunk", amount_off=D("10.00"), currency="USD",
+                                   duration=Coupon.Duration.ONCE)
+    CouponRedemption.objects.create(tenant_id=subscriptions[1].tenant_id, subscription=subscriptions[1],
+                                    coupon=coupon, periods_left=1, redeemed_at=PERIOD_START)
+    PendingInvoiceItem.objects.create(tenant_id=subscriptions[2].tenant_id, subscription=subscriptions[2],
+                                      kind=Kind.PRORATION, description="Proration", currency="USD",
+                                      amount_exact=D("3.333333"), created_at=PERIOD_START)
+    Subscription.objects.filter(pk=subscriptions[3].pk).update(scheduled_quantity=2)
+    alone = {s.pk: cycle_invoice_draft(subscription=Subscription.objects.get(pk=s.pk), now=NOW)
+             for s in subscriptions}
+
+    result = billing_run(now=NOW)
+
+    assert result.invoices_created == 4 and result.failed == []
+    for subscription in subscriptions:
+        [invoice] = invoices_of(subscription)
+        draft = alone[subscription.pk]
+        assert line_facts(invoice) == line_facts(draft)
+        assert (invoice.subtotal, invoice.discount_total, invoice.total, invoice.amount_due) == (
+            draft.totals.subtotal, draft.totals.discount_total, draft.totals.total, draft.totals.total)
+    assert CouponRedemption.objects.get(subscription=subscriptions[1]).ended_at == NOW
+    assert PendingInvoiceItem.objects.get(subscription=subscriptions[2]).invoice == invoices_of(subscriptions[2])[0]
+    subscriptions[3].refresh_from_db()
+    assert (subscriptions[3].quantity, subscriptions[3].scheduled_quantity) == (2, None)
+
+
+def test_a_chunks_invoices_are_numbered_in_order_without_gaps(tenant_alpha, calls):
+    subscriptions = chunk_of(3, calls)
+
+    billing_run(now=NOW)
+
+    numbers = [invoices_of(subscription)[0].number for subscription in subscriptions]
+    first = int(numbers[0].rsplit("-", 1)[1])
+    assert numbers == [f"TG-2026-{n:06d}" for n in range(first, first + 3)]
+
+
+def test_a_chunk_costs_the_same_queries_whatever_its_size(tenant_alpha, calls):
+    from django.test.utils import CaptureQueriesContext
+
+    price = pro_price()
+    chunk_of(1, calls, price)
+    billing_run(now=NOW)  # the year's first number creates its sequence
+    chunk_of(2, calls, price)
+    with CaptureQueriesContext(connection) as small:
+        billing_run(now=NOW)
+    chunk_of(6, calls, price)
+    with CaptureQueriesContext(connection) as large:
+        billing_run(now=NOW)
+
+    assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_a_crash_in_a_chunk_rolls_it_back_whole_and_each_subscription_is_billed_once(tenant_alpha, calls,
+                                                                                    monkeypatch):
+    subscriptions = chunk_of(3, calls)
+    real_roll = run_module._subscription_roll
+
+    def crash_on_the_last(subscription, **kwargs):
+        if subscription.pk == subscriptions[-1].pk:
+            raise RuntimeError("worker killed while rolling the chunk")
+        return real_roll(subscription, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(run_module, "_subscription_roll", crash_on_the_last)
+        crashed = billing_run(now=NOW)
+    # The chunk rolled back; closed one by one, the first two went through and the last failed alone.
+    assert crashed.failed == [subscriptions[-1].pk] and crashed.invoices_created == 2
+    assert invoices_of(subscriptions[-1]) == []
+
+    result = billing_run(now=NOW)
+
+    assert result.invoices_created == 1
+    numbers = sorted(int(invoices_of(s)[0].number.rsplit("-", 1)[1]) for s in subscriptions)
+    assert numbers == list(range(numbers[0], numbers[0] + 3))
+
+
+def test_usage_for_many_periods_is_what_each_period_reads_alone(tenant_alpha, tenant_beta):
+    from metering.usage.selectors import usage_for_period, usage_for_periods
+
+    meters = [MeterFactory(code="run_sum", aggregation=Meter.Aggregation.SUM, event_property="v"),
+              MeterFactory(code="run_max", aggregation=Meter.Aggregation.MAX, event_property="v"),
+              MeterFactory(code="run_latest", aggregation=Meter.Aggregation.LATEST, event_property="v"),
+              MeterFactory(code="run_count")]
+    for tenant in (tenant_alpha, tenant_beta):
+        events = [{"transaction_id": f"run-many-{tenant.pk}-{meter.code}-{n}", "meter": meter.code,
+                   "timestamp": (PERIOD_START + timedelta(minutes=17 * n + tenant.pk)).isoformat(),
+                   "properties": {"v": (n * 7919 + tenant.pk) % 97}} for meter in meters for n in range(200)]
+        assert event_ingest(tenant=tenant, events=events, now=NOW).accepted == len(events)
+    periods = {
+        1: (tenant_alpha.pk, PERIOD_START + timedelta(minutes=5), PERIOD_START + timedelta(hours=30, minutes=1)),
+        2: (tenant_beta.pk, PERIOD_START + timedelta(minutes=5), PERIOD_START + timedelta(minutes=50)),
+        3: (tenant_beta.pk, PERIOD_START, PERIOD_START + timedelta(hours=40)),
+        4: (tenant_alpha.pk, PERIOD_START + timedelta(hours=2), PERIOD_START + timedelta(hours=2)),
+        5: (tenant_alpha.pk, NOW, NEXT_END),
+    }
+    tenants = {tenant_alpha.pk: tenant_alpha, tenant_beta.pk: tenant_beta}
+
+    for meter in meters:
+        together = usage_for_periods(meter=meter, periods=periods)
+        assert together == {key: usage_for_period(tenant=tenants[tenant_id], meter=meter, start=start, end=end)
+                            for key, (tenant_id, start, end) in periods.items()}, meter.code
+
+
+def test_the_upcoming_invoice_reads_whole_hours_from_the_rollups_not_the_events(tenant_alpha, calls):
+    from django.test.utils import CaptureQueriesContext
+
+    price = pro_price()
+    UsageCharge.objects.create(price=price, meter_code=calls.code, name="Calls", charge_model="standard",
+                               properties={"unit_amount": "0.10"})
+    record_calls(tenant_alpha, calls, 40)
+    subscribe(tenant_alpha, price, current_period_end=NEXT_END)
+
+    with CaptureQueriesContext(connection) as captured:
+        draft = upcoming_invoice(tenant=tenant_alpha, now=MID + timedelta(days=1))
+
+    assert [line.amount for line in draft.lines if line.kind == Kind.USAGE] == [D("4.00")]
+    assert not [query for query in captured.captured_queries if "metering_usageevent" in query["sql"]]
