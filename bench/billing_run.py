@@ -21,7 +21,8 @@ production, not rendered inside the run.
 
 Run with `./dev bench billing_run` (`--subscriptions N`, default 10,000; `--events M`, default 10,000,000; smaller
 values for a quick run). Prints `name: value unit`: billing_run_s, invoices_per_s, billing_rerun_s, and checks
-(invoices_exactly_once, numbering_gapless, rerun_created_nothing).
+(invoices_exactly_once, numbering_gapless, rerun_created_nothing). BENCH_PROFILE=cumulative (or any pstats sort
+key) runs the first run under cProfile and prints where its time went (slower; not a figure to report).
 """
 
 import argparse

@@ -10,7 +10,8 @@ Timed: `upcoming_invoice(tenant=..., now=...)`, R times (default 200) after a fe
 one preview are captured: whole hours come from the rollups, and raw events are read only for the partial
 hours at the period's edges (`upcoming_invoice_raw_event_queries` counts those, each at most an hour wide).
 
-Run with `./dev bench invoice_preview` (`--events M`, `--repeat R`). Prints `name: value unit`.
+Run with `./dev bench invoice_preview` (`--events M`, `--repeat R`). Prints `name: value unit`. BENCH_PROFILE=1
+also prints a cProfile of 20 previews.
 """
 
 import argparse

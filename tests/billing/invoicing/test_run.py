@@ -660,3 +660,22 @@ def test_the_upcoming_invoice_reads_whole_hours_from_the_rollups_not_the_events(
 
     assert [line.amount for line in draft.lines if line.kind == Kind.USAGE] == [D("4.00")]
     assert not [query for query in captured.captured_queries if "metering_usageevent" in query["sql"]]
+
+
+def test_a_chunk_that_meets_the_one_invoice_per_period_constraint_rolls_back_and_bills_each_once(
+        tenant_alpha, calls, monkeypatch):
+    subscriptions = chunk_of(3, calls)
+    invoiced = subscriptions[1]
+    Invoice.objects.create(tenant_id=invoiced.tenant_id, subscription=invoiced, currency="USD",
+                           billing_reason=Invoice.Reason.SUBSCRIPTION_CYCLE, period_start=PERIOD_START,
+                           period_end=NOW, created_at=NOW, finalize_after=NOW + timedelta(days=1))
+    # As if the check under the lock had missed it: the constraint must still refuse the second invoice.
+    monkeypatch.setattr(run_module, "_one_by_one", lambda subscriptions: set())
+
+    result = billing_run(now=NOW)
+
+    assert result.failed == [] and result.invoices_created == 2
+    assert [len(invoices_of(subscription)) for subscription in subscriptions] == [1, 1, 1]
+    for subscription in subscriptions:
+        subscription.refresh_from_db()
+        assert subscription.current_period_end == NEXT_END
