@@ -251,11 +251,12 @@ def upcoming_invoice(*, tenant: Tenant, now: datetime) -> InvoiceDraft | None:
 # caller's to roll back, and the run saves two round trips per invoice.
 @transaction.atomic(savepoint=False)
 def invoice_create(*, tenant: Tenant, subscription: Subscription | None, draft: InvoiceDraft, billing_reason: str,
-                   now: datetime) -> Invoice:
+                   now: datetime, opens_period: bool | None = None) -> Invoice:
     """Write `draft` as a draft invoice with its lines, in one transaction, and consume what it bills: its pending
-    items are marked billed by it, a cycle or start invoice uses one of its coupon's periods (the redemption ends
-    with its last), and the owed AI tokens it invoices are settled in the wallet (credited, which repays the
-    debt). The totals are the draft's, which billing.invoicing.totals computed from these very lines. The draft
+    items are marked billed by it, an invoice that opens a period (a cycle or start invoice, or with
+    `opens_period` an interval change's, which bills the new period in advance) uses one of its coupon's
+    periods (the redemption ends with its last), and the owed AI tokens it invoices are settled in the wallet
+    (credited, which repays the debt). The totals are the draft's, which billing.invoicing.totals computed from these very lines. The draft
     may be finalised from `finalize_after` (now + BILLING_DRAFT_PERIOD_HOURS); invoice_issue finalises it at once
     when that is now.
 
@@ -268,7 +269,9 @@ def invoice_create(*, tenant: Tenant, subscription: Subscription | None, draft: 
     InvoiceLine.objects.bulk_create(_line_rows(invoice, draft))
     if draft.pending_item_ids:
         _pending_items_bill(draft, invoice=invoice)
-    if draft.redemption is not None and billing_reason in PERIOD_REASONS:
+    if opens_period is None:
+        opens_period = billing_reason in PERIOD_REASONS
+    if draft.redemption is not None and opens_period:
         _redemption_period_use(draft.redemption, now=now)
     if draft.shortfall_tokens:
         wallet_credit(tenant=tenant, tokens=draft.shortfall_tokens, kind="adjustment",
@@ -278,7 +281,7 @@ def invoice_create(*, tenant: Tenant, subscription: Subscription | None, draft: 
 
 
 def invoice_issue(*, tenant: Tenant, subscription: Subscription | None, draft: InvoiceDraft, billing_reason: str,
-                  now: datetime) -> Invoice | None:
+                  now: datetime, opens_period: bool | None = None) -> Invoice | None:
     """invoice_create, then invoice_finalize at once when there is no draft period (BILLING_DRAFT_PERIOD_HOURS
     0); otherwise the billing run finalises it when its draft period ends. None, and nothing written, for a
     draft without lines. Runs in the caller's transaction when there is one (numbering must)."""
@@ -286,7 +289,7 @@ def invoice_issue(*, tenant: Tenant, subscription: Subscription | None, draft: I
         return None
     with transaction.atomic(savepoint=False):
         invoice = invoice_create(tenant=tenant, subscription=subscription, draft=draft,
-                                 billing_reason=billing_reason, now=now)
+                                 billing_reason=billing_reason, now=now, opens_period=opens_period)
         if invoice.finalize_after <= now:
             invoice = invoice_finalize(invoice=invoice, now=now)
     return invoice

@@ -101,14 +101,15 @@ def _prorations_invoice_now(subscription: Subscription, now: datetime) -> None:
 
 
 def _period_close_invoice(subscription: Subscription, *, period_start: datetime, period_end: datetime,
-                          now: datetime) -> None:
+                          now: datetime, opens_period: bool) -> None:
     """Invoice now the usage charges of [period_start, period_end) on the subscription's current price (in
-    arrears), with its pending items, and no fee in advance: the period closed early (interval change, cancel
-    now). Called before the subscription's price or period changes."""
+    arrears), with its pending items: the period closed early (interval change, cancel now). Called before the
+    subscription's price or period changes. `opens_period`: the pending items bill a new period in advance (an
+    interval change), so the invoice uses one of the coupon's periods like a cycle invoice."""
     draft = period_close_invoice_draft(subscription=subscription, period_start=period_start, period_end=period_end,
                                        now=now)
-    invoice_issue(tenant=subscription.tenant, subscription=subscription, billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE,
-                  draft=draft, now=now)
+    invoice_issue(tenant=subscription.tenant, subscription=subscription,
+                  billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, draft=draft, now=now, opens_period=opens_period)
 
 
 # --- Results --------------------------------------------------------------------------------------------------
@@ -323,7 +324,8 @@ def subscription_change(*, subscription: Subscription, price: Price | None = Non
 
     _pending_items_write(subscription, preview.lines, now=now)
     if preview.kind == "interval_change" and preview.new_period:
-        _period_close_invoice(subscription, period_start=subscription.current_period_start, period_end=now, now=now)
+        _period_close_invoice(subscription, period_start=subscription.current_period_start, period_end=now, now=now,
+                              opens_period=True)
         subscription.current_period_start, subscription.current_period_end = preview.new_period
         subscription.created_at = now  # the new anchor
     subscription.price, subscription.plan, subscription.quantity = preview.price, preview.price.plan, preview.quantity
@@ -453,7 +455,8 @@ def subscription_cancel(*, subscription: Subscription, actor: str, now: datetime
     if subscription.status != Status.TRIALING:  # usage during a trial is not billed
         if prorate_credit and subscription.status == Status.ACTIVE:
             _pending_items_write(subscription, _nonzero(_unused_credit_lines(subscription, at=now)), now=now)
-        _period_close_invoice(subscription, period_start=subscription.current_period_start, period_end=now, now=now)
+        _period_close_invoice(subscription, period_start=subscription.current_period_start, period_end=now, now=now,
+                              opens_period=False)
     subscription.status = Status.CANCELED
     subscription.canceled_at = subscription.ended_at = now
     subscription.cancel_at_period_end = False

@@ -198,11 +198,6 @@ def test_a_past_due_tenant_stays_past_due_until_every_overdue_invoice_is_paid(te
 
 # --- What a tenant who wants it for free would try ----------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="A once coupon is not used up by an interval change's invoice, although that invoice charges "
-                          "the whole new year in advance (drafting.PERIOD_REASONS excludes subscription_update): "
-                          "redeeming a 50 % once code then switching to yearly takes 50 % off this year's fee and "
-                          "again off next year's")
 def test_a_once_coupon_spent_on_an_interval_changes_new_year_is_not_spent_again(tenant_alpha, clock, catalogue):
     subscription = subscription_started(tenant_alpha, catalogue.pro, at=MAR_1)
     invoice_pay(invoices_checked(tenant_alpha)[0], at=MAR_1)

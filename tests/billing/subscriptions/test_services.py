@@ -297,7 +297,7 @@ def test_an_interval_change_invoices_the_usage_so_far_on_the_old_price(pro, seam
     subscription_change(subscription=pro, price=price("pro-year-usd"), actor=ACTOR, now=NOW)
 
     assert seams == [("_period_close_invoice", "pro-month-usd", (), {"period_start": NOV_1, "period_end": NOW,
-                                                                     "now": NOW})]
+                                                                     "now": NOW, "opens_period": True})]
 
 
 @override_settings(BILLING_PRORATION_INVOICING="next_invoice")
@@ -424,7 +424,7 @@ def test_canceling_now_invoices_the_usage_so_far(pro, seams):
     subscription_cancel(subscription=pro, actor=ACTOR, now=NOW, at_period_end=False)
 
     assert seams == [("_period_close_invoice", "pro-month-usd", (), {"period_start": NOV_1, "period_end": NOW,
-                                                                     "now": NOW})]
+                                                                     "now": NOW, "opens_period": False})]
 
 
 def test_canceling_now_with_a_prorated_credit_credits_the_unused_time(pro):
