@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
+from psycopg.types.json import Jsonb
 
 from billing.errors import BillingError, PriceUnavailable
 from billing.invoicing.rating import (
@@ -309,8 +310,7 @@ def cycle_invoices_issue(*, drafts: dict[int, InvoiceDraft], now: datetime) -> d
     invoices = Invoice.objects.bulk_create(
         _invoice_row(tenant=draft.tenant, subscription=draft.subscription, draft=draft,
                      billing_reason=Invoice.Reason.SUBSCRIPTION_CYCLE, now=now) for draft in issued.values())
-    InvoiceLine.objects.bulk_create(
-        line for invoice, draft in zip(invoices, issued.values(), strict=True) for line in _line_rows(invoice, draft))
+    _lines_copy([(invoice, draft) for invoice, draft in zip(invoices, issued.values(), strict=True)])
     for invoice, draft in zip(invoices, issued.values(), strict=True):
         # What invoice_create consumes, for the few invoices that consume anything.
         if draft.pending_item_ids:
@@ -343,6 +343,22 @@ def _line_rows(invoice: Invoice, draft: InvoiceDraft) -> list[InvoiceLine]:
                         usage_charge_id=line.usage_charge_id, meter_code=line.meter_code, breakdown=line.breakdown,
                         taxable=line.taxable, sort_order=position)
             for position, line in enumerate(draft.lines)]
+
+
+LINE_COLUMNS = ("invoice_id", "kind", "description", "quantity", "unit_amount", "amount_exact", "amount",
+                "period_start", "period_end", "usage_charge_id", "meter_code", "breakdown", "taxable", "sort_order")
+
+
+def _lines_copy(invoices: list[tuple[Invoice, InvoiceDraft]]) -> None:
+    """The lines of many invoices in one COPY: the same rows as _line_rows, without a model instance each (a
+    chunk writes thousands). The database's line guard still checks each row's invoice is a draft."""
+    with connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY billing_invoiceline ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
+        for invoice, draft in invoices:
+            for position, line in enumerate(draft.lines):
+                copy.write_row((invoice.pk, line.kind, line.description[:300], line.quantity, line.unit_amount,
+                                line.amount_exact, line.amount, line.period_start, line.period_end,
+                                line.usage_charge_id, line.meter_code, Jsonb(line.breakdown), line.taxable, position))
 
 
 def _pending_items_bill(draft: InvoiceDraft, *, invoice: Invoice) -> None:

@@ -96,6 +96,19 @@ def usage_for_periods(*, meter: Meter, periods: dict[int, tuple[int, datetime, d
     return {key: _combine(meter, key_parts) for key, key_parts in parts.items()}
 
 
+def _batch_columns(meter: Meter, *, count: str, total: str, maximum: str, latest_at: str, latest: str) -> str:
+    """The _Part columns, computing only what _combine reads for the meter's aggregation (ordering every hour's
+    latest value costs more than the sums, for meters that never use it); the rest are placeholders."""
+    aggregation = Meter.Aggregation
+    return ", ".join([
+        count if meter.aggregation == aggregation.COUNT else "0",
+        f"coalesce({total}, 0)" if meter.aggregation == aggregation.SUM else "0",
+        maximum if meter.aggregation == aggregation.MAX else "NULL::numeric",
+        latest_at if meter.aggregation == aggregation.LATEST else "NULL::timestamptz",
+        latest if meter.aggregation == aggregation.LATEST else "NULL::numeric",
+    ])
+
+
 def _ranges_params(ranges: list[tuple[int, int, datetime, datetime]]) -> list[list]:
     return [list(column) for column in zip(*ranges, strict=True)]
 
@@ -105,9 +118,10 @@ def _rollup_aggregates(*, meter: Meter, ranges: list[tuple[int, int, datetime, d
         return []
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            SELECT r.key, coalesce(sum(u.event_count), 0), coalesce(sum(u.value_sum), 0), max(u.value_max),
-                   max(u.latest_at), (array_agg(u.latest_value ORDER BY u.latest_at DESC NULLS LAST))[1]
+            f"""
+            SELECT r.key, {_batch_columns(meter, count="sum(u.event_count)", total="sum(u.value_sum)",
+                                          maximum="max(u.value_max)", latest_at="max(u.latest_at)",
+                                          latest="(array_agg(u.latest_value ORDER BY u.latest_at DESC NULLS LAST))[1]")}
             FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[])
                  AS r(key, tenant_id, range_start, range_end)
             JOIN metering_usagerollup AS u
@@ -127,8 +141,8 @@ def _raw_aggregates(*, meter: Meter, ranges: list[tuple[int, int, datetime, date
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT r.key, count(*), coalesce(sum(e.value), 0), max(e.value), max(e.ts),
-                   (array_agg(e.value ORDER BY e.ts DESC))[1]
+            SELECT r.key, {_batch_columns(meter, count="count(*)", total="sum(e.value)", maximum="max(e.value)",
+                                          latest_at="max(e.ts)", latest="(array_agg(e.value ORDER BY e.ts DESC))[1]")}
             FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[])
                  AS r(key, tenant_id, range_start, range_end)
             CROSS JOIN LATERAL (

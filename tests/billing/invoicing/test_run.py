@@ -535,8 +535,9 @@ def chunk_of(how_many: int, calls: Meter, price: Price | None = None) -> list[Su
 
 def line_facts(invoice_or_draft) -> list[tuple]:
     lines = invoice_or_draft.lines.all() if isinstance(invoice_or_draft, Invoice) else invoice_or_draft.lines
-    return [(line.kind, line.description, line.quantity, line.amount_exact, line.amount, line.period_start,
-             line.period_end) for line in lines]
+    return [(line.kind, line.description, line.quantity, line.unit_amount, line.amount_exact, line.amount,
+             line.period_start, line.period_end, line.usage_charge_id, line.meter_code, line.breakdown, line.taxable)
+            for line in lines]
 
 
 def test_a_chunk_issues_each_subscription_the_invoice_it_would_get_alone(tenant_alpha, calls):
