@@ -57,6 +57,7 @@ def tenant_purge(tenant: Tenant) -> None:
 
     connection.set_schema_to_public()
     tenant_metering_purge(tenant)
+    tenant_billing_purge(tenant)
     TenantAuditLog.objects.filter(tenant=tenant).delete()
     Domain.objects.filter(tenant=tenant).delete()
     with connection.cursor() as cursor:
@@ -75,4 +76,21 @@ def tenant_metering_purge(tenant: Tenant) -> None:
                        "(SELECT id FROM metering_wallet WHERE tenant_id = %s)", [tenant.pk])
         for table in ("metering_wallet", "metering_usageevent", "metering_usageeventkey", "metering_usagerollup",
                       "metering_usageuniquevalue", "metering_usagealert", "metering_aireservationrecord"):
+            cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
+
+
+def tenant_billing_purge(tenant: Tenant) -> None:
+    """Remove the subscriptions, invoices, credit and quotes a committed test gave a tenant. Tests only."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Finalised invoices and credit notes refuse deletes unless the session purges on purpose (billing 0009).
+        cursor.execute("SET LOCAL tollgate.ledger_purge = 'on'")
+        for table in ("billing_accountcreditentry", "billing_accountcredit", "billing_creditnote",
+                      "billing_pendinginvoiceitem", "billing_servicequote", "billing_billingemail"):
+            cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
+        cursor.execute("DELETE FROM billing_invoiceline WHERE invoice_id IN "
+                       "(SELECT id FROM billing_invoice WHERE tenant_id = %s)", [tenant.pk])
+        for table in ("billing_invoice", "billing_couponredemption", "billing_subscriptionevent",
+                      "billing_subscription", "billing_billingprofile", "billing_tenantplan"):
             cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
