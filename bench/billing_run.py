@@ -79,7 +79,8 @@ SELECT s.tenant_id,
        s.current_period_end
 FROM billing_subscription AS s
 CROSS JOIN LATERAL (SELECT extract(epoch FROM s.current_period_end - s.current_period_start)::bigint AS n) AS seconds
-CROSS JOIN LATERAL generate_series(1, %(per_subscription)s + CASE WHEN s.id %% %(count)s < %(extra)s THEN 1 ELSE 0 END) AS g
+CROSS JOIN LATERAL generate_series(
+    1, %(per_subscription)s + CASE WHEN s.id %% %(count)s < %(extra)s THEN 1 ELSE 0 END) AS g
 WHERE s.id = ANY(%(ids)s)
 """
 
@@ -124,10 +125,11 @@ def subscriptions_create(count: int) -> list[Subscription]:
     for n, tenant in enumerate(tenants):
         price = prices[mix[n % len(mix)]]
         anchor = FIRST_ANCHOR + timedelta(days=n % 14, minutes=(n * 37) % 1440, seconds=n % 60)
+        canceled = n % 100 == 7
         subscriptions.append(Subscription(
-            tenant=tenant, plan=price.plan, price=price, status=Subscription.Status.ACTIVE,
-            quantity=1 + (n % 9), current_period_start=anchor, current_period_end=period_add(anchor=anchor, months=1, n=1),
-            created_at=anchor, cancel_at_period_end=n % 100 == 7, canceled_at=NOW - timedelta(days=3) if n % 100 == 7 else None,
+            tenant=tenant, plan=price.plan, price=price, status=Subscription.Status.ACTIVE, quantity=1 + (n % 9),
+            current_period_start=anchor, current_period_end=period_add(anchor=anchor, months=1, n=1),
+            created_at=anchor, cancel_at_period_end=canceled, canceled_at=NOW - timedelta(days=3) if canceled else None,
             scheduled_quantity=2 if n % 100 == 13 else None))
     subscriptions = Subscription.objects.bulk_create(subscriptions)
     coupon = Coupon.objects.create(code="bench-launch", name="Launch", percent_off=Decimal("20"),
@@ -200,7 +202,8 @@ def main() -> None:
     print(f"billing_run_s: {run_s:.2f} s")
     print(f"invoices_per_s: {first.invoices_created / run_s:.0f} invoices/s")
     print(f"billing_rerun_s: {rerun_s:.2f} s")
-    print(f"rerun_created_nothing: {'yes' if second.invoices_created == 0 and second.subscriptions_rolled == 0 else 'NO'}")
+    created_nothing = second.invoices_created == 0 and second.subscriptions_rolled == 0
+    print(f"rerun_created_nothing: {'yes' if created_nothing else 'NO'}")
     print(f"invoices_exactly_once: {'yes' if exactly_once else 'NO'}")
     print(f"numbering_gapless: {'yes' if numbers == list(range(1, len(numbers) + 1)) else 'NO'}")
 
