@@ -20,7 +20,7 @@ from billing.models import (
     TenantPlan,
     UsageCharge,
 )
-from config.lookup_cache import lookup_cached, lookup_key
+from config.lookup_cache import OUTAGE_LAG_OK_S, lookup_cached, lookup_key
 from config.money import Money, currency_minor_units, money_format
 from tenants.models import Tenant
 
@@ -61,7 +61,7 @@ def entitlements_for(*, tenant: Tenant, now: datetime | None = None) -> Entitlem
     billing.signals forget it when a subscription, a plan, its quotas or an assignment change. The end of the
     grace period is not a change anybody saves, so the cached value holds both answers and the instant
     between them, and the clock (`now`, default the current time) picks one on every read."""
-    grant = lookup_cached(entitlements_key(tenant.pk), lambda: _grant_load(tenant))
+    grant = lookup_cached(entitlements_key(tenant.pk), lambda: _grant_load(tenant), stale_ok_s=OUTAGE_LAG_OK_S)
     if grant.until is not None and (now or timezone.now()) >= grant.until:
         return grant.after
     return grant.entitlements

@@ -44,6 +44,9 @@ T = TypeVar("T")
 # first when full, so a burst of one-off host names cannot flush the tenants in steady use all at once.
 MAX_ENTRIES = 20_000
 ENTRY_MAX_AGE_S = 60.0
+# How long a value may lag during a Redis outage, for the callers that allow it (lookup_cached's stale_ok_s): what
+# entitlements and model prices lagged by at most before they joined this cache.
+OUTAGE_LAG_OK_S = 10.0
 _entries: dict[str, tuple[int, float, object]] = {}  # key -> (generation, loaded at (monotonic), value)
 # The generation read at the start of the current request; None outside one. Below zero the request reads the
 # database: Redis failed (UNREADABLE), or the request itself changed a cached row (CHANGED).
@@ -78,15 +81,22 @@ def lookup_request() -> Iterator[None]:
             _request_generation.reset(token)
 
 
-def lookup_cached(key: str, load: Callable[[], T | None]) -> T | None:
-    """A copy of the cached value of `key` when it is current, else `load()` (cached when it is not None)."""
+def lookup_cached(key: str, load: Callable[[], T | None], *, stale_ok_s: float = 0.0) -> T | None:
+    """A copy of the cached value of `key` when it is current, else `load()` (cached when it is not None).
+
+    `stale_ok_s`: with Redis unreachable (no way to know what is current), a value loaded less than this long ago
+    is served as it is, and one loaded then is kept that long. Only for rows where a few seconds' lag is harmless
+    (a plan's limits, model prices), never for what guards access (tenants' status, API keys): those are read
+    from the database on every request while Redis is down."""
     generation = _request_generation.get()
     if generation is None:
         generation = _generation_read()
+    now = time.monotonic()
+    if (generation is None or generation == UNREADABLE) and stale_ok_s > 0:
+        return _lookup_while_unreadable(key, load, stale_ok_s=stale_ok_s, now=now)
     if generation is None or generation < 0:  # no way to know what is current (see UNREADABLE, CHANGED)
         return _load_in_request(key, load) if generation == UNREADABLE else load()
     entry = _entries.get(key)
-    now = time.monotonic()
     if entry is not None and entry[0] == generation and now - entry[1] < ENTRY_MAX_AGE_S:
         # A copy: callers may change their instance (Django sets tenant.domain_url) without touching others'.
         return copy.copy(entry[2])
@@ -111,6 +121,18 @@ def lookup_forget(*keys: str) -> None:
 def lookup_clear() -> None:
     """Drop this process's cached lookups (tests)."""
     _entries.clear()
+
+
+def _lookup_while_unreadable(key: str, load: Callable[[], T | None], *, stale_ok_s: float, now: float) -> T | None:
+    entry = _entries.get(key)
+    if entry is not None and now - entry[1] < stale_ok_s:
+        return copy.copy(entry[2])
+    value = load()
+    if value is not None:
+        # Stored under UNREADABLE, which no generation read from Redis ever matches: once Redis answers again,
+        # the next lookup reloads it.
+        _store(key, (UNREADABLE, now, copy.copy(value)))
+    return value
 
 
 def _load_in_request(key: str, load: Callable[[], T | None]) -> T | None:

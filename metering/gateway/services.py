@@ -50,7 +50,7 @@ from django.utils import timezone
 from billing.selectors import entitlements_for
 from config.api.errors import stream_error_event
 from config.money import Money, money_rate_round, money_to_api
-from config.lookup_cache import lookup_cached, lookup_key
+from config.lookup_cache import OUTAGE_LAG_OK_S, lookup_cached, lookup_key
 from config.redis_guard import failure_log, redis_connection, redis_key
 from metering.gateway.client import (
     AiError,
@@ -114,7 +114,8 @@ def _model_prices_active() -> dict[str, ModelPrice]:
     # Read on every AI request, so served from the per-process lookup cache; metering.signals forgets it when a
     # price changes. An empty table is cached too: the value is a dict, never None.
     return lookup_cached(model_prices_key(), lambda: {
-        price.model: price for price in ModelPrice.objects.filter(active=True).order_by("model")})
+        price.model: price for price in ModelPrice.objects.filter(active=True).order_by("model")},
+        stale_ok_s=OUTAGE_LAG_OK_S)
 
 
 # --- Pure functions ---------------------------------------------------------------------------------------

@@ -215,6 +215,59 @@ def test_with_redis_unreachable_a_request_that_changed_a_row_reads_it_again(db, 
         assert lookup_cached(key, loader("new", [])) == "new"
 
 
+def test_with_redis_unreachable_a_lookup_that_allows_lag_is_served_from_this_process(key, monkeypatch):
+    def unreachable():
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(lookup_cache, "redis_connection", unreachable)
+    calls = []
+    with lookup_request():
+        assert lookup_cached(key, loader("row", calls), stale_ok_s=10) == "row"
+
+    with lookup_request():
+        assert lookup_cached(key, loader("row", calls), stale_ok_s=10) == "row"
+
+    assert len(calls) == 1
+
+
+def test_with_redis_unreachable_a_lagging_value_is_reloaded_after_the_lag_allowed(key, monkeypatch):
+    def unreachable():
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(lookup_cache, "redis_connection", unreachable)
+    clock = [1000.0]
+    monkeypatch.setattr(lookup_cache.time, "monotonic", lambda: clock[0])
+    lookup_cached(key, loader("old", []), stale_ok_s=10)
+
+    clock[0] += 10
+
+    assert lookup_cached(key, loader("new", []), stale_ok_s=10) == "new"
+
+
+def test_a_value_loaded_during_the_outage_is_reloaded_once_redis_answers(key, monkeypatch):
+    def unreachable():
+        raise ConnectionError("redis down")
+
+    with monkeypatch.context() as outage:
+        outage.setattr(lookup_cache, "redis_connection", unreachable)
+        lookup_cached(key, loader("during the outage", []), stale_ok_s=10)
+
+    assert lookup_cached(key, loader("current", []), stale_ok_s=10) == "current"
+
+
+def test_with_redis_unreachable_a_request_that_changed_a_lagging_row_reads_it_again(db, key, monkeypatch):
+    def unreachable():
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(lookup_cache, "redis_connection", unreachable)
+    with lookup_request():
+        lookup_cached(key, loader("old", []), stale_ok_s=10)
+
+        lookup_forget(key)
+
+        assert lookup_cached(key, loader("new", []), stale_ok_s=10) == "new"
+
+
 def test_a_change_is_published_even_while_the_process_leaves_redis_alone_after_a_blip(db, key):
     # Otherwise a key revoked just after a blip would stay cached in every other process for a minute.
     lookup_cached(key, loader("row", []))
