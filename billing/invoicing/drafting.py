@@ -533,7 +533,7 @@ def _usage_lines(*, tenant: Tenant, price: Price, start: datetime, end: datetime
         lines.append(_usage_line(rated, currency=price.currency, start=start, end=end))
         if rated.minimum_topup:
             lines.append(_line(kind=Kind.MINIMUM, currency=price.currency, amount_exact=rated.minimum_topup,
-                               description=f"{charge.name}: minimum of {_plain(charge.minimum_amount)} "
+                               description=f"{charge.name}: minimum of {_number(charge.minimum_amount)} "
                                            f"{price.currency} per period",
                                usage_charge_id=charge.pk, meter_code=charge.meter_code, period_start=start,
                                period_end=end))
@@ -542,9 +542,9 @@ def _usage_lines(*, tenant: Tenant, price: Price, start: datetime, end: datetime
 
 def _usage_line(rated: RatedCharge, *, currency: str, start: datetime, end: datetime) -> DraftLine:
     charge = rated.charge
-    description = f"{charge.name}: {_plain(rated.units)} {charge.unit_name}"
+    description = f"{charge.name}: {_number(rated.units)} {charge.unit_name}"
     if charge.included_units and charge.charge_model != charge.ChargeModel.PERCENTAGE:
-        description += f" ({_plain(charge.included_units)} included)"
+        description += f" ({_number(charge.included_units)} included)"
     return _line(kind=Kind.USAGE, description=description, amount_exact=rated.amount, currency=currency,
                  quantity=rated.units, usage_charge_id=charge.pk, meter_code=charge.meter_code,
                  breakdown=rated.breakdown, period_start=start, period_end=end)
@@ -613,6 +613,11 @@ def _subscription_current(tenant: Tenant) -> Subscription | None:
 
 def _plain(value: Decimal) -> str:
     return format(value.normalize() if value else ZERO, "f")
+
+
+def _number(value: Decimal) -> str:
+    """A quantity as a customer reads it: thousands separated, no trailing zeros ("100,000", "1,234.5")."""
+    return format(value.normalize() if value else ZERO, ",f")
 
 
 

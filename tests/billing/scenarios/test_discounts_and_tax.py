@@ -37,8 +37,8 @@ MAY_1 = datetime(2026, 5, 1, tzinfo=UTC)
 JUN_1 = datetime(2026, 6, 1, tzinfo=UTC)
 PRO = "Pro (monthly)"
 STARTER = "Starter (monthly)"
-NO_CALLS = (Kind.USAGE, "API calls: 0 calls (1000 included)", "0.00")
-CALLS_1250 = (Kind.USAGE, "API calls: 1250 calls (1000 included)", "1.50")
+NO_CALLS = (Kind.USAGE, "API calls: 0 calls (1,000 included)", "0.00")
+CALLS_1250 = (Kind.USAGE, "API calls: 1,250 calls (1,000 included)", "1.50")
 
 pytestmark = pytest.mark.django_db
 

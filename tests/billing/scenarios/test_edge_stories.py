@@ -46,7 +46,7 @@ MAR_24 = datetime(2026, 3, 24, tzinfo=UTC)
 APR_1 = datetime(2026, 4, 1, tzinfo=UTC)
 MAY_1 = datetime(2026, 5, 1, tzinfo=UTC)
 PRO = "Pro (monthly)"
-NO_CALLS = (Kind.USAGE, "API calls: 0 calls (1000 included)", "0.00")
+NO_CALLS = (Kind.USAGE, "API calls: 0 calls (1,000 included)", "0.00")
 
 pytestmark = pytest.mark.django_db
 
@@ -232,7 +232,7 @@ def test_usage_while_paused_is_not_billed_at_the_paused_plans_prices(tenant_alph
 
     start, april = invoices_checked(tenant_alpha)
     assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
-    assert invoice_lines(april) == [(Kind.USAGE, "API calls: 800 calls (1000 included)", "0.00"),
+    assert invoice_lines(april) == [(Kind.USAGE, "API calls: 800 calls (1,000 included)", "0.00"),
                                     (Kind.FIXED, PRO, "99.00")]
 
 
@@ -266,7 +266,7 @@ def test_a_trial_that_ended_while_the_run_was_down_converts_then_catches_up(tena
     assert [(invoice.period_start, invoice.period_end) for invoice in (first, second)] == [
         (mar_15, apr_15), (apr_15, may_15)]
     assert invoice_lines(first) == [NO_CALLS, (Kind.FIXED, PRO, "99.00")]
-    assert invoice_lines(second) == [(Kind.USAGE, "API calls: 1300 calls (1000 included)", "1.50"),
+    assert invoice_lines(second) == [(Kind.USAGE, "API calls: 1,300 calls (1,000 included)", "1.50"),
                                      (Kind.FIXED, PRO, "99.00")]
     subscription.refresh_from_db()
     assert subscription.current_period_end == datetime(2026, 6, 15, tzinfo=UTC)

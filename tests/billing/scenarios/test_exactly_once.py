@@ -70,7 +70,7 @@ def test_a_run_retried_every_fifteen_minutes_invoices_each_period_once(tenant_al
     assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00"),
                                     (Kind.SEATS, f"{PRO}: 1 seat beyond the 3 included", "12.00")]
     seats = (Kind.SEATS, f"{PRO}: 1 seat beyond the 3 included", "12.00")
-    assert invoice_lines(april) == [(Kind.USAGE, "API calls: 1250 calls (1000 included)", "1.50"),
+    assert invoice_lines(april) == [(Kind.USAGE, "API calls: 1,250 calls (1,000 included)", "1.50"),
                                     (Kind.FIXED, PRO, "99.00"), seats]
     assert invoice_totals(april) == totals_expected("112.50")
     assert invoice_totals(may) == totals_expected("111.00")
@@ -112,9 +112,9 @@ def test_a_run_killed_after_the_first_subscription_leaves_each_period_invoiced_o
         assert (invoice_lines(start), invoice_totals(start)) == ([(Kind.FIXED, PRO, "99.00")],
                                                                  totals_expected("99.00"))
     assert invoice_lines(invoices_checked(tenant_beta)[1]) == [
-        (Kind.USAGE, "API calls: 1250 calls (1000 included)", "1.50"), (Kind.FIXED, PRO, "99.00")]
+        (Kind.USAGE, "API calls: 1,250 calls (1,000 included)", "1.50"), (Kind.FIXED, PRO, "99.00")]
     assert invoice_lines(invoices_checked(tenant_alpha)[1]) == [
-        (Kind.USAGE, "API calls: 0 calls (1000 included)", "0.00"), (Kind.FIXED, PRO, "99.00")]
+        (Kind.USAGE, "API calls: 0 calls (1,000 included)", "0.00"), (Kind.FIXED, PRO, "99.00")]
 
 
 @pytest.mark.django_db

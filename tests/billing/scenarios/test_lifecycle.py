@@ -45,13 +45,13 @@ MAY_1 = datetime(2026, 5, 1, tzinfo=UTC)
 JUN_1 = datetime(2026, 6, 1, tzinfo=UTC)
 PRO = "Pro (monthly)"
 STARTER = "Starter (monthly)"
-NO_CALLS = (Kind.USAGE, "API calls: 0 calls (1000 included)", "0.00")
+NO_CALLS = (Kind.USAGE, "API calls: 0 calls (1,000 included)", "0.00")
 
 pytestmark = pytest.mark.django_db
 
 
 def calls_line(calls: int, amount: str) -> tuple[str, str, str]:
-    return (Kind.USAGE, f"API calls: {calls} calls (1000 included)", amount)
+    return (Kind.USAGE, f"API calls: {calls:,} calls (1,000 included)", amount)
 
 
 def at(clock, when: datetime) -> datetime:

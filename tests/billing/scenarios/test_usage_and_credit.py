@@ -43,7 +43,7 @@ MAY_1 = datetime(2026, 5, 1, tzinfo=UTC)
 JUN_1 = datetime(2026, 6, 1, tzinfo=UTC)
 PRO = "Pro (monthly)"
 METERED = "Metered (monthly)"
-NO_CALLS = (Kind.USAGE, "API calls: 0 calls (1000 included)", "0.00")
+NO_CALLS = (Kind.USAGE, "API calls: 0 calls (1,000 included)", "0.00")
 GRADUATED = {"tiers": [{"up_to": "1000", "unit_amount": "0.002", "flat_amount": "2.00"},
                        {"up_to": None, "unit_amount": "0.001", "flat_amount": "1.00"}]}
 VOLUME = {"tiers": [{"up_to": "1000", "unit_amount": "0.002", "flat_amount": "0"},
@@ -105,7 +105,7 @@ def test_usage_across_a_tier_boundary_is_priced_tier_by_tier_with_each_flat_fee(
     start, april = invoices_checked(tenant_alpha)
     assert invoice_lines(start) == [(Kind.FIXED, METERED, "10.00")]
     # 1,000 × 0.002 + 2.00, then 500 × 0.001 + 1.00.
-    assert invoice_lines(april) == [(Kind.USAGE, "Requests: 1500 requests", "5.50"), (Kind.FIXED, METERED, "10.00")]
+    assert invoice_lines(april) == [(Kind.USAGE, "Requests: 1,500 requests", "5.50"), (Kind.FIXED, METERED, "10.00")]
     assert [part["tier"] for part in april.lines.get(kind=Kind.USAGE).breakdown] == [1, 2]
     assert invoice_totals(april) == totals_expected("15.50")
 
@@ -121,9 +121,9 @@ def test_a_volume_charge_prices_every_unit_at_the_tier_the_total_reaches(tenant_
 
     start, april, may = invoices_checked(tenant_alpha)
     assert invoice_lines(start) == [(Kind.FIXED, METERED, "10.00")]
-    assert invoice_lines(april) == [(Kind.USAGE, "Requests: 1000 requests", "2.00"), (Kind.FIXED, METERED, "10.00")]
+    assert invoice_lines(april) == [(Kind.USAGE, "Requests: 1,000 requests", "2.00"), (Kind.FIXED, METERED, "10.00")]
     # 1,500 × 0.0015 + 0.50: the whole quantity at the second tier's rate.
-    assert invoice_lines(may) == [(Kind.USAGE, "Requests: 1500 requests", "2.75"), (Kind.FIXED, METERED, "10.00")]
+    assert invoice_lines(may) == [(Kind.USAGE, "Requests: 1,500 requests", "2.75"), (Kind.FIXED, METERED, "10.00")]
 
 
 def test_the_first_call_beyond_a_package_starts_a_whole_new_package(tenant_alpha, clock, catalogue, calls):
@@ -135,8 +135,8 @@ def test_the_first_call_beyond_a_package_starts_a_whole_new_package(tenant_alpha
 
     start, april, may = invoices_checked(tenant_alpha)
     assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
-    assert invoice_lines(april)[0] == (Kind.USAGE, "API calls: 1100 calls (1000 included)", "0.50")
-    assert invoice_lines(may)[0] == (Kind.USAGE, "API calls: 1101 calls (1000 included)", "1.00")
+    assert invoice_lines(april)[0] == (Kind.USAGE, "API calls: 1,100 calls (1,000 included)", "0.50")
+    assert invoice_lines(may)[0] == (Kind.USAGE, "API calls: 1,101 calls (1,000 included)", "1.00")
     assert (april.total, may.total) == (D("99.50"), D("100.00"))
 
 
@@ -341,7 +341,7 @@ def test_the_upcoming_invoice_is_the_one_issued_for_an_unchanged_period(tenant_a
     assert invoice_totals(start) == totals_expected("109.78", subtotal="123.00", discount="30.75", tax="17.53")
     # 1.50 + 99.00 + 24.00 = 124.50; 25 % off = 31.125 → 31.13; VAT on 93.37 = 17.7403.
     assert invoice_lines(april) == [
-        (Kind.USAGE, "API calls: 1250 calls (1000 included)", "1.50"), (Kind.FIXED, PRO, "99.00"),
+        (Kind.USAGE, "API calls: 1,250 calls (1,000 included)", "1.50"), (Kind.FIXED, PRO, "99.00"),
         (Kind.SEATS, f"{PRO}: 2 seats beyond the 3 included", "24.00"),
         (Kind.DISCOUNT, "Quarter off (25 % off)", "-31.13")]
     assert invoice_totals(april) == totals_expected("111.11", subtotal="124.50", discount="31.13", tax="17.74")

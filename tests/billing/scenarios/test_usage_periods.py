@@ -57,7 +57,7 @@ def test_usage_in_the_last_microsecond_of_a_period_is_billed_in_it_and_the_next_
     start, march, april = invoices_checked(tenant_alpha)
     assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     for invoice in (march, april):
-        assert invoice_lines(invoice) == [(Kind.USAGE, "API calls: 1100 calls (1000 included)", "0.50"),
+        assert invoice_lines(invoice) == [(Kind.USAGE, "API calls: 1,100 calls (1,000 included)", "0.50"),
                                           (Kind.FIXED, PRO, "99.00")]
         assert invoice_totals(invoice) == totals_expected("99.50")
 
@@ -77,7 +77,7 @@ def test_a_period_starting_mid_hour_takes_its_partial_hours_from_the_raw_events(
     start, march = invoices_checked(tenant_alpha)
     assert invoice_lines(start) == [(Kind.FIXED, PRO, "99.00")]
     # 700 + 250 + 160 = 1,110, two started packages: the 4,000 at the period's end belong to the next one.
-    assert invoice_lines(march) == [(Kind.USAGE, "API calls: 1110 calls (1000 included)", "1.00"),
+    assert invoice_lines(march) == [(Kind.USAGE, "API calls: 1,110 calls (1,000 included)", "1.00"),
                                     (Kind.FIXED, PRO, "99.00")]
 
 
@@ -96,8 +96,8 @@ def test_a_percentage_charge_takes_the_payments_of_its_period_only(tenant_alpha,
 
     start, march, april = invoices_checked(tenant_alpha)
     assert invoice_lines(start) == [(Kind.FIXED, METERED, "10.00")]
-    assert invoice_lines(march) == [(Kind.USAGE, "Card payments: 3000 USD", "45.00"), (Kind.FIXED, METERED, "10.00")]
-    assert invoice_lines(april) == [(Kind.USAGE, "Card payments: 4000 USD", "60.00"), (Kind.FIXED, METERED, "10.00")]
+    assert invoice_lines(march) == [(Kind.USAGE, "Card payments: 3,000 USD", "45.00"), (Kind.FIXED, METERED, "10.00")]
+    assert invoice_lines(april) == [(Kind.USAGE, "Card payments: 4,000 USD", "60.00"), (Kind.FIXED, METERED, "10.00")]
 
 
 def test_a_peak_meter_bills_each_periods_own_peak(tenant_alpha, clock):
