@@ -185,6 +185,27 @@ def test_usage_across_a_package_boundary_bills_every_started_package(tenant_alph
     assert totals(draft) == (D("102.00"), D(0), D(0), D("102.00"))
 
 
+def test_a_usage_line_separates_thousands_in_its_quantity_and_allowance(tenant_alpha, volume):
+    price = pro_price()
+    charge(price, volume, "standard", {"unit_amount": "0.001"}, included_units=D(100000))
+    record(tenant_alpha, volume, 112500)
+
+    draft = draft_of(subscribe(tenant_alpha, price))
+
+    assert draft.lines[0].description == "Usage: 112,500 units (100,000 included)"
+
+
+def test_a_usage_line_keeps_the_fraction_of_a_fractional_quantity(tenant_alpha, volume):
+    price = pro_price()
+    charge(price, volume, "standard", {"unit_amount": "0.10"}, minimum_amount=D("1500"))
+    record(tenant_alpha, volume, 1234.5)
+
+    draft = draft_of(subscribe(tenant_alpha, price))
+
+    assert [line.description for line in draft.lines[:2]] == [
+        "Usage: 1,234.5 units", "Usage: minimum of 1,500 USD per period"]
+
+
 def test_graduated_usage_across_tiers_is_priced_per_tier_and_explained(tenant_alpha, volume):
     price = pro_price()
     charge(price, volume, "graduated", GRADUATED_TIERS)
