@@ -114,6 +114,22 @@ def money_rate_round(money: Money) -> Money:
     return _round(money, RATING_PLACES)
 
 
+def money_to_minor_units(money: Money) -> int:
+    """The amount as an integer of the currency's minor units (12.34 USD -> 1234, 500 JPY -> 500), as payment
+    APIs take it. Refused (ValueError) for an amount finer than the minor unit: round it first (money_round)."""
+    minor = money.amount.scaleb(currency_minor_units(money.currency))
+    if minor != minor.to_integral_value():
+        raise ValueError(f"{money.amount} {money.currency} is finer than the currency's minor unit.")
+    return int(minor)
+
+
+def money_from_minor_units(minor: int, currency: str) -> Money:
+    """The Money that an integer of minor units stands for (1234 USD cents -> 12.34 USD)."""
+    if isinstance(minor, bool) or not isinstance(minor, int):
+        raise TypeError(f"Minor units are an int, not {type(minor).__name__}.")
+    return Money(Decimal(minor).scaleb(-currency_minor_units(currency)), currency)
+
+
 def money_format(money: Money, *, locale: str = "en_US", places: int | None = None) -> str:
     """The amount and ISO code for a page, e.g. "100.00 USD", rounded half up to the currency's minor units or
     to `places` decimals (a unit price may need more than the currency has)."""

@@ -1,4 +1,5 @@
-"""URLs of the public host (BASE_DOMAIN): the marketing site, signup, and the ops admin with its sign-in.
+"""URLs of the public host (BASE_DOMAIN): the marketing site, signup, the ops admin with its sign-in, and the
+endpoint Stripe posts its webhooks to (dj-stripe's, /stripe/webhook/<uuid>/: stripe_webhook_setup prints it).
 
 /healthz is answered by config.health.HealthCheckMiddleware before routing."""
 
@@ -21,4 +22,5 @@ urlpatterns = [
     # Before the admin's own URLs, so that its password-only login form is never served (accounts/ops_admin.py).
     path("admin/login/", ops_admin_login, name="ops_admin_login"),
     path("admin/", admin.site.urls),
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
 ]

@@ -66,6 +66,12 @@ class Tenant(TenantMixin):
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 
+    @property
+    def email(self) -> str:
+        """Where money matters go: the billing email, else the owner's. dj-stripe needs it of its subscriber model
+        (DJSTRIPE_SUBSCRIBER_MODEL is the tenant)."""
+        return self.billing_email or self.owner_email
+
 
 class Domain(DomainMixin):
     """A host name that routes to a tenant. The primary one is <slug>.<BASE_DOMAIN>."""

@@ -6,13 +6,14 @@ from billing.models.coupons import Coupon, CouponRedemption, PromotionCode
 from billing.models.credit import AccountCredit, AccountCreditEntry
 from billing.models.invoices import CreditNote, DocumentSequence, Invoice, InvoiceLine, PendingInvoiceItem
 from billing.models.notifications import BillingEmail
+from billing.models.payments import Payment, StripeSettlement
 from billing.models.quotes import ServiceQuote
 from billing.models.subscriptions import CURRENT_STATUSES, Subscription, SubscriptionEvent
 from billing.models.tax import BillingProfile, TaxRate
 
 __all__ = [
     "CURRENT_STATUSES", "AccountCredit", "AccountCreditEntry", "BillingEmail", "BillingProfile", "Coupon", "CouponRedemption",
-    "CreditNote", "DocumentSequence", "Invoice", "InvoiceLine", "PendingInvoiceItem", "Plan", "PlanQuota", "Price",
-    "Product", "PromotionCode", "ServiceQuote", "Subscription", "SubscriptionEvent", "TaxRate", "TenantPlan",
-    "UsageCharge",
+    "CreditNote", "DocumentSequence", "Invoice", "InvoiceLine", "Payment", "PendingInvoiceItem", "Plan", "PlanQuota",
+    "Price", "Product", "PromotionCode", "ServiceQuote", "StripeSettlement", "Subscription", "SubscriptionEvent",
+    "TaxRate", "TenantPlan", "UsageCharge",
 ]

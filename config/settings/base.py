@@ -242,6 +242,15 @@ STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY", "")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_LIVE_MODE = env_bool("STRIPE_LIVE_MODE", False)
+# The Stripe API that the SDK and dj-stripe call: Stripe's own unless set (tests point it at a local fake).
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
+# Pinned to the version stripe 15.6.2 speaks, so requests, responses and webhook payloads keep one shape until
+# the SDK is upgraded on purpose (the webhook endpoint is created with it: stripe_webhook_setup).
+STRIPE_API_VERSION = "2026-08-26.dahlia"
+# The SDK retries network failures; every POST we send carries an Idempotency-Key, so a retry never repeats one.
+STRIPE_MAX_NETWORK_RETRIES = int(env_str("STRIPE_MAX_NETWORK_RETRIES", "2"))
+# The Stripe customer is the tenant's (billing.payments.services.stripe_customer_ensure).
+DJSTRIPE_SUBSCRIBER_MODEL = "tenants.Tenant"
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
