@@ -13,9 +13,11 @@ from django.utils import timezone
 from billing.models import (
     CURRENT_STATUSES,
     BillingProfile,
+    Invoice,
     Plan,
     PlanQuota,
     Price,
+    ServiceQuote,
     Subscription,
     TenantPlan,
     UsageCharge,
@@ -297,3 +299,20 @@ def _unit_money(amount: Decimal, currency: str) -> str:
     """At least the currency's decimals, more when the price has them (0.00005 per call)."""
     places = max(-amount.normalize().as_tuple().exponent, currency_minor_units(currency)) if amount else None
     return money_format(Money(amount, currency), places=places)
+
+
+@dataclass(frozen=True)
+class AttentionCounts:
+    """What waits for ops, for the admin's home page."""
+
+    subscriptions_past_due: int
+    quotes_awaiting_price: int
+    invoices_in_draft: int
+
+
+def ops_attention_counts() -> AttentionCounts:
+    return AttentionCounts(
+        subscriptions_past_due=Subscription.objects.filter(status=Subscription.Status.PAST_DUE).count(),
+        quotes_awaiting_price=ServiceQuote.objects.filter(status=ServiceQuote.Status.REQUESTED).count(),
+        invoices_in_draft=Invoice.objects.filter(status=Invoice.Status.DRAFT).count(),
+    )

@@ -30,7 +30,7 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
+    "config.apps.OpsAdminConfig",  # django.contrib.admin with the ops site
     "allauth",
     "allauth.account",
     "allauth.mfa",
