@@ -18,6 +18,7 @@ billing.invoicing.totals' sums of rounded lines, for the preview and the issued 
 
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -50,11 +51,13 @@ from billing.models import (
     UsageCharge,
 )
 from billing.subscriptions.proration import (
+    first_period,
     period_bounds_for,
     period_fraction,
     subscription_anchor,
     subscription_next_period,
 )
+from billing.subscriptions.selectors import trial_converts
 from config.money import Money, money_round
 from metering.models import Meter
 from metering.usage.selectors import meters_by_code, month_bounds, usage_for_periods
@@ -236,14 +239,30 @@ def period_close_invoice_draft(*, subscription: Subscription, period_start: date
 
 
 def upcoming_invoice(*, tenant: Tenant, now: datetime) -> InvoiceDraft | None:
-    """What the tenant's current subscription will be invoiced at the end of its period if usage stopped now:
-    cycle_invoice_draft itself, so the preview and the invoice cannot disagree. None without a subscription,
-    while paused (nothing is invoiced), and for a subscription that ends with its period and has nothing to bill."""
+    """What the tenant's current subscription will be invoiced at the end of its period if usage stopped now,
+    by the code that will issue it, so the preview and the invoice cannot disagree: cycle_invoice_draft, or for
+    a trial the start invoice of its conversion (the first paid period as the conversion sets it,
+    proration.first_period). None without a subscription, while paused (nothing is invoiced), for a trial that
+    ends without converting, and for a subscription that ends with its period and has nothing to bill."""
     subscription = _subscription_current(tenant)
     if subscription is None or subscription.status == Subscription.Status.PAUSED:
         return None
-    draft = cycle_invoice_draft(subscription=subscription, now=now)
-    return draft if draft.lines else None
+    if subscription.status == Subscription.Status.TRIALING:
+        draft = _trial_conversion_draft(subscription, now=now)
+    else:
+        draft = cycle_invoice_draft(subscription=subscription, now=now)
+    return draft if draft is not None and draft.lines else None
+
+
+def _trial_conversion_draft(subscription: Subscription, *, now: datetime) -> InvoiceDraft | None:
+    """The start invoice the trial's conversion will issue; None when the trial ends without converting."""
+    if not trial_converts(subscription=subscription):
+        return None
+    converted = copy(subscription)
+    converted.status = Subscription.Status.ACTIVE
+    converted.created_at, converted.current_period_start, converted.current_period_end = first_period(
+        price=subscription.price, billing_anchor=subscription.billing_anchor, start=subscription.trial_end)
+    return start_invoice_draft(subscription=converted, now=now)
 
 
 # --- Writing a draft ----------------------------------------------------------------------------------------

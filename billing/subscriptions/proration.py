@@ -95,6 +95,19 @@ def period_fraction(*, subscription: Subscription) -> Decimal:
     return _share(Decimal(1), end - start, full_end - full_start)
 
 
+def first_period(*, price: Price, billing_anchor: str, start: datetime) -> tuple[datetime, datetime, datetime]:
+    """(anchor, start, end) of a subscription's first paid period from `start` (a start without trial, a trial's
+    conversion): a whole interval of `price` anchored at `start` (anniversary), or up to the start of the next
+    month (calendar month; a whole interval when `start` is that instant). The services start periods with it
+    and the upcoming invoice of a trial previews its conversion with it, so the two cannot disagree."""
+    if billing_anchor == Subscription.BillingAnchor.CALENDAR_MONTH:
+        anchor = calendar_month_anchor(start)
+    else:
+        anchor = start
+    end = anchor if anchor > start else period_add(anchor=anchor, months=price.interval_months, n=1)
+    return anchor, start, end
+
+
 def calendar_month_anchor(at: datetime) -> datetime:
     """The first instant (UTC) of the month after `at`, or `at` itself when it is that instant already."""
     at = at.astimezone(UTC)

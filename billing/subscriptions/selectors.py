@@ -9,7 +9,14 @@ from django.db.models import QuerySet
 from django_tenants.utils import schema_context
 
 from accounts.selectors import member_list
-from billing.models import CURRENT_STATUSES, PendingInvoiceItem, Plan, Subscription, SubscriptionEvent
+from billing.models import (
+    CURRENT_STATUSES,
+    BillingProfile,
+    PendingInvoiceItem,
+    Plan,
+    Subscription,
+    SubscriptionEvent,
+)
 from tenants.models import Tenant
 from tenants.selectors import custom_domain_count, tenant_client_list
 
@@ -42,6 +49,18 @@ def subscription_events(*, tenant: Tenant) -> QuerySet[SubscriptionEvent]:
 def subscription_pending_items(*, tenant: Tenant, subscription: Subscription) -> QuerySet[PendingInvoiceItem]:
     """The subscription's items not yet on an invoice, oldest first."""
     return PendingInvoiceItem.objects.filter(tenant=tenant, subscription=subscription, invoice__isnull=True)
+
+
+def trial_converts(*, subscription: Subscription) -> bool:
+    """Whether the trial converts into a paid period when it ends (rather than end canceled, or expire to Free
+    because the plan needs a payment method the tenant lacks): what the trial's end does, and what the upcoming
+    invoice of a trial previews."""
+    if subscription.cancel_at_period_end:
+        return False
+    if not subscription.plan.payment_method_required:
+        return True
+    # Manual collection approved by ops is the only payment method until Stripe arrives.
+    return BillingProfile.objects.filter(tenant_id=subscription.tenant_id, manual_collection_approved=True).exists()
 
 
 def plan_limit_blockers(*, tenant: Tenant, plan: Plan, quantity: int) -> list[LimitBlocker]:

@@ -53,7 +53,6 @@ from billing.invoicing.drafting import (
     start_invoice_draft,
 )
 from billing.models import (
-    BillingProfile,
     Coupon,
     CouponRedemption,
     Invoice,
@@ -66,13 +65,13 @@ from billing.models import (
 )
 from billing.selectors import entitlements_key
 from billing.subscriptions.proration import (
-    calendar_month_anchor,
+    first_period,
     period_add,
     period_bounds_for,
     prorate,
     subscription_anchor,
 )
-from billing.subscriptions.selectors import LimitBlocker, plan_limit_blockers
+from billing.subscriptions.selectors import LimitBlocker, plan_limit_blockers, trial_converts
 from config.lookup_cache import lookup_forget
 from config.money import Money, money_round, money_to_api
 from tenants.models import Tenant
@@ -216,16 +215,9 @@ def subscription_start(*, tenant: Tenant, price: Price, quantity: int = 1, actor
 
 
 def _first_period_set(subscription: Subscription, *, start: datetime) -> None:
-    """The first paid period from `start`: a whole interval (anniversary), or up to the start of the next month
-    (calendar month; a whole interval when `start` is that instant)."""
-    months = subscription.price.interval_months
-    if subscription.billing_anchor == Subscription.BillingAnchor.CALENDAR_MONTH:
-        anchor = calendar_month_anchor(start)
-    else:
-        anchor = start
-    subscription.created_at = anchor
-    subscription.current_period_start = start
-    subscription.current_period_end = anchor if anchor > start else period_add(anchor=anchor, months=months, n=1)
+    """The first paid period from `start` (proration.first_period), its anchor kept in created_at."""
+    subscription.created_at, subscription.current_period_start, subscription.current_period_end = first_period(
+        price=subscription.price, billing_anchor=subscription.billing_anchor, start=start)
 
 
 def _had_trial(tenant: Tenant) -> bool:
@@ -538,7 +530,7 @@ def _trial_end(subscription: Subscription, *, now: datetime) -> str:
     if subscription.cancel_at_period_end:
         subscription.status, subscription.ended_at = Status.CANCELED, trial_end
         outcome, action = "canceled", "canceled"
-    elif subscription.plan.payment_method_required and not _payment_method_on_file(subscription.tenant_id):
+    elif not trial_converts(subscription=subscription):
         subscription.status, subscription.ended_at = Status.EXPIRED, trial_end
         outcome, action = "expired", "trial_expired"
     else:
@@ -552,11 +544,6 @@ def _trial_end(subscription: Subscription, *, now: datetime) -> str:
     if outcome == "converted":
         _start_invoice(subscription, now)
     return outcome
-
-
-def _payment_method_on_file(tenant_id: int) -> bool:
-    # Manual collection approved by ops is the only payment method until Stripe arrives.
-    return BillingProfile.objects.filter(tenant_id=tenant_id, manual_collection_approved=True).exists()
 
 
 @transaction.atomic

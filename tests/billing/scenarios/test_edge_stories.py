@@ -112,13 +112,6 @@ def test_a_trial_canceled_now_ends_without_any_invoice(tenant_alpha, clock, cata
     assert (subscription.status, invoices_checked(tenant_alpha)) == (Status.CANCELED, [])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="The upcoming invoice of a trialing subscription is not the invoice its conversion issues: "
-                          "cycle_invoice_draft prices the period after the trial from the trial's start (created_at) "
-                          "as anchor, ignoring the calendar anchor, while the conversion re-anchors at the trial's "
-                          "end (_first_period_set): the preview shows the full 99.00 for 24 Mar to 10 Apr where "
-                          "the tenant is charged 25.55 for 24 Mar to 1 Apr (with an anniversary anchor the amounts "
-                          "agree but the line's period ends a month after the trial's start, not its end)")
 def test_the_upcoming_invoice_of_a_trial_is_the_invoice_its_conversion_issues(tenant_alpha, clock, catalogue):
     subscription_started(tenant_alpha, catalogue.pro_trial, at=at(clock, MAR_10), trial=True,
                          billing_anchor="calendar_month")
