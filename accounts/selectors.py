@@ -1,9 +1,12 @@
 """Reads on the current tenant's team (run inside the tenant's schema)."""
 
 from allauth.account.models import EmailAddress
+from django.db import connection
 from django.db.models import F, QuerySet
 
 from accounts.models import Invitation, User
+
+MEMBER_COUNT_CHUNK = 500
 
 
 def member_list() -> QuerySet[User]:
@@ -36,3 +39,21 @@ def member_emails(*, roles: tuple[str, ...]) -> list[str]:
     """The email addresses of the active staff with one of `roles` (in the current schema), oldest member first."""
     return list(User.objects.filter(role__in=roles, is_active=True).order_by("date_joined", "pk")
                 .values_list("email", flat=True))
+
+
+def member_counts(*, schema_names: list[str]) -> dict[str, int]:
+    """Active staff per tenant schema, for many tenants at once: one query per MEMBER_COUNT_CHUNK schemas (a
+    UNION ALL of counts) instead of entering each schema in turn, which costs a round trip per tenant. Schemas
+    that do not exist are left out of the answer. Run from the public schema."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [list(schema_names)])
+        existing = sorted(row[0] for row in cursor.fetchall())
+        counts = {}
+        table = connection.ops.quote_name(User._meta.db_table)
+        for at in range(0, len(existing), MEMBER_COUNT_CHUNK):
+            chunk = existing[at:at + MEMBER_COUNT_CHUNK]
+            cursor.execute(" UNION ALL ".join(
+                f"SELECT %s, count(*) FROM {connection.ops.quote_name(schema)}.{table} WHERE is_active"
+                for schema in chunk), chunk)
+            counts.update(cursor.fetchall())
+    return counts

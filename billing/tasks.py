@@ -5,6 +5,7 @@ from dataclasses import asdict
 from celery import shared_task
 from django.utils import timezone
 
+from billing.analytics.services import revenue_snapshot_daily
 from billing.invoicing.run import billing_run
 from billing.notifications import billing_email_send
 
@@ -17,3 +18,10 @@ def billing_run_task() -> dict:
 @shared_task(name="billing.email_send")
 def billing_email_send_task(*, kind: str, object_id: int, cause: str) -> bool:
     return billing_email_send(kind=kind, object_id=object_id, cause=cause, now=timezone.now()) is not None
+
+
+@shared_task(name="billing.revenue_snapshot_daily")
+def revenue_snapshot_daily_task() -> dict:
+    run = revenue_snapshot_daily(now=timezone.now())
+    return {"days": [day.isoformat() for day in run.days], "money_rows": run.money_rows,
+            "churn_scored": run.churn_scored}

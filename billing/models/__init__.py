@@ -1,6 +1,14 @@
 """Billing's models, one module per concern, re-exported here so the app label, table names and migrations stay
 those of one app."""
 
+from billing.models.analytics import (
+    RevenueDay,
+    RevenueMoneyDay,
+    RevenuePlanDay,
+    RevenueSnapshot,
+    SubscriptionRevenueDay,
+    TenantChurnRisk,
+)
 from billing.models.catalogue import Plan, PlanQuota, Price, Product, TenantPlan, UsageCharge
 from billing.models.coupons import Coupon, CouponRedemption, PromotionCode
 from billing.models.credit import AccountCredit, AccountCreditEntry
@@ -16,4 +24,5 @@ __all__ = [
     "CreditNote", "DocumentSequence", "Invoice", "InvoiceLine", "Payment", "PendingInvoiceItem", "Plan", "PlanQuota",
     "Price", "Product", "PromotionCode", "ServiceQuote", "StripeSettlement", "Subscription", "SubscriptionEvent",
     "TaxRate", "TenantPlan", "UsageCharge",
+    "RevenueDay", "RevenueMoneyDay", "RevenuePlanDay", "RevenueSnapshot", "SubscriptionRevenueDay", "TenantChurnRisk",
 ]

@@ -382,3 +382,5 @@ BILLING_PRORATION_INVOICING = env_str("BILLING_PRORATION_INVOICING", "immediate"
 BILLING_TOKEN_PRICE_PER_1000 = {"USD": "0.10", "EUR": "0.09"}
 # The plan a tenant without a subscription (or paused, or past due beyond the grace period) is entitled to.
 BILLING_FREE_PLAN_CODE = "free"
+# The platform's default currency: the revenue dashboard heads with its figures (every currency keeps its own).
+BILLING_DEFAULT_CURRENCY = env_str("BILLING_DEFAULT_CURRENCY", "USD")

@@ -347,6 +347,30 @@ def _filters_json(meter: Meter) -> str:
     return json.dumps(meter.filters or {})
 
 
+@dataclass(frozen=True)
+class TenantActivity:
+    """What a tenant used in a window: on how many UTC days it had any usage, and on which meters."""
+
+    active_days: int
+    meters: tuple[str, ...]
+
+
+def usage_activity(*, start: datetime, end: datetime) -> dict[int, TenantActivity]:
+    """Every tenant with usage in the whole UTC hours of [start, end), from the rollups in one query: the days
+    with usage and the meters used (revenue analytics' churn risk reads it for every customer at once)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT tenant_id, count(DISTINCT (hour AT TIME ZONE 'UTC')::date), array_agg(DISTINCT meter_code)
+            FROM metering_usagerollup WHERE hour >= %s AND hour < %s AND event_count > 0
+            GROUP BY tenant_id
+            """,
+            [start, end],
+        )
+        return {tenant_id: TenantActivity(active_days=days, meters=tuple(sorted(meters)))
+                for tenant_id, days, meters in cursor.fetchall()}
+
+
 def month_bounds(moment: datetime) -> tuple[datetime, datetime]:
     """The calendar month (UTC) containing moment, as [start, end)."""
     start = _truncate(moment.astimezone(dt_timezone.utc), "month")
