@@ -48,6 +48,7 @@ from billing.models import (
     Plan,
     Price,
     Subscription,
+    SubscriptionEvent,
     UsageCharge,
 )
 from billing.subscriptions.proration import (
@@ -123,7 +124,8 @@ def cycle_invoice_draft(*, subscription: Subscription, now: datetime) -> Invoice
     currency = subscription.price.currency
     lines: list[DraftLine] = []
     if subscription.status != Subscription.Status.TRIALING:
-        lines += _usage_lines(tenant=subscription.tenant, price=subscription.price, start=start, end=end)
+        lines += _usage_lines(tenant=subscription.tenant, price=subscription.price, start=start, end=end,
+                              ranges=_active_ranges(start, end, pauses=_pauses(subscription)))
     shortfall = wallet_shortfall_tokens(tenant=subscription.tenant)
     if shortfall:
         lines.append(_shortfall_line(tokens=shortfall, currency=currency))
@@ -152,10 +154,15 @@ def cycle_invoice_drafts(*, subscriptions: list[Subscription], now: datetime) ->
         charges_by_price.setdefault(charge.price_id, []).append(charge)
     codes = {charge.meter_code for charges in charges_by_price.values() for charge in charges}
     meters = meters_by_code(codes=codes)
+    pauses = _pauses_by_subscription(subscriptions)
+    ranges = {s.pk: _active_ranges(s.current_period_start, s.current_period_end, pauses=pauses.get(s.pk, []))
+              for s in subscriptions}
     usage: dict[str, dict[int, Decimal]] = {}
     for code in codes:
+        # A period with paused time is read on its own below (rare); the others in two queries per meter.
         periods = {s.pk: (s.tenant_id, s.current_period_start, s.current_period_end) for s in subscriptions
                    if s.status != Subscription.Status.TRIALING
+                   and ranges[s.pk] == [(s.current_period_start, s.current_period_end)]
                    and any(charge.meter_code == code for charge in charges_by_price.get(s.price_id, []))}
         if code in meters and periods:
             usage[code] = usage_for_periods(meter=meters[code], periods=periods)
@@ -177,7 +184,7 @@ def cycle_invoice_drafts(*, subscriptions: list[Subscription], now: datetime) ->
         lines: list[DraftLine] = []
         if subscription.status != Subscription.Status.TRIALING:
             lines += _usage_lines(tenant=subscription.tenant, price=subscription.price, start=start, end=end,
-                                  charges=charges, meters=meters,
+                                  ranges=ranges[subscription.pk], charges=charges, meters=meters,
                                   quantities={code: values[subscription.pk] for code, values in usage.items()
                                               if subscription.pk in values})
         lines += _next_period_lines(subscription)
@@ -231,7 +238,8 @@ def period_close_invoice_draft(*, subscription: Subscription, period_start: date
     lines: list[DraftLine] = []
     if subscription.status != Subscription.Status.TRIALING:
         lines += _usage_lines(tenant=subscription.tenant, price=subscription.price, start=period_start,
-                              end=period_end)
+                              end=period_end, ranges=_active_ranges(period_start, period_end,
+                                                                    pauses=_pauses(subscription)))
     items = _pending_items(subscription)
     lines += [_pending_line(item) for item in items]
     return _draft(tenant=subscription.tenant, subscription=subscription, currency=currency, start=period_start,
@@ -429,6 +437,7 @@ def plan_comparison(*, tenant: Tenant, now: datetime) -> PlanComparison:
     and the current one up to now. Prices are those in the tenant's currency and interval (USD monthly without a
     subscription; then the periods are calendar months)."""
     subscription = _subscription_current(tenant)
+    pauses = _pauses(subscription) if subscription is not None else []
     if subscription is not None:
         currency, interval, seats = subscription.price.currency, subscription.price.interval, subscription.quantity
         current = (subscription.current_period_start, subscription.current_period_end)
@@ -449,17 +458,19 @@ def plan_comparison(*, tenant: Tenant, now: datetime) -> PlanComparison:
         costs.append(PlanCost(
             plan=price.plan, price=price,
             last_period=None if last is None else _period_cost(tenant=tenant, price=price, seats=seats,
-                                                               start=last[0], end=last[1]),
+                                                               start=last[0], end=last[1], pauses=pauses),
             current_period=_period_cost(tenant=tenant, price=price, seats=seats, start=current[0],
-                                        end=min(current[1], now)),
+                                        end=min(current[1], now), pauses=pauses),
             is_current=subscription is not None and subscription.plan_id == price.plan_id,
         ))
     return PlanComparison(currency=currency, last_period=last, current_period=current, plans=costs)
 
 
-def _period_cost(*, tenant: Tenant, price: Price, seats: int, start: datetime, end: datetime) -> Money:
+def _period_cost(*, tenant: Tenant, price: Price, seats: int, start: datetime, end: datetime,
+                 pauses: list[Pause]) -> Money:
     lines = _advance_lines(price=price, quantity=seats, start=start, end=end)
-    lines += _usage_lines(tenant=tenant, price=price, start=start, end=end)
+    lines += _usage_lines(tenant=tenant, price=price, start=start, end=end,
+                          ranges=_active_ranges(start, end, pauses=pauses))
     return Money(sum((line.amount for line in lines), ZERO), price.currency)
 
 
@@ -536,10 +547,12 @@ def _next_period_lines(subscription: Subscription) -> list[DraftLine]:
 
 
 def _usage_lines(*, tenant: Tenant, price: Price, start: datetime, end: datetime,
-                 charges: list[UsageCharge] | None = None, meters: dict[str, Meter] | None = None,
+                 ranges: list[tuple[datetime, datetime]] | None = None, charges: list[UsageCharge] | None = None,
+                 meters: dict[str, Meter] | None = None,
                  quantities: dict[str, Decimal] | None = None) -> list[DraftLine]:
-    """The price's usage charges rated on [start, end). A chunk's drafts pass the charges, meters and each
-    meter's aggregate they read for the whole chunk; a meter missing from `quantities` is read here."""
+    """The price's usage charges rated on [start, end), or on its `ranges` when given (the period less the
+    subscription's paused time, _active_ranges). A chunk's drafts pass the charges, meters and each meter's
+    aggregate they read for the whole chunk; a meter missing from `quantities` is read here."""
     if charges is None:
         charges = list(price.usage_charges.all())
     if meters is None:
@@ -547,7 +560,7 @@ def _usage_lines(*, tenant: Tenant, price: Price, start: datetime, end: datetime
     quantities = quantities or {}
     lines = []
     for charge in charges:
-        rated = usage_charge_rate(tenant=tenant, charge=charge, start=start, end=end,
+        rated = usage_charge_rate(tenant=tenant, charge=charge, start=start, end=end, ranges=ranges,
                                   meter=meters.get(charge.meter_code), quantity=quantities.get(charge.meter_code))
         lines.append(_usage_line(rated, currency=price.currency, start=start, end=end))
         if rated.minimum_topup:
@@ -618,6 +631,64 @@ def _redemption_applicable(redemption: CouponRedemption | None,
     if restricted_to and subscription.plan_id not in restricted_to:
         return None
     return redemption
+
+
+# --- Paused time ----------------------------------------------------------------------------------------------
+
+# A pause: from the "paused" event to the "resumed" one, None while still paused.
+Pause = tuple[datetime, datetime | None]
+PAUSE_ACTIONS = ("paused", "resumed")
+
+
+def _pauses(subscription: Subscription) -> list[Pause]:
+    """The subscription's pauses, from its history (billing.subscriptions' pause and resume events)."""
+    return _pauses_from(SubscriptionEvent.objects.filter(subscription=subscription, tenant_id=subscription.tenant_id,
+                                                         action__in=PAUSE_ACTIONS)
+                        .order_by("created_at", "pk").values_list("action", "created_at"))
+
+
+def _pauses_by_subscription(subscriptions: list[Subscription]) -> dict[int, list[Pause]]:
+    """_pauses for a chunk, in one query; subscriptions never paused are absent."""
+    tenants = {s.pk: s.tenant_id for s in subscriptions}
+    events: dict[int, list[tuple[str, datetime]]] = {}
+    for subscription_id, tenant_id, action, at in (
+            SubscriptionEvent.objects.filter(subscription_id__in=tenants, action__in=PAUSE_ACTIONS)
+            .order_by("created_at", "pk").values_list("subscription_id", "tenant_id", "action", "created_at")):
+        if tenants[subscription_id] == tenant_id:
+            events.setdefault(subscription_id, []).append((action, at))
+    return {subscription_id: _pauses_from(history) for subscription_id, history in events.items()}
+
+
+def _pauses_from(events) -> list[Pause]:
+    pauses, paused_at = [], None
+    for action, at in events:
+        if action == "paused" and paused_at is None:
+            paused_at = at
+        elif action == "resumed" and paused_at is not None:
+            pauses.append((paused_at, at))
+            paused_at = None
+    if paused_at is not None:
+        pauses.append((paused_at, None))
+    return pauses
+
+
+def _active_ranges(start: datetime, end: datetime, *, pauses: list[Pause]) -> list[tuple[datetime, datetime]]:
+    """[start, end) less the paused time: the ranges whose usage is billed. While paused the tenant is on Free
+    entitlements and told it gets no invoices, so usage then is never rated at the paused plan's prices."""
+    ranges, cursor = [], start
+    for paused, resumed in pauses:
+        if resumed is not None and resumed <= cursor:
+            continue
+        if paused >= end:
+            break
+        if paused > cursor:
+            ranges.append((cursor, paused))
+        cursor = resumed if resumed is not None else end
+        if cursor >= end:
+            break
+    if cursor < end:
+        ranges.append((cursor, end))
+    return ranges
 
 
 def _pending_items(subscription: Subscription) -> list[PendingInvoiceItem]:

@@ -25,7 +25,13 @@ from billing.errors import BillingError
 from billing.models import UsageCharge
 from config.money import RATING_PLACES
 from metering.models import Meter
-from metering.usage.selectors import meters_by_code, usage_event_values, usage_for_period, usage_series
+from metering.usage.selectors import (
+    meters_by_code,
+    usage_event_values,
+    usage_for_period,
+    usage_for_ranges,
+    usage_series,
+)
 from metering.wallets.selectors import wallet_get
 from tenants.models import Tenant
 
@@ -60,18 +66,21 @@ class RatedCharge:
 
 
 def usage_charge_rate(*, tenant: Tenant, charge: UsageCharge, start: datetime, end: datetime,
-                      meter: Meter | None = None, quantity: Decimal | None = None) -> RatedCharge:
-    """Rate `charge` on the tenant's usage over [start, end). `meter` may be passed when the caller already
-    holds it (one lookup for a whole price), and `quantity`, the meter's aggregate over [start, end), when the
+                      meter: Meter | None = None, quantity: Decimal | None = None,
+                      ranges: list[tuple[datetime, datetime]] | None = None) -> RatedCharge:
+    """Rate `charge` on the tenant's usage over [start, end), or only over `ranges` within it when given (the
+    period's time less the time its subscription was paused). `meter` may be passed when the caller already
+    holds it (one lookup for a whole price), and `quantity`, the meter's aggregate over that time, when the
     caller read it already (the billing run reads a whole chunk's with metering's usage_for_periods)."""
     meter = meter or _meter_for(charge)
+    ranges = ranges if ranges is not None else [(start, end)]
     if quantity is None:
-        quantity = usage_for_period(tenant=tenant, meter=meter, start=start, end=end)
+        quantity = usage_for_ranges(tenant=tenant, meter=meter, ranges=ranges)
     units = _units(quantity, charge)
     parts: list[dict] = []
     if charge.charge_model == UsageCharge.ChargeModel.PERCENTAGE:
-        values = [_units(value, charge) for value in usage_event_values(tenant=tenant, meter=meter, start=start,
-                                                                        end=end)]
+        values = [_units(value, charge) for range_start, range_end in sorted(ranges)
+                  for value in usage_event_values(tenant=tenant, meter=meter, start=range_start, end=range_end)]
         billed = sum(values, ZERO)
         result = charge_amount(model=charge.charge_model, properties=charge.properties, quantity=billed,
                                event_values=values)

@@ -69,6 +69,43 @@ def usage_for_period(*, tenant: Tenant, meter: Meter, start: datetime, end: date
     return _combine(meter, parts)
 
 
+def usage_for_ranges(*, tenant: Tenant, meter: Meter, ranges: list[tuple[datetime, datetime]]) -> Decimal:
+    """The meter's aggregate over the union of disjoint ranges [start, end) (a billing period less the time its
+    subscription was paused), exactly as usage_for_period would answer for one range holding all their events:
+    each range's rollup hours and raw edges are combined together, and unique_count counts distinct values
+    across all of them."""
+    ranges = sorted((start.astimezone(dt_timezone.utc), end.astimezone(dt_timezone.utc)) for start, end in ranges
+                    if start < end)
+    if not ranges:
+        return Decimal(0)
+    if len(ranges) == 1:
+        return usage_for_period(tenant=tenant, meter=meter, start=ranges[0][0], end=ranges[0][1])
+    if meter.aggregation == Meter.Aggregation.UNIQUE_COUNT:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT count(DISTINCT properties ->> %s) FROM metering_usageevent
+                WHERE tenant_id = %s AND meter_code = %s AND "timestamp" >= %s AND "timestamp" < %s
+                  AND properties @> %s::jsonb AND properties ? %s
+                  AND EXISTS (SELECT 1 FROM unnest(%s::timestamptz[], %s::timestamptz[]) AS r(range_start, range_end)
+                              WHERE "timestamp" >= r.range_start AND "timestamp" < r.range_end)
+                """,
+                [meter.event_property, tenant.pk, meter.code, ranges[0][0], ranges[-1][1], _filters_json(meter),
+                 meter.event_property, [start for start, _ in ranges], [end for _, end in ranges]],
+            )
+            return Decimal(cursor.fetchone()[0])
+    parts = []
+    for start, end in ranges:
+        whole_start, whole_end = _ceil_hour(start), _floor_hour(end)
+        if whole_start < whole_end:
+            parts.append(_rollup_aggregate(tenant=tenant, meter=meter, start=whole_start, end=whole_end))
+            edges = [(start, whole_start), (whole_end, end)]
+        else:
+            edges = [(start, end)]
+        parts += [_raw_aggregate(tenant=tenant, meter=meter, start=a, end=b) for a, b in edges if a < b]
+    return _combine(meter, parts)
+
+
 def usage_for_periods(*, meter: Meter, periods: dict[int, tuple[int, datetime, datetime]]) -> dict[int, Decimal]:
     """usage_for_period for many periods at once: `periods` maps a caller's key to (tenant id, start, end), and
     the answer maps each key to exactly what usage_for_period answers for it. Two queries whatever the number of

@@ -208,11 +208,6 @@ def test_a_once_coupon_spent_on_an_interval_changes_new_year_is_not_spent_again(
     assert invoice_lines(renewal) == [NO_CALLS, (Kind.FIXED, "Pro (yearly)", "990.00")]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="Usage recorded while a subscription is paused (the tenant is on Free entitlements, and is "
-                          "told it gets no invoices) is billed at the paused plan's usage prices when the period "
-                          "closes: the cycle invoice rates the whole [current_period_start, current_period_end) "
-                          "without leaving out the paused time")
 def test_usage_while_paused_is_not_billed_at_the_paused_plans_prices(tenant_alpha, clock, catalogue, calls):
     subscription = subscription_started(tenant_alpha, catalogue.pro, at=MAR_1)
     invoice_pay(invoices_checked(tenant_alpha)[0], at=MAR_1)
