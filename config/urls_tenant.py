@@ -6,6 +6,7 @@ from accounts import views as account_views
 from billing import views as billing_views
 from metering.usage import views as metering_views
 from metering.wallets import views as wallet_views
+from notifications import views as notification_views
 from tenants import views_staff
 
 urlpatterns = [
@@ -31,6 +32,13 @@ urlpatterns = [
     path("wallet/purchases/", wallet_views.wallet_purchase_create, name="wallet_purchase_create"),
     path("wallet/purchases/<int:purchase_id>/cancel/", wallet_views.wallet_purchase_cancel,
          name="wallet_purchase_cancel"),
+    path("notifications/", notification_views.notifications_page, name="notifications"),
+    path("notifications/read/", notification_views.notifications_read_all, name="notifications_read_all"),
+    path("notifications/preferences/", notification_views.notification_preferences_page,
+         name="notification_preferences"),
+    path("notifications/<int:notification_id>/", notification_views.notification_open, name="notification_open"),
+    path("notifications/<int:notification_id>/read/", notification_views.notification_read,
+         name="notification_read"),
     path("billing/", billing_views.billing_page, name="section_billing"),
     path("billing/subscription/start/", billing_views.subscription_start_submit, name="billing_subscription_start"),
     path("billing/subscription/change/", billing_views.subscription_change_confirm,

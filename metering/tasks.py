@@ -4,8 +4,10 @@ from celery import shared_task
 from django.utils import timezone
 
 from billing.selectors import entitlements_for
+from metering.gateway.cost_alerts import ai_cost_alert_send
 from metering.gateway.services import ai_reservations_sweep
 from metering.limits.tracking import api_calls_flush
+from metering.limits.upgrades import upgrade_suggestions_send
 from metering.usage.services import event_keys_prune, usage_alert_record, usage_partitions_ensure
 from metering.wallets.services import wallet_grants_expire, wallet_monthly_grants_run
 from tenants.models import Tenant
@@ -49,3 +51,13 @@ def wallet_grants_expire_task() -> int:
 @shared_task(name="metering.ai_reservations_sweep")
 def ai_reservations_sweep_task() -> int:
     return ai_reservations_sweep(now=timezone.now())
+
+
+@shared_task(name="metering.upgrade_suggestions_send")
+def upgrade_suggestions_send_task() -> int:
+    return upgrade_suggestions_send(now=timezone.now())
+
+
+@shared_task(name="metering.ai_cost_alert_send")
+def ai_cost_alert_send_task() -> list[str]:
+    return [day.isoformat() for day in ai_cost_alert_send(now=timezone.now())]

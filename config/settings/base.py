@@ -43,6 +43,7 @@ SHARED_APPS = [
     "django_ratelimit",
     "billing",
     "metering",
+    "notifications",  # ops' notifications (the AI cost alert)
 ]
 # Tenant schemas: what the tenant's people create and own.
 TENANT_APPS = [
@@ -56,6 +57,7 @@ TENANT_APPS = [
     "allauth.usersessions",
     # tenant-schemas-celery's TenantAwareDatabaseScheduler reads beat tables in every schema.
     "django_celery_beat",
+    "notifications",  # staff notifications live with the staff they are for
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -112,6 +114,7 @@ TEMPLATES = [
                 "accounts.context_processors.staff_permissions",
                 "billing.context_processors.current_plan",
                 "metering.context_processors.usage_notices",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -266,6 +269,8 @@ ANTHROPIC_MAX_RETRIES = int(env_str("ANTHROPIC_MAX_RETRIES", "0"))
 ANTHROPIC_OPEN_TELEMETRY = env_bool("ANTHROPIC_OPEN_TELEMETRY", False)
 AI_MAX_TOKENS_CAP = int(env_str("AI_MAX_TOKENS_CAP", "8192"))
 AI_CODE_MODEL = env_str("AI_CODE_MODEL", "claude-sonnet-4-6")
+# Ops are notified (once a day) when the platform's Anthropic spend in a UTC day passes this many US dollars.
+AI_COST_ALERT_USD_PER_DAY = env_str("AI_COST_ALERT_USD_PER_DAY", "50")
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

@@ -8,17 +8,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
 from metering.models import Meter, UsageAlert
 from metering.usage import sql
 from metering.usage.selectors import active_meters, meter_has_events
+from notifications.categories import Category
+from notifications.services import EmailContent, notify
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -286,8 +284,8 @@ def _month_add(day: date, months: int) -> date:
 
 def usage_alert_record(*, tenant: Tenant, meter_code: str, threshold: int, limit: Decimal,
                        now: datetime | None = None) -> UsageAlert | None:
-    """Record that the tenant crossed `threshold` % of a monthly quota and email its owners, once per month and
-    threshold. Returns None when this alert was already recorded (e.g. two processes crossed together)."""
+    """Record that the tenant crossed `threshold` % of a monthly quota and notify its owners and admins, once per
+    month and threshold. Returns None when this alert was already recorded (e.g. two processes crossed together)."""
     now = now or timezone.now()
     period_start = now.date().replace(day=1)
     with transaction.atomic():
@@ -297,23 +295,23 @@ def usage_alert_record(*, tenant: Tenant, meter_code: str, threshold: int, limit
         )
         if not created:
             return None
-        transaction.on_commit(lambda: _usage_alert_email(alert, tenant))
+        _usage_alert_notify(alert, tenant, now=now)
     return alert
 
 
-def _usage_alert_email(alert: UsageAlert, tenant: Tenant) -> None:
-    from accounts.models import Role, User
-
-    with schema_context(tenant.schema_name):
-        owners = list(User.objects.filter(role=Role.OWNER, is_active=True).values_list("email", flat=True))
-    if not owners:
-        return
-    context = {"tenant": tenant, "alert": alert, "limit": format(alert.limit.normalize(), "f")}
-    message = EmailMultiAlternatives(
-        subject=f"{tenant.name}: {alert.threshold_percent}% of your monthly {alert.meter_code} quota used",
-        body=render_to_string("metering/email/usage_alert.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL, to=owners,
+def _usage_alert_notify(alert: UsageAlert, tenant: Tenant, *, now: datetime) -> None:
+    """In the app and by email (notifications.services.notify: each person once, as their preferences allow)."""
+    limit = format(Decimal(alert.limit).normalize(), "f")
+    used_up = alert.threshold_percent >= 100
+    delivery = notify(
+        tenant=tenant, category=Category.USAGE_ALERT,
+        cause=f"usage_alert:{alert.meter_code}:{alert.period_start:%Y-%m}:{alert.threshold_percent}",
+        title=f"{tenant.name}: {alert.threshold_percent}% of your monthly {alert.meter_code} quota used",
+        body=f"{alert.threshold_percent}% of this month's {alert.meter_code} quota ({limit}) is used."
+             + (" A hard quota refuses further calls until the month ends." if used_up else ""),
+        link="/usage/", now=now,
+        email=EmailContent(template="metering/email/usage_alert",
+                           context={"tenant": tenant, "alert": alert, "limit": limit}),
     )
-    message.attach_alternative(render_to_string("metering/email/usage_alert.html", context), "text/html")
-    message.send()
-    UsageAlert.objects.filter(pk=alert.pk).update(emailed_at=timezone.now())
+    if delivery.email is not None:
+        UsageAlert.objects.filter(pk=alert.pk).update(emailed_at=now)
