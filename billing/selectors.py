@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -316,3 +317,44 @@ def ops_attention_counts() -> AttentionCounts:
         quotes_awaiting_price=ServiceQuote.objects.filter(status=ServiceQuote.Status.REQUESTED).count(),
         invoices_in_draft=Invoice.objects.filter(status=Invoice.Status.DRAFT).count(),
     )
+
+
+# --- Invoices as other apps see them ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InvoiceBrief:
+    """What another app may know of one of a tenant's invoices (the Wallet page of the tokens it sells, the
+    wallet's services deciding whether an order is settled): enough to show it, link to it and tell where it
+    stands, without reading billing's tables itself."""
+
+    id: int
+    number: str
+    status: str
+    amount_due: Money
+    due_at: datetime | None
+    payment_instructions: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (Invoice.Status.OPEN, Invoice.Status.UNCOLLECTIBLE)
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status == Invoice.Status.PAID
+
+    @property
+    def is_void(self) -> bool:
+        return self.status == Invoice.Status.VOID
+
+
+def invoice_briefs(*, tenant: Tenant, invoice_ids: Collection[int]) -> dict[int, InvoiceBrief]:
+    """The tenant's invoices among `invoice_ids`, by id; another tenant's are simply not there. A draft has no
+    number yet; the payment instructions are those printed on the invoice (manual collection only)."""
+    invoices = Invoice.objects.filter(tenant=tenant, pk__in=list(invoice_ids)).only(
+        "id", "number", "status", "currency", "amount_due", "due_at", "issuer", "collection_method")
+    return {invoice.pk: InvoiceBrief(
+        id=invoice.pk, number=invoice.number or "", status=invoice.status,
+        amount_due=Money(invoice.amount_due, invoice.currency), due_at=invoice.due_at,
+        payment_instructions=(invoice.issuer or {}).get("payment_instructions", "")
+        if invoice.collection_method == "manual" else "",
+    ) for invoice in invoices}

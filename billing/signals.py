@@ -4,17 +4,31 @@
   (billing.selectors.entitlements_for), whether it comes from a service, the admin or a shell.
 - A finalised invoice is emailed; a paid one too (when money was paid) and it clears a past-due subscription
   once nothing of it is overdue any more; subscription changes people would want to know about are emailed.
-Invoicing's signals are sent after commit (billing.invoicing.events), so none of this acts on a rollback."""
+- A token-pack invoice saved paid or void, and a credit note on one, settle its order (billing.token_packs).
+Invoicing's signals are sent after commit (billing.invoicing.events), so none of this acts on a rollback. The
+token-pack receivers listen to the models' own saves instead, inside the transaction: the tokens and the money
+move together or not at all (a receiver after commit could be lost to a crash, leaving a paid invoice without
+its tokens)."""
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from billing.invoicing.events import invoice_finalized, invoice_paid
-from billing.models import BillingEmail, Invoice, Plan, PlanQuota, Subscription, SubscriptionEvent, TenantPlan
+from billing.models import (
+    BillingEmail,
+    CreditNote,
+    Invoice,
+    Plan,
+    PlanQuota,
+    Subscription,
+    SubscriptionEvent,
+    TenantPlan,
+)
 from billing.notifications import billing_email_queue
 from billing.selectors import entitlements_key
 from billing.subscriptions.services import subscription_past_due_clear
+from billing.token_packs import token_pack_credit_note_apply, token_pack_invoice_settle
 from config.lookup_cache import lookup_forget
 
 # History entries that are routine, not news: every period's renewal.
@@ -62,3 +76,16 @@ def invoice_paid_settle(sender, invoice: Invoice, **kwargs) -> None:
     if not still_overdue:
         subscription = Subscription.objects.get(pk=invoice.subscription_id)
         subscription_past_due_clear(subscription=subscription, now=now)
+
+
+@receiver(post_save, sender=Invoice)
+def invoice_token_pack_settle(sender, instance: Invoice, update_fields=None, **kwargs) -> None:
+    # Only saves that may change the status: a paid invoice's credit notes save it again, and settle nothing.
+    if update_fields is None or "status" in update_fields:
+        token_pack_invoice_settle(invoice=instance)
+
+
+@receiver(post_save, sender=CreditNote)
+def credit_note_token_pack_refund(sender, instance: CreditNote, created: bool, **kwargs) -> None:
+    if created:
+        token_pack_credit_note_apply(credit_note=instance)

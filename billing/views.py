@@ -1,6 +1,7 @@
-"""The Billing page on a tenant's host and the invoice pages behind it. Every staff member sees the plan and its
-limits; owners and billing members (Action.VIEW_BILLING) see the rest (invoices, credit, the upcoming invoice,
-the plan comparison, quotes); they also change it (Action.MANAGE_BILLING), each change through a billing service,
+"""The Billing page on a tenant's host, the invoice pages behind it, and the token-pack orders the Wallet page
+places (an order is sold on an invoice). Every staff member sees the plan and its limits; owners and billing
+members (Action.VIEW_BILLING) see the rest (invoices, credit, the upcoming invoice, the plan comparison,
+quotes); they also change it (Action.MANAGE_BILLING), each change through a billing service,
 its refusals (DomainError) shown as form errors or messages. Everything is read for `request.tenant` only:
 an invoice is found by number among the tenant's own finalised invoices, never by a bare id."""
 
@@ -45,8 +46,12 @@ from billing.subscriptions.services import (
     subscription_reactivate,
     subscription_start,
 )
+from billing.token_packs import token_pack_purchase, token_pack_purchase_cancel
+from config.errors import DomainError
 from config.money import Money, money_format, money_round
+from metering.models import TokenPack
 from metering.usage.selectors import usage_percent_whole, usage_summary
+from metering.wallets.selectors import token_pack_list_active, token_purchase_get
 
 INVOICES_SHOWN = 24
 MAX_SEATS = 10_000
@@ -115,6 +120,16 @@ class QuoteRequestForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["product"].queryset = Product.objects.filter(pk__in=[p.pk for p in product_list()])
+
+
+class TokenPackOrderForm(forms.Form):
+    pack = forms.ModelChoiceField(queryset=TokenPack.objects.none(), to_field_name="code", empty_label=None,
+                                  error_messages={"required": "Choose a token pack.",
+                                                  "invalid_choice": "This token pack is no longer offered."})
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["pack"].queryset = token_pack_list_active()
 
 
 # --- The Billing page ----------------------------------------------------------------------------------------
@@ -432,3 +447,44 @@ def invoice_line_usage(request: HttpRequest, number: str, line_id: int) -> HttpR
         "active_section": "billing", "invoice": invoice, "line": line, "charge": charge, "days": days,
         "total": sum((value for _, value in days), Decimal(0)),
     })
+
+
+# --- Token packs (ordered and cancelled from the Wallet page, which shows them) -------------------------------
+
+@staff_action_required(Action.MANAGE_BILLING)
+@require_POST
+def token_pack_order_submit(request: HttpRequest) -> HttpResponse:
+    form = TokenPackOrderForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Nothing was ordered: {form.errors['pack'][0]}")
+        return redirect("section_wallet")
+    try:
+        order = token_pack_purchase(tenant=request.tenant, pack=form.cleaned_data["pack"], actor=_actor(request),
+                                    now=timezone.now())
+    except DomainError as error:
+        messages.error(request, f"Nothing was ordered: {error.message}")
+        return redirect("section_wallet")
+    purchase, invoice = order.purchase, order.invoice
+    if invoice.status == Invoice.Status.PAID:
+        messages.success(request, f"{purchase.tokens:,} tokens added: invoice {invoice.number} was paid from your "
+                                  "account credit.")
+    else:
+        messages.success(request, f"{purchase.pack.name} ordered on invoice {invoice.number}: the tokens are added as "
+                                  "soon as it is paid. How to pay is below.")
+    return redirect("section_wallet")
+
+
+@staff_action_required(Action.MANAGE_BILLING)
+@require_POST
+def token_pack_cancel_submit(request: HttpRequest, purchase_id: int) -> HttpResponse:
+    purchase = token_purchase_get(tenant=request.tenant, purchase_id=purchase_id)
+    if purchase is None:
+        raise Http404("No such order.")
+    try:
+        token_pack_purchase_cancel(purchase=purchase, actor=_actor(request), now=timezone.now())
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"The order of {purchase.pack.name} was cancelled"
+                                  + (" and its invoice voided." if purchase.invoice_id else "."))
+    return redirect("section_wallet")

@@ -29,8 +29,9 @@ urlpatterns = [
     path("usage/", metering_views.usage_page, name="section_usage"),
     path("wallet/", wallet_views.wallet_page, name="section_wallet"),
     path("wallet/threshold/", wallet_views.wallet_threshold_update, name="wallet_threshold_update"),
-    path("wallet/purchases/", wallet_views.wallet_purchase_create, name="wallet_purchase_create"),
-    path("wallet/purchases/<int:purchase_id>/cancel/", wallet_views.wallet_purchase_cancel,
+    # Token packs are sold on invoices: billing takes the Wallet page's orders.
+    path("wallet/purchases/", billing_views.token_pack_order_submit, name="wallet_purchase_create"),
+    path("wallet/purchases/<int:purchase_id>/cancel/", billing_views.token_pack_cancel_submit,
          name="wallet_purchase_cancel"),
     path("notifications/", notification_views.notifications_page, name="notifications"),
     path("notifications/read/", notification_views.notifications_read_all, name="notifications_read_all"),

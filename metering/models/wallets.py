@@ -187,8 +187,12 @@ class TokenPack(models.Model):
 
 
 class TokenPurchase(models.Model):
-    """A tenant's order of a pack: pending until ops mark it paid, which credits the tokens exactly once.
-    Tokens and price are copied from the pack when ordered, so a later price change does not alter it."""
+    """A tenant's order of a pack: pending until it is paid, which credits the tokens exactly once. Tokens and
+    price are copied from the pack when ordered, so a later price change does not alter it.
+
+    An order is sold on a one-time invoice (`invoice`, billing.token_packs): paying that invoice pays it, voiding
+    it cancels it, and a credit note on it takes back its share of the tokens (`tokens_refunded`). Orders placed
+    before invoices existed have none, and ops mark them paid themselves."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Awaiting payment"
@@ -204,11 +208,18 @@ class TokenPurchase(models.Model):
     created_by = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # A string reference, not an import: metering never imports billing's invoicing; billing.token_packs links it.
+    invoice = models.OneToOneField("billing.Invoice", on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", help_text="The one-time invoice that sells this order.")
+    tokens_refunded = models.BigIntegerField(default=0, db_default=0,
+                                             help_text="Tokens taken back by credit notes on the invoice.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(tokens__gt=0), name="token_purchase_tokens_positive"),
+            models.CheckConstraint(condition=models.Q(tokens_refunded__gte=0, tokens_refunded__lte=models.F("tokens")),
+                                   name="token_purchase_refunded_within_tokens"),
             models.CheckConstraint(condition=models.Q(price__gte=0), name="token_purchase_price_not_negative"),
             models.CheckConstraint(condition=models.Q(status="paid", paid_at__isnull=False)
                                    | (~models.Q(status="paid") & models.Q(paid_at__isnull=True)),

@@ -1,5 +1,6 @@
 """Ops admin for AI-token wallets (public host only): wallets with their read-only ledger and an "adjust balance"
-form, the full ledger, token packs, and purchases with the "mark paid" action. Every change to a balance goes
+form, the full ledger, token packs, and purchases with the "mark paid" action (for orders placed before token
+packs were invoiced: an invoiced order is paid by marking its invoice paid). Every change to a balance goes
 through metering.wallets.services, so it is a ledger entry like any other; nothing here edits a balance or an
 entry directly."""
 
@@ -24,7 +25,7 @@ from metering.wallets.services import (
     MAX_TOKENS,
     IdempotencyKeyReused,
     InsufficientBalance,
-    PurchaseNotPending,
+    WalletError,
     token_purchase_cancel,
     token_purchase_mark_paid,
     wallet_credit,
@@ -235,13 +236,13 @@ class TokenPackAdmin(admin.ModelAdmin):
 
 @admin.register(TokenPurchase)
 class TokenPurchaseAdmin(admin.ModelAdmin):
-    list_display = ["id", "tenant", "pack", "tokens_display", "price_display", "status", "created_by",
-                    "created_at", "paid_at"]
+    list_display = ["id", "tenant", "pack", "tokens_display", "price_display", "status", "invoice_link",
+                    "created_by", "created_at", "paid_at"]
     list_filter = ["status", "pack", ("created_at", admin.DateFieldListFilter)]
-    search_fields = ["tenant__slug", "tenant__name", "created_by"]
-    list_select_related = ["tenant", "pack"]
-    readonly_fields = ["tenant", "pack", "tokens", "price", "currency", "status", "created_by", "created_at",
-                       "paid_at"]
+    search_fields = ["tenant__slug", "tenant__name", "created_by", "invoice__number"]
+    list_select_related = ["tenant", "pack", "invoice"]
+    readonly_fields = ["tenant", "pack", "tokens", "price", "currency", "status", "invoice_link", "tokens_refunded",
+                       "created_by", "created_at", "paid_at"]
     fields = readonly_fields
     actions = ["mark_paid", "cancel"]
     date_hierarchy = "created_at"
@@ -261,6 +262,13 @@ class TokenPurchaseAdmin(admin.ModelAdmin):
     def price_display(self, purchase: TokenPurchase) -> str:
         return money_format(purchase.price_money)
 
+    @admin.display(description="Invoice", ordering="invoice__number")
+    def invoice_link(self, purchase: TokenPurchase) -> str:
+        if purchase.invoice_id is None:
+            return "—"
+        return format_html('<a href="{}">{}</a>', reverse("admin:billing_invoice_change", args=[purchase.invoice_id]),
+                           purchase.invoice)
+
     @admin.action(description="Mark selected purchases paid (credits the tokens)", permissions=["change"])
     def mark_paid(self, request: HttpRequest, queryset: QuerySet[TokenPurchase]) -> None:
         self._each(request, queryset, token_purchase_mark_paid, "Marked paid and credited")
@@ -275,7 +283,7 @@ class TokenPurchaseAdmin(admin.ModelAdmin):
             try:
                 service(purchase=purchase, actor=request.user)
                 done += 1
-            except PurchaseNotPending as error:
+            except WalletError as error:  # not pending, or settled by its invoice (the message names it)
                 self.message_user(request, error.message, messages.WARNING)
         if done:
             self.message_user(request, f"{done_message}: {done} purchase(s).", messages.SUCCESS)

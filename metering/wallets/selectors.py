@@ -112,3 +112,8 @@ def token_purchase_list(*, tenant: Tenant, status: str | None = None) -> QuerySe
 
 def token_purchase_get(*, tenant: Tenant, purchase_id: int) -> TokenPurchase | None:
     return TokenPurchase.objects.filter(tenant=tenant, pk=purchase_id).first()
+
+
+def token_purchase_of_invoice(*, tenant: Tenant, invoice_id: int) -> TokenPurchase | None:
+    """The tenant's order that the invoice sells, if it sells one (billing.token_packs)."""
+    return TokenPurchase.objects.filter(tenant=tenant, invoice_id=invoice_id).select_related("pack").first()

@@ -38,7 +38,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from billing.selectors import entitlements_for
+from billing.selectors import InvoiceBrief, entitlements_for, invoice_briefs
 from config.errors import DomainError
 from metering.models import TokenPack, TokenPurchase, Wallet, WalletEntry, WalletFeature
 from metering.usage.selectors import month_bounds
@@ -85,6 +85,13 @@ class PurchaseNotPending(WalletError):
 class TokenPackUnavailable(WalletError):
     code = "token_pack_unavailable"
     status = 400
+
+
+class PurchaseInvoiced(WalletError):
+    """The order is sold on an invoice, which settles it: paying the invoice pays it, voiding it cancels it."""
+
+    code = "purchase_invoiced"
+    status = 409
 
 
 # --- Debits ----------------------------------------------------------------------------------------
@@ -416,17 +423,51 @@ def token_purchase_create(*, tenant: Tenant, pack: TokenPack, created_by: str) -
         return pending.get()
 
 
+def token_purchase_lock(*, purchase: TokenPurchase) -> TokenPurchase:
+    """The purchase as stored, its row locked until the caller's transaction ends (for billing, which orders a
+    pack and invoices it in one transaction: a second order of the same pack waits, then finds the invoice)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("token_purchase_lock must run inside the caller's transaction.")
+    # of=self: the purchase's row only, not its tenant's, which invoicing locks too (they would deadlock).
+    return TokenPurchase.objects.select_for_update(of=("self",)).select_related("pack", "tenant").get(pk=purchase.pk)
+
+
 @transaction.atomic
-def token_purchase_mark_paid(*, purchase: TokenPurchase, actor) -> TokenPurchase:
-    """Ops received the payment: credit the tokens, exactly once. Refused unless the purchase is pending; the
-    row lock makes a second, concurrent mark wait and then see it paid, and the credit's idempotency key
-    (purchase:<id>) would absorb even a credit attempted twice."""
-    purchase = TokenPurchase.objects.select_for_update().select_related("pack").get(pk=purchase.pk)
+def token_purchase_invoice_link(*, purchase: TokenPurchase, invoice_id: int) -> TokenPurchase:
+    """Record the one-time invoice that sells a pending order (billing.token_packs, in the transaction that
+    issues it). An order has one invoice and an invoice one order: a second link is refused (PurchaseInvoiced),
+    and the database refuses an invoice given to two orders."""
+    purchase = token_purchase_lock(purchase=purchase)
     if purchase.status != TokenPurchase.Status.PENDING:
         raise PurchaseNotPending(f"Purchase #{purchase.pk} is {purchase.get_status_display().lower()}, not pending.")
+    if purchase.invoice_id is not None:
+        raise PurchaseInvoiced(f"Purchase #{purchase.pk} already has its invoice.")
+    purchase.invoice_id = invoice_id
+    purchase.save(update_fields=["invoice"])
+    return purchase
+
+
+@transaction.atomic
+def token_purchase_mark_paid(*, purchase: TokenPurchase, actor) -> TokenPurchase:
+    """The purchase is paid: credit the tokens, exactly once. Refused unless the purchase is pending; the row
+    lock makes a second, concurrent mark wait and then see it paid, and the credit's idempotency key
+    (purchase:<id>) would absorb even a credit attempted twice.
+
+    An order sold on an invoice is paid by that invoice only: until the invoice is paid this is refused
+    (PurchaseInvoiced), so no one credits its tokens behind the invoice's back. billing.token_packs calls it in
+    the very transaction that marks the invoice paid, which is what makes the credit exactly-once."""
+    purchase = token_purchase_lock(purchase=purchase)
+    if purchase.status != TokenPurchase.Status.PENDING:
+        raise PurchaseNotPending(f"Purchase #{purchase.pk} is {purchase.get_status_display().lower()}, not pending.")
+    invoice = _purchase_invoice(purchase)
+    if invoice is not None and not invoice.is_paid:
+        raise PurchaseInvoiced(f"Purchase #{purchase.pk} is sold on invoice {invoice.number}: its "
+                               "tokens are credited when that invoice is paid. Mark the invoice paid instead.",
+                               details={"invoice": invoice.number})
     now = timezone.now()
     wallet_credit(tenant=purchase.tenant, tokens=purchase.tokens, kind=Kind.PURCHASE,
-                  reason=f"Purchase #{purchase.pk}: {purchase.pack.name} ({purchase.price} {purchase.currency})",
+                  reason=f"Purchase #{purchase.pk}: {purchase.pack.name} ({purchase.price} {purchase.currency})"
+                         + (f", invoice {invoice.number}" if invoice else ""),
                   idempotency_key=f"purchase:{purchase.pk}", created_by=_actor_name(actor), now=now)
     purchase.status = TokenPurchase.Status.PAID
     purchase.paid_at = now
@@ -436,15 +477,65 @@ def token_purchase_mark_paid(*, purchase: TokenPurchase, actor) -> TokenPurchase
 
 @transaction.atomic
 def token_purchase_cancel(*, purchase: TokenPurchase, actor) -> TokenPurchase:
-    """Withdraw an order that was not paid (by the tenant on its Wallet page, or by ops)."""
-    purchase = TokenPurchase.objects.select_for_update().get(pk=purchase.pk)
+    """Withdraw an order that was not paid (by the tenant on its Wallet page, or by ops). An order sold on an
+    invoice is cancelled by voiding that invoice (billing.token_packs), and only then (PurchaseInvoiced)."""
+    purchase = token_purchase_lock(purchase=purchase)
     if purchase.status != TokenPurchase.Status.PENDING:
         raise PurchaseNotPending(f"Purchase #{purchase.pk} is {purchase.get_status_display().lower()}, not pending.")
+    invoice = _purchase_invoice(purchase)
+    if invoice is not None and not invoice.is_void:
+        raise PurchaseInvoiced(f"Purchase #{purchase.pk} is sold on invoice {invoice.number}: void "
+                               "the invoice to cancel it.", details={"invoice": invoice.number})
     purchase.status = TokenPurchase.Status.CANCELLED
     purchase.save(update_fields=["status"])
     logger.info("token_purchase_cancelled purchase=%s tenant=%s actor=%s", purchase.pk, purchase.tenant_id,
                 _actor_name(actor))
     return purchase
+
+
+@transaction.atomic
+def token_purchase_refund(*, purchase: TokenPurchase, tokens: int, reason: str, idempotency_key: str,
+                          actor, now: datetime | None = None) -> WalletEntry:
+    """Take back `tokens` of a paid purchase whose money goes back to the tenant (a credit note on its invoice),
+    as a negative adjustment, and return it.
+
+    Taken from the tokens that never expire, never from the plan's open allowance: the purchase added none of it,
+    and taking it instead would leave bought tokens that outlive the refund. Refused, with nothing changed, when
+    that part of the balance does not cover them (InsufficientBalance: tokens already used cannot be given
+    back), and when the purchase's refunds would add up to more than it added (WalletError; the database checks
+    it too). A retry with the same key changes nothing and returns the first entry."""
+    _tokens_check(tokens, positive=True)
+    now = now or timezone.now()
+    purchase = token_purchase_lock(purchase=purchase)
+    if purchase.status != TokenPurchase.Status.PAID:
+        raise WalletError(f"Purchase #{purchase.pk} is {purchase.get_status_display().lower()}: it credited no "
+                          "tokens to take back.")
+    wallet = _wallet_locked(purchase.tenant)
+    previous = wallet.entries.filter(idempotency_key=idempotency_key).first()
+    if previous is not None:
+        if (previous.kind, previous.tokens) != (Kind.ADJUSTMENT, -tokens):
+            raise IdempotencyKeyReused("This idempotency key was already used for a different wallet entry.")
+        return previous
+    if purchase.tokens_refunded + tokens > purchase.tokens:
+        raise WalletError(f"Purchase #{purchase.pk} added {purchase.tokens:,} tokens and {purchase.tokens_refunded:,} "
+                          f"were taken back already: {tokens:,} more cannot be.")
+    never_expiring = wallet.balance - wallet.allowance
+    if tokens > never_expiring:
+        raise InsufficientBalance(balance=never_expiring, requested=tokens)
+    entry = _entry_append(wallet, now=now, kind=Kind.ADJUSTMENT, tokens=-tokens, reason=reason,
+                          idempotency_key=idempotency_key, created_by=_actor_name(actor), grant_tokens=0)
+    _wallet_save(wallet, now=now)
+    purchase.tokens_refunded += tokens
+    purchase.save(update_fields=["tokens_refunded"])
+    logger.info("token_purchase_refunded purchase=%s tenant=%s tokens=%s refunded_total=%s", purchase.pk,
+                purchase.tenant_id, tokens, purchase.tokens_refunded)
+    return entry
+
+
+def _purchase_invoice(purchase: TokenPurchase) -> InvoiceBrief | None:
+    if purchase.invoice_id is None:
+        return None
+    return invoice_briefs(tenant=purchase.tenant, invoice_ids=[purchase.invoice_id])[purchase.invoice_id]
 
 
 def _actor_name(actor) -> str:

@@ -75,7 +75,8 @@ def tenant_metering_purge(tenant: Tenant) -> None:
         cursor.execute("DELETE FROM metering_walletentry WHERE wallet_id IN "
                        "(SELECT id FROM metering_wallet WHERE tenant_id = %s)", [tenant.pk])
         for table in ("metering_wallet", "metering_usageevent", "metering_usageeventkey", "metering_usagerollup",
-                      "metering_usageuniquevalue", "metering_usagealert", "metering_aireservationrecord"):
+                      "metering_usageuniquevalue", "metering_usagealert", "metering_aireservationrecord",
+                      "metering_tokenpurchase"):
             cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
 
 

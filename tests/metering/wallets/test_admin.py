@@ -1,8 +1,10 @@
 import re
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import User
+from billing.token_packs import token_pack_purchase
 from metering.models import TokenPack, TokenPurchase, Wallet, WalletEntry
 from metering.wallets.services import token_purchase_create, wallet_credit, wallet_debit
 
@@ -225,6 +227,28 @@ def test_marking_a_purchase_paid_twice_credits_once(admin_client, tenant_alpha):
     assert b"is paid, not pending" in response.content
     assert Wallet.objects.get(tenant=tenant_alpha).balance == 1_000_000
     assert WalletEntry.objects.filter(kind="purchase").count() == 1
+
+
+def test_an_invoiced_purchase_cannot_be_marked_paid_behind_its_invoice(admin_client, tenant_alpha):
+    order = token_pack_purchase(tenant=tenant_alpha, pack=TokenPack.objects.get(code="tokens-1m"),
+                                actor="owner@alpha.test", now=timezone.now())
+
+    response = run_action(admin_client, "mark_paid", [order.purchase])
+
+    assert f"is sold on invoice {order.invoice.number}".encode() in response.content
+    assert b"Mark the invoice paid instead" in response.content
+    assert TokenPurchase.objects.get(pk=order.purchase.pk).status == "pending"
+    assert not Wallet.objects.filter(tenant=tenant_alpha, balance__gt=0).exists()
+
+
+def test_an_invoiced_purchase_shows_its_invoice(admin_client, tenant_alpha):
+    order = token_pack_purchase(tenant=tenant_alpha, pack=TokenPack.objects.get(code="tokens-1m"),
+                                actor="owner@alpha.test", now=timezone.now())
+
+    response = admin_client.get(PURCHASES)
+
+    assert f'href="/admin/billing/invoice/{order.invoice.pk}/change/">{order.invoice.number}<'.encode() in (
+        response.content)
 
 
 def test_cancelling_a_purchase_credits_nothing(admin_client, tenant_alpha):

@@ -1,8 +1,13 @@
 import re
+from decimal import Decimal
 
 import pytest
+from django.conf import settings
+from django.utils import timezone
 
 from accounts.models import Role
+from billing.invoicing.services import invoice_mark_paid
+from billing.models import Invoice
 from metering.models import TokenPack, TokenPurchase, Wallet
 from metering.wallets.services import token_purchase_create, wallet_credit, wallet_debit
 from tests.support.staff import staff_client
@@ -127,55 +132,84 @@ def test_an_invalid_threshold_is_shown_on_its_field(tenant_alpha, alpha_owner_cl
     assert not Wallet.objects.filter(tenant=tenant_alpha).exists()
 
 
-# --- Buying tokens --------------------------------------------------------------------------------
+# --- Buying tokens (billing takes the orders: an order is sold on an invoice) --------------------------------
+
+def order(client, pack: str = "tokens-1m"):
+    return client.post("/wallet/purchases/", {"pack": pack}, follow=True)
+
 
 @pytest.mark.parametrize("role", BILLING_ROLES)
-def test_ordering_a_pack_makes_a_purchase_awaiting_payment(tenant_alpha, role):
-    client = staff_client(tenant_alpha, role)
-
-    response = client.post("/wallet/purchases/", {"pack": "tokens-1m"}, follow=True)
+def test_ordering_a_pack_issues_its_invoice_and_awaits_its_payment(tenant_alpha, role):
+    response = order(staff_client(tenant_alpha, role))
 
     purchase = TokenPurchase.objects.get(tenant=tenant_alpha)
     assert (purchase.status, purchase.tokens, purchase.created_by) == (
         "pending", 1_000_000, "owner@alpha.test" if role == Role.OWNER else "billing@alpha.test")
-    assert b"awaiting payment" in response.content
+    assert (purchase.invoice.status, purchase.invoice.total) == ("open", Decimal("100.00"))
+    assert f"ordered on invoice {purchase.invoice.number}".encode() in response.content
     assert b"Awaiting payment</span>" in response.content
     assert shown_balance(response) == "0"
 
 
-def test_ordering_the_same_pack_twice_makes_one_order(tenant_alpha, alpha_owner_client):
-    alpha_owner_client.post("/wallet/purchases/", {"pack": "tokens-1m"})
-    alpha_owner_client.post("/wallet/purchases/", {"pack": "tokens-1m"})
+def test_an_order_awaiting_payment_links_its_invoice_and_says_how_to_pay(tenant_alpha, alpha_owner_client):
+    order(alpha_owner_client)
+    number = TokenPurchase.objects.get(tenant=tenant_alpha).invoice.number
+
+    response = alpha_owner_client.get("/wallet/")
+
+    assert f'href="/billing/invoices/{number}/">{number}</a>'.encode() in response.content
+    assert f'href="/billing/invoices/{number}.pdf"'.encode() in response.content
+    assert b'id="wallet-how-to-pay"' in response.content
+    assert settings.BILLING_ISSUER["payment_instructions"].splitlines()[0].encode() in response.content
+
+
+def test_ordering_the_same_pack_twice_makes_one_order_on_one_invoice(tenant_alpha, alpha_owner_client):
+    order(alpha_owner_client)
+    order(alpha_owner_client)
 
     assert TokenPurchase.objects.filter(tenant=tenant_alpha).count() == 1
+    assert Invoice.objects.filter(tenant=tenant_alpha).count() == 1
 
 
 @pytest.mark.parametrize("pack", ["", "tokens-5m"])
 def test_ordering_needs_an_offered_pack(tenant_alpha, alpha_owner_client, pack):
-    response = alpha_owner_client.post("/wallet/purchases/", {"pack": pack})
+    response = order(alpha_owner_client, pack)
 
-    assert response.status_code == 400
-    assert not TokenPurchase.objects.exists()
+    assert b"Nothing was ordered" in response.content
+    assert not TokenPurchase.objects.exists() and not Invoice.objects.filter(tenant=tenant_alpha).exists()
 
 
-def test_the_owner_cancels_an_order_awaiting_payment(tenant_alpha, alpha_owner_client):
+def test_the_owner_cancels_an_order_and_its_invoice_is_voided(tenant_alpha, alpha_owner_client):
+    order(alpha_owner_client)
+    purchase = TokenPurchase.objects.get(tenant=tenant_alpha)
+
+    response = alpha_owner_client.post(f"/wallet/purchases/{purchase.pk}/cancel/", follow=True)
+
+    purchase.refresh_from_db()
+    assert (purchase.status, purchase.invoice.status) == ("cancelled", "void")
+    assert b"was cancelled and its invoice voided" in response.content
+    assert b"Awaiting payment</span>" not in response.content
+
+
+def test_the_owner_cancels_an_order_placed_before_orders_were_invoiced(tenant_alpha, alpha_owner_client):
     purchase = token_purchase_create(tenant=tenant_alpha, pack=TokenPack.objects.get(code="tokens-1m"),
                                      created_by="owner@alpha.test")
 
     response = alpha_owner_client.post(f"/wallet/purchases/{purchase.pk}/cancel/", follow=True)
 
     assert TokenPurchase.objects.get(pk=purchase.pk).status == "cancelled"
-    assert b"was cancelled" in response.content and b"Awaiting payment</span>" not in response.content
+    assert b"was cancelled." in response.content and b"Awaiting payment</span>" not in response.content
 
 
 def test_a_paid_order_cannot_be_cancelled(tenant_alpha, alpha_owner_client):
-    purchase = token_purchase_create(tenant=tenant_alpha, pack=TokenPack.objects.get(code="tokens-1m"),
-                                     created_by="owner@alpha.test")
-    TokenPurchase.objects.filter(pk=purchase.pk).update(status="paid", paid_at=purchase.created_at)
+    order(alpha_owner_client)
+    purchase = TokenPurchase.objects.get(tenant=tenant_alpha)
+    invoice_mark_paid(invoice=purchase.invoice, actor="ops@tollgate.test", now=timezone.now())
 
     response = alpha_owner_client.post(f"/wallet/purchases/{purchase.pk}/cancel/", follow=True)
 
-    assert TokenPurchase.objects.get(pk=purchase.pk).status == "paid"
+    purchase.refresh_from_db()
+    assert (purchase.status, purchase.invoice.status) == ("paid", "paid")
     assert b"not pending" in response.content
 
 
