@@ -10,7 +10,9 @@ a new cycle starts (a trial converts, the interval changes, a subscription resum
 With the calendar-month anchor it is the first instant of a month, which may lie in the future while the first,
 partial period runs.
 
-Proration is `amount × remaining seconds / period seconds`, to the microsecond the datetimes carry. A ratio of
+Proration is `amount × remaining seconds / period seconds`, to the microsecond the datetimes carry; a credit
+for unused time takes only the share of the fees that was paid (`paid_share`: the discount of the invoice that
+billed them), so a month made free by a coupon gives nothing back. A ratio of
 durations rarely has a finite decimal expansion, so the result is rounded once, half away from zero, to
 PRORATION_PLACES decimals (what `amount_exact` columns hold): ten orders of magnitude below a cent, so the
 rounding that matters still happens once per invoice line (config.money.money_round).
@@ -19,6 +21,7 @@ rounding that matters still happens once per invoice line (config.money.money_ro
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
@@ -51,22 +54,46 @@ def period_bounds_for(*, price: Price, anchor: datetime, at: datetime) -> tuple[
     return period_add(anchor=anchor, months=months, n=n), period_add(anchor=anchor, months=months, n=n + 1)
 
 
-def prorate(*, amount: Decimal, period_start: datetime, period_end: datetime, at: datetime) -> Decimal:
+def prorate(*, amount: Decimal, period_start: datetime, period_end: datetime, at: datetime,
+            paid: PaidShare | None = None) -> Decimal:
     """The part of `amount` (the price of the whole period) that falls on the rest of the period from `at`:
-    amount × remaining / period length. `at` at or before the start gives the whole amount; at or after the end,
-    nothing. Rounded once to PRORATION_PLACES decimals, half away from zero."""
+    amount × remaining / period length, and with `paid` only the share of it that was paid (a credit for unused
+    time gives back what the tenant paid, not the list price: see paid_share). `at` at or before the start gives
+    the whole amount; at or after the end, nothing. Rounded once to PRORATION_PLACES decimals, half away from
+    zero."""
     if period_end <= period_start:
         raise ValueError("A period must end after it starts.")
     at = min(max(at, period_start), period_end)
-    return _share(amount, period_end - at, period_end - period_start)
+    return _share(amount, period_end - at, period_end - period_start, paid=paid or FULL_PRICE)
 
 
-def _share(amount: Decimal, part: timedelta, whole: timedelta) -> Decimal:
+@dataclass(frozen=True)
+class PaidShare:
+    """What the tenant paid for a period's fees as a fraction, `paid` / `charged`, kept exact (an amount off
+    spread over several lines rarely divides evenly)."""
+
+    paid: Decimal
+    charged: Decimal
+
+
+FULL_PRICE = PaidShare(paid=Decimal(1), charged=Decimal(1))
+
+
+def paid_share(*, charged: Decimal, discount: Decimal) -> PaidShare:
+    """The share of its discountable lines that an invoice charged once its discount is taken off: `charged`
+    is their sum, `discount` the discount line (zero or negative). A period whose fees were billed on an invoice
+    with a 20 % coupon was paid at 80 %; a month made free by a coupon at nothing. Between 0 and 1."""
+    if charged <= 0:
+        return FULL_PRICE
+    return PaidShare(paid=min(max(charged + discount, Decimal(0)), charged), charged=charged)
+
+
+def _share(amount: Decimal, part: timedelta, whole: timedelta, *, paid: PaidShare = FULL_PRICE) -> Decimal:
     with localcontext() as context:
-        # Enough digits that the one rounding below is the only one: the product is exact (integers and a
-        # Decimal), and the quotient is carried well past PRORATION_PLACES before it is rounded.
+        # Enough digits that the one rounding below is the only one: the product is exact (integers and
+        # Decimals), and the quotient is carried well past PRORATION_PLACES before it is rounded.
         context.prec = 60
-        share = amount * (part // _MICROSECOND) / (whole // _MICROSECOND)
+        share = amount * paid.paid * (part // _MICROSECOND) / (paid.charged * (whole // _MICROSECOND))
         return share.quantize(Decimal(1).scaleb(-PRORATION_PLACES), rounding=ROUND_HALF_UP)
 
 

@@ -43,10 +43,11 @@ from typing import Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 
 from billing.errors import CouponInvalid, PlanLimitsExceeded, PriceUnavailable, SubscriptionStateInvalid
 from billing.invoicing.drafting import (
+    DISCOUNTABLE_KINDS,
     invoice_issue,
     period_close_invoice_draft,
     prorations_invoice_draft,
@@ -65,7 +66,10 @@ from billing.models import (
 )
 from billing.selectors import entitlements_key
 from billing.subscriptions.proration import (
+    FULL_PRICE,
+    PaidShare,
     first_period,
+    paid_share,
     period_add,
     period_bounds_for,
     prorate,
@@ -368,13 +372,35 @@ def _full_period(subscription: Subscription) -> tuple[datetime, datetime]:
 
 
 def _unused_credit_lines(subscription: Subscription, *, at: datetime, seats_only: bool = False) -> list[ProrationLine]:
+    """The credit for the unused time of what was paid for the current period: its fees × remaining / period,
+    at the share of them its invoice charged after the discount (_period_paid_share)."""
     full_start, full_end = _full_period(subscription)
+    paid = _period_paid_share(subscription)
     return [
         ProrationLine(kind=InvoiceLine.Kind.PRORATION, description=f"Unused time on {description} from {_day(at)}",
-                      amount=-prorate(amount=amount, period_start=full_start, period_end=full_end, at=at),
+                      amount=-prorate(amount=amount, period_start=full_start, period_end=full_end, at=at, paid=paid),
                       period_start=at, period_end=subscription.current_period_end)
         for kind, description, amount in _period_components(subscription.price, subscription.quantity)
         if not seats_only or kind == InvoiceLine.Kind.SEATS]
+
+
+def _period_paid_share(subscription: Subscription) -> PaidShare:
+    """What the tenant paid for the current period's fees, as a share of their price: the latest invoice (not
+    void) that charged time up to the period's end (the fee in advance, or a change's remaining time) tells, by
+    its discount over its discountable lines (proration.paid_share). The full price when no invoice did (nothing
+    billed yet, e.g. prorations waiting for the next invoice)."""
+    invoice_id = (InvoiceLine.objects.filter(
+        invoice__subscription=subscription, invoice__tenant_id=subscription.tenant_id,
+        period_end=subscription.current_period_end, amount__gt=0,
+        kind__in=(InvoiceLine.Kind.FIXED, InvoiceLine.Kind.SEATS, InvoiceLine.Kind.PRORATION))
+        .exclude(invoice__status=Invoice.Status.VOID)
+        .order_by("-invoice__created_at", "-invoice_id").values_list("invoice_id", flat=True).first())
+    if invoice_id is None:
+        return FULL_PRICE
+    sums = InvoiceLine.objects.filter(invoice_id=invoice_id).aggregate(
+        charged=Sum("amount", filter=Q(kind__in=DISCOUNTABLE_KINDS), default=Decimal(0)),
+        discount=Sum("amount", filter=Q(kind=InvoiceLine.Kind.DISCOUNT), default=Decimal(0)))
+    return paid_share(charged=sums["charged"], discount=sums["discount"])
 
 
 def _nonzero(lines: list[ProrationLine]) -> list[ProrationLine]:

@@ -391,11 +391,22 @@ def test_a_year_starting_on_february_29_renews_on_the_28th_and_on_the_29th_again
     assert {invoice_totals(invoice)["total"] for invoice in cycles} == {"990.00"}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="Prorations credit the unused time at the price's list amount, not at what was paid: a "
-                          "month made free by a 100 % once coupon is credited 95.81 when the tenant switches to "
-                          "yearly the next day, though the services' docstring promises a credit 'for the unused "
-                          "time of what was paid' (the same holds for any discounted period)")
+def test_an_upgrade_under_a_forever_coupon_credits_the_discounted_fee(tenant_alpha, clock, catalogue):
+    coupon_with_code(code="always20", name="Always", percent_off=D("20"), duration=Coupon.Duration.FOREVER)
+    subscription = subscription_started(tenant_alpha, catalogue.pro, at=MAR_1, promotion_code="ALWAYS20")
+
+    subscription_change(subscription=subscription, price=catalogue.business, actor=ACTOR, now=at(clock, MAR_16))
+
+    start, upgrade = invoices_checked(tenant_alpha)
+    assert invoice_totals(start) == totals_expected("79.20", subtotal="99.00", discount="19.80")
+    # 79.20 paid for March, 16 of 31 days unused: 40.88 back (not 99.00 × 16/31 = 51.10); 20 % off the net.
+    assert invoice_lines(upgrade) == [
+        (Kind.PRORATION, f"Unused time on {PRO} from 16 Mar 2026", "-40.88"),
+        (Kind.PRORATION, "Remaining time on Business (monthly) from 16 Mar 2026", "154.83"),
+        (Kind.DISCOUNT, "Always (20 % off)", "-22.79")]
+    assert invoice_totals(upgrade) == totals_expected("91.16", subtotal="113.95", discount="22.79")
+
+
 def test_a_month_made_free_by_a_coupon_is_not_credited_when_the_tenant_switches_to_yearly(tenant_alpha, clock,
                                                                                        catalogue):
     coupon_with_code(code="free-month", name="Free month", percent_off=D("100"), duration=Coupon.Duration.ONCE)

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from billing.models import Price, Subscription
 from billing.subscriptions.proration import (
-    PRORATION_PLACES, calendar_month_anchor, period_add, period_bounds_for, period_fraction, prorate,
-    subscription_next_period,
+    PRORATION_PLACES, calendar_month_anchor, first_period, paid_share, period_add, period_bounds_for,
+    period_fraction, prorate, subscription_next_period,
 )
 
 
@@ -136,6 +136,34 @@ def test_prorate_at_or_before_the_start_is_the_whole_amount():
 def test_prorate_at_or_after_the_end_is_nothing():
     assert prorate(amount=Decimal("19.00"), period_start=at(2026, 11, 1), period_end=at(2026, 12, 1),
                    at=at(2026, 12, 1)) == Decimal("0")
+
+
+def test_prorate_of_what_was_paid_takes_the_discount_off_before_the_unused_share():
+    # 99.00 billed with 19.80 off (20 %), half the period left: 79.20 × 1/2.
+    assert prorate(amount=Decimal("99.00"), period_start=at(2026, 11, 1), period_end=at(2026, 12, 1),
+                   at=at(2026, 11, 16), paid=paid_share(charged=Decimal("99.00"), discount=Decimal("-19.80"))
+                   ) == Decimal("39.60")
+
+
+def test_an_amount_off_spread_over_lines_is_taken_off_each_line_exactly():
+    # 10.00 off an invoice of 112.50: a 99.00 fee was paid at 102.50/112.50, all of it unused: 90.2 exactly.
+    assert prorate(amount=Decimal("99.00"), period_start=at(2026, 11, 1), period_end=at(2026, 12, 1),
+                   at=at(2026, 11, 1), paid=paid_share(charged=Decimal("112.50"), discount=Decimal("-10.00"))
+                   ) == Decimal("90.2")
+
+
+def test_a_period_made_free_or_billed_on_nothing_to_discount_has_a_paid_share_within_bounds():
+    free = paid_share(charged=Decimal("99.00"), discount=Decimal("-99.00"))
+    assert prorate(amount=Decimal("99.00"), period_start=at(2026, 11, 1), period_end=at(2026, 12, 1),
+                   at=at(2026, 11, 2), paid=free) == 0
+    assert paid_share(charged=Decimal(0), discount=Decimal(0)) == paid_share(charged=Decimal(1), discount=Decimal(0))
+
+
+def test_a_calendar_anchored_first_period_runs_to_the_next_month_start():
+    assert first_period(price=MONTHLY, billing_anchor=Subscription.BillingAnchor.CALENDAR_MONTH,
+                        start=at(2026, 3, 24)) == (at(2026, 4, 1), at(2026, 3, 24), at(2026, 4, 1))
+    assert first_period(price=MONTHLY, billing_anchor=Subscription.BillingAnchor.ANNIVERSARY,
+                        start=at(2026, 3, 24)) == (at(2026, 3, 24), at(2026, 3, 24), at(2026, 4, 24))
 
 
 def test_prorate_refuses_an_empty_period():
