@@ -52,9 +52,10 @@ def test_the_same_notification_is_sent_once_however_often_the_task_runs(issued_i
 
     assert first.email is not None and second.email is None
     assert len(mail.outbox) == 1
+    cause = billing_email_cause(kind=Kind.INVOICE_ISSUED, about=issued_invoice)
     with schema_context("alpha"):
-        assert NotificationEmail.objects.filter(category="invoice_issued").count() == 1
-        assert Notification.objects.filter(category="invoice_issued").count() == 1
+        assert NotificationEmail.objects.filter(category="invoice_issued", cause=cause).count() == 1
+        assert Notification.objects.filter(category="invoice_issued", cause=cause).count() == 1
 
 
 def test_paid_and_issued_are_different_causes_of_the_same_invoice(issued_invoice, django_capture_on_commit_callbacks):
@@ -85,8 +86,9 @@ def test_billing_emails_go_to_the_owners_and_billing_members_not_to_other_roles(
 
     [message] = mail.outbox
     assert sorted(message.to) == ["billing@alpha.test", tenant_alpha.owner_email]
+    cause = billing_email_cause(kind=Kind.INVOICE_ISSUED, about=issued_invoice)
     with schema_context("alpha"):
-        told = set(Notification.objects.filter(category="invoice_issued").values_list("recipient__email", flat=True))
+        told = set(Notification.objects.filter(cause=cause).values_list("recipient__email", flat=True))
     assert told == {"billing@alpha.test", tenant_alpha.owner_email}
 
 
@@ -96,7 +98,8 @@ def test_the_paid_invoice_appears_in_the_owners_bell_with_a_link_to_it(issued_in
         send(Kind.INVOICE_PAID, issued_invoice)
 
     with schema_context("alpha"):
-        notification = Notification.objects.get(category="payment_succeeded")
+        notification = Notification.objects.get(category="payment_succeeded",
+                                                cause=billing_email_cause(kind=Kind.INVOICE_PAID, about=issued_invoice))
     assert notification.link == f"/billing/invoices/{issued_invoice.number}/"
     assert issued_invoice.number in notification.body
 

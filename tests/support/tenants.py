@@ -95,3 +95,6 @@ def tenant_billing_purge(tenant: Tenant) -> None:
         for table in ("billing_invoice", "billing_couponredemption", "billing_subscriptionevent",
                       "billing_subscription", "billing_billingprofile", "billing_tenantplan"):
             cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
+        # What billing announced lives in the tenant's schema (the notification centre); the welcome stays.
+        cursor.execute(f"DELETE FROM \"{tenant.schema_name}\".notifications_notification WHERE category <> 'welcome'")
+        cursor.execute(f"DELETE FROM \"{tenant.schema_name}\".notifications_notificationemail")
