@@ -122,7 +122,7 @@ class FakeStripe:
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotent: dict[str, tuple[str, str, dict[str, Any], int, dict[str, Any]]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
-    failures: list[int] = field(default_factory=list)
+    failures: list[tuple[int, str | None]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def reset(self) -> None:
@@ -149,9 +149,9 @@ class FakeStripe:
         """POSTs that created an object at `path` (replays of an idempotency key excluded)."""
         return [r for r in self.requests if r.method == "POST" and r.path == path and not r.replayed]
 
-    def fail_next(self, count: int = 1, *, status: int = 500) -> None:
-        """Answer the next `count` requests with `status` (Stripe down)."""
-        self.failures.extend([status] * count)
+    def fail_next(self, count: int = 1, *, status: int = 500, path: str | None = None) -> None:
+        """Answer the next `count` requests (to `path`, if given) with `status`: Stripe down."""
+        self.failures.extend([(status, path)] * count)
 
     # --- What tests do as the customer or as Stripe ----------------------------------------------------------
 
@@ -227,8 +227,8 @@ class FakeStripe:
         params = form_decode(body if method == "POST" else query)
         key = headers.get("idempotency-key") if method == "POST" else None
         with self.lock:
-            if self.failures:
-                status = self.failures.pop(0)
+            if self.failures and self.failures[0][1] in (None, path):
+                status, _ = self.failures.pop(0)
                 return status, {"error": {"type": "api_error", "message": "The fake is down."}}
             if key and key in self.idempotent:
                 first_path, first_method, first_params, status, response = self.idempotent[key]
