@@ -8,9 +8,11 @@ from config.money import (
     currency_minor_units,
     money_format,
     money_from_api,
+    money_from_minor_units,
     money_rate_round,
     money_round,
     money_to_api,
+    money_to_minor_units,
 )
 
 
@@ -121,3 +123,20 @@ def test_an_api_amount_given_as_a_json_number_is_refused():
 def test_an_api_amount_that_is_not_a_decimal_is_refused():
     with pytest.raises(ValueError):
         money_from_api({"amount": "twelve", "currency": "USD"})
+
+
+@pytest.mark.parametrize(("amount", "currency", "minor"), [("12.34", "USD", 1234), ("12.3400", "USD", 1234),
+                                                            ("1500", "JPY", 1500), ("1.234", "KWD", 1234)])
+def test_an_amount_in_minor_units_is_an_exact_integer_of_the_currencys_minor_unit(amount, currency, minor):
+    assert money_to_minor_units(Money(Decimal(amount), currency)) == minor
+    assert money_from_minor_units(minor, currency) == Money(Decimal(amount), currency)
+
+
+def test_an_amount_finer_than_the_minor_unit_is_not_silently_rounded_into_minor_units():
+    with pytest.raises(ValueError):
+        money_to_minor_units(Money(Decimal("12.345"), "USD"))
+
+
+def test_minor_units_are_an_int_never_a_float():
+    with pytest.raises(TypeError):
+        money_from_minor_units(12.0, "USD")
