@@ -75,3 +75,11 @@ def test_the_first_check_after_midnight_still_alerts_for_the_day_before(tenant_a
     ai_request(tenant_alpha, at=late, output_tokens=4_000_000)  # 60 USD, in the last hour of the 19th
 
     assert ai_cost_alert_send(now=DAY_START + timedelta(minutes=7)) == [late.date()]
+
+
+def test_the_check_runs_every_hour():
+    from django_celery_beat.models import PeriodicTask
+
+    job = PeriodicTask.objects.get(task="metering.ai_cost_alert_send")
+
+    assert (job.crontab.minute, job.crontab.hour) == ("7", "*")

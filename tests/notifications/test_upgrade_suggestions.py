@@ -68,3 +68,11 @@ def test_a_tenant_without_a_quota_is_never_suggested(tenant_alpha, tenant_beta, 
     api_calls(tenant_beta, 50)
 
     assert quota_pressure_list(now=NOW) == []
+
+
+def test_the_suggestions_run_daily():
+    from django_celery_beat.models import PeriodicTask
+
+    job = PeriodicTask.objects.get(task="metering.upgrade_suggestions_send")
+
+    assert (job.crontab.minute, job.crontab.hour) == ("0", "9")
