@@ -33,6 +33,7 @@ from metering.wallets.services import (
 from tenants.models import Tenant
 from tests.support.billing import billing_profile, invoice_check, tax_rate
 from tests.support.clock import NOW
+from tests.support.factories import OpsUserFactory
 from tests.support.tenants import tenant_billing_purge, tenant_metering_purge
 
 # No module-wide django_db mark: the concurrency tests below commit for real (committed_db); the others get the
@@ -319,6 +320,18 @@ def test_a_credit_note_cannot_be_paid_for_with_the_allowance_once_the_bought_tok
         credit_note(purchase.invoice, "10.00")
 
     assert balance(tenant_alpha) == 5_000_000
+
+
+def test_ops_are_told_on_the_amount_why_the_credit_note_is_refused(public_client, tenant_alpha, pack_1m):
+    purchase = bought_and_paid(tenant_alpha, pack_1m)
+    wallet_debit(tenant=tenant_alpha, tokens=600_000, feature="ai_api", reason="calls", idempotency_key="used")
+    public_client.force_login(OpsUserFactory())
+
+    response = public_client.post(f"/admin/billing/invoice/{purchase.invoice_id}/credit-note/",
+                                  {"amount": "100.00", "reason": "product_unsatisfactory"})
+
+    assert response.status_code == 400
+    assert "400,000 purchased tokens left" in response.context["form"].errors["amount"][0]
 
 
 def test_a_credit_note_on_an_unpaid_token_pack_invoice_is_refused(tenant_alpha, pack_1m):
