@@ -43,7 +43,7 @@ from tenants.models import Tenant
 logger = logging.getLogger(__name__)
 
 Status = Invoice.Status
-# Who credits or cancels an order when its invoice is settled: the invoice's own history says who settled it.
+# The author of what an invoice's settlement does to its order; who settled the invoice is in invoicing's log.
 SETTLED_BY = "billing"
 
 
