@@ -64,7 +64,7 @@ def stripe_customer_ensure(*, tenant: Tenant) -> StripeCustomerRecord:
     if existing is not None:
         return existing
     with transaction.atomic():
-        Tenant.objects.select_for_update().filter(pk=tenant.pk).exists()
+        Tenant.objects.select_for_update().only("pk").get(pk=tenant.pk)
         existing = _customer_of(tenant)
         if existing is not None:
             return existing
@@ -304,7 +304,8 @@ def _invoice_for_intent(intent: StripePaymentIntent, *, event_id: str, now: date
         if intent.status == "succeeded":
             _settlement_record(kind=Kind.PAYMENT_UNMATCHED, stripe_id=intent.id, tenant_id=customer_tenant_id,
                                amount=intent.amount_received, event_id=event_id, now=now,
-                               detail={"reason": "tenant_mismatch", "invoice_id": invoice_id})
+                               detail={"reason": "invoice_unknown" if invoice is None else "tenant_mismatch",
+                                       "invoice_id": invoice_id})
         return None
     return invoice
 

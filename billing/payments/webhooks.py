@@ -5,7 +5,8 @@ dj-stripe's endpoint (/stripe/webhook/<uuid>/ on the public host) verifies the s
 and stores nothing), drops an event id it has already processed, and, in one transaction with our receivers,
 re-fetches the event's object from Stripe into its own tables before calling them: its handlers are connected
 first (djstripe comes before billing in INSTALLED_APPS), so each receiver reads Stripe's current view of the
-object from dj-stripe's row, never the event's body. A receiver that fails rolls the whole delivery back and
+object from dj-stripe's row, never the event's body (customer.updated's previous_attributes, which only the event
+carries, decides nothing but whether to tell dunning). A receiver that fails rolls the whole delivery back and
 answers 500, and Stripe delivers it again. Event types without a receiver are acknowledged and ignored.
 
 Every receiver is safe to run twice, late or out of order: the services it calls settle each Stripe object once

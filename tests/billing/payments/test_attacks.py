@@ -158,3 +158,15 @@ def test_a_card_setup_claiming_another_tenant_does_not_change_either_default(str
 
     assert stripe.get(completed["customer"])["invoice_settings"]["default_payment_method"] is None
     assert not StripeSettlement.objects.exists()
+
+
+def test_a_payment_naming_an_invoice_that_does_not_exist_settles_nothing(stripe, tenant_alpha, deliver):
+    invoice = stripe_invoice(tenant_alpha)
+    intent = paid_on_stripe(stripe, tenant_alpha, invoice, invoice_id="987654321")
+
+    deliver(stripe.event("payment_intent.succeeded", intent.id))
+
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.OPEN
+    assert not Payment.objects.exists()
+    assert StripeSettlement.objects.get(stripe_id=intent.id).detail["reason"] == "invoice_unknown"
