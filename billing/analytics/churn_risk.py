@@ -16,7 +16,7 @@ Levels: low below 30, medium from 30 to below 50, high from 50 to 70, critical a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 WEIGHTS = {"low_usage": Decimal(30), "failed_payments": Decimal(30), "support_load": Decimal(20),
            "no_team": Decimal(10), "oldest_features_only": Decimal(10)}
@@ -69,10 +69,12 @@ class ChurnScore:
 
     @property
     def actions(self) -> list[str]:
-        """The suggested action of each factor that adds to the score, the largest first."""
+        """The suggested action of each factor that adds to the score, the largest first (ties in the product's
+        order of the factors)."""
         weights = effective_weights()
-        signals = [(weights[name] * getattr(self, name), name) for name in FACTOR_ACTIONS]
-        return [FACTOR_ACTIONS[name] for contribution, name in sorted(signals, reverse=True) if contribution]
+        contributions = [(weights[name] * getattr(self, name), name) for name in FACTOR_ACTIONS]
+        ranked = sorted(contributions, key=lambda item: -item[0])
+        return [FACTOR_ACTIONS[name] for contribution, name in ranked if contribution]
 
 
 def churn_risk_score(facts: ChurnFacts) -> ChurnScore:
@@ -84,7 +86,8 @@ def churn_risk_score(facts: ChurnFacts) -> ChurnScore:
         "oldest_features_only": ZERO if facts.meters_used - OLDEST_FEATURES else ONE,
     }
     weights = effective_weights()
-    score = sum((weights[name] * signal for name, signal in signals.items()), ZERO).quantize(Decimal("0.1"))
+    score = sum((weights[name] * signal for name, signal in signals.items()), ZERO)
+    score = score.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     return ChurnScore(score=score, level=churn_risk_level(score), **signals)
 
 

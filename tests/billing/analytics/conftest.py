@@ -29,6 +29,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import transaction
 
 from billing.analytics.services import revenue_backfill
 from billing.invoicing.run import billing_run
@@ -51,7 +52,7 @@ from tests.support.billing import (
     price_with_usage,
     subscription_started,
 )
-from tests.support.factories import MeterFactory, PlanFactory, PriceFactory, TenantFactory
+from tests.support.factories import MeterFactory, PlanFactory, PriceFactory
 
 D = Decimal
 
@@ -83,8 +84,23 @@ def _settle(when: datetime, *, unpaid: set[int], late: set[int]) -> None:
         invoice_pay(invoice, at=when)
 
 
-@pytest.fixture
-def history(db, tenant_alpha, tenant_beta) -> History:
+@pytest.fixture(scope="module")
+def history(django_db_setup, django_db_blocker) -> History:
+    """Built once per test module inside a transaction that is rolled back after the module's last test (each
+    test's own transaction nests in it as a savepoint, as with TestCase.setUpTestData). The tests only read."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield _history_build()
+        transaction.set_rollback(True)
+
+
+def _tenants(*slugs: str) -> list[Tenant]:
+    """Tenant rows without schemas (the billing services and the snapshot never enter a tenant's schema here):
+    provisioning five schemas would cost seconds."""
+    return Tenant.objects.bulk_create(Tenant(schema_name=f"history_{slug}", name=f"History {slug}", slug=slug,
+                                             billing_email=f"billing@{slug}.test") for slug in slugs)
+
+
+def _history_build() -> History:
     calls: Meter = MeterFactory(code="history_calls", aggregation=Meter.Aggregation.COUNT)
     starter_plan = PlanFactory(code="h-starter", name="Starter", sort_order=1)
     pro_plan = PlanFactory(code="h-pro", name="Pro", sort_order=2)
@@ -101,8 +117,8 @@ def history(db, tenant_alpha, tenant_beta) -> History:
     pro_eur = PriceFactory(plan=pro_plan, code="h-pro-month-eur", currency="EUR", fixed_amount=D("90.00"),
                            included_seats=3)
     coupon_with_code(code="LOYAL10", percent_off=D("10"), duration="forever")
-    a, b, c, d = tenant_alpha, tenant_beta, TenantFactory(slug="hist-c"), TenantFactory(slug="hist-d")
-    e, f, g = TenantFactory(slug="hist-e"), TenantFactory(slug="hist-f"), TenantFactory(slug="hist-g")
+    a, b = Tenant.objects.get(slug="alpha"), Tenant.objects.get(slug="beta")
+    c, d, e, f, g = _tenants("hist-c", "hist-d", "hist-e", "hist-f", "hist-g")
     unpaid: set[int] = set()
     late: set[int] = set()
 
