@@ -762,6 +762,8 @@ class UpcomingInvoiceSerializer(serializers.Serializer):
     discount_total = MoneyField(help_text="Negative or zero.")
     tax_total = MoneyField()
     total = MoneyField()
+    credit_applied = MoneyField(help_text="The account credit the invoice will take when it is issued.")
+    amount_due = MoneyField(help_text="What the tenant will pay: the total less the account credit.")
 
 
 class UpcomingInvoiceApi(APIView):
@@ -776,8 +778,8 @@ class UpcomingInvoiceApi(APIView):
     @extend_schema(operation_id="invoices_upcoming", summary="The invoice at the end of the current period",
                    description=scopes_note("read") + " What the current subscription will be invoiced when its "
                    "period ends if usage stopped now, computed by the code that will issue it: usage so far in "
-                   "arrears, the next period's fees in advance, pending prorations, the discount and tax. Account "
-                   "credit is applied when the invoice is issued, so it is not deducted here.",
+                   "arrears, the next period's fees in advance, pending prorations, the discount and tax, and the "
+                   "amount due net of the account credit the invoice will take (as it stands now).",
                    responses={200: OutputSerializer, **error_responses(401, 403)})
     def get(self, request):
         draft = upcoming_invoice(tenant=request.tenant, now=timezone.now())
@@ -794,6 +796,8 @@ def _draft_data(draft: InvoiceDraft | None) -> dict | None:
         "tax": _tax_data(name=tax.name, percentage=tax.percentage, inclusive=tax.inclusive, legend=tax.legend),
         "subtotal": _stated(totals.subtotal, currency), "discount_total": _stated(totals.discount_total, currency),
         "tax_total": _stated(totals.tax_total, currency), "total": _stated(totals.total, currency),
+        "credit_applied": _stated(draft.credit_applied.amount, currency),
+        "amount_due": _stated(draft.amount_due.amount, currency),
     }
 
 

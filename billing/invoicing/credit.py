@@ -118,7 +118,7 @@ def account_credit_apply(*, invoice: Invoice, now: datetime) -> Decimal:
     previous = AccountCreditEntry.objects.filter(invoice=invoice, kind=Kind.INVOICE).first()
     if previous is not None:
         return -previous.amount
-    owed = max(invoice.total, Decimal(0)) - invoice.credit_applied
+    owed = _owed(total=invoice.total, credit_applied=invoice.credit_applied)
     if owed <= 0:
         return Decimal(0)
     with connection.cursor() as cursor:
@@ -135,6 +135,15 @@ def account_credit_apply(*, invoice: Invoice, now: datetime) -> Decimal:
     return taken
 
 
+def account_credit_to_apply(*, tenant: Tenant, total: Money) -> Money:
+    """What account_credit_apply would take from the tenant's credit for an invoice of `total` finalised now,
+    without taking it (no ledger entry, no lock): what the invoice owes, or the balance if that is smaller. The
+    upcoming invoice shows the amount due with it."""
+    owed = _owed(total=total.amount, credit_applied=Decimal(0))
+    balance = account_credit_balance(tenant=tenant, currency=total.currency).amount
+    return Money(max(min(balance, owed), Decimal(0)), total.currency)
+
+
 def account_credit_balance(*, tenant: Tenant, currency: str) -> Money:
     """The tenant's credit in `currency`; zero when it never had any."""
     balance = (AccountCredit.objects.filter(tenant=tenant, currency=currency)
@@ -145,6 +154,12 @@ def account_credit_balance(*, tenant: Tenant, currency: str) -> Money:
 def account_credit_entries(*, tenant: Tenant) -> QuerySet[AccountCreditEntry]:
     """The tenant's ledger, newest first, every currency."""
     return AccountCreditEntry.objects.filter(tenant=tenant).select_related("account", "invoice", "credit_note")
+
+
+def _owed(*, total: Decimal, credit_applied: Decimal) -> Decimal:
+    """What credit may still take for an invoice: its total (a negative total owes nothing) less what credit
+    already paid of it. CONSUME_SQL takes this, or the whole balance when smaller."""
+    return max(total, Decimal(0)) - credit_applied
 
 
 def _account_ensure(*, tenant: Tenant, currency: str) -> None:

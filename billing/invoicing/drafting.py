@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from psycopg.types.json import Jsonb
 
 from billing.errors import BillingError, PriceUnavailable
+from billing.invoicing.credit import account_credit_to_apply
 from billing.invoicing.rating import (
     RatedCharge,
     usage_charge_rate,
@@ -109,10 +110,22 @@ class InvoiceDraft:
     pending_item_ids: list[int] = field(default_factory=list)
     redemption: CouponRedemption | None = None
     shortfall_tokens: int = 0
+    # The account credit finalising it would take (upcoming_invoice fills it in; the billing run's drafts take
+    # theirs when they are finalised).
+    credit_to_apply: Decimal = ZERO
 
     @property
     def total(self) -> Money:
         return Money(self.totals.total, self.currency)
+
+    @property
+    def credit_applied(self) -> Money:
+        return Money(self.credit_to_apply, self.currency)
+
+    @property
+    def amount_due(self) -> Money:
+        """What the tenant pays: the total less the account credit, never below zero (invoice_finalize's rule)."""
+        return Money(max(self.totals.total - self.credit_to_apply, ZERO), self.currency)
 
 
 # --- Drafts -------------------------------------------------------------------------------------------------
@@ -250,8 +263,10 @@ def upcoming_invoice(*, tenant: Tenant, now: datetime) -> InvoiceDraft | None:
     """What the tenant's current subscription will be invoiced at the end of its period if usage stopped now,
     by the code that will issue it, so the preview and the invoice cannot disagree: cycle_invoice_draft, or for
     a trial the start invoice of its conversion (the first paid period as the conversion sets it,
-    proration.first_period). None without a subscription, while paused (nothing is invoiced), for a trial that
-    ends without converting, and for a subscription that ends with its period and has nothing to bill."""
+    proration.first_period). Its amount due is net of the account credit finalising it would take
+    (billing.invoicing.credit's rule; nothing is written). None without a subscription, while paused (nothing is
+    invoiced), for a trial that ends without converting, and for a subscription that ends with its period and
+    has nothing to bill."""
     subscription = _subscription_current(tenant)
     if subscription is None or subscription.status == Subscription.Status.PAUSED:
         return None
@@ -259,7 +274,10 @@ def upcoming_invoice(*, tenant: Tenant, now: datetime) -> InvoiceDraft | None:
         draft = _trial_conversion_draft(subscription, now=now)
     else:
         draft = cycle_invoice_draft(subscription=subscription, now=now)
-    return draft if draft is not None and draft.lines else None
+    if draft is None or not draft.lines:
+        return None
+    draft.credit_to_apply = account_credit_to_apply(tenant=tenant, total=draft.total).amount
+    return draft
 
 
 def _trial_conversion_draft(subscription: Subscription, *, now: datetime) -> InvoiceDraft | None:

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import Role
+from billing.invoicing.credit import account_credit_add
 from billing.invoicing.services import credit_note_issue, invoice_finalize
-from billing.models import Invoice, InvoiceLine, Price, Subscription
+from billing.models import AccountCreditEntry, Invoice, InvoiceLine, Price, Subscription
 from billing.subscriptions.services import subscription_start
 from config.money import Money
 from tenants.models import ApiKey
@@ -406,6 +407,17 @@ def test_the_upcoming_invoice_bills_the_next_period_in_advance(read_client, tena
 
     assert invoice["total"] == usd("99.00")
     assert invoice["period_end"] == (NOW + timedelta(days=30)).isoformat().replace("+00:00", "Z")
+
+
+def test_the_upcoming_invoice_is_due_net_of_the_account_credit(read_client, tenant_alpha):
+    active_subscription(tenant_alpha, "pro-month-usd")
+    account_credit_add(tenant=tenant_alpha, amount=Money(Decimal("30.00"), "USD"),
+                       kind=AccountCreditEntry.Kind.PROMOTION, description="Referral reward", actor=OPS, now=NOW)
+
+    invoice = read_client.get("/api/v1/invoices/upcoming").json()["invoice"]
+
+    assert (invoice["total"], invoice["credit_applied"], invoice["amount_due"]) == (
+        usd("99.00"), usd("30.00"), usd("69.00"))
 
 
 # --- Credit -----------------------------------------------------------------------------------------------------

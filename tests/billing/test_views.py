@@ -8,9 +8,11 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import Role
+from billing.invoicing.credit import account_credit_add
 from billing.invoicing.run import billing_run
 from billing.invoicing.services import credit_note_issue
 from billing.models import (
+    AccountCreditEntry,
     BillingProfile,
     Coupon,
     CouponRedemption,
@@ -138,6 +140,16 @@ def test_the_upcoming_invoice_is_shown(owner, pro):
 
     upcoming = response.content.split(b'id="billing-upcoming"')[1].split(b"</section>")[0]
     assert b"99.00 USD" in upcoming  # December's fee in advance
+
+
+def test_the_upcoming_invoice_shows_what_is_due_after_the_account_credit(owner, pro):
+    account_credit_add(tenant=pro.tenant, amount=Money(Decimal("30.00"), "USD"),
+                       kind=AccountCreditEntry.Kind.PROMOTION, description="Referral reward", actor="ops", now=NOW)
+
+    response = owner.get("/billing/")
+
+    upcoming = response.content.split(b'id="billing-upcoming"')[1].split(b"</section>")[0]
+    assert b"69.00 USD" in upcoming and b"less 30.00 USD of account credit" in upcoming
 
 
 def test_the_plan_comparison_lists_each_self_serve_plan(owner, pro):

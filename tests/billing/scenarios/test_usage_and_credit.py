@@ -350,3 +350,34 @@ def test_the_upcoming_invoice_is_the_one_issued_for_an_unchanged_period(tenant_a
         (line.kind, line.description, line.quantity, line.amount_exact, line.amount) for line in preview.lines]
     assert (preview.totals.subtotal, preview.totals.discount_total, preview.totals.tax_total,
             preview.totals.total) == (april.subtotal, april.discount_total, april.tax_total, april.total)
+
+
+def test_the_upcoming_invoice_is_due_net_of_the_account_credit_the_issued_one_takes(tenant_alpha, clock, catalogue,
+                                                                                   calls):
+    subscription_started(tenant_alpha, catalogue.pro, at=MAR_1)
+    invoice_pay(invoices_checked(tenant_alpha)[0], at=MAR_1)
+    account_credit_add(tenant=tenant_alpha, amount=Money(D("40.00"), "USD"), kind=AccountCreditEntry.Kind.PROMOTION,
+                       description="Referral reward", actor="ops", now=at(clock, MAR_10))
+    usage_record(tenant_alpha, calls, 1250, at=MAR_10)
+
+    preview = upcoming_invoice(tenant=tenant_alpha, now=at(clock, datetime(2026, 3, 25, tzinfo=UTC)))
+    # Only a preview: the credit is all there for the invoice to take.
+    assert account_credit_balance(tenant=tenant_alpha, currency="USD") == Money(D("40.00"), "USD")
+    billing_run(now=at(clock, APR_1))
+
+    start, april = invoices_checked(tenant_alpha)
+    assert invoice_totals(april) == totals_expected("100.50", credit="40.00")
+    assert (preview.total, preview.credit_applied, preview.amount_due) == (
+        Money(D("100.50"), "USD"), Money(D("40.00"), "USD"), Money(D("60.50"), "USD"))
+    assert preview.amount_due == Money(april.amount_due, "USD")
+
+
+def test_the_upcoming_invoice_covered_by_credit_is_due_nothing(tenant_alpha, clock, catalogue):
+    subscription_started(tenant_alpha, catalogue.pro, at=MAR_1)
+    account_credit_add(tenant=tenant_alpha, amount=Money(D("500.00"), "USD"), kind=AccountCreditEntry.Kind.PROMOTION,
+                       description="Goodwill", actor="ops", now=at(clock, MAR_10))
+
+    preview = upcoming_invoice(tenant=tenant_alpha, now=at(clock, datetime(2026, 3, 25, tzinfo=UTC)))
+
+    assert (preview.credit_applied, preview.amount_due) == (Money(D("99.00"), "USD"), Money(D("0.00"), "USD"))
+    assert account_credit_balance(tenant=tenant_alpha, currency="USD") == Money(D("500.00"), "USD")
