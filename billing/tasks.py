@@ -8,6 +8,8 @@ from django.utils import timezone
 from billing.analytics.services import revenue_snapshot_daily
 from billing.invoicing.run import billing_run
 from billing.notifications import billing_email_send
+from billing.payments.dunning import dunning_retries_run
+from billing.payments.dunning_notices import dunning_notice_send
 
 
 @shared_task(name="billing.billing_run")
@@ -25,3 +27,13 @@ def revenue_snapshot_daily_task() -> dict:
     run = revenue_snapshot_daily(now=timezone.now())
     return {"days": [day.isoformat() for day in run.days], "money_rows": run.money_rows,
             "churn_scored": run.churn_scored}
+
+
+@shared_task(name="billing.dunning_retries")
+def dunning_retries_task() -> dict:
+    return asdict(dunning_retries_run(now=timezone.now()))
+
+
+@shared_task(name="billing.dunning_notice_send")
+def dunning_notice_send_task(*, kind: str, case_id: int, payment_id: int | None = None) -> bool:
+    return dunning_notice_send(kind=kind, case_id=case_id, payment_id=payment_id, now=timezone.now()) is not None

@@ -12,6 +12,7 @@ from billing.models.analytics import (
 from billing.models.catalogue import Plan, PlanQuota, Price, Product, TenantPlan, UsageCharge
 from billing.models.coupons import Coupon, CouponRedemption, PromotionCode
 from billing.models.credit import AccountCredit, AccountCreditEntry
+from billing.models.dunning import DunningCase
 from billing.models.invoices import CreditNote, DocumentSequence, Invoice, InvoiceLine, PendingInvoiceItem
 from billing.models.notifications import BillingEmail
 from billing.models.payments import Payment, StripeSettlement
@@ -24,5 +25,6 @@ __all__ = [
     "CreditNote", "DocumentSequence", "Invoice", "InvoiceLine", "Payment", "PendingInvoiceItem", "Plan", "PlanQuota",
     "Price", "Product", "PromotionCode", "ServiceQuote", "StripeSettlement", "Subscription", "SubscriptionEvent",
     "TaxRate", "TenantPlan", "UsageCharge",
+    "DunningCase",
     "RevenueDay", "RevenueMoneyDay", "RevenuePlanDay", "RevenueSnapshot", "SubscriptionRevenueDay", "TenantChurnRisk",
 ]

@@ -379,6 +379,13 @@ BILLING_DRAFT_PERIOD_HOURS = int(env_str("BILLING_DRAFT_PERIOD_HOURS", "0"))
 BILLING_DEFAULT_NET_TERMS_DAYS = 14
 # A past-due subscription keeps its plan this many days, then falls to Free until paid.
 BILLING_PAST_DUE_GRACE_DAYS = int(env_str("BILLING_PAST_DUE_GRACE_DAYS", "7"))
+# Dunning (billing.payments.dunning): a Stripe-collected invoice whose payment failed is retried this many days
+# after the first failure, each retry a new attempt with its own Idempotency-Key.
+BILLING_DUNNING_RETRY_DAYS = tuple(int(day) for day in env_str("BILLING_DUNNING_RETRY_DAYS", "1,3,5,7").split(","))
+# After the last retry fails the invoice becomes uncollectible and the subscription is "cancel"ed (Stripe Billing's
+# default when all retries fail: no service keeps accruing on an invoice nobody pays) or left past due on "free"
+# entitlements until the invoice is paid (Stripe's "leave the subscription past due"; paying restores the plan).
+BILLING_DUNNING_FINAL_ACTION = env_str("BILLING_DUNNING_FINAL_ACTION", "cancel")
 # Owners are told this many days before a trial ends.
 BILLING_TRIAL_REMINDER_DAYS = 3
 # Prorations of a mid-period change: "immediate" (an invoice now) or "next_invoice" (lines on the next one).
