@@ -3,21 +3,25 @@
 a new card is retried at once, once; a bank that wants the cardholder is waited for, not retried; after the last
 failure the invoice is uncollectible and the subscription canceled (or left on Free)."""
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.invoicing.services import invoice_finalize, invoice_void
 from billing.invoicing.totals import invoice_totals_apply
 from billing.models import DunningCase, Invoice, InvoiceLine, Payment, Price, Subscription, SubscriptionEvent
+from billing.payments import dunning
 from billing.payments.dunning import dunning_retries_run
 from billing.payments.services import invoice_charge_idempotency_key, stripe_customer_ensure
 from billing.payments.tasks import invoice_charge_task
 from billing.selectors import entitlements_for
 from billing.tasks import dunning_notice_send_task, dunning_retries_task
+from tenants.models import Tenant
 from tests.support.billing import invoice_pay, subscription_started
 from tests.support.clock import NOW
 from tests.support.payments import card_on_file
@@ -290,6 +294,47 @@ def test_a_retry_run_twice_charges_once(stripe, declined, frozen_now, committed)
     assert len(charges_of(stripe, declined, 2)) == 1
     assert len([pi for pi in stripe.of_type("payment_intent") if pi["metadata"].get("attempt") == "2"]) == 1
     assert attempts(declined) == [(1, "failed", 0 * DAY), (2, "failed", DAY)]
+
+
+@pytest.fixture
+def committed_case(committed_db):
+    """An active case due at NOW + 1 day, committed so that concurrent runs (one connection per thread) see it.
+    Its invoice is removed afterwards with the invoice triggers off (tests only)."""
+    alpha = Tenant.objects.get(slug="alpha")
+    invoice = Invoice.objects.create(tenant=alpha, billing_reason=Invoice.Reason.MANUAL, currency="USD",
+                                     collection_method="stripe", status=Invoice.Status.OPEN, number="ZD-RACE-000001",
+                                     total=Decimal("99.00"), amount_due=Decimal("99.00"), created_at=NOW)
+    case = DunningCase.objects.create(tenant=alpha, invoice=invoice, started_at=NOW, last_attempt=1,
+                                      next_attempt_at=NOW + DAY)
+    yield case
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        DunningCase.objects.filter(pk=case.pk).delete()
+        Invoice.objects.filter(pk=invoice.pk).delete()
+
+
+def test_beat_runs_racing_on_one_due_case_retry_it_once(committed_case, monkeypatch):
+    enqueued = []
+    monkeypatch.setattr(dunning.invoice_charge_task, "delay", lambda **kwargs: enqueued.append(kwargs))
+    barrier = threading.Barrier(4)
+
+    def run() -> None:
+        try:
+            barrier.wait(timeout=10)
+            dunning_retries_run(now=NOW + DAY)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    committed_case.refresh_from_db()
+    assert enqueued == [{"invoice_id": committed_case.invoice_id, "attempt": 2}]
+    assert (committed_case.retries_made, committed_case.last_attempt, committed_case.next_attempt_at) == (
+        1, 2, NOW + 3 * DAY)
 
 
 # --- Authentication (SCA) ------------------------------------------------------------------------------------------
