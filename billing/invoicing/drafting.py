@@ -2,15 +2,18 @@
 and for the invoice the billing run issues; and the one write that turns a computed draft into a draft invoice.
 
 A subscription's cycle invoice closes the period [current_period_start, current_period_end):
-- each usage charge of the price, rated on that period's usage (in arrears; billing.invoicing.rating), with a
-  "minimum" line when the charge's minimum is not reached; nothing for a trial period (usage while trialing is
-  free);
+- each usage charge of the price, rated on that period's usage less the time it was paused (in arrears;
+  billing.invoicing.rating), with a "minimum" line when the charge's minimum is not reached; nothing for a
+  trial period (usage while trialing is free);
+- usage of earlier periods that arrived after they were invoiced (metering accepts events up to 35 days old):
+  each earlier period still within that window re-rated, less what was billed for it, as a "late usage" line
+  (_late_usage_lines; exactly once, since what was billed includes earlier late-usage lines);
 - AI tokens the wallet could not cover (metering wallets' `owed`), at BILLING_TOKEN_PRICE_PER_1000;
 - the next period's fixed fee and extra seats (in advance), at the scheduled price and seats when a change is
   scheduled, and none when the subscription ends with this period (cancel at period end);
 - the subscription's unbilled pending items (prorations, adjustments);
-- the active coupon: a percentage of, or an amount off, the subscription lines (fixed, seats, usage, minimum,
-  prorations; not AI tokens owed), never more than they add up to, as one negative "discount" line;
+- the active coupon: a percentage of, or an amount off, the subscription lines (fixed, seats, usage, late
+  usage, minimum, prorations; not AI tokens owed), never more than they add up to, as one negative "discount" line;
 - tax as billing.invoicing.tax decides for the tenant's billing profile.
 
 Every line's exact amount is rounded once (config.money.money_round, half away from zero); the totals are
@@ -63,6 +66,7 @@ from billing.subscriptions.selectors import trial_converts
 from config.money import Money, money_round
 from metering.models import Meter
 from metering.usage.selectors import meters_by_code, month_bounds, usage_for_periods
+from metering.usage.services import PAST_WINDOW
 from metering.wallets.services import wallet_credit
 from tenants.models import Tenant
 
@@ -70,7 +74,7 @@ Kind = InvoiceLine.Kind
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 # The lines a coupon takes its discount from: what the subscription costs, not AI tokens bought on credit.
-DISCOUNTABLE_KINDS = frozenset({Kind.FIXED, Kind.SEATS, Kind.USAGE, Kind.MINIMUM, Kind.PRORATION})
+DISCOUNTABLE_KINDS = frozenset({Kind.FIXED, Kind.SEATS, Kind.USAGE, Kind.MINIMUM, Kind.PRORATION, Kind.LATE_USAGE})
 # The invoices that open or close a billing period use up one of a coupon's periods; the invoices of a change
 # in between (prorations, a period closed early) are discounted without using one.
 PERIOD_REASONS = frozenset({Invoice.Reason.SUBSCRIPTION_CREATE, Invoice.Reason.SUBSCRIPTION_CYCLE})
@@ -137,8 +141,10 @@ def cycle_invoice_draft(*, subscription: Subscription, now: datetime) -> Invoice
     currency = subscription.price.currency
     lines: list[DraftLine] = []
     if subscription.status != Subscription.Status.TRIALING:
+        pauses = _pauses(subscription)
         lines += _usage_lines(tenant=subscription.tenant, price=subscription.price, start=start, end=end,
-                              ranges=_active_ranges(start, end, pauses=_pauses(subscription)))
+                              ranges=_active_ranges(start, end, pauses=pauses))
+        lines += _late_usage_lines(subscription, before=start, pauses=pauses)
     shortfall = wallet_shortfall_tokens(tenant=subscription.tenant)
     if shortfall:
         lines.append(_shortfall_line(tokens=shortfall, currency=currency))
@@ -152,8 +158,9 @@ def cycle_invoice_draft(*, subscription: Subscription, now: datetime) -> Invoice
 def cycle_invoice_drafts(*, subscriptions: list[Subscription], now: datetime) -> dict[int, InvoiceDraft]:
     """cycle_invoice_draft for a chunk of subscriptions (the billing run's), by subscription id: the same lines,
     coupon and tax by the same code, with the chunk's reads done once (usage charges, meters, each meter's usage
-    for every period in two queries, pending items, coupon redemptions, billing profiles) instead of a dozen
-    queries per subscription.
+    for every period in two queries, earlier periods re-rated for late usage included, what was billed for
+    those, pauses, pending items, coupon redemptions, billing profiles) instead of a dozen queries per
+    subscription. A period with paused time is read on its own.
 
     Not for subscriptions with owed AI tokens (their invoice settles the wallet), nor prices with a percentage
     charge or a unique_count meter (read per period): ValueError; the billing run sends those through
@@ -165,11 +172,17 @@ def cycle_invoice_drafts(*, subscriptions: list[Subscription], now: datetime) ->
     charges_by_price: dict[int, list[UsageCharge]] = {}
     for charge in UsageCharge.objects.filter(price_id__in={s.price_id for s in subscriptions}):
         charges_by_price.setdefault(charge.price_id, []).append(charge)
-    codes = {charge.meter_code for charges in charges_by_price.values() for charge in charges}
+    billed = _billed_usage(subscriptions)
+    late_charges = _charges_by_id({item.charge_id for items in billed.values() for item in items})
+    codes = {charge.meter_code for charges in [*charges_by_price.values(), late_charges.values()]
+             for charge in charges}
     meters = meters_by_code(codes=codes)
     pauses = _pauses_by_subscription(subscriptions)
     ranges = {s.pk: _active_ranges(s.current_period_start, s.current_period_end, pauses=pauses.get(s.pk, []))
               for s in subscriptions}
+    # Earlier periods re-rated for late usage are read in the same queries, under keys of their own (negative,
+    # so they never meet a subscription id).
+    late_keys: dict[tuple[int, int, datetime, datetime], int] = {}
     usage: dict[str, dict[int, Decimal]] = {}
     for code in codes:
         # A period with paused time is read on its own below (rare); the others in two queries per meter.
@@ -177,6 +190,13 @@ def cycle_invoice_drafts(*, subscriptions: list[Subscription], now: datetime) ->
                    if s.status != Subscription.Status.TRIALING
                    and ranges[s.pk] == [(s.current_period_start, s.current_period_end)]
                    and any(charge.meter_code == code for charge in charges_by_price.get(s.price_id, []))}
+        for subscription in subscriptions:
+            for item in billed.get(subscription.pk, []):
+                charge = late_charges.get(item.charge_id)
+                if (charge is not None and charge.meter_code == code and not pauses.get(subscription.pk)
+                        and code in meters and meters[code].aggregation != Meter.Aggregation.UNIQUE_COUNT):
+                    key = late_keys[(subscription.pk, *item.key)] = -1 - len(late_keys)
+                    periods[key] = (subscription.tenant_id, item.period_start, item.period_end)
         if code in meters and periods:
             usage[code] = usage_for_periods(meter=meters[code], periods=periods)
     items: dict[int, list[PendingInvoiceItem]] = {}
@@ -200,6 +220,14 @@ def cycle_invoice_drafts(*, subscriptions: list[Subscription], now: datetime) ->
                                   ranges=ranges[subscription.pk], charges=charges, meters=meters,
                                   quantities={code: values[subscription.pk] for code, values in usage.items()
                                               if subscription.pk in values})
+            late_quantities = {}
+            for item in billed.get(subscription.pk, []):
+                key = late_keys.get((subscription.pk, *item.key))
+                if key is not None:
+                    late_quantities[item.key] = usage[late_charges[item.charge_id].meter_code][key]
+            lines += _late_usage_lines(subscription, before=start, pauses=pauses.get(subscription.pk, []),
+                                       billed=billed.get(subscription.pk, []), charges=late_charges, meters=meters,
+                                       quantities=late_quantities)
         lines += _next_period_lines(subscription)
         pending = [item for item in items.get(subscription.pk, []) if item.tenant_id == subscription.tenant_id]
         lines += [_pending_line(item) for item in pending]
@@ -250,9 +278,10 @@ def period_close_invoice_draft(*, subscription: Subscription, period_start: date
     currency = subscription.price.currency
     lines: list[DraftLine] = []
     if subscription.status != Subscription.Status.TRIALING:
+        pauses = _pauses(subscription)
         lines += _usage_lines(tenant=subscription.tenant, price=subscription.price, start=period_start,
-                              end=period_end, ranges=_active_ranges(period_start, period_end,
-                                                                    pauses=_pauses(subscription)))
+                              end=period_end, ranges=_active_ranges(period_start, period_end, pauses=pauses))
+        lines += _late_usage_lines(subscription, before=period_start, pauses=pauses)
     items = _pending_items(subscription)
     lines += [_pending_line(item) for item in items]
     return _draft(tenant=subscription.tenant, subscription=subscription, currency=currency, start=period_start,
@@ -649,6 +678,114 @@ def _redemption_applicable(redemption: CouponRedemption | None,
     if restricted_to and subscription.plan_id not in restricted_to:
         return None
     return redemption
+
+
+# --- Late usage -----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BilledUsage:
+    """What a subscription's invoices billed so far for one usage charge over one earlier period: the units and
+    the exact amount of its usage, minimum and late-usage lines (void invoices left out)."""
+
+    charge_id: int
+    period_start: datetime
+    period_end: datetime
+    units: Decimal
+    amount: Decimal
+
+    @property
+    def key(self) -> tuple[int, datetime, datetime]:
+        return (self.charge_id, self.period_start, self.period_end)
+
+
+BILLED_USAGE_KINDS = (Kind.USAGE, Kind.MINIMUM, Kind.LATE_USAGE)
+
+
+def _billed_usage(subscriptions: list[Subscription]) -> dict[int, list[BilledUsage]]:
+    """By subscription, the (usage charge, earlier period) pairs whose usage may have grown since they were
+    billed, with what was billed for them, in one query for a chunk. An earlier period is re-rated while events
+    for it could have been accepted after the previous close (metering takes events up to PAST_WINDOW old, and
+    the previous close ran at or after the current period's start): its end + PAST_WINDOW is after the current
+    period's start. So every late event is billed by the first close after it arrived, and only by that one."""
+    if not subscriptions:
+        return {}
+    by_id = {s.pk: s for s in subscriptions}
+    earliest = min(s.current_period_start for s in subscriptions) - PAST_WINDOW
+    rows = (InvoiceLine.objects
+            .filter(invoice__subscription_id__in=by_id, invoice__tenant_id__in={s.tenant_id for s in subscriptions},
+                    kind__in=BILLED_USAGE_KINDS, usage_charge_id__isnull=False, period_end__gt=earliest)
+            .exclude(invoice__status=Invoice.Status.VOID)
+            .values_list("invoice__subscription_id", "invoice__tenant_id", "usage_charge_id", "kind",
+                         "period_start", "period_end", "quantity", "amount_exact"))
+    sums: dict[int, dict[tuple, list]] = {}
+    for subscription_id, tenant_id, charge_id, kind, start, end, quantity, amount in rows:
+        subscription = by_id[subscription_id]
+        if (tenant_id != subscription.tenant_id or start is None or end > subscription.current_period_start
+                or end + PAST_WINDOW <= subscription.current_period_start):
+            continue
+        # [units, amount, whether the period was billed at all (a usage line)]
+        total = sums.setdefault(subscription_id, {}).setdefault((charge_id, start, end), [ZERO, ZERO, False])
+        if kind != Kind.MINIMUM:
+            total[0] += quantity
+        total[1] += amount
+        total[2] = total[2] or kind == Kind.USAGE
+    return {subscription_id: [BilledUsage(charge_id=charge_id, period_start=start, period_end=end, units=units,
+                                          amount=amount)
+                              for (charge_id, start, end), (units, amount, usage_billed) in sorted(periods.items())
+                              if usage_billed]
+            for subscription_id, periods in sums.items()}
+
+
+def _charges_by_id(ids: set[int]) -> dict[int, UsageCharge]:
+    return {charge.pk: charge for charge in UsageCharge.objects.filter(pk__in=ids)} if ids else {}
+
+
+def _late_usage_lines(subscription: Subscription, *, before: datetime, pauses: list[Pause],
+                      billed: list[BilledUsage] | None = None, charges: dict[int, UsageCharge] | None = None,
+                      meters: dict[str, Meter] | None = None,
+                      quantities: dict[tuple, Decimal] | None = None) -> list[DraftLine]:
+    """The usage that reached earlier periods after they were invoiced (_billed_usage says which): each such
+    (charge, period) re-rated on its active time at its own charge, less everything billed for it so far (its
+    usage and minimum lines and earlier late-usage lines), as one "late usage" line when that is a positive
+    amount. `before` is the start of the period being closed; a chunk's drafts pass what they read for the
+    whole chunk."""
+    if billed is None:
+        billed = _billed_usage([subscription]).get(subscription.pk, [])
+    if not billed:
+        return []
+    charges = charges if charges is not None else _charges_by_id({item.charge_id for item in billed})
+    if meters is None:
+        meters = meters_by_code(codes={charge.meter_code for charge in charges.values()})
+    quantities = quantities or {}
+    currency = subscription.price.currency
+    lines = []
+    for item in billed:
+        charge = charges.get(item.charge_id)
+        if charge is None or charge.meter_code not in meters:
+            continue  # a charge or meter ops removed since: what was billed stands
+        rated = usage_charge_rate(tenant=subscription.tenant, charge=charge, start=item.period_start,
+                                  end=item.period_end, meter=meters[charge.meter_code],
+                                  ranges=_active_ranges(item.period_start, item.period_end, pauses=pauses),
+                                  quantity=quantities.get(item.key))
+        line = _line(kind=Kind.LATE_USAGE, currency=currency,
+                     amount_exact=rated.amount + rated.minimum_topup - item.amount,
+                     description=f"{charge.name}: {_number(rated.units - item.units)} {charge.unit_name} received "
+                                 f"late for {_period_text(item.period_start, item.period_end)}",
+                     quantity=rated.units - item.units, usage_charge_id=charge.pk, meter_code=charge.meter_code,
+                     period_start=item.period_start, period_end=item.period_end,
+                     breakdown=[*rated.breakdown, {"kind": "billed_before", "units": _plain(item.units),
+                                                   "amount": _plain(-item.amount)}])
+        # A difference that rounds to nothing is left for a later close to bill with whatever arrives next.
+        if line.amount > 0:
+            lines.append(line)
+    return lines
+
+
+def _period_text(start: datetime, end: datetime) -> str:
+    """"1 Mar – 1 Apr 2026" (the year once when both ends share it)."""
+    if start.year == end.year:
+        return f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
+    return f"{start.day} {start:%b %Y} – {end.day} {end:%b %Y}"
 
 
 # --- Paused time ----------------------------------------------------------------------------------------------
