@@ -32,6 +32,7 @@ from django.db.models import Max
 from django.dispatch import receiver
 from django.utils import timezone
 
+from billing.errors import BillingError
 from billing.invoicing.events import invoice_paid, invoice_voided
 from billing.invoicing.services import invoice_mark_uncollectible
 from billing.models import DunningCase, Invoice, Payment, Subscription
@@ -148,7 +149,12 @@ def dunning_card_changed(*, tenant_id: int, now: datetime) -> list[DunningCase]:
     if not case_ids:
         return []
     tenant = Tenant.objects.get(pk=tenant_id)
-    card = stripe_api.customer_retrieve(stripe_customer_ensure(tenant=tenant).id).default_payment_method_id
+    try:
+        card = stripe_api.customer_retrieve(stripe_customer_ensure(tenant=tenant).id).default_payment_method_id
+    except BillingError as error:
+        # Stripe unreachable: the scheduled retries still come (and charge the new default card).
+        logger.warning("dunning_card_check_failed tenant=%s reason=%s", tenant_id, error.code)
+        return []
     if card is None:  # the card was removed, not replaced
         return []
     retried = []

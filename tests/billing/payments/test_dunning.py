@@ -16,7 +16,7 @@ from billing.invoicing.services import invoice_finalize, invoice_void
 from billing.invoicing.totals import invoice_totals_apply
 from billing.models import DunningCase, Invoice, InvoiceLine, Payment, Price, Subscription, SubscriptionEvent
 from billing.payments import dunning
-from billing.payments.dunning import dunning_retries_run
+from billing.payments.dunning import dunning_card_changed, dunning_retries_run
 from billing.payments.services import invoice_charge_idempotency_key, stripe_customer_ensure
 from billing.payments.tasks import invoice_charge_task
 from billing.selectors import entitlements_for
@@ -279,6 +279,19 @@ def test_a_card_change_of_another_tenant_retries_nothing(stripe, tenant_beta, de
     card_changed(stripe, tenant_beta, CARD_OK, deliver)
 
     assert attempts(declined) == [(1, "failed", 0 * DAY)]
+
+
+def test_a_card_change_stripe_cannot_confirm_waits_for_the_scheduled_retry(stripe, tenant_alpha, declined,
+                                                                             frozen_now, committed):
+    frozen_now.move_to(NOW + DAY / 2)
+    customer_id = stripe_customer_ensure(tenant=tenant_alpha).id
+    stripe.card_attach(customer_id, CARD_OK)
+    stripe.fail_next(status=503, path=f"/v1/customers/{customer_id}")
+
+    assert committed(dunning_card_changed, tenant_id=tenant_alpha.pk, now=NOW + DAY / 2) == []
+    beat_at(frozen_now, committed, NOW + DAY)
+
+    assert attempts(declined) == [(1, "failed", 0 * DAY), (2, "succeeded", DAY)]
 
 
 # --- Idempotency -------------------------------------------------------------------------------------------------
