@@ -331,9 +331,9 @@ def invoice_create(*, tenant: Tenant, subscription: Subscription | None, draft: 
     items are marked billed by it, an invoice that opens a period (a cycle or start invoice, or with
     `opens_period` an interval change's, which bills the new period in advance) uses one of its coupon's
     periods (the redemption ends with its last), and the owed AI tokens it invoices are settled in the wallet
-    (credited, which repays the debt). The totals are the draft's, which billing.invoicing.totals computed from these very lines. The draft
-    may be finalised from `finalize_after` (now + BILLING_DRAFT_PERIOD_HOURS); invoice_issue finalises it at once
-    when that is now.
+    (credited, which repays the debt). The totals are the draft's, which billing.invoicing.totals computed from
+    these very lines. The draft may be finalised from `finalize_after` (now + BILLING_DRAFT_PERIOD_HOURS);
+    invoice_issue finalises it at once when that is now.
 
     A cycle or start invoice for a period that already has one violates invoice_one_per_subscription_period
     (IntegrityError): the billing run relies on it. Pending items billed by someone else meanwhile are refused

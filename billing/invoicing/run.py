@@ -146,9 +146,9 @@ def _trials_process(*, now: datetime, result: BillingRunResult) -> None:
 def _chunk_close(subscription_ids: list[int], *, now: datetime, result: BillingRunResult) -> list[int]:
     """Close the periods of a chunk of due subscriptions in one transaction: lock those no other run holds,
     issue the cycle invoices of all but the unusual ones together (billing.invoicing.drafting's
-    cycle_invoice_drafts and cycle_invoices_issue) and roll those together. Returns the subscriptions to close one by one with _period_close: the unusual ones
-    (see _one_by_one), and those whose next period is due too. The counts reach `result` only once the chunk
-    has committed."""
+    cycle_invoice_drafts and cycle_invoices_issue) and roll those together. Returns the subscriptions to close
+    one by one with _period_close: the unusual ones (see _one_by_one), and those whose next period is due too.
+    The counts reach `result` only once the chunk has committed."""
     with transaction.atomic():
         subscriptions = list(Subscription.objects.select_for_update(skip_locked=True, of=("self",))
                              .select_related("tenant", "plan", "price__plan", "scheduled_price__plan")

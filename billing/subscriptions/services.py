@@ -91,7 +91,8 @@ def _start_invoice(subscription: Subscription, now: datetime) -> None:
     """Invoice the subscription's current period in advance (fixed fee and seats, times
     proration.period_fraction for a partial first period), with its coupon. Called when a period starts without
     a trial: at start, at trial conversion."""
-    invoice_issue(tenant=subscription.tenant, subscription=subscription, billing_reason=Invoice.Reason.SUBSCRIPTION_CREATE,
+    invoice_issue(tenant=subscription.tenant, subscription=subscription,
+                  billing_reason=Invoice.Reason.SUBSCRIPTION_CREATE,
                   draft=start_invoice_draft(subscription=subscription, now=now), now=now)
 
 
@@ -99,8 +100,8 @@ def _prorations_invoice_now(subscription: Subscription, now: datetime) -> None:
     """Invoice the subscription's pending items (prorations) now, as a subscription_update invoice."""
     draft = prorations_invoice_draft(subscription=subscription, now=now)
     if draft is not None:
-        invoice_issue(tenant=subscription.tenant, subscription=subscription, billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE,
-                      draft=draft, now=now)
+        invoice_issue(tenant=subscription.tenant, subscription=subscription,
+                      billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, draft=draft, now=now)
 
 
 def _period_close_invoice(subscription: Subscription, *, period_start: datetime, period_end: datetime,
