@@ -16,7 +16,7 @@ def stripe_server():
 
 
 @pytest.fixture
-def stripe(stripe_server, db):
+def stripe(stripe_server):
     """The fake's state for this test (emptied), with Stripe on: the secret key and API base point at it."""
     stripe_server.fake.reset()
     with override_settings(STRIPE_SECRET_KEY=TEST_SECRET_KEY, STRIPE_API_BASE=stripe_server.url,
