@@ -9,6 +9,7 @@ class BillingConfig(AppConfig):
         from billing import signals  # noqa: F401  (connects the receivers)
         # Registered in every process: services enqueue billing.email_send by name (see metering.apps).
         from billing import tasks  # noqa: F401
+        from billing.auto_recharge import receivers as auto_recharge_receivers  # noqa: F401  (recharges wallets)
         from billing.payments import dunning  # noqa: F401  (retries failed payments)
         from billing.payments import signals as payment_signals  # noqa: F401  (charges finalised invoices)
         from billing.payments.stripe_api import sdk_configure

@@ -43,6 +43,7 @@ from tenants.models import Tenant
 logger = logging.getLogger(__name__)
 
 Status = Invoice.Status
+MANUAL_COLLECTION = "manual"
 # The author of what an invoice's settlement does to its order; who settled the invoice is in invoicing's log.
 SETTLED_BY = "billing"
 
@@ -61,10 +62,13 @@ class TokenPackOrder:
 
 
 @transaction.atomic
-def token_pack_purchase(*, tenant: Tenant, pack: TokenPack, actor: str, now: datetime) -> TokenPackOrder:
+def token_pack_purchase(*, tenant: Tenant, pack: TokenPack, actor: str, now: datetime,
+                        collection_method: str = MANUAL_COLLECTION) -> TokenPackOrder:
     """Order `pack` for the tenant and issue its one-time invoice; return both. The invoice is finalised at once,
     whatever the draft period (the order's price is fixed, and a draft's lines could still be edited), and is
-    paid at once when the tenant's account credit covers it, crediting the tokens with it.
+    paid at once when the tenant's account credit covers it, crediting the tokens with it. It is collected by
+    `collection_method`: by hand by default, by Stripe for auto-recharge (the payment rail charges such an
+    invoice off-session as soon as it is finalised).
 
     Ordering a pack that already awaits payment returns that order and its invoice: the purchase's row lock
     makes a double-clicked Buy wait for the first click's invoice instead of issuing a second one. An order
@@ -78,6 +82,10 @@ def token_pack_purchase(*, tenant: Tenant, pack: TokenPack, actor: str, now: dat
                                    amount=Money(purchase.price, purchase.currency))
     invoice = invoice_create(tenant=tenant, subscription=None, draft=draft, billing_reason=Invoice.Reason.ONE_TIME,
                              now=now)
+    if collection_method != invoice.collection_method:
+        # On the draft: once finalised, an invoice's collection never changes (billing 0004).
+        Invoice.objects.filter(pk=invoice.pk).update(collection_method=collection_method)
+        invoice.collection_method = collection_method
     # Linked before it is finalised: an invoice the account credit pays at once settles the order as it is saved.
     token_purchase_invoice_link(purchase=purchase, invoice_id=invoice.pk)
     invoice = invoice_finalize(invoice=invoice, now=now)

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from billing import views as billing_views
+from billing.auto_recharge import views as auto_recharge_views
 from metering.usage import views as metering_views
 from metering.wallets import views as wallet_views
 from notifications import views as notification_views
@@ -33,6 +34,7 @@ urlpatterns = [
     path("wallet/purchases/", billing_views.token_pack_order_submit, name="wallet_purchase_create"),
     path("wallet/purchases/<int:purchase_id>/cancel/", billing_views.token_pack_cancel_submit,
          name="wallet_purchase_cancel"),
+    path("wallet/auto-recharge/", auto_recharge_views.auto_recharge_page, name="wallet_auto_recharge"),
     path("notifications/", notification_views.notifications_page, name="notifications"),
     path("notifications/read/", notification_views.notifications_read_all, name="notifications_read_all"),
     path("notifications/preferences/", notification_views.notification_preferences_page,

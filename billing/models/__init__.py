@@ -9,6 +9,7 @@ from billing.models.analytics import (
     SubscriptionRevenueDay,
     TenantChurnRisk,
 )
+from billing.models.auto_recharge import AutoRecharge, AutoRechargeOrder
 from billing.models.catalogue import Plan, PlanQuota, Price, Product, TenantPlan, UsageCharge
 from billing.models.coupons import Coupon, CouponRedemption, PromotionCode
 from billing.models.credit import AccountCredit, AccountCreditEntry
@@ -26,5 +27,6 @@ __all__ = [
     "Price", "Product", "PromotionCode", "ServiceQuote", "StripeSettlement", "Subscription", "SubscriptionEvent",
     "TaxRate", "TenantPlan", "UsageCharge",
     "DunningCase",
+    "AutoRecharge", "AutoRechargeOrder",
     "RevenueDay", "RevenueMoneyDay", "RevenuePlanDay", "RevenueSnapshot", "SubscriptionRevenueDay", "TenantChurnRisk",
 ]

@@ -27,6 +27,12 @@ class Wallet(models.Model):
         null=True, blank=True,
         help_text="Email the owners when a debit takes the balance from above this to at or below it.",
     )
+    # Kept by billing's auto-recharge (wallet_recharge_arm): its threshold while a recharge may start, empty while it
+    # is off or one is in flight. Read by the debit's own statement, so arming costs the hot path nothing.
+    recharge_below = models.BigIntegerField(
+        null=True, blank=True, editable=False,
+        help_text="Auto-recharge is armed: a debit leaving the balance below this asks billing for a recharge.",
+    )
     # Written by every debit with what it took from the allowance, so that the one UPDATE can return it
     # (RETURNING sees only the new row before PostgreSQL 18): no separate row lock to read the old allowance.
     # Means nothing between debits.
@@ -39,6 +45,7 @@ class Wallet(models.Model):
             models.CheckConstraint(condition=models.Q(balance__gte=0), name="wallet_balance_not_negative"),
             models.CheckConstraint(condition=models.Q(low_balance_threshold__gte=0),
                                    name="wallet_threshold_not_negative"),
+            models.CheckConstraint(condition=models.Q(recharge_below__gte=1), name="wallet_recharge_below_positive"),
             models.CheckConstraint(condition=models.Q(allowance__gte=0, allowance__lte=models.F("balance")),
                                    name="wallet_allowance_within_balance"),
             models.CheckConstraint(condition=models.Q(allowance=0) | models.Q(allowance_grant__isnull=False),

@@ -42,6 +42,7 @@ from billing.selectors import InvoiceBrief, entitlements_for, invoice_briefs
 from config.errors import DomainError
 from metering.models import TokenPack, TokenPurchase, Wallet, WalletEntry, WalletFeature
 from metering.usage.selectors import month_bounds
+from metering.wallets.signals import wallet_balance_fell
 from tenants.models import Tenant
 from tenants.urls_for import tenant_url
 
@@ -113,7 +114,7 @@ WITH debited AS (
     WHERE wallet.tenant_id = %(tenant_id)s AND wallet.balance >= %(tokens)s
       AND NOT EXISTS (SELECT 1 FROM metering_walletentry AS seen
                       WHERE seen.wallet_id = wallet.id AND seen.idempotency_key = %(key)s)
-    RETURNING wallet.id, wallet.balance, wallet.low_balance_threshold,
+    RETURNING wallet.id, wallet.balance, wallet.low_balance_threshold, wallet.recharge_below,
               CASE WHEN wallet.last_debit_from_allowance > 0 THEN wallet.allowance_grant_id END AS grant_id,
               wallet.last_debit_from_allowance AS from_grant
 ),
@@ -127,7 +128,7 @@ entry AS (
     RETURNING id, wallet_id, grant_id, grant_tokens
 )
 SELECT entry.id, entry.wallet_id, debited.balance, debited.low_balance_threshold, entry.grant_id,
-       entry.grant_tokens
+       entry.grant_tokens, debited.recharge_below
 FROM entry, debited
 """
 
@@ -139,7 +140,9 @@ def wallet_debit(*, tenant: Tenant, tokens: int, feature: str, reason: str, idem
     Raises InsufficientBalance (and changes nothing) when the balance does not cover them, a tenant without a
     wallet included. A retry with the same idempotency key changes nothing and returns the first entry; the
     same key for a different debit raises IdempotencyKeyReused. When the debit takes the balance from above
-    the tenant's low-balance threshold to at or below it, the owners are emailed once it has committed.
+    the tenant's low-balance threshold to at or below it, the owners are emailed once it has committed; when it
+    leaves the balance below the armed auto-recharge threshold, or is refused while the balance is below it,
+    wallet_balance_fell is sent once it has committed (metering.wallets.signals).
 
     Not @transaction.atomic on purpose: the work is one SQL statement, which is atomic by itself (see
     DEBIT_SQL). Called inside a transaction, it runs in a savepoint so that a racing duplicate key does not
@@ -161,8 +164,9 @@ def wallet_debit(*, tenant: Tenant, tokens: int, feature: str, reason: str, idem
         row = None  # a concurrent debit with this key committed first: answer with its entry, below
     if row is None:
         return _debit_not_applied(tenant=tenant, tokens=tokens, feature=feature, idempotency_key=idempotency_key)
-    entry_id, wallet_id, balance, threshold, grant_id, grant_tokens = row
+    entry_id, wallet_id, balance, threshold, grant_id, grant_tokens, recharge_below = row
     _low_balance_check(tenant=tenant, balance=balance, tokens=tokens, threshold=threshold)
+    _recharge_check(tenant=tenant, balance=balance, recharge_below=recharge_below)
     # The entry as stored, without reading it back (marked as loaded, as Model.from_db would).
     entry = WalletEntry(id=entry_id, wallet_id=wallet_id, kind=Kind.USAGE_DEBIT, tokens=-tokens,
                         balance_after=balance, reason=params["reason"], feature=feature,
@@ -185,7 +189,10 @@ def _debit_not_applied(*, tenant: Tenant, tokens: int, feature: str, idempotency
         if (previous.kind, previous.tokens, previous.feature) != (Kind.USAGE_DEBIT, -tokens, feature):
             raise IdempotencyKeyReused("This idempotency key was already used for a different wallet entry.")
         return previous
-    balance = Wallet.objects.filter(tenant=tenant).values_list("balance", flat=True).first() or 0
+    balance, recharge_below = Wallet.objects.filter(tenant=tenant).values_list("balance", "recharge_below").first() \
+        or (0, None)
+    # A refused debit asks for a recharge too: at a balance too low for any request, no debit would ever succeed.
+    _recharge_check(tenant=tenant, balance=balance, recharge_below=recharge_below)
     raise InsufficientBalance(balance=balance, requested=tokens)
 
 
@@ -222,6 +229,7 @@ def wallet_debit_or_owe(*, tenant: Tenant, tokens: int, feature: str, reason: st
                        idempotency_key, tokens, owed, wallet.owed)
     if taken:
         _low_balance_check(tenant=tenant, balance=wallet.balance, tokens=taken, threshold=wallet.low_balance_threshold)
+    _recharge_check(tenant=tenant, balance=wallet.balance, recharge_below=wallet.recharge_below)
     return entry
 
 
@@ -387,6 +395,14 @@ def _low_balance_check(*, tenant: Tenant, balance: int, tokens: int, threshold: 
                                       threshold=threshold), robust=True)
 
 
+def _recharge_check(*, tenant: Tenant, balance: int, recharge_below: int | None) -> None:
+    """Tell billing, once committed, that the balance is below the armed auto-recharge threshold. Robust: a
+    receiver's failure never fails the debit, and the wallet stays armed, so the next debit asks again."""
+    if recharge_below is not None and balance < recharge_below:
+        transaction.on_commit(partial(wallet_balance_fell.send_robust, sender=Wallet, tenant_id=tenant.pk,
+                                      balance=balance), robust=True)
+
+
 # --- Settings --------------------------------------------------------------------------------------
 
 @transaction.atomic
@@ -399,6 +415,21 @@ def wallet_threshold_set(*, tenant: Tenant, threshold: int | None) -> Wallet:
     wallet.low_balance_threshold = threshold
     wallet.save(update_fields=["low_balance_threshold", "updated_at"])
     return wallet
+
+
+def wallet_recharge_arm(*, tenant: Tenant, below: int | None) -> int:
+    """Arm auto-recharge at `below` tokens (debits leaving the balance below it send wallet_balance_fell), or
+    disarm it with None; return the balance as the wallet's row lock sees it. For billing's auto-recharge, which
+    decides under its own lock when a recharge may start: the row lock taken here is held until the caller's
+    transaction ends."""
+    if below is not None and (isinstance(below, bool) or not 1 <= below <= MAX_TOKENS):
+        raise WalletError(f"The auto-recharge threshold is a number of tokens from 1 to {MAX_TOKENS:,}.",
+                          field="threshold")
+    wallet_ensure(tenant=tenant)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE metering_wallet SET recharge_below = %s WHERE tenant_id = %s RETURNING balance",
+                       [below, tenant.pk])
+        return cursor.fetchone()[0]
 
 
 # --- Token purchases -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The Wallet page on a tenant's host (owners and billing): the AI-token balance, the low-balance threshold,
-the token packs on sale and the orders awaiting payment with their invoices, and the latest ledger entries.
-Everything is read and written for `request.tenant` only. Ordering and cancelling a pack are billing's views
-(billing.views): an order is sold on an invoice."""
+the token packs on sale and the orders awaiting payment with their invoices, auto-recharge, and the latest ledger
+entries. Everything is read and written for `request.tenant` only. Ordering and cancelling a pack, and setting
+up auto-recharge, are billing's views (billing.views, billing.auto_recharge.views): they order on invoices."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import Action, staff_action_required, user_can
+from billing.auto_recharge.selectors import auto_recharge_state
 from billing.selectors import invoice_briefs
 from metering.models import TokenPurchase, WalletFeature
 from metering.wallets.selectors import token_pack_list_active, token_purchase_list, wallet_entry_list, wallet_summary
@@ -64,6 +65,8 @@ def _wallet_page_render(request: HttpRequest, *, threshold_form: ThresholdForm |
             initial={"low_balance_threshold": summary.low_balance_threshold}),
         "packs": list(token_pack_list_active()),
         "can_order": user_can(request.user, Action.MANAGE_BILLING),
+        # Billing's: the form posts to billing (billing.auto_recharge.views).
+        "auto_recharge": auto_recharge_state(tenant=tenant),
         "pending_purchases": [(purchase, invoices.get(purchase.invoice_id)) for purchase in pending],
         # Usually one text; several only if the operator changed it while orders were open.
         "payment_instructions": sorted({invoice.payment_instructions for invoice in invoices.values()
