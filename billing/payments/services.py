@@ -166,7 +166,9 @@ def invoice_charge(*, invoice: Invoice, attempt: int, now: datetime) -> Payment:
     unreachable raises PaymentProviderUnavailable with nothing recorded: retry the same attempt."""
     existing = Payment.objects.filter(invoice_id=invoice.pk, attempt=attempt).first()
     if existing is not None:
-        return existing
+        # A run that stopped before the hosted page was made leaves it to this one.
+        needs_page = existing.status == Status.REQUIRES_ACTION and not existing.action_url
+        return payment_action_url_ensure(payment=existing) if needs_page else existing
     invoice = Invoice.objects.select_related("tenant").get(pk=invoice.pk)
     if invoice.collection_method != STRIPE_COLLECTION:
         raise InvoiceStateInvalid(f"Invoice {invoice} is collected manually, not by Stripe.",

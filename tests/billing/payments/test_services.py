@@ -316,3 +316,16 @@ def test_the_charge_task_skips_an_invoice_paid_in_the_meantime(stripe, tenant_al
 
     assert invoice_charge_task.delay(invoice_id=invoice.pk, attempt=1).get() == "skipped"
     assert stripe.creates("/v1/payment_intents") == []
+
+
+def test_an_attempt_that_stopped_before_its_hosted_page_was_made_gets_it_when_run_again(stripe, tenant_alpha):
+    card_on_file(stripe, tenant_alpha, CARD_AUTHENTICATION)
+    invoice = stripe_invoice(tenant_alpha)
+    waiting = invoice_charge(invoice=invoice, attempt=1, now=NOW)
+    Payment.objects.filter(pk=waiting.pk).update(action_url="")
+
+    again = invoice_charge(invoice=invoice, attempt=1, now=NOW)
+
+    assert again.action_url == waiting.action_url
+    assert len(stripe.of_type("checkout.session")) == 1
+    assert len(stripe.of_type("payment_intent")) == 1
