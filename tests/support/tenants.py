@@ -90,7 +90,9 @@ def tenant_billing_purge(tenant: Tenant) -> None:
         for table in ("billing_accountcreditentry", "billing_accountcredit", "billing_creditnote",
                       "billing_pendinginvoiceitem", "billing_servicequote", "billing_billingemail"):
             cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
-        # Stripe payments of its invoices and what they settled (billing.payments), before the invoices.
+        # Its dunning cases, the Stripe payments of its invoices and what they settled (billing.payments), before
+        # the invoices.
+        cursor.execute("DELETE FROM billing_dunningcase WHERE tenant_id = %s", [tenant.pk])
         cursor.execute("DELETE FROM billing_stripesettlement WHERE tenant_id = %s OR invoice_id IN "
                        "(SELECT id FROM billing_invoice WHERE tenant_id = %s)", [tenant.pk, tenant.pk])
         cursor.execute("DELETE FROM billing_payment WHERE tenant_id = %s", [tenant.pk])
