@@ -3,7 +3,8 @@
 - Any change to a plan, its quotas, a tenant's assignment or its subscription forgets the cached entitlements
   (billing.selectors.entitlements_for), whether it comes from a service, the admin or a shell.
 - A finalised invoice is emailed; a paid one too (when money was paid) and it clears a past-due subscription
-  once nothing of it is overdue any more; subscription changes people would want to know about are emailed.
+  once nothing of it is overdue or in dunning any more; subscription changes people would want to know about are
+  emailed.
 - A token-pack invoice saved paid or void, and a credit note on one, settle its order (billing.token_packs).
 Invoicing's signals are sent after commit (billing.invoicing.events), so none of this acts on a rollback. The
 token-pack receivers listen to the models' own saves instead, inside the transaction: the tokens and the money
@@ -18,6 +19,7 @@ from billing.invoicing.events import invoice_finalized, invoice_paid
 from billing.models import (
     BillingEmail,
     CreditNote,
+    DunningCase,
     Invoice,
     Plan,
     PlanQuota,
@@ -73,7 +75,12 @@ def invoice_paid_settle(sender, invoice: Invoice, **kwargs) -> None:
     now = timezone.now()
     still_overdue = Invoice.objects.filter(subscription_id=invoice.subscription_id, status=Invoice.Status.OPEN,
                                            due_at__lte=now).exists()
-    if not still_overdue:
+    # An invoice still in dunning keeps the subscription past due even before its due date: clearing it would
+    # restart the grace days at that invoice's next failure (and dunning marks past due only when a case opens).
+    # This invoice's own case is left out: dunning ends it on this same signal, in whichever order.
+    still_dunned = DunningCase.objects.filter(subscription_id=invoice.subscription_id,
+                                              status=DunningCase.Status.ACTIVE).exclude(invoice_id=invoice.pk).exists()
+    if not still_overdue and not still_dunned:
         subscription = Subscription.objects.get(pk=invoice.subscription_id)
         subscription_past_due_clear(subscription=subscription, now=now)
 

@@ -235,6 +235,21 @@ def test_an_invoice_paid_by_hand_ends_dunning_and_nothing_more_is_charged(stripe
     assert len(stripe.creates(PAYMENT_INTENTS)) == 1
 
 
+def test_paying_another_invoice_of_the_subscription_does_not_restart_the_grace_of_one_in_dunning(
+        stripe, declined, subscription, frozen_now, committed):
+    # The declined renewal is not yet due (net terms): only its dunning case keeps the subscription past due.
+    assert declined.due_at > NOW + 2 * DAY
+    subscription.collection_method = "manual"
+    other = renewal_issued(subscription, "10.00")
+    frozen_now.move_to(NOW + 2 * DAY)
+
+    committed(invoice_pay, other)
+
+    subscription.refresh_from_db()
+    assert (subscription.status, subscription.past_due_since) == (Subscription.Status.PAST_DUE, NOW)
+    assert DunningCase.objects.get(invoice=declined).status == CaseStatus.ACTIVE
+
+
 def test_a_voided_invoice_closes_its_case(stripe, declined, frozen_now, committed):
     committed(invoice_void, invoice=declined, actor="ops@tollgate.test", now=NOW)
     beat_at(frozen_now, committed, NOW + DAY)
