@@ -12,9 +12,11 @@ import pytest
 from billing.invoicing.drafting import cycle_invoice_draft, cycle_invoice_drafts, upcoming_invoice
 from billing.invoicing.run import billing_run
 from billing.models import Invoice, InvoiceLine, Subscription
+from billing.subscriptions.services import subscription_pause, subscription_resume
 from metering.models import Meter
 from metering.usage.services import event_ingest
 from tests.support.billing import (
+    ACTOR,
     invoice_lines,
     invoice_pay,
     invoice_totals,
@@ -151,3 +153,20 @@ def test_a_chunk_bills_late_usage_as_the_subscription_alone_would(tenant_alpha, 
     # 2,950 calls: 20 packages; 1,100 calls: 1 package.
     assert [[line.amount for line in chunk[s.pk].lines if line.kind == Kind.LATE_USAGE] for s in subscriptions] == [
         [Decimal("10.00")], [Decimal("0.50")]]
+
+
+def test_late_usage_stamped_in_paused_time_is_not_billed(tenant_alpha, clock, catalogue, calls):
+    subscription = subscription_started(tenant_alpha, catalogue.pro, at=MAR_1)
+    subscription_pause(subscription=subscription, actor=ACTOR, now=at(clock, MAR_10))
+    subscription_resume(subscription=subscription, actor=ACTOR, now=at(clock, datetime(2026, 3, 25, tzinfo=UTC)))
+    billing_run(now=at(clock, APR_1))
+    late_calls(tenant_alpha, calls, 3000, stamped=MAR_20, received=at(clock, APR_5))
+    late_calls(tenant_alpha, calls, 1200, stamped=MAR_30, received=APR_5)
+
+    billing_run(now=at(clock, MAY_1))
+
+    *_, may = invoices_checked(tenant_alpha)
+    # Only the 1,200 calls of March 30 (active) count: 2 packages beyond the 1,000 included.
+    assert invoice_lines(may) == [
+        NO_CALLS, (Kind.LATE_USAGE, "API calls: 1,200 calls received late for 1 Mar – 1 Apr 2026", "1.00"),
+        (Kind.FIXED, PRO, "99.00")]
