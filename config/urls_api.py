@@ -18,6 +18,7 @@ from billing.api import (
     SubscriptionReactivateApi,
     UpcomingInvoiceApi,
 )
+from billing.auto_recharge.api import AutoRechargeApi
 from metering.gateway.api import AiCodeCreateApi, AiMessageCreateApi
 from metering.usage.api import EventIngestApi, UsageSeriesApi, UsageSummaryApi
 from metering.wallets.api import WalletDetailApi, WalletEntryListApi
@@ -33,6 +34,7 @@ urlpatterns = [
     path("v1/usage/summary", UsageSummaryApi.as_view(), name="api_usage_summary"),
     path("v1/wallet", WalletDetailApi.as_view(), name="api_wallet"),
     path("v1/wallet/entries", WalletEntryListApi.as_view(), name="api_wallet_entries"),
+    path("v1/wallet/auto-recharge", AutoRechargeApi.as_view(), name="api_wallet_auto_recharge"),
     path("v1/ai/messages", AiMessageCreateApi.as_view(), name="api_ai_messages"),
     path("v1/ai/code", AiCodeCreateApi.as_view(), name="api_ai_code"),
     path("v1/plans", PlanListApi.as_view(), name="api_plans"),

@@ -7,6 +7,7 @@ from django.utils import timezone
 from billing.models import AutoRecharge, AutoRechargeOrder
 from billing.token_packs import token_pack_purchase
 from metering.models import TokenPack
+from tests.support.api import api_client, api_key_for
 from tests.support.tenants import client_for
 
 pytestmark = pytest.mark.django_db
@@ -51,3 +52,21 @@ def test_an_alpha_session_on_betas_host_cannot_set_betas_auto_recharge(alpha_own
 
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     assert AutoRecharge.objects.get(tenant=tenant_beta).threshold == 777_777
+
+
+def test_alphas_key_reads_alphas_auto_recharge_only(tenant_alpha, beta_recharging):
+    response = api_client(tenant_alpha, api_key_for(tenant_alpha)).get("/api/v1/wallet/auto-recharge")
+
+    assert response.status_code == 200
+    assert response.json()["threshold"] is None and response.json()["in_flight"] is None
+
+
+def test_a_key_of_beta_is_refused_on_alphas_auto_recharge(tenant_alpha, tenant_beta, beta_recharging):
+    on_alpha = api_client(tenant_alpha, api_key_for(tenant_beta))
+
+    response = on_alpha.put("/api/v1/wallet/auto-recharge", {"enabled": False, "threshold": 5, "pack": "tokens-1m"},
+                            content_type="application/json")
+
+    assert response.status_code == 401
+    assert not AutoRecharge.objects.filter(tenant=tenant_alpha).exists()
+    assert AutoRecharge.objects.get(tenant=tenant_beta).enabled is True
