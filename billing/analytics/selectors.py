@@ -216,11 +216,11 @@ def revenue_months(*, currency: str, day: date, months: int = MONTHS_SHOWN) -> l
     snapshotted = set(RevenueSnapshot.objects.filter(day__gte=window_start, day__lte=day)
                       .values_list("day", flat=True))
     days = {row.day: row for row in RevenueDay.objects.filter(currency=currency, day__gte=window_start, day__lte=day)}
-    money: dict[date, dict[str, Decimal | int]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    money: dict[date, dict[str, Decimal | int]] = defaultdict(dict)
     for row in RevenueMoneyDay.objects.filter(currency=currency, day__gte=first, day__lte=day).values():
         totals = money[month_start(row["day"])]
         for name in MONEY_FIELDS:
-            totals[name] += row[name]
+            totals[name] = totals.get(name, 0) + row[name]
 
     def state_on(on: date) -> tuple[Decimal, int] | None:
         if on in days:

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Sum
+from psycopg.types.json import Jsonb
 
 from accounts.selectors import member_counts
 from billing.analytics import sql
@@ -46,6 +47,9 @@ USAGE_KINDS = [Kind.USAGE.value, Kind.MINIMUM.value]
 TOKEN_KINDS = [Kind.WALLET_SHORTFALL.value]
 # The windows the churn-risk factors look back over.
 ACTIVITY_DAYS = 30
+CHURN_RISK_COLUMNS = ("tenant_id", "day", "score", "level", "low_usage", "failed_payments", "no_team",
+                      "oldest_features_only", "active_days", "failed_payment_count", "past_due", "members",
+                      "meters_used", "mrr", "currency")
 FAILED_PAYMENT_DAYS = 90
 
 
@@ -143,14 +147,15 @@ def churn_risks_refresh(*, day: date) -> ChurnRiskRefresh:
                            failed_payments=failures.get(tenant_id, 0), past_due=row["past_due"] > 0,
                            members=members.get(schemas[tenant_id]))
         score = churn_risk_score(facts)
-        risks.append(TenantChurnRisk(
-            tenant_id=tenant_id, day=day, score=score.score, level=score.level, low_usage=score.low_usage,
-            failed_payments=score.failed_payments, no_team=score.no_team,
-            oldest_features_only=score.oldest_features_only, active_days=facts.active_days,
-            failed_payment_count=facts.failed_payments, past_due=facts.past_due, members=facts.members,
-            meters_used=sorted(facts.meters_used), mrr=row["mrr"], currency=row["currency"]))
+        risks.append((tenant_id, day, score.score, score.level, score.low_usage, score.failed_payments,
+                      score.no_team, score.oldest_features_only, facts.active_days, facts.failed_payments,
+                      facts.past_due, facts.members, Jsonb(sorted(facts.meters_used)), row["mrr"], row["currency"]))
     TenantChurnRisk.objects.all().delete()
-    TenantChurnRisk.objects.bulk_create(risks)
+    # One COPY for every customer: building 10,000 model instances and their INSERT costs seconds.
+    with connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY billing_tenantchurnrisk ({', '.join(CHURN_RISK_COLUMNS)}) FROM STDIN") as copy:
+        for risk in risks:
+            copy.write_row(risk)
     return ChurnRiskRefresh(day=day, scored=len(risks))
 
 

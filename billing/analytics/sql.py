@@ -26,17 +26,18 @@ SELECT s.id AS subscription_id, s.tenant_id, price.plan_id, price.id AS price_id
            / CASE price.interval WHEN 'quarter' THEN 3 WHEN 'year' THEN 12 ELSE 1 END, 6)
        ELSE 0 END AS mrr
 FROM billing_subscription AS s
-CROSS JOIN LATERAL (
-    SELECT (SELECT e.after FROM billing_subscriptionevent AS e
-             WHERE e.subscription_id = s.id AND e.created_at < %(at)s AND e.after ? 'status'
-             ORDER BY e.created_at DESC, e.id DESC LIMIT 1) AS entry
-) AS last
-CROSS JOIN LATERAL (
-    SELECT coalesce(last.entry,
-                    (SELECT e.before FROM billing_subscriptionevent AS e
-                      WHERE e.subscription_id = s.id AND e.created_at >= %(at)s AND e.before ? 'status'
-                      ORDER BY e.created_at, e.id LIMIT 1)) AS entry
-) AS history
+LEFT JOIN LATERAL (
+    SELECT e.after AS entry FROM billing_subscriptionevent AS e
+    WHERE e.subscription_id = s.id AND e.created_at < %(at)s AND e.after ? 'status'
+    ORDER BY e.created_at DESC, e.id DESC LIMIT 1
+) AS last ON true
+LEFT JOIN LATERAL (
+    SELECT e.before AS entry FROM billing_subscriptionevent AS e
+    WHERE last.entry IS NULL AND e.subscription_id = s.id AND e.created_at >= %(at)s AND e.before ? 'status'
+    ORDER BY e.created_at, e.id LIMIT 1
+) AS later ON true
+-- OFFSET 0 keeps the planner from inlining the entry into every expression that reads it (one lookup each).
+CROSS JOIN LATERAL (SELECT coalesce(last.entry, later.entry) AS entry OFFSET 0) AS history
 LEFT JOIN billing_price AS entry_price ON entry_price.code = history.entry ->> 'price'
 CROSS JOIN LATERAL (
     SELECT coalesce(history.entry ->> 'status', s.status) AS status,
