@@ -11,6 +11,7 @@ class BillingConfig(AppConfig):
         from billing import tasks  # noqa: F401
         from billing.auto_recharge import receivers as auto_recharge_receivers  # noqa: F401  (recharges wallets)
         from billing.payments import dunning  # noqa: F401  (retries failed payments)
+        from billing.payments import self_service  # noqa: F401  (renewals charged to a saved card)
         from billing.payments import signals as payment_signals  # noqa: F401  (charges finalised invoices)
         from billing.payments.stripe_api import sdk_configure
         from billing.payments.webhooks import webhook_receivers_connect

@@ -33,8 +33,9 @@ from billing.subscriptions.services import subscription_past_due_clear
 from billing.token_packs import token_pack_credit_note_apply, token_pack_invoice_settle
 from config.lookup_cache import lookup_forget
 
-# History entries that are routine, not news: every period's renewal.
-QUIET_ACTIONS = frozenset({"renewed"})
+# History entries that are routine, not news: every period's renewal, and renewals charged to the card the tenant
+# just saved (its billing page says so).
+QUIET_ACTIONS = frozenset({"renewed", "collection_changed"})
 
 
 @receiver(post_save, sender=Plan)

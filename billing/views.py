@@ -1,8 +1,10 @@
 """The Billing page on a tenant's host, the invoice pages behind it, and the token-pack orders the Wallet page
 places (an order is sold on an invoice). Every staff member sees the plan and its limits; owners and billing
 members (Action.VIEW_BILLING) see the rest (invoices, credit, the upcoming invoice, the plan comparison,
-quotes); they also change it (Action.MANAGE_BILLING), each change through a billing service,
-its refusals (DomainError) shown as form errors or messages. Everything is read for `request.tenant` only:
+quotes, the card on file); they also change it (Action.MANAGE_BILLING), each change through a billing service,
+its refusals (DomainError) shown as form errors or messages. With Stripe on they save a card and manage it in
+Stripe's portal, and pay an open invoice on a hosted Checkout page; those pages' return URLs only show a message:
+the webhooks settle. Everything is read for `request.tenant` only:
 an invoice is found by number among the tenant's own finalised invoices, never by a bare id."""
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -27,6 +31,15 @@ from billing.invoicing.pdf import invoice_pdf
 from billing.invoicing.rating import usage_daily
 from billing.invoicing.selectors import credit_note_list, invoice_get, invoice_list
 from billing.models import BillingProfile, Invoice, InvoiceLine, Price, Product, Subscription
+from billing.payments.selectors import default_card_get
+from billing.payments.self_service import (
+    PAYABLE,
+    card_portal_url_create,
+    invoice_pay_now_url_create,
+    subscription_card_collection_enable,
+)
+from billing.payments.services import card_setup_checkout_create
+from billing.payments.stripe_api import stripe_enabled
 from billing.quotes.selectors import product_list, service_quote_get, service_quote_list
 from billing.quotes.services import (
     BRIEF_MAX_CHARS,
@@ -52,9 +65,17 @@ from config.money import Money, money_format, money_round
 from metering.models import TokenPack
 from metering.usage.selectors import usage_percent_whole, usage_summary
 from metering.wallets.selectors import token_pack_list_active, token_purchase_get
+from tenants.models import Tenant
 
 INVOICES_SHOWN = 24
 MAX_SEATS = 10_000
+CARD_SECTION = "#billing-card"
+# What the card pages' return URLs (?card=...) say; nothing is decided by them.
+CARD_RETURN_MESSAGES = {
+    "saved": (messages.INFO, "Thank you: your card is being saved. It shows here once Stripe confirms it, "
+                             "usually within seconds."),
+    "canceled": (messages.INFO, "No card was saved."),
+}
 
 
 # --- Forms ---------------------------------------------------------------------------------------------------
@@ -137,6 +158,9 @@ class TokenPackOrderForm(forms.Form):
 @staff_action_required(Action.USE_PRODUCT)
 @require_GET
 def billing_page(request: HttpRequest) -> HttpResponse:
+    returned = CARD_RETURN_MESSAGES.get(request.GET.get("card", ""))
+    if returned is not None and user_can(request.user, Action.MANAGE_BILLING):
+        messages.add_message(request, *returned)
     return _billing_page_render(request)
 
 
@@ -192,6 +216,7 @@ def _billing_details(request: HttpRequest, *, subscription: Subscription | None,
         "quotes": [(quote, Money(quote.amount, quote.currency) if quote.amount is not None else None)
                    for quote in service_quote_list(tenant=tenant)],
         "products": product_list(),
+        "payments": _payment_method_details(tenant, subscription=subscription),
         "upcoming": None,
         "comparison": None,
     }
@@ -207,6 +232,15 @@ def _billing_details(request: HttpRequest, *, subscription: Subscription | None,
     except BillingError as error:
         details["estimate_error"] = error.message
     return details
+
+
+def _payment_method_details(tenant: Tenant, *, subscription: Subscription | None) -> dict:
+    """The card section: with Stripe, the card on file and whether renewals are charged to it; without, the
+    payment instructions printed on the invoices."""
+    if not stripe_enabled():
+        return {"stripe": False, "instructions": settings.BILLING_ISSUER.get("payment_instructions", "")}
+    by_card = subscription is not None and subscription.collection_method == Subscription.CollectionMethod.STRIPE
+    return {"stripe": True, "card": default_card_get(tenant=tenant), "by_card": by_card}
 
 
 def _profile_initial(profile: BillingProfile | None) -> dict:
@@ -354,6 +388,74 @@ def billing_profile_submit(request: HttpRequest) -> HttpResponse:
     return _billing_page_render(request, profile_form=form, status=400)
 
 
+# --- Payment method (Stripe) ---------------------------------------------------------------------------------
+
+def _card_section_redirect() -> HttpResponseRedirect:
+    return HttpResponseRedirect(reverse("section_billing") + CARD_SECTION)
+
+
+def _billing_url(request: HttpRequest, query: str = "") -> str:
+    # Back to the host the tenant came from (its custom domain too), at the card section.
+    return request.build_absolute_uri(reverse("section_billing")) + query + CARD_SECTION
+
+
+def _see_other(url: str) -> HttpResponse:
+    # After a POST, the browser follows with a GET (Stripe's hosted pages are GETs).
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+@staff_action_required(Action.MANAGE_BILLING)
+@require_POST
+def card_add_submit(request: HttpRequest) -> HttpResponse:
+    """To Stripe's Checkout page in setup mode; the card is saved by its webhook, whatever the return URL says."""
+    if not stripe_enabled():
+        messages.error(request, "Invoices are paid by transfer here: there is no card to add.")
+        return _card_section_redirect()
+    try:
+        session = card_setup_checkout_create(tenant=request.tenant, success_url=_billing_url(request, "?card=saved"),
+                                             cancel_url=_billing_url(request, "?card=canceled"))
+    except BillingError as error:
+        messages.error(request, error.message)
+        return _card_section_redirect()
+    return _see_other(session.url)
+
+
+@staff_action_required(Action.MANAGE_BILLING)
+@require_http_methods(["GET", "POST"])
+def card_portal_open(request: HttpRequest) -> HttpResponse:
+    """A fresh Stripe customer-portal session, then there. A stable link emails can carry (a portal URL expires
+    within minutes); a GET may open it because it changes nothing of ours (a tenant without a Stripe customer is
+    sent to the card section instead of getting one made)."""
+    if not stripe_enabled():
+        messages.error(request, "Invoices are paid by transfer here: there is no card to manage.")
+        return _card_section_redirect()
+    try:
+        url = card_portal_url_create(tenant=request.tenant, return_url=_billing_url(request))
+    except BillingError as error:
+        messages.error(request, error.message)
+        return _card_section_redirect()
+    if url is None:
+        messages.info(request, "There is no card to manage yet: add one.")
+        return _card_section_redirect()
+    return _see_other(url)
+
+
+@staff_action_required(Action.MANAGE_BILLING)
+@require_POST
+def card_collection_submit(request: HttpRequest) -> HttpResponse:
+    """Charge the subscription's renewals to the card on file (saving a card does it too)."""
+    subscription = subscription_card_collection_enable(tenant=request.tenant, actor=_actor(request),
+                                                       now=timezone.now()) if stripe_enabled() else None
+    if subscription is None:
+        messages.error(request, "Nothing was changed: renewals can be charged to a card once one is saved and "
+                                "there is a subscription.")
+    else:
+        messages.success(request, "Your next invoices are charged to your card.")
+    return _card_section_redirect()
+
+
 # --- Productized services ------------------------------------------------------------------------------------
 
 @staff_action_required(Action.MANAGE_BILLING)
@@ -414,7 +516,27 @@ def invoice_page(request: HttpRequest, number: str) -> HttpResponse:
     document = invoice_document(invoice=invoice)
     lines = [(line, document_line, line.pk in usage_line_ids)
              for line, document_line in zip(invoice.lines.all(), document.lines, strict=True)]
-    return render(request, "billing/invoice.html", {"invoice": invoice, "document": document, "lines": lines})
+    can_pay_now = (stripe_enabled() and invoice.status in PAYABLE and invoice.amount_due > 0
+                   and user_can(request.user, Action.MANAGE_BILLING))
+    return render(request, "billing/invoice.html", {
+        "invoice": invoice, "document": document, "lines": lines, "can_pay_now": can_pay_now,
+        # Back from the hosted page: the webhook marks the invoice paid; until then, say it is on its way.
+        "payment_returned": request.GET.get("paid") == "1" and invoice.status in PAYABLE,
+    })
+
+
+@staff_action_required(Action.MANAGE_BILLING)
+@require_POST
+def invoice_pay_now(request: HttpRequest, number: str) -> HttpResponse:
+    """To a hosted Checkout page for the invoice's amount due. Paid there, the invoice is settled by Stripe's
+    webhook, never by the return to ?paid=1."""
+    invoice = _invoice_or_404(request, number)
+    try:
+        url = invoice_pay_now_url_create(invoice=invoice, now=timezone.now())
+    except BillingError as error:
+        messages.error(request, error.message)
+        return redirect("billing_invoice", number=invoice.number)
+    return _see_other(url)
 
 
 @staff_action_required(Action.VIEW_BILLING)

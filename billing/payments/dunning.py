@@ -13,6 +13,8 @@ failed attempt is announced to the owners and billing members once (billing.paym
 - The last retry fails (or the wait ends unpaid): the invoice becomes uncollectible and the subscription is
   canceled or left past due on Free entitlements, per settings.BILLING_DUNNING_FINAL_ACTION.
 - Voided or written off by hand: the case closes.
+- Ops may retry an active case at once or close it (the admin's actions: dunning_retry_now, dunning_close).
+- A card refused on the invoice's hosted page (pay now) is the customer's to retry there: dunning ignores it.
 
 Every decision is taken on the case row, locked: the beat job (`dunning_retries_run`, every 15 minutes) skips a
 case another run holds, and moves `next_attempt_at` before it enqueues the charge, so two runs, or a run and a
@@ -37,6 +39,7 @@ from billing.invoicing.events import invoice_paid, invoice_voided
 from billing.invoicing.services import invoice_mark_uncollectible
 from billing.models import DunningCase, Invoice, Payment, Subscription
 from billing.payments import stripe_api
+from billing.payments.errors import DunningCaseInvalid, PaymentsNotConfigured
 from billing.payments.events import payment_action_required, payment_failed, payment_method_changed
 from billing.payments.services import STRIPE_COLLECTION, stripe_customer_ensure
 from billing.payments.tasks import invoice_charge_task
@@ -70,12 +73,16 @@ class DunningRunResult:
 
 @receiver(payment_failed, dispatch_uid="billing.payments.dunning:payment_failed")
 def payment_failed_dun(sender, payment: Payment, **kwargs) -> None:
-    dunning_failure_record(payment=payment, now=timezone.now())
+    # A card refused on the hosted page (pay now) is the customer's to try again there, not a collection attempt:
+    # it neither opens a case nor moves one on.
+    if payment.source != Payment.Source.CHECKOUT:
+        dunning_failure_record(payment=payment, now=timezone.now())
 
 
 @receiver(payment_action_required, dispatch_uid="billing.payments.dunning:payment_action_required")
 def payment_action_required_wait(sender, payment: Payment, **kwargs) -> None:
-    dunning_action_wait(payment=payment, now=timezone.now())
+    if payment.source != Payment.Source.CHECKOUT:  # the cardholder is on the page, authenticating
+        dunning_action_wait(payment=payment, now=timezone.now())
 
 
 @receiver(payment_method_changed, dispatch_uid="billing.payments.dunning:payment_method_changed")
@@ -204,6 +211,38 @@ def dunning_end(*, invoice: Invoice, status: str, now: datetime) -> DunningCase 
     return case
 
 
+def dunning_retry_now(*, case: DunningCase, actor: str, now: datetime) -> DunningCase:
+    """Ops retry an active case at once (the customer says the card is fine again, say): one new attempt, charged
+    once the case is saved. Like a new card's retry it uses up the schedule's slots already due, so no scheduled
+    retry follows minutes later; its failure moves the case on as any other. Refused (DunningCaseInvalid) for a
+    case that has ended or whose invoice is no longer open, and without Stripe (PaymentsNotConfigured)."""
+    if not stripe_api.stripe_enabled():
+        raise PaymentsNotConfigured("Stripe is not configured: there is no card to charge.")
+    with transaction.atomic():
+        case = _active_locked(case)
+        if Invoice.objects.filter(pk=case.invoice_id).values_list("status", flat=True).get() != Invoice.Status.OPEN:
+            raise DunningCaseInvalid("Its invoice is no longer open: the next dunning run ends the case.")
+        case.action_required_since = None
+        case.retries_made = max(case.retries_made, _slots_due(case, now))
+        if case.retries_made < len(_retry_days()):
+            case.next_attempt_at = _slot_at(case, case.retries_made)
+        _retry_enqueue(case)
+    logger.info("dunning_retry_now invoice=%s case=%s attempt=%s actor=%s", case.invoice_id, case.pk,
+                case.last_attempt, actor)
+    return case
+
+
+def dunning_close(*, case: DunningCase, actor: str, now: datetime) -> DunningCase:
+    """Ops stop dunning an invoice (they collect it another way): the case closes, nothing more is charged or
+    emailed. The invoice stays open and the subscription as it is (past due until the invoice is paid or its
+    grace ends). Refused (DunningCaseInvalid) for a case that has already ended."""
+    with transaction.atomic():
+        case = _active_locked(case)
+        _case_end(case, status=Status.CLOSED, now=now)
+    logger.info("dunning_closed_by_hand invoice=%s case=%s actor=%s", case.invoice_id, case.pk, actor)
+    return case
+
+
 # --- The case ----------------------------------------------------------------------------------------------------
 
 def _case_for_failure(payment: Payment, *, now: datetime) -> DunningCase | None:
@@ -226,6 +265,13 @@ def _case_for_failure(payment: Payment, *, now: datetime) -> DunningCase | None:
         subscription_past_due_mark(subscription=invoice.subscription, now=now)
     logger.info("dunning_opened invoice=%s case=%s", invoice.pk, case.pk)
     return DunningCase.objects.select_for_update().get(pk=case.pk)
+
+
+def _active_locked(case: DunningCase) -> DunningCase:
+    locked = DunningCase.objects.select_for_update().filter(pk=case.pk).first()
+    if locked is None or not locked.is_active:
+        raise DunningCaseInvalid("This dunning case has ended.")
+    return locked
 
 
 def _case_advance(case: DunningCase, *, now: datetime) -> str:

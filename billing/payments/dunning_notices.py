@@ -5,29 +5,26 @@ by their Payment, the end by the case, so a duplicated task or a late event tell
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from billing.errors import BillingError
 from billing.models import DunningCase, Payment
 from billing.notifications import billing_contact_emails
 from billing.payments import stripe_api
 from billing.payments.dunning import FINAL_FREE, NoticeKind, dunning_retries_left
-from billing.payments.services import billing_portal_url_create
 from config.money import Money, money_format
 from notifications.categories import Category
 from notifications.services import Delivery, EmailContent, notify
 from tenants.models import Tenant
 from tenants.urls_for import tenant_url
 
-logger = logging.getLogger(__name__)
-
 BILLING_PATH = "/billing/"
 # The billing page's card section: where a tenant without Stripe's portal manages its card.
 CARD_SECTION_PATH = "/billing/#billing-card"
+# The billing page's route to Stripe's customer portal (billing.views.card_portal_open).
+CARD_PORTAL_PATH = "/billing/card/portal/"
 
 
 @dataclass(frozen=True)
@@ -71,14 +68,10 @@ def dunning_notice_send(*, kind: str, case_id: int, payment_id: int | None, now:
 
 
 def card_update_url(*, tenant: Tenant) -> str:
-    """Where the tenant updates its card: Stripe's customer portal when Stripe is on (the billing page when Stripe
-    cannot be reached), else the billing page's card section."""
-    if stripe_api.stripe_enabled():
-        try:
-            return billing_portal_url_create(tenant=tenant, return_url=tenant_url(tenant, BILLING_PATH))
-        except BillingError as error:
-            logger.warning("dunning_portal_link_failed tenant=%s reason=%s", tenant.pk, error.code)
-    return tenant_url(tenant, CARD_SECTION_PATH)
+    """Where the tenant updates its card: with Stripe, our route that opens a fresh customer-portal session when
+    followed (a portal link itself expires within minutes, too soon for an email); without, the billing page's
+    card section."""
+    return tenant_url(tenant, CARD_PORTAL_PATH if stripe_api.stripe_enabled() else CARD_SECTION_PATH)
 
 
 def _context(kind: str, *, case: DunningCase, payment: Payment | None, tenant: Tenant) -> dict:

@@ -61,3 +61,17 @@ class PaymentMethodMissing(BillingError):
 
     code = "payment_method_missing"
     status = 409
+
+
+class PaymentInProgress(BillingError):
+    """A payment of the invoice is already on its way (Stripe is processing it): paying again could pay twice."""
+
+    code = "payment_in_progress"
+    status = 409
+
+
+class DunningCaseInvalid(BillingError):
+    """The dunning case has ended, or its invoice is no longer open: there is nothing to retry or close."""
+
+    code = "dunning_case_invalid"
+    status = 409

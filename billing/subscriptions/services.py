@@ -602,6 +602,25 @@ def subscription_past_due_clear(*, subscription: Subscription, now: datetime) ->
     return subscription
 
 
+@transaction.atomic
+def subscription_collection_method_set(*, subscription: Subscription, collection_method: str, actor: str,
+                                       now: datetime) -> Subscription:
+    """How the subscription's next invoices are collected: `stripe` (charged to the tenant's default card) or
+    `manual` (paid by transfer). Invoices already issued keep theirs. Setting the method it has changes
+    nothing (no history entry)."""
+    if collection_method not in Subscription.CollectionMethod.values:
+        raise SubscriptionStateInvalid(f"Unknown collection method {collection_method!r}.")
+    subscription = _lock(subscription)
+    if subscription.collection_method == collection_method:
+        return subscription
+    before = _snapshot(subscription) | {"collection_method": subscription.collection_method}
+    subscription.collection_method = collection_method
+    subscription.save()
+    _event_record(subscription, action="collection_changed", actor=actor, before=before, now=now,
+                  details={"collection_method": collection_method})
+    return subscription
+
+
 # --- Coupons --------------------------------------------------------------------------------------------------
 
 @transaction.atomic
