@@ -88,8 +88,9 @@ def auto_recharge_save(*, tenant: Tenant, enabled: bool, threshold: int, pack: T
 
     On needs card payments and a saved default card (AutoRechargeCardMissing, and nothing saved, otherwise); the
     pack must be on sale and the threshold from 1 to MAX_TOKENS (AutoRechargeInvalid). Turning it on while the
-    balance is below the threshold starts a recharge at once: usage may be refused already, and a refused debit
-    is not a fall. A recharge in flight keeps flying either way; the wallet is armed again when it settles."""
+    balance is below the threshold starts a recharge at once: the tenant asked for it now, and at a balance of 0
+    no debit would ever succeed to ask for it. A recharge in flight keeps flying either way (turning auto-recharge
+    off does not cancel it: cancelling its order on the Wallet page does); the wallet is armed when it settles."""
     if isinstance(threshold, bool) or not isinstance(threshold, int) or not 1 <= threshold <= MAX_TOKENS:
         raise AutoRechargeInvalid(f"The threshold is a number of tokens from 1 to {MAX_TOKENS:,}.", field="threshold")
     if not TokenPack.objects.filter(pk=pack.pk, active=True).exists():

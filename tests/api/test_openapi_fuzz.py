@@ -42,6 +42,7 @@ from billing.invoicing.services import credit_note_issue, invoice_finalize
 from billing.models import (
     AccountCredit,
     AccountCreditEntry,
+    AutoRecharge,
     BillingEmail,
     CouponRedemption,
     CreditNote,
@@ -109,7 +110,7 @@ def ai_upstream(monkeypatch) -> Iterator[None]:
 
 # What the billing endpoints commit for a tenant, children before their parents (the models protect them).
 BILLING_ROWS = [
-    (AccountCreditEntry, "tenant"), (AccountCredit, "tenant"), (CreditNote, "tenant"),
+    (AutoRecharge, "tenant"), (AccountCreditEntry, "tenant"), (AccountCredit, "tenant"), (CreditNote, "tenant"),
     (PendingInvoiceItem, "tenant"), (InvoiceLine, "invoice__tenant"), (Invoice, "tenant"),
     (CouponRedemption, "tenant"), (SubscriptionEvent, "tenant"), (BillingEmail, "tenant"), (Subscription, "tenant"),
 ]
