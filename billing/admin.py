@@ -5,7 +5,8 @@ autodiscovery imports only `billing.admin`, so this module imports them:
   billing profiles and plan assignments;
 - billing.subscriptions.admin: subscriptions with their history and the lifecycle actions;
 - billing.invoicing.admin: invoices, credit notes, account credit, quotes and the emails sent;
-- billing.analytics.admin: the revenue dashboard.
+- billing.analytics.admin: the revenue dashboard;
+- billing.payments.admin: dunning cases (retry now, close) and payment attempts.
 
 Every change to money or to a subscription goes through the billing services; their refusals are shown as
 admin messages or form errors."""
@@ -13,4 +14,5 @@ admin messages or form errors."""
 from billing import catalogue_admin  # noqa: F401
 from billing.analytics import admin as analytics_admin  # noqa: F401
 from billing.invoicing import admin as invoicing_admin  # noqa: F401
+from billing.payments import admin as payments_admin  # noqa: F401
 from billing.subscriptions import admin as subscriptions_admin  # noqa: F401

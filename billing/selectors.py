@@ -14,7 +14,9 @@ from django.utils import timezone
 from billing.models import (
     CURRENT_STATUSES,
     BillingProfile,
+    DunningCase,
     Invoice,
+    Payment,
     Plan,
     PlanQuota,
     Price,
@@ -309,6 +311,8 @@ class AttentionCounts:
     subscriptions_past_due: int
     quotes_awaiting_price: int
     invoices_in_draft: int
+    payments_in_dunning: int
+    payments_awaiting_action: int
 
 
 def ops_attention_counts() -> AttentionCounts:
@@ -316,6 +320,10 @@ def ops_attention_counts() -> AttentionCounts:
         subscriptions_past_due=Subscription.objects.filter(status=Subscription.Status.PAST_DUE).count(),
         quotes_awaiting_price=ServiceQuote.objects.filter(status=ServiceQuote.Status.REQUESTED).count(),
         invoices_in_draft=Invoice.objects.filter(status=Invoice.Status.DRAFT).count(),
+        payments_in_dunning=DunningCase.objects.filter(status=DunningCase.Status.ACTIVE).count(),
+        # Only while the invoice is still open: once paid, voided or written off nobody waits for the cardholder.
+        payments_awaiting_action=Payment.objects.filter(status=Payment.Status.REQUIRES_ACTION,
+                                                        invoice__status=Invoice.Status.OPEN).count(),
     )
 
 

@@ -65,6 +65,11 @@ def _attention_queues() -> list[AttentionQueue]:
                        reverse("admin:billing_servicequote_changelist") + "?status__exact=requested"),
         AttentionQueue("Invoices in draft", counts.invoices_in_draft,
                        reverse("admin:billing_invoice_changelist") + "?status__exact=draft"),
+        AttentionQueue("Payments in dunning", counts.payments_in_dunning,
+                       reverse("admin:billing_dunningcase_changelist") + "?status__exact=active"),
+        AttentionQueue("Payments awaiting customer action (SCA)", counts.payments_awaiting_action,
+                       reverse("admin:billing_payment_changelist")
+                       + "?status__exact=requires_action&invoice__status__exact=open"),
     ]
 
 

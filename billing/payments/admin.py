@@ -1,0 +1,112 @@
+"""Ops admin for the payment rail (public host only): dunning cases, read-only but for two actions that go through
+dunning's services (retry now, close), and every payment attempt with its failure and its PaymentIntent, read-only.
+Only services write these rows; the admin never saves one."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from billing.errors import BillingError
+from billing.models import DunningCase, Payment
+from billing.payments.dunning import dunning_close, dunning_retries_left, dunning_retry_now
+from billing.payments.stripe_api import stripe_livemode
+from config.admin import ReadOnlyAdminMixin
+from config.money import Money, money_format
+
+CASE_FIELDS = ["invoice_link", "tenant", "subscription", "status", "started_at", "last_attempt", "retries_made",
+               "retries_left", "next_attempt_at", "action_required_since", "card_retried", "ended_at"]
+PAYMENT_FIELDS = ["invoice_link", "tenant", "attempt", "source", "amount_display", "status", "failure_code",
+                  "failure_message", "stripe_link", "action_url", "created_at", "settled_at"]
+
+
+def _invoice_link(invoice) -> str:
+    return format_html('<a href="{}">{}</a>', reverse("admin:billing_invoice_change", args=[invoice.pk]), invoice)
+
+
+@admin.register(DunningCase)
+class DunningCaseAdmin(admin.ModelAdmin):
+    list_display = ["invoice_link", "tenant", "status", "last_attempt", "retries_made", "next_attempt_at",
+                    "action_required_since", "started_at"]
+    list_filter = ["status"]
+    search_fields = ["invoice__number", "tenant__slug", "tenant__name"]
+    list_select_related = ["invoice", "tenant"]
+    date_hierarchy = "started_at"
+    ordering = ["-started_at", "-id"]
+    fields = CASE_FIELDS
+    readonly_fields = CASE_FIELDS
+    actions = ["retry_now", "close"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A case opens at an invoice's first failed payment, never by hand.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: DunningCase | None = None) -> bool:
+        return False
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        # Every field is read-only: changes are the list's actions, never a save.
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
+                         "show_save_and_add_another": False, "show_delete": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="Invoice", ordering="invoice__number")
+    def invoice_link(self, case: DunningCase) -> str:
+        return _invoice_link(case.invoice)
+
+    @admin.display(description="Automatic retries left")
+    def retries_left(self, case: DunningCase) -> int:
+        return dunning_retries_left(case) if case.is_active else 0
+
+    @admin.action(description="Retry the selected cases now (one charge each)", permissions=["change"])
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[DunningCase]) -> None:
+        self._each(request, queryset, "Retried", dunning_retry_now)
+
+    @admin.action(description="Close the selected cases (stop retrying; the invoices stay open)",
+                  permissions=["change"])
+    def close(self, request: HttpRequest, queryset: QuerySet[DunningCase]) -> None:
+        self._each(request, queryset, "Closed", dunning_close)
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[DunningCase], done_message: str, service) -> None:
+        done = 0
+        for case in queryset.select_related("invoice").order_by("pk"):
+            try:
+                service(case=case, actor=request.user.email, now=timezone.now())
+                done += 1
+            except BillingError as error:
+                self.message_user(request, f"{case.invoice}: {error.message}", messages.WARNING)
+        if done:
+            self.message_user(request, f"{done_message}: {done} case(s).", messages.SUCCESS)
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "invoice_link", "tenant", "attempt", "source", "amount_display", "status",
+                    "failure_code", "stripe_link"]
+    list_filter = ["status", "source", "invoice__status", "currency"]
+    search_fields = ["invoice__number", "tenant__slug", "tenant__name", "payment_intent_id", "failure_code"]
+    list_select_related = ["invoice", "tenant"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
+    fields = PAYMENT_FIELDS
+    readonly_fields = PAYMENT_FIELDS
+
+    @admin.display(description="Invoice", ordering="invoice__number")
+    def invoice_link(self, payment: Payment) -> str:
+        return _invoice_link(payment.invoice)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, payment: Payment) -> str:
+        return money_format(Money(payment.amount, payment.currency))
+
+    @admin.display(description="PaymentIntent", ordering="payment_intent_id")
+    def stripe_link(self, payment: Payment) -> str:
+        if not payment.payment_intent_id:
+            return "-"  # the attempt never reached Stripe (no card on file)
+        mode = "" if stripe_livemode() else "test/"
+        return format_html('<a href="https://dashboard.stripe.com/{}payments/{}" rel="noopener" target="_blank">{}</a>',
+                           mode, payment.payment_intent_id, payment.payment_intent_id)
