@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
 WEIGHTS = {"low_usage": Decimal(30), "failed_payments": Decimal(30), "support_load": Decimal(20),
            "no_team": Decimal(10), "oldest_features_only": Decimal(10)}
@@ -42,6 +43,7 @@ FACTOR_ACTIONS = {
 }
 
 
+@cache
 def effective_weights() -> dict[str, Decimal]:
     """The weights of the measured factors, scaled so that they add up to 100."""
     measured = {name: weight for name, weight in WEIGHTS.items() if name not in UNMEASURED}
