@@ -29,6 +29,9 @@ class RevenueDashboardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": "Revenue dashboard",
             "opts": self.model._meta,
+            # The page is wide and read often: no sidebar listing every model (rendering it costs as much as a
+            # table); the breadcrumbs lead back to the index.
+            "is_nav_sidebar_enabled": False,
             **dashboard_page_context(request),
         })
 
