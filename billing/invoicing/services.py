@@ -156,8 +156,9 @@ def invoices_finalize_new(*, invoices: list[Invoice], now: datetime) -> list[Inv
             "statuses": [invoice.status for invoice in invoices],
             "customers": [json.dumps(invoice.customer) for invoice in invoices],
             "due_at": [invoice.due_at for invoice in invoices],
-            "credit_applied": [invoice.credit_applied for invoice in invoices],
-            "amount_due": [invoice.amount_due for invoice in invoices],
+            # Decimal throughout: psycopg refuses a list mixing int (a default 0) and Decimal.
+            "credit_applied": [Decimal(invoice.credit_applied) for invoice in invoices],
+            "amount_due": [Decimal(invoice.amount_due) for invoice in invoices],
             "paid_at": [invoice.paid_at for invoice in invoices]})
         if cursor.rowcount != len(invoices):
             raise InvoiceStateInvalid("Some of the batch's invoices were not drafts any more.",

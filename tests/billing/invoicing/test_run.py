@@ -570,6 +570,23 @@ def test_a_chunk_issues_each_subscription_the_invoice_it_would_get_alone(tenant_
     assert (subscriptions[3].quantity, subscriptions[3].scheduled_quantity) == (2, None)
 
 
+def test_a_chunk_with_a_tenant_holding_account_credit_does_not_fail_into_one_by_one(tenant_alpha, calls, caplog):
+    from billing.invoicing.credit import account_credit_add
+    from billing.models import AccountCreditEntry
+    from config.money import Money
+
+    subscriptions = chunk_of(3, calls)
+    account_credit_add(tenant=subscriptions[1].tenant, amount=Money(D("25.00"), "USD"),
+                       kind=AccountCreditEntry.Kind.ADJUSTMENT, description="Goodwill", actor="ops", now=PERIOD_START)
+
+    result = billing_run(now=NOW)
+
+    assert (result.invoices_created, result.failed) == (3, [])
+    assert "billing_run_chunk_failed" not in caplog.text
+    [credited] = invoices_of(subscriptions[1])
+    assert credited.credit_applied == D("25.00") and credited.amount_due == credited.total - D("25.00")
+
+
 def test_a_chunks_invoices_are_numbered_in_order_without_gaps(tenant_alpha, calls):
     subscriptions = chunk_of(3, calls)
 
