@@ -44,6 +44,8 @@ POST_BODIES = {
     "/api/v1/subscription/preview": {"quantity": 6},
     "/api/v1/subscription/cancel": {"at_period_end": True},
     "/api/v1/subscription/reactivate": {},
+    # Off needs no saved card, so it is saved whatever the tenant's payment setup.
+    "/api/v1/wallet/auto-recharge": {"enabled": False, "threshold": 10000, "pack": "tokens-1m"},
 }
 
 
