@@ -36,7 +36,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from billing.errors import BillingError
 from billing.models import AutoRecharge, AutoRechargeOrder, Invoice, Payment
@@ -125,13 +125,10 @@ def _card_check(tenant: Tenant) -> None:
 
 
 def _setting_locked(tenant: Tenant, *, pack: TokenPack, threshold: int, now: datetime) -> AutoRecharge:
-    """The tenant's setting, its row locked (created off if it has none; safe when two saves race)."""
-    try:
-        with transaction.atomic():
-            AutoRecharge.objects.get_or_create(tenant=tenant, defaults={"threshold": threshold, "pack": pack,
-                                                                        "changed_at": now})
-    except IntegrityError:
-        pass  # created by a concurrent save
+    """The tenant's setting, its row locked (created off if it has none; get_or_create survives two saves
+    racing to create it)."""
+    AutoRecharge.objects.get_or_create(tenant=tenant, defaults={"threshold": threshold, "pack": pack,
+                                                                "changed_at": now})
     return AutoRecharge.objects.select_for_update().select_related("tenant", "pack").get(tenant=tenant)
 
 

@@ -2,12 +2,10 @@
 tokens exactly once, voiding it cancels the order, a credit note takes its share of the tokens back (or is
 refused when they are used), and nothing credits an invoiced order's tokens behind its invoice's back."""
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models.signals import post_save
 
 from billing.errors import InvoiceStateInvalid
@@ -33,6 +31,7 @@ from metering.wallets.services import (
 from tenants.models import Tenant
 from tests.support.billing import billing_profile, invoice_check, tax_rate
 from tests.support.clock import NOW
+from tests.support.concurrency import run_together
 from tests.support.factories import OpsUserFactory
 from tests.support.tenants import tenant_billing_purge, tenant_metering_purge
 
@@ -364,28 +363,6 @@ def committed_alpha(committed_db):
     tenant_metering_purge(alpha)
     tenant_billing_purge(alpha)
     DocumentSequence.objects.filter(series__in=["ZT", "ZC"]).delete()
-
-
-def run_together(*works) -> list:
-    """Start every work at once, each on its own connection; their results or errors."""
-    barrier = threading.Barrier(len(works))
-    outcomes: list = [None] * len(works)
-
-    def run(n: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            outcomes[n] = works[n]()
-        except Exception as error:  # the outcome under test
-            outcomes[n] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(works))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def test_marking_the_invoice_paid_twice_at_once_and_the_order_paid_credits_the_tokens_once(committed_alpha,

@@ -3,12 +3,10 @@ by Stripe and charges it off-session once; the tokens come when the charge succe
 together make one charge; a decline voids the invoice, turns auto-recharge off and tells the owners once; a bank
 that wants the cardholder leaves the invoice payable on its hosted page; it cannot be turned on without a card."""
 
-import threading
 from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 from djstripe.models import Customer
 
@@ -37,6 +35,7 @@ from metering.models import TokenPack, TokenPurchase, Wallet, WalletEntry
 from metering.wallets.services import InsufficientBalance, wallet_credit, wallet_debit
 from tenants.models import Tenant
 from tests.support.clock import NOW
+from tests.support.concurrency import run_together
 from tests.support.payments import card_on_file
 from tests.support.stripe_fake import CARD_AUTHENTICATION, CARD_DECLINED
 from tests.support.tenants import tenant_billing_purge, tenant_metering_purge
@@ -317,28 +316,6 @@ def committed_alpha(committed_db, stripe):
     tenant_metering_purge(alpha)
     tenant_billing_purge(alpha)
     DocumentSequence.objects.filter(series__in=["ZR", "ZS"]).delete()
-
-
-def run_together(*works) -> list:
-    """Start every work at once, each on its own connection; their results or errors."""
-    barrier = threading.Barrier(len(works))
-    outcomes: list = [None] * len(works)
-
-    def run(n: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            outcomes[n] = works[n]()
-        except Exception as error:  # the outcome under test
-            outcomes[n] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(works))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def test_concurrent_debits_that_cross_the_threshold_together_make_one_charge(stripe, committed_alpha, pack_1m):
