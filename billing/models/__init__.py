@@ -18,6 +18,8 @@ from billing.models.invoices import CreditNote, DocumentSequence, Invoice, Invoi
 from billing.models.notifications import BillingEmail
 from billing.models.payments import Payment, StripeSettlement
 from billing.models.quotes import ServiceQuote
+from billing.models.reconciliation import ReconciliationDisagreement, ReconciliationRun
+from billing.models.refunds import CardRefund, Dispute
 from billing.models.subscriptions import CURRENT_STATUSES, Subscription, SubscriptionEvent
 from billing.models.tax import BillingProfile, TaxRate
 
@@ -27,6 +29,7 @@ __all__ = [
     "Price", "Product", "PromotionCode", "ServiceQuote", "StripeSettlement", "Subscription", "SubscriptionEvent",
     "TaxRate", "TenantPlan", "UsageCharge",
     "DunningCase",
+    "CardRefund", "Dispute", "ReconciliationDisagreement", "ReconciliationRun",
     "AutoRecharge", "AutoRechargeOrder",
     "RevenueDay", "RevenueMoneyDay", "RevenuePlanDay", "RevenueSnapshot", "SubscriptionRevenueDay", "TenantChurnRisk",
 ]

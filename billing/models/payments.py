@@ -70,6 +70,9 @@ class StripeSettlement(models.Model):
         # Money that settles nothing: less than due, another tenant's invoice, an invoice already paid or void.
         PAYMENT_UNMATCHED = "payment_unmatched", "Payment received, invoice not settled"  # a pi_
         REFUND_RECORDED = "refund_recorded", "Refund recorded"  # a re_
+        REFUND_FAILED = "refund_failed", "Refund failed"  # a re_
+        DISPUTE_OPENED = "dispute_opened", "Dispute opened"  # a dp_
+        DISPUTE_CLOSED = "dispute_closed", "Dispute closed"  # a dp_
         CARD_SAVED = "card_saved", "Card saved as the default"  # a cs_ (Checkout in setup mode)
         DEFAULT_SET = "default_set", "Attached card made the default"  # a pm_
 

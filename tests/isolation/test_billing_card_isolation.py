@@ -7,7 +7,7 @@ from accounts.models import Role
 from tests.billing.payments.conftest import stripe, stripe_server, webhook_endpoint  # noqa: F401  (fixtures)
 from tests.support.payments import card_saved, stripe_invoice
 from tests.support.staff import staff_client
-from tests.support.stripe_fake import webhook_post
+from devtools.stripe_fake import webhook_post
 from tests.support.tenants import client_for
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from django.urls import reverse
 from djstripe.models import WebhookEventTrigger
 
 from billing.payments.webhooks import webhook_endpoint_ensure
-from tests.support.stripe_fake import WEBHOOK_SECRET, signature_header
+from devtools.stripe_fake import WEBHOOK_SECRET, signature_header
 from tests.support.tenants import client_for
 
 pytestmark = pytest.mark.django_db

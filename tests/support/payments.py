@@ -10,7 +10,7 @@ from billing.models import Invoice, InvoiceLine
 from billing.payments.services import card_setup_checkout_create, stripe_customer_ensure
 from tenants.models import Tenant
 from tests.support.clock import NOW
-from tests.support.stripe_fake import CARD_OK, FakeStripe
+from devtools.stripe_fake import CARD_OK, FakeStripe
 
 
 def stripe_invoice(tenant: Tenant, amount: str = "25.00", *, currency: str = "USD",

@@ -37,7 +37,7 @@ from tenants.models import Tenant
 from tests.support.clock import NOW
 from tests.support.concurrency import run_together
 from tests.support.payments import card_on_file
-from tests.support.stripe_fake import CARD_AUTHENTICATION, CARD_DECLINED
+from devtools.stripe_fake import CARD_AUTHENTICATION, CARD_DECLINED
 from tests.support.tenants import tenant_billing_purge, tenant_metering_purge
 
 OWNER = "owner@alpha.test"

@@ -1,11 +1,11 @@
-"""Stripe turned on against the local fake (tests/support/stripe_fake.py): the server starts once per test
+"""Stripe turned on against the local fake (devtools/stripe_fake.py): the server starts once per test
 session; each test gets it emptied, the settings pointing at it and the webhook endpoint row dj-stripe verifies
 signatures with."""
 
 import pytest
 from django.test import override_settings
 
-from tests.support.stripe_fake import TEST_SECRET_KEY, WEBHOOK_SECRET, FakeStripeServer
+from devtools.stripe_fake import TEST_SECRET_KEY, WEBHOOK_SECRET, FakeStripeServer
 
 
 @pytest.fixture(scope="session")

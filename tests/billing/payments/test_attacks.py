@@ -15,7 +15,7 @@ from billing.payments.services import card_setup_checkout_create
 from config.money import Money
 from tests.support.clock import NOW
 from tests.support.payments import card_on_file, stripe_invoice
-from tests.support.stripe_fake import CARD_DECLINED, webhook_post
+from devtools.stripe_fake import CARD_DECLINED, webhook_post
 
 Kind = StripeSettlement.Kind
 

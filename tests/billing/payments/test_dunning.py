@@ -25,7 +25,7 @@ from tenants.models import Tenant
 from tests.support.billing import invoice_pay, subscription_started
 from tests.support.clock import NOW
 from tests.support.payments import card_on_file
-from tests.support.stripe_fake import CARD_AUTHENTICATION, CARD_DECLINED, CARD_OK, webhook_post
+from devtools.stripe_fake import CARD_AUTHENTICATION, CARD_DECLINED, CARD_OK, webhook_post
 
 CaseStatus = DunningCase.Status
 DAY = timedelta(days=1)

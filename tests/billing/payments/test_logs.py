@@ -7,7 +7,7 @@ import pytest
 from billing.payments.services import invoice_charge
 from tests.support.clock import NOW
 from tests.support.payments import card_on_file, stripe_invoice
-from tests.support.stripe_fake import CARD_DECLINED, TEST_SECRET_KEY, WEBHOOK_SECRET, webhook_post
+from devtools.stripe_fake import CARD_DECLINED, TEST_SECRET_KEY, WEBHOOK_SECRET, webhook_post
 
 
 @pytest.fixture(autouse=True)

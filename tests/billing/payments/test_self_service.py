@@ -16,7 +16,7 @@ from tests.support.billing import invoice_pay, subscription_started
 from tests.support.clock import NOW
 from tests.support.payments import card_on_file, card_saved, stripe_invoice
 from tests.support.staff import staff_client
-from tests.support.stripe_fake import CARD_DECLINED, webhook_post
+from devtools.stripe_fake import CARD_DECLINED, webhook_post
 
 CHECKOUT_SESSIONS = "/v1/checkout/sessions"
 PORTAL_SESSIONS = "/v1/billing_portal/sessions"

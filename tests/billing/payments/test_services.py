@@ -23,7 +23,7 @@ from billing.payments.tasks import invoice_charge_task
 from config.money import Money
 from tests.support.clock import NOW
 from tests.support.payments import card_on_file, stripe_invoice
-from tests.support.stripe_fake import CARD_AUTHENTICATION, CARD_DECLINED
+from devtools.stripe_fake import CARD_AUTHENTICATION, CARD_DECLINED
 
 Status = Payment.Status
 

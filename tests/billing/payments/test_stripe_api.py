@@ -15,7 +15,7 @@ from billing.payments.errors import (
     PaymentsNotConfigured,
 )
 from config.money import Money
-from tests.support.stripe_fake import CARD_DECLINED
+from devtools.stripe_fake import CARD_DECLINED
 
 
 def customer_id() -> str:

@@ -7,7 +7,7 @@ import pytest
 from billing.payments import stripe_api
 from billing.payments.errors import CardAuthenticationRequired, CardDeclined, PaymentObjectMissing
 from config.money import Money
-from tests.support.stripe_fake import CARD_AUTHENTICATION, CARD_DECLINED
+from devtools.stripe_fake import CARD_AUTHENTICATION, CARD_DECLINED
 
 USD_10 = Money(Decimal("10.00"), "USD")
 

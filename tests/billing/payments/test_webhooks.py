@@ -19,7 +19,7 @@ from billing.payments.services import (
 from config.money import Money, money_to_minor_units
 from tests.support.clock import NOW
 from tests.support.payments import card_on_file, stripe_invoice
-from tests.support.stripe_fake import CARD_AUTHENTICATION, CARD_DECLINED, webhook_post
+from devtools.stripe_fake import CARD_AUTHENTICATION, CARD_DECLINED, webhook_post
 
 Kind = StripeSettlement.Kind
 

@@ -1,6 +1,6 @@
-"""Stripe's side of the wire for payment tests: a small stateful fake of Stripe's HTTP API on 127.0.0.1, which the
-real `stripe` SDK and dj-stripe talk to (STRIPE_API_BASE and stripe.api_base point at it), and helpers to build,
-sign and deliver webhook events to dj-stripe's real endpoint.
+"""Stripe's side of the wire, offline (tests, benchmarks, `./dev up` without keys): a small stateful fake of
+Stripe's HTTP API on 127.0.0.1, which the real `stripe` SDK and dj-stripe talk to (STRIPE_API_BASE and
+stripe.api_base point at it), and helpers to build, sign and deliver webhook events to dj-stripe's real endpoint.
 
 - A POST that creates takes the resource's object from tests/fixtures/stripe/fixtures3.json (Stripe's own
   OpenAPI fixtures), cleared of the fixture's sample values, gives it a fresh id with Stripe's prefix (cus_, pi_,
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "stripe" / "fixtures3.json"
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "stripe" / "fixtures3.json"
 # dj-stripe checks the key's form: sk_test_ and at least 24 letters or digits.
 TEST_SECRET_KEY = "sk_test_tollgateFakeStripeKey0000000000"
 WEBHOOK_SECRET = "whsec_tollgateTestWebhookSecret"
