@@ -5,7 +5,7 @@ imports `stripe`; dj-stripe does, for the webhook endpoint and its re-fetches, a
 global SDK settings at the same API.
 
 Settings: STRIPE_SECRET_KEY (empty = Stripe off: invoices are collected manually, as in billing 1),
-STRIPE_API_BASE (Stripe's API unless set; tests point it at tests/support/stripe_fake.py), STRIPE_API_VERSION
+STRIPE_API_BASE (Stripe's API unless set; tests point it at devtools/stripe_fake.py), STRIPE_API_VERSION
 (pinned) and STRIPE_MAX_NETWORK_RETRIES. Amounts go out and come back in the currency's minor units, converted by
 config.money, never through a float. Every POST that moves money takes an idempotency key from the caller, so a
 retried call (by the SDK after a network failure, or by a retried task) reaches the same Stripe object.
