@@ -12,8 +12,8 @@ currency, never converted. Definitions (the README's "Revenue analytics" says th
   MRR; ARPU = MRR ÷ paying customers; LTV = ARPU ÷ the monthly revenue churn of the last three complete months.
 - Trial-to-paid conversion = trials that became paid ÷ trials that ended, in the month.
 - Money from the invoices: issued (totals of finalised, non-void invoices), credit notes, cash collected
-  (amounts paid), usage and AI-token revenue (their lines before discounts and tax), failed payments (by due
-  day) and the share recovered."""
+  (amounts paid), usage and AI-token revenue (their lines before discounts and tax), failed payments (card
+  attempts declined, or invoices unpaid on their due day; by the day of the first failure) and the share recovered."""
 
 from __future__ import annotations
 
@@ -23,12 +23,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncDate
 
 from billing.analytics.forecast import TRAILING_MONTHS, Forecast, ForecastMonth, mrr_forecast
 from billing.models import (
     Invoice,
+    Payment,
     RevenueDay,
     RevenueMoneyDay,
     RevenuePlanDay,
@@ -44,18 +45,25 @@ CHURN_RISK_ROWS = 50
 # --- Failed payments ----------------------------------------------------------------------------------------
 
 def failed_payments(*, until: datetime) -> QuerySet[Invoice]:
-    """The payments that had failed by `until`, one row per invoice, annotated with its UTC `due_day`.
+    """The payments that had failed by `until`, one row per invoice, annotated with `failed_at` and its UTC
+    `failed_day` (the month a failure counts in).
 
-    Tollgate collects manually today, so a failed payment is a finalised invoice that was still unpaid when it
-    fell due (what makes a subscription past due; uncollectible invoices included): due before `until`, with
-    something to pay, not voided, and not paid by its due date. When card collection lands
-    (billing.payments), its failed card-payment attempts join this selector as failed payments of their own,
-    and dunning's successful retries as recoveries."""
+    An invoice's payment failed when a card attempt on it was declined or left waiting for the cardholder (SCA)
+    before `until` (billing.payments; `failed_at` is the first such attempt), or, collected by hand, when it was
+    still unpaid on its due day (`failed_at` is the due day; uncollectible invoices included). Either way it counts
+    once, however many attempts dunning made."""
+    first_failure = Subquery(Payment.objects
+                             .filter(invoice=OuterRef("pk"), created_at__lt=until,
+                                     status__in=[Payment.Status.FAILED, Payment.Status.REQUIRES_ACTION])
+                             .order_by("created_at").values("created_at")[:1])
+    unpaid_when_due = Q(due_at__lt=until) & (Q(paid_at__isnull=True) | Q(paid_at__gt=F("due_at")))
     return (Invoice.objects
             .filter(status__in=[Invoice.Status.OPEN, Invoice.Status.PAID, Invoice.Status.UNCOLLECTIBLE],
-                    amount_due__gt=0, due_at__lt=until)
-            .filter(Q(paid_at__isnull=True) | Q(paid_at__gt=F("due_at")))
-            .annotate(due_day=TruncDate("due_at", tzinfo=UTC)))
+                    amount_due__gt=0)
+            .annotate(first_failure_at=first_failure)
+            .filter(unpaid_when_due | Q(first_failure_at__isnull=False))
+            .annotate(failed_at=Coalesce("first_failure_at", "due_at"))
+            .annotate(failed_day=TruncDate("failed_at", tzinfo=UTC)))
 
 
 def failed_payments_recovered(failed: QuerySet[Invoice], *, until: datetime) -> QuerySet[Invoice]:

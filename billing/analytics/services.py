@@ -104,8 +104,8 @@ def revenue_money_refresh(*, until: datetime) -> int:
     recovered = failed_payments_recovered(failed, until=until)
     for rows, count_name, amount_name in ((failed, "failed_count", "failed_amount"),
                                           (recovered, "recovered_count", "recovered_amount")):
-        for row in rows.values("due_day", "currency").annotate(count=Count("id"), amount=Sum("amount_due")):
-            figures[(row["due_day"], row["currency"])].update({count_name: row["count"], amount_name: row["amount"]})
+        for row in rows.values("failed_day", "currency").annotate(count=Count("id"), amount=Sum("amount_due")):
+            figures[(row["failed_day"], row["currency"])].update({count_name: row["count"], amount_name: row["amount"]})
     RevenueMoneyDay.objects.all().delete()
     RevenueMoneyDay.objects.bulk_create(RevenueMoneyDay(day=day, currency=currency, **values)
                                         for (day, currency), values in figures.items())
@@ -130,7 +130,7 @@ def churn_risks_refresh(*, day: date) -> ChurnRiskRefresh:
                      .annotate(mrr=Sum("mrr"), past_due=Count("id", filter=Q(status="past_due")))
                      .order_by("tenant_id", "-mrr"))
     activity = usage_activity(start=until - timedelta(days=ACTIVITY_DAYS), end=until)
-    failures = dict(failed_payments(until=until).filter(due_at__gte=until - timedelta(days=FAILED_PAYMENT_DAYS))
+    failures = dict(failed_payments(until=until).filter(failed_at__gte=until - timedelta(days=FAILED_PAYMENT_DAYS))
                     .values("tenant_id").annotate(count=Count("id")).values_list("tenant_id", "count"))
     schemas = dict(Tenant.objects.filter(pk__in={row["tenant_id"] for row in customers})
                    .values_list("pk", "schema_name"))
