@@ -60,6 +60,7 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "events": ("event", "evt_"),
     "billing_portal/sessions": ("billing_portal.session", "bps_"),
     "webhook_endpoints": ("webhook_endpoint", "we_"),
+    "disputes": ("dispute", "dp_"),
 }
 # The fixtures' sample values that a new object must not carry (a discount, a canceled_at, an error...).
 CLEARED: dict[str, dict[str, Any]] = {
@@ -90,6 +91,8 @@ CLEARED: dict[str, dict[str, Any]] = {
     "refund": {"charge": None, "payment_intent": None, "balance_transaction": None, "metadata": {},
                "destination_details": None, "status": "succeeded"},
     "event": {"request": {"id": None, "idempotency_key": None}, "pending_webhooks": 1},
+    "dispute": {"charge": None, "payment_intent": None, "balance_transactions": [], "metadata": {},
+                "status": "needs_response"},
 }
 # Form parameters that are instructions, not fields of the object.
 INSTRUCTIONS = {"expand", "confirm", "off_session", "line_items", "payment_intent_data", "setup_intent_data",
@@ -217,6 +220,37 @@ class FakeStripe:
             if previous_attributes is not None:
                 event["data"]["previous_attributes"] = previous_attributes
             return copy.deepcopy(event)
+
+    def refund_fail(self, refund_id: str, *, reason: str = "expired_or_canceled_card") -> dict[str, Any]:
+        """The bank could not put a refund back on the card: the refund fails and the charge gets its amount back
+        (as Stripe does, days after it first said pending or succeeded)."""
+        with self.lock:
+            refund = self.objects[refund_id]
+            charge = self.objects[refund["charge"]]
+            refund.update({"status": "failed", "failure_reason": reason})
+            charge["amount_refunded"] -= refund["amount"]
+            charge["refunded"] = False
+            return copy.deepcopy(refund)
+
+    def dispute_open(self, charge_id: str, *, reason: str = "fraudulent",
+                     status: str = "needs_response") -> dict[str, Any]:
+        """The cardholder's bank disputes a charge (the whole amount, as most chargebacks do)."""
+        with self.lock:
+            charge = self.objects[charge_id]
+            dispute = self._new("dispute", "dp_")
+            dispute.update({"charge": charge_id, "payment_intent": charge.get("payment_intent"),
+                            "amount": charge["amount"], "currency": charge["currency"], "reason": reason,
+                            "status": status, "is_charge_refundable": False})
+            dispute["evidence_details"]["due_by"] = int(time.time()) + 7 * 86400
+            charge["disputed"] = True
+            return copy.deepcopy(dispute)
+
+    def dispute_close(self, dispute_id: str, *, won: bool) -> dict[str, Any]:
+        """The bank decided: `won` for the merchant (the money stays with us), else lost."""
+        with self.lock:
+            dispute = self.objects[dispute_id]
+            dispute["status"] = "won" if won else "lost"
+            return copy.deepcopy(dispute)
 
     # --- The HTTP API --------------------------------------------------------------------------------------------
 

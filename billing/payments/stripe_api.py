@@ -97,6 +97,22 @@ class StripeRefund:
     charge_id: str | None
     payment_intent_id: str | None
     metadata: dict[str, str] = field(default_factory=dict)
+    failure_reason: str = ""
+
+
+@dataclass(frozen=True)
+class StripeDispute:
+    """A chargeback as Stripe has it: `status` is Stripe's own (warning_* for an inquiry, won, lost...),
+    `evidence_due_by` and `created` Unix times."""
+
+    id: str
+    status: str
+    amount: Money
+    charge_id: str | None
+    payment_intent_id: str | None
+    reason: str
+    evidence_due_by: int | None
+    created: int
 
 
 @dataclass(frozen=True)
@@ -285,6 +301,11 @@ def refund_create(*, payment_intent_id: str, amount: Money, metadata: dict[str, 
         return _refund(_client().v1.refunds.create(params=params, options=_options(idempotency_key)))
 
 
+def refund_retrieve(refund_id: str) -> StripeRefund:
+    with _stripe_errors("refund_retrieve"):
+        return _refund(_client().v1.refunds.retrieve(refund_id))
+
+
 def refund_list(*, charge_id: str) -> list[StripeRefund]:
     """Every refund of a charge (a charge object lists them only when expanded)."""
     with _stripe_errors("refund_list"):
@@ -367,4 +388,15 @@ def _refund(obj: Any) -> StripeRefund:
                         amount=money_from_minor_units(int(data.get("amount") or 0), currency),
                         charge_id=object_id(data.get("charge")),
                         payment_intent_id=object_id(data.get("payment_intent")),
-                        metadata=dict(data.get("metadata") or {}))
+                        metadata=dict(data.get("metadata") or {}), failure_reason=data.get("failure_reason") or "")
+
+
+def dispute_from_data(data: dict[str, Any]) -> StripeDispute:
+    """A Dispute from its JSON form (as dj-stripe stores what it fetched from Stripe)."""
+    currency = (data.get("currency") or "").upper()
+    evidence = data.get("evidence_details") or {}
+    return StripeDispute(id=data["id"], status=data.get("status") or "",
+                         amount=money_from_minor_units(int(data.get("amount") or 0), currency),
+                         charge_id=object_id(data.get("charge")),
+                         payment_intent_id=object_id(data.get("payment_intent")), reason=data.get("reason") or "",
+                         evidence_due_by=evidence.get("due_by"), created=int(data.get("created") or 0))
