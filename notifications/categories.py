@@ -26,6 +26,7 @@ class Category(models.TextChoices):
     USAGE_ALERT = "usage_alert", "Usage alerts"
     UPGRADE_SUGGESTION = "upgrade_suggestion", "Upgrade suggestions"
     AI_COST_ALERT = "ai_cost_alert", "Platform AI cost"
+    PAYMENT_ALERT = "payment_alert", "Disputes and failed refunds"
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ SPECS: dict[str, CategorySpec] = {
     Category.USAGE_ALERT: CategorySpec("80 % and 100 % of a monthly quota used.", (Role.OWNER, Role.ADMIN)),
     Category.UPGRADE_SUGGESTION: CategorySpec("Past 80 % of a limit two months in a row.", BILLING_ROLES),
     Category.AI_COST_ALERT: CategorySpec("The platform's Anthropic spend passed the daily threshold.", ()),
+    Category.PAYMENT_ALERT: CategorySpec("A cardholder disputed a payment, or money meant for a card could not go "
+                                         "back to it.", ()),
 }
 
 
