@@ -44,6 +44,7 @@ SHARED_APPS = [
     "billing",
     "metering",
     "notifications",  # ops' notifications (the AI cost alert)
+    "creators.catalog",  # content templates, edited by ops
 ]
 # Tenant schemas: what the tenant's people create and own.
 TENANT_APPS = [
@@ -58,6 +59,7 @@ TENANT_APPS = [
     # tenant-schemas-celery's TenantAwareDatabaseScheduler reads beat tables in every schema.
     "django_celery_beat",
     "notifications",  # staff notifications live with the staff they are for
+    "creators",  # the coach and saved content, per staff user
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -386,6 +388,9 @@ BILLING_DUNNING_RETRY_DAYS = tuple(int(day) for day in env_str("BILLING_DUNNING_
 # default when all retries fail: no service keeps accruing on an invoice nobody pays) or left past due on "free"
 # entitlements until the invoice is paid (Stripe's "leave the subscription past due"; paying restores the plan).
 BILLING_DUNNING_FINAL_ACTION = env_str("BILLING_DUNNING_FINAL_ACTION", "cancel")
+# Reconciliation (billing.payments.reconciliation) checks again, against Stripe, the payments settled in this many
+# days (besides every payment still waiting and every open disagreement).
+BILLING_RECONCILIATION_LOOKBACK_DAYS = int(env_str("BILLING_RECONCILIATION_LOOKBACK_DAYS", "7"))
 # Owners are told this many days before a trial ends.
 BILLING_TRIAL_REMINDER_DAYS = 3
 # Prorations of a mid-period change: "immediate" (an invoice now) or "next_invoice" (lines on the next one).
