@@ -6,7 +6,8 @@ autodiscovery imports only `billing.admin`, so this module imports them:
 - billing.subscriptions.admin: subscriptions with their history and the lifecycle actions;
 - billing.invoicing.admin: invoices, credit notes, account credit, quotes and the emails sent;
 - billing.analytics.admin: the revenue dashboard;
-- billing.payments.admin: dunning cases (retry now, close) and payment attempts.
+- billing.payments.admin: dunning cases (retry now, close) and payment attempts;
+- billing.payments.reconciliation_admin: reconciliation runs and the disagreements they left (mark resolved).
 
 Every change to money or to a subscription goes through the billing services; their refusals are shown as
 admin messages or form errors."""
@@ -15,4 +16,5 @@ from billing import catalogue_admin  # noqa: F401
 from billing.analytics import admin as analytics_admin  # noqa: F401
 from billing.invoicing import admin as invoicing_admin  # noqa: F401
 from billing.payments import admin as payments_admin  # noqa: F401
+from billing.payments import reconciliation_admin  # noqa: F401
 from billing.subscriptions import admin as subscriptions_admin  # noqa: F401

@@ -10,6 +10,9 @@ from billing.invoicing.run import billing_run
 from billing.notifications import billing_email_send
 from billing.payments.dunning import dunning_retries_run
 from billing.payments.dunning_notices import dunning_notice_send
+from billing.payments.errors import PaymentProviderUnavailable
+from billing.payments.reconciliation import stripe_reconcile
+from billing.payments.stripe_api import stripe_enabled
 
 
 @shared_task(name="billing.billing_run")
@@ -37,3 +40,16 @@ def dunning_retries_task() -> dict:
 @shared_task(name="billing.dunning_notice_send")
 def dunning_notice_send_task(*, kind: str, case_id: int, payment_id: int | None = None) -> bool:
     return dunning_notice_send(kind=kind, case_id=case_id, payment_id=payment_id, now=timezone.now()) is not None
+
+
+@shared_task(name="billing.stripe_reconcile", bind=True, max_retries=6)
+def stripe_reconcile_task(self) -> dict:
+    """The daily reconciliation with Stripe; retried later (a new run) while Stripe is unreachable."""
+    if not stripe_enabled():
+        return {"skipped": "stripe_not_configured"}
+    try:
+        run = stripe_reconcile(now=timezone.now())
+    except PaymentProviderUnavailable as error:
+        raise self.retry(exc=error, countdown=min(600 * 2 ** self.request.retries, 4 * 3600)) from error
+    return {"run": run.pk, "invoices_checked": run.invoices_checked, "payments_settled": run.payments_settled,
+            "disagreements": run.disagreements}
