@@ -19,6 +19,11 @@ stripe.api_base point at it), and helpers to build, sign and deliver webhook eve
   retrieve_event validation can fetch it); `webhook_post` signs it as Stripe does (Stripe-Signature
   t=<timestamp>,v1=HMAC-SHA256 of "<timestamp>.<payload>" with the endpoint secret) and posts it to dj-stripe's
   endpoint through Django's test client.
+- With a webhook sink (`./dev up` and the browser tests, through devtools/stripe_fake_server.py) the fake also
+  sends the events Stripe would on its own: customer.updated when a customer changes, payment_intent.succeeded /
+  .payment_failed / .requires_action after a confirmation, payment_method.attached / .detached, setup_intent.succeeded
+  and checkout.session.completed when a Checkout page is completed, charge.refunded. Without one (the unit tests)
+  it sends nothing and each test delivers the events it means to.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -127,6 +133,10 @@ class FakeStripe:
     requests: list[Recorded] = field(default_factory=list)
     failures: list[tuple[int, str | None]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Where the events Stripe would send on its own go (None: nowhere, and none is built), and what to call after
+    # a change (saving the state file). Both are called with the lock held and must not block.
+    webhook_sink: Callable[[dict[str, Any]], None] | None = None
+    on_change: Callable[[], None] | None = None
 
     def reset(self) -> None:
         with self.lock:
@@ -179,6 +189,8 @@ class FakeStripe:
                               "usage": "off_session", "metadata": dict(session.get("_setup_intent_data", {})
                                                                        .get("metadata", {}))})
                 session["setup_intent"] = setup["id"]
+                self._emit("setup_intent.succeeded", setup["id"])
+                self._emit("payment_method.attached", card["id"])
             else:
                 intent_data = session.get("_payment_intent_data", {})
                 intent = self._new("payment_intent", "pi_")
@@ -191,7 +203,11 @@ class FakeStripe:
                 self._confirm(intent, off_session=False, authenticated=True)
                 session["payment_intent"] = intent["id"]
                 session["payment_status"] = "paid" if intent["status"] == "succeeded" else "unpaid"
+                if intent.get("setup_future_usage"):
+                    self._emit("payment_method.attached", card["id"])
             session["status"] = "complete"
+            self._emit("checkout.session.completed", session_id)
+            self._changed()
             return copy.deepcopy(session)
 
     def payment_intent_authenticate(self, payment_intent_id: str) -> dict[str, Any]:
@@ -200,6 +216,8 @@ class FakeStripe:
             intent = self.objects[payment_intent_id]
             intent["next_action"] = None
             self._charge(intent, succeeded=True)
+            self._intent_emit(intent)
+            self._changed()
             return copy.deepcopy(intent)
 
     def update(self, object_id: str, **fields) -> dict[str, Any]:
@@ -278,6 +296,8 @@ class FakeStripe:
                 status, response = error.status, {"error": error.error}
             if key:
                 self.idempotent[key] = (path, method, params, status, copy.deepcopy(response))
+            if method != "GET":
+                self._changed()
             return status, response
 
     def _route(self, method: str, path: str, params: dict[str, Any]) -> Any:
@@ -298,6 +318,7 @@ class FakeStripe:
         if parts[:1] == ["payment_methods"] and len(parts) == 3 and parts[2] in {"attach", "detach"}:
             card = self._existing(parts[1], "payment_method")
             card["customer"] = params.get("customer") if parts[2] == "attach" else None
+            self._emit(f"payment_method.{parts[2]}ed", card["id"])
             return self._expanded(card, params)
         resource, object_id = _resource_of(parts)
         if resource is None:
@@ -312,7 +333,10 @@ class FakeStripe:
             return self._list(matches, "/" + "/".join(["v1", resource]))
         obj = self._existing(object_id, self.fixtures[fixture_name]["object"])
         if method == "POST":
+            before = copy.deepcopy(obj)
             self._apply(obj, params)
+            if obj["object"] == "customer":
+                self._updated_emit(obj, before)
         return self._expanded(obj, params)
 
     def _create(self, fixture_name: str, prefix: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -359,6 +383,7 @@ class FakeStripe:
                        "status": "succeeded"})
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+        self._emit("charge.refunded", charge["id"])
         return self._public(refund)
 
     def _payment_intent_answer(self, intent: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -391,6 +416,7 @@ class FakeStripe:
                 "url": f"{self.base_url}/authenticate/{intent['id']}", "return_url": None}}
         else:
             self._charge(intent, succeeded=True)
+        self._intent_emit(intent)
 
     def _charge(self, intent: dict[str, Any], *, succeeded: bool) -> dict[str, Any]:
         charge = self._new("charge", "ch_")
@@ -411,6 +437,30 @@ class FakeStripe:
                         "generated_from": None, "networks": None}
         card["billing_details"]["email"] = None
         return card
+
+    # --- The events Stripe sends on its own ---------------------------------------------------------------------
+
+    def _emit(self, event_type: str, object_id: str, *, previous_attributes: dict[str, Any] | None = None) -> None:
+        if self.webhook_sink is not None:
+            self.webhook_sink(self.event(event_type, object_id, previous_attributes=previous_attributes))
+
+    def _intent_emit(self, intent: dict[str, Any]) -> None:
+        if intent["status"] == "succeeded":
+            self._emit("payment_intent.succeeded", intent["id"])
+        elif intent["status"] == "requires_action":
+            self._emit("payment_intent.requires_action", intent["id"])
+        elif intent.get("last_payment_error"):
+            self._emit("payment_intent.payment_failed", intent["id"])
+
+    def _updated_emit(self, obj: dict[str, Any], before: dict[str, Any]) -> None:
+        """<object>.updated with the previous values of the top-level fields that changed, as Stripe sends it."""
+        previous = {name: value for name, value in before.items() if obj.get(name) != value}
+        if previous:
+            self._emit(f"{obj['object']}.updated", obj["id"], previous_attributes=previous)
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     # --- Objects ---------------------------------------------------------------------------------------------------
 
@@ -550,6 +600,7 @@ def _invalid(param: str, message: str) -> FakeStripeError:
 
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeStripe
+    site: Any  # devtools.stripe_fake_server.FakeStripeSite: the pages a browser opens, and the control endpoint
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
@@ -566,12 +617,19 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode() if length else ""
         url = urlsplit(self.path)
         headers = {name.lower(): value for name, value in self.headers.items()}
+        if not url.path.startswith("/v1/"):
+            self._send(*self.site.handle(method, url.path, url.query, body, headers))
+            return
         status, response = self.fake.handle(method, url.path, url.query, body, headers)
-        payload = json.dumps(response).encode()
+        self._send(status, "application/json", json.dumps(response).encode(),
+                   {"Request-Id": f"req_{secrets.token_hex(6)}"})
+
+    def _send(self, status: int, content_type: str, payload: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Request-Id", f"req_{secrets.token_hex(6)}")
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
 
@@ -580,15 +638,24 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FakeStripeServer:
-    """The fake on a random port of 127.0.0.1, served by a thread per connection until stop()."""
+    """The fake on 127.0.0.1 (a random port unless `port` is given), served by a thread per connection until
+    stop(), with its hosted pages (Checkout, the customer portal). Given a `webhook_url` (or one later through
+    the site's control endpoint) it sends Stripe's events there, signed with `webhook_secret`; given a
+    `state_path` it keeps its objects in that file across restarts."""
 
-    def __init__(self):
+    def __init__(self, *, port: int = 0, webhook_url: str | None = None, webhook_secret: str = WEBHOOK_SECRET,
+                 state_path: Path | None = None):
+        # Imported here: the site module builds on this one.
+        from devtools.stripe_fake_server import FakeStripeSite
+
         self.fake = FakeStripe(fixtures=fixtures_load())
-        handler = type("FakeStripeHandler", (_Handler,), {"fake": self.fake})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.site = FakeStripeSite(self.fake, webhook_secret=webhook_secret, state_path=state_path)
+        handler = type("FakeStripeHandler", (_Handler,), {"fake": self.fake, "site": self.site})
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
         self.fake.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="fake-stripe", daemon=True)
+        self.webhook_url = webhook_url
 
     @property
     def url(self) -> str:
@@ -596,12 +663,14 @@ class FakeStripeServer:
 
     def start(self) -> FakeStripeServer:
         self.fake.reset()
+        self.site.start(webhook_url=self.webhook_url)
         self.thread.start()
         return self
 
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self.site.stop()
 
 
 # --- Webhooks ------------------------------------------------------------------------------------------------------
