@@ -255,13 +255,23 @@ def draft_invoice_line_remove(*, line: InvoiceLine, actor: str) -> Invoice:
 
 
 @transaction.atomic
-def credit_note_issue(*, invoice: Invoice, amount: Money, reason: str, memo: str, actor: str,
-                      now: datetime) -> CreditNote:
+def credit_note_issue(*, invoice: Invoice, amount: Money, reason: str, memo: str, actor: str, now: datetime,
+                      refund_to: str = CreditNote.RefundTo.ACCOUNT_CREDIT,
+                      stripe_refund_id: str = "") -> CreditNote:
     """Credit part or all of a finalised invoice (open, paid or uncollectible) and return the credit note,
-    numbered in BILLING_CREDIT_NOTE_SERIES. Its amount goes to the tenant's account credit.
+    numbered in BILLING_CREDIT_NOTE_SERIES.
+
+    Its amount goes to the tenant's account credit, or, with `refund_to` card, back to the card that paid the
+    invoice: a pending card refund is recorded with the note and Stripe is asked once this transaction commits
+    (billing.payments.refunds; refused with CardRefundNotPossible when the invoice was not paid by card or the
+    card has less left to give back). `stripe_refund_id` names a refund already made in Stripe's dashboard, which
+    the note only records.
 
     The credit notes of one invoice never add up to more than its total (CreditNoteTooLarge, nothing changed);
     the amount must be positive, in the invoice's currency and its minor units."""
+    # Deferred: the payment rail imports invoicing (it settles invoices), so invoicing reaches it at call time.
+    from billing.payments.refunds import card_refund_open, card_refund_payment
+
     invoice = _invoice_locked(invoice)
     _status_require(invoice, CREDITABLE, action="credited")
     if amount.currency != invoice.currency:
@@ -276,20 +286,28 @@ def credit_note_issue(*, invoice: Invoice, amount: Money, reason: str, memo: str
                                  field="amount", details={"creditable": money_to_api(creditable)})
     if reason not in CreditNote.Reason.values:
         raise ValueError(f"A credit note's reason is one of {', '.join(CreditNote.Reason.values)}, not {reason!r}.")
+    if refund_to not in CreditNote.RefundTo.values:
+        raise ValueError(f"A credit note goes to one of {', '.join(CreditNote.RefundTo.values)}, not {refund_to!r}.")
+    to_card = refund_to == CreditNote.RefundTo.CARD
+    payment = card_refund_payment(invoice=invoice, amount=amount, stripe_refund_id=stripe_refund_id) \
+        if to_card else None
     credit_note = CreditNote.objects.create(
         tenant_id=invoice.tenant_id, invoice=invoice,
         number=document_number_next(series=settings.BILLING_CREDIT_NOTE_SERIES, year=now.year),
-        currency=invoice.currency, amount=amount.amount, reason=reason, memo=memo,
-        refund_to=CreditNote.RefundTo.ACCOUNT_CREDIT, created_by=actor[:254], created_at=now)
+        currency=invoice.currency, amount=amount.amount, reason=reason, memo=memo, refund_to=refund_to,
+        created_by=actor[:254], created_at=now)
     invoice.amount_credited += amount.amount
     invoice.save(update_fields=["amount_credited", "updated_at"])
-    # Tied to the credit note only: one invoice may have several, and the ledger allows one entry per
-    # (invoice, kind).
-    account_credit_add(tenant=invoice.tenant, amount=amount, kind=AccountCreditEntry.Kind.CREDIT_NOTE,
-                       description=f"Credit note {credit_note.number} for invoice {invoice.number}", actor=actor,
-                       now=now, credit_note=credit_note)
-    logger.info("credit_note_issued credit_note=%s invoice=%s amount=%s actor=%s", credit_note.number,
-                invoice.number, amount.amount, actor)
+    if to_card:
+        card_refund_open(credit_note=credit_note, payment=payment, stripe_refund_id=stripe_refund_id, now=now)
+    else:
+        # Tied to the credit note only: one invoice may have several, and the ledger allows one entry per
+        # (invoice, kind).
+        account_credit_add(tenant=invoice.tenant, amount=amount, kind=AccountCreditEntry.Kind.CREDIT_NOTE,
+                           description=f"Credit note {credit_note.number} for invoice {invoice.number}",
+                           actor=actor, now=now, credit_note=credit_note)
+    logger.info("credit_note_issued credit_note=%s invoice=%s amount=%s refund_to=%s actor=%s", credit_note.number,
+                invoice.number, amount.amount, refund_to, actor)
     return credit_note
 
 

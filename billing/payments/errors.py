@@ -75,3 +75,11 @@ class DunningCaseInvalid(BillingError):
 
     code = "dunning_case_invalid"
     status = 409
+
+
+class CardRefundNotPossible(BillingError):
+    """A credit note cannot go back to the card: the invoice was not paid by a card payment, or that payment has
+    less left to give back than asked (what it brought, less what earlier card refunds took)."""
+
+    code = "card_refund_not_possible"
+    status = 409

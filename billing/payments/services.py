@@ -103,7 +103,7 @@ def card_setup_complete(*, session: StripeCheckoutSession, event_id: str, now: d
     Ignored (False) for a session that is not a completed card setup of a tenant's own customer."""
     if session.mode != "setup" or session.status != "complete" or not session.setup_intent_id:
         return False
-    tenant_id = _tenant_id_for_customer(session.customer_id)
+    tenant_id = tenant_id_for_customer(session.customer_id)
     if tenant_id is None or session.metadata.get("tenant_id") != str(tenant_id):
         logger.warning("stripe_card_setup_ignored session=%s customer=%s reason=tenant_mismatch", session.id,
                        session.customer_id)
@@ -112,7 +112,7 @@ def card_setup_complete(*, session: StripeCheckoutSession, event_id: str, now: d
     if setup.status != "succeeded" or not setup.payment_method_id or setup.customer_id != session.customer_id:
         return False
     with transaction.atomic():
-        if not _settlement_record(kind=Kind.CARD_SAVED, stripe_id=session.id, tenant_id=tenant_id,
+        if not settlement_record(kind=Kind.CARD_SAVED, stripe_id=session.id, tenant_id=tenant_id,
                                   event_id=event_id, now=now, detail={"payment_method": setup.payment_method_id}):
             return False
         _default_payment_method_set(customer_id=session.customer_id, payment_method_id=setup.payment_method_id,
@@ -125,13 +125,13 @@ def payment_method_attached(*, payment_method_id: str, customer_id: str | None, 
                             now: datetime) -> bool:
     """A card attached to a tenant's customer with no default card (through the portal, say) becomes its
     default, once per card. Returns whether it did."""
-    tenant_id = _tenant_id_for_customer(customer_id)
+    tenant_id = tenant_id_for_customer(customer_id)
     if tenant_id is None:
         return False
     if stripe_api.customer_retrieve(customer_id).default_payment_method_id:
         return False
     with transaction.atomic():
-        if not _settlement_record(kind=Kind.DEFAULT_SET, stripe_id=payment_method_id, tenant_id=tenant_id,
+        if not settlement_record(kind=Kind.DEFAULT_SET, stripe_id=payment_method_id, tenant_id=tenant_id,
                                   event_id=event_id, now=now):
             return False
         _default_payment_method_set(customer_id=customer_id, payment_method_id=payment_method_id,
@@ -141,7 +141,7 @@ def payment_method_attached(*, payment_method_id: str, customer_id: str | None, 
 
 def customer_default_changed(*, customer_id: str) -> None:
     """Tell the platform (dunning) that a tenant's default card changed, once the transaction commits."""
-    tenant_id = _tenant_id_for_customer(customer_id)
+    tenant_id = tenant_id_for_customer(customer_id)
     if tenant_id is not None:
         transaction.on_commit(lambda: payment_method_changed.send(sender=Tenant, tenant_id=tenant_id))
 
@@ -186,7 +186,7 @@ def invoice_charge(*, invoice: Invoice, attempt: int, now: datetime) -> Payment:
     try:
         intent = stripe_api.payment_intent_charge_off_session(
             customer_id=customer.id, payment_method_id=card, amount=amount, description=f"Invoice {invoice.number}",
-            metadata={**_invoice_metadata(invoice), "attempt": str(attempt), "source": Payment.Source.OFF_SESSION},
+            metadata={**invoice_metadata(invoice), "attempt": str(attempt), "source": Payment.Source.OFF_SESSION},
             idempotency_key=invoice_charge_idempotency_key(invoice, attempt))
     except CardDeclined as declined:  # CardAuthenticationRequired too: the intent says which
         if declined.payment_intent is None:
@@ -215,7 +215,7 @@ def payment_action_url_ensure(*, payment: Payment) -> Payment:
         customer_id=customer.id, amount=money_round(Money(invoice.amount_due, invoice.currency)),
         description=f"Invoice {invoice.number}", success_url=tenant_url(invoice.tenant, f"{invoice_path}?paid=1"),
         cancel_url=tenant_url(invoice.tenant, invoice_path),
-        metadata={**_invoice_metadata(invoice), "source": Payment.Source.CHECKOUT},
+        metadata={**invoice_metadata(invoice), "source": Payment.Source.CHECKOUT},
         idempotency_key=f"{invoice_charge_idempotency_key(invoice, payment.attempt)}-checkout")
     with transaction.atomic():
         stored = Payment.objects.filter(pk=payment.pk, action_url="").update(action_url=session.url or "")
@@ -255,22 +255,6 @@ def payment_intent_apply(*, intent: StripePaymentIntent, now: datetime, event_id
     return payment
 
 
-def refunds_record(*, charge_id: str, event_id: str, now: datetime) -> int:
-    """Record each succeeded refund of a charge once (the credit note and card refund flow comes later); returns
-    how many were new."""
-    recorded = 0
-    for refund in stripe_api.refund_list(charge_id=charge_id):
-        if refund.status != "succeeded":
-            continue
-        payment = Payment.objects.filter(payment_intent_id=refund.payment_intent_id).first() \
-            if refund.payment_intent_id else None
-        recorded += _settlement_record(
-            kind=Kind.REFUND_RECORDED, stripe_id=refund.id, tenant_id=payment.tenant_id if payment else None,
-            invoice_id=payment.invoice_id if payment else None, payment=payment, amount=refund.amount,
-            event_id=event_id, now=now, detail={"charge": charge_id, "payment_intent": refund.payment_intent_id})
-    return recorded
-
-
 # --- Settling a PaymentIntent ----------------------------------------------------------------------------------
 
 def _intent_state(intent: StripePaymentIntent) -> str | None:
@@ -297,14 +281,14 @@ def _invoice_for_intent(intent: StripePaymentIntent, *, event_id: str, now: date
         logger.info("stripe_payment_intent_not_ours payment_intent=%s", intent.id)
         return None
     invoice = Invoice.objects.select_for_update().select_related("tenant").filter(pk=invoice_id).first()
-    customer_tenant_id = _tenant_id_for_customer(intent.customer_id)
+    customer_tenant_id = tenant_id_for_customer(intent.customer_id)
     if invoice is None or customer_tenant_id != invoice.tenant_id \
             or intent.metadata.get("tenant_id") != str(invoice.tenant_id):
         logger.warning("stripe_payment_intent_mismatch payment_intent=%s invoice=%s customer_tenant=%s "
                        "metadata_tenant=%s", intent.id, invoice_id, customer_tenant_id,
                        intent.metadata.get("tenant_id"))
         if intent.status == "succeeded":
-            _settlement_record(kind=Kind.PAYMENT_UNMATCHED, stripe_id=intent.id, tenant_id=customer_tenant_id,
+            settlement_record(kind=Kind.PAYMENT_UNMATCHED, stripe_id=intent.id, tenant_id=customer_tenant_id,
                                amount=intent.amount_received, event_id=event_id, now=now,
                                detail={"reason": "invoice_unknown" if invoice is None else "tenant_mismatch",
                                        "invoice_id": invoice_id})
@@ -349,12 +333,12 @@ def _payment_succeeded(payment: Payment, *, invoice: Invoice, intent: StripePaym
     common = {"stripe_id": intent.id, "tenant_id": invoice.tenant_id, "invoice_id": invoice.pk, "payment": payment,
               "amount": received, "event_id": event_id, "now": now}
     if problem is not None:
-        _settlement_record(kind=Kind.PAYMENT_UNMATCHED, **common,
+        settlement_record(kind=Kind.PAYMENT_UNMATCHED, **common,
                            detail={"reason": problem, "due": money_to_api(due), "received": money_to_api(received)})
         logger.warning("stripe_payment_unmatched payment_intent=%s invoice=%s reason=%s", intent.id, invoice.number,
                        problem)
         return
-    if _settlement_record(kind=Kind.INVOICE_PAID, **common):
+    if settlement_record(kind=Kind.INVOICE_PAID, **common):
         invoice_mark_paid(invoice=invoice, actor=ACTOR, now=now)
 
 
@@ -362,7 +346,7 @@ def _payment_failed(payment: Payment, *, intent: StripePaymentIntent, event_id: 
     payment.status, payment.settled_at = Status.FAILED, now
     payment.failure_code, payment.failure_message = intent.failure_code[:100], intent.failure_message[:500]
     payment.save(update_fields=["status", "settled_at", "failure_code", "failure_message"])
-    if _settlement_record(kind=Kind.PAYMENT_FAILED, stripe_id=intent.id, tenant_id=payment.tenant_id,
+    if settlement_record(kind=Kind.PAYMENT_FAILED, stripe_id=intent.id, tenant_id=payment.tenant_id,
                           invoice_id=payment.invoice_id, payment=payment, amount=intent.amount, event_id=event_id,
                           now=now, detail={"code": payment.failure_code}):
         payment_event_send_on_commit(payment_failed, payment=payment)
@@ -387,7 +371,7 @@ def _attempt_failed_before_stripe(*, invoice: Invoice, attempt: int, amount: Mon
 
 # --- Helpers -----------------------------------------------------------------------------------------------------
 
-def _settlement_record(*, kind: str, stripe_id: str, now: datetime, tenant_id: int | None = None,
+def settlement_record(*, kind: str, stripe_id: str, now: datetime, tenant_id: int | None = None,
                        invoice_id: int | None = None, payment: Payment | None = None, amount: Money | None = None,
                        event_id: str = "", detail: dict[str, Any] | None = None) -> bool:
     """Record that `stripe_id` settled `kind`; False (nothing written) when it already had."""
@@ -417,7 +401,8 @@ def _customer_of(tenant: Tenant) -> StripeCustomerRecord | None:
             .order_by("djstripe_id").first())
 
 
-def _tenant_id_for_customer(customer_id: str | None) -> int | None:
+def tenant_id_for_customer(customer_id: str | None) -> int | None:
+    """The tenant whose Stripe customer this is (dj-stripe's subscriber), None for a customer not ours."""
     if not customer_id:
         return None
     return StripeCustomerRecord.objects.filter(id=customer_id).values_list("subscriber_id", flat=True).first()
@@ -427,7 +412,8 @@ def _tenant_metadata(tenant: Tenant) -> dict[str, str]:
     return {"tenant_id": str(tenant.pk), "tenant_slug": tenant.slug}
 
 
-def _invoice_metadata(invoice: Invoice) -> dict[str, str]:
+def invoice_metadata(invoice: Invoice) -> dict[str, str]:
+    """What every Stripe object made for an invoice carries, so a webhook finds the invoice and its tenant."""
     return {**_tenant_metadata(invoice.tenant), "invoice_id": str(invoice.pk), "invoice_number": invoice.number or ""}
 
 

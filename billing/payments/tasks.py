@@ -8,6 +8,7 @@ from django.utils import timezone
 from billing.errors import InvoiceStateInvalid
 from billing.models import Invoice
 from billing.payments.errors import PaymentProviderUnavailable, PaymentsNotConfigured
+from billing.payments.refunds import card_refund_request
 from billing.payments.services import invoice_charge
 
 logger = logging.getLogger(__name__)
@@ -26,3 +27,13 @@ def invoice_charge_task(self, *, invoice_id: int, attempt: int) -> str:
         # Paid, voided or moved to manual collection in the meantime, or Stripe turned off: nothing to charge.
         logger.info("invoice_charge_skipped invoice=%s attempt=%s reason=%s", invoice_id, attempt, error.code)
         return "skipped"
+
+
+@shared_task(name="billing.card_refund_request", bind=True, max_retries=8)
+def card_refund_request_task(self, *, card_refund_id: int) -> str:
+    """Ask Stripe for a credit note's card refund. Retried while Stripe is unreachable: the credit note's
+    Idempotency-Key makes every retry reach the one Refund."""
+    try:
+        return card_refund_request(card_refund_id=card_refund_id, now=timezone.now()).status
+    except PaymentProviderUnavailable as error:
+        raise self.retry(exc=error, countdown=min(30 * 2 ** self.request.retries, 3600)) from error

@@ -27,13 +27,14 @@ from djstripe.signals import WEBHOOK_SIGNALS
 
 from billing.models import Payment
 from billing.payments import stripe_api
+from billing.payments.errors import PaymentObjectMissing
+from billing.payments.refunds import card_refund_apply, card_refunds_apply
 from billing.payments.services import (
     card_setup_complete,
     customer_default_changed,
     payment_action_url_ensure,
     payment_intent_apply,
     payment_method_attached,
-    refunds_record,
 )
 from tenants.urls_for import public_url
 
@@ -67,7 +68,21 @@ def payment_intent_changed(sender, event: Event, **kwargs) -> None:
 def charge_refunded(sender, event: Event, **kwargs) -> None:
     data = _synced_data(Charge, event)
     if data is not None:
-        refunds_record(charge_id=data["id"], event_id=event.id, now=timezone.now())
+        card_refunds_apply(charge_id=data["id"], event_id=event.id, now=timezone.now())
+
+
+def refund_changed(sender, event: Event, **kwargs) -> None:
+    """refund.updated, refund.failed, charge.refund.updated: dj-stripe keeps no Refund rows, so Stripe's current
+    view of the refund is retrieved here (a refund Stripe no longer has is skipped, as dj-stripe does)."""
+    refund_id = (event.data.get("object") or {}).get("id")
+    if not refund_id:
+        return
+    try:
+        refund = stripe_api.refund_retrieve(refund_id)
+    except PaymentObjectMissing:
+        logger.warning("stripe_webhook_object_missing event=%s type=%s object=%s", event.id, event.type, refund_id)
+        return
+    card_refund_apply(refund=refund, event_id=event.id, now=timezone.now())
 
 
 def customer_updated(sender, event: Event, **kwargs) -> None:
@@ -97,6 +112,9 @@ RECEIVERS: dict[str, Callable[..., None]] = {
     "payment_intent.processing": payment_intent_changed,
     "payment_intent.canceled": payment_intent_changed,
     "charge.refunded": charge_refunded,
+    "charge.refund.updated": refund_changed,
+    "refund.updated": refund_changed,
+    "refund.failed": refund_changed,
     "customer.updated": customer_updated,
     "payment_method.attached": payment_method_attached_received,
     "payment_method.detached": payment_method_detached_received,
