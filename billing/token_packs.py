@@ -25,7 +25,7 @@ from django.db.models import Sum
 from billing.errors import BillingError
 from billing.invoicing.drafting import invoice_create, one_time_invoice_draft
 from billing.invoicing.services import invoice_finalize, invoice_void
-from billing.models import CreditNote, Invoice
+from billing.models import CreditNote, Invoice, InvoiceLine
 from config.money import Money
 from metering.models import TokenPack, TokenPurchase
 from metering.wallets.selectors import token_purchase_of_invoice
@@ -79,7 +79,7 @@ def token_pack_purchase(*, tenant: Tenant, pack: TokenPack, actor: str, now: dat
         return TokenPackOrder(purchase=purchase, invoice=Invoice.objects.get(pk=purchase.invoice_id))
     draft = one_time_invoice_draft(tenant=tenant, description=f"AI tokens: {purchase.tokens:,}-token pack "
                                                               f"(order #{purchase.pk})",
-                                   amount=Money(purchase.price, purchase.currency))
+                                   amount=Money(purchase.price, purchase.currency), kind=InvoiceLine.Kind.TOKEN_PACK)
     invoice = invoice_create(tenant=tenant, subscription=None, draft=draft, billing_reason=Invoice.Reason.ONE_TIME,
                              now=now)
     if collection_method != invoice.collection_method:

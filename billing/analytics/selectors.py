@@ -12,7 +12,8 @@ currency, never converted. Definitions (the README's "Revenue analytics" says th
   MRR; ARPU = MRR ÷ paying customers; LTV = ARPU ÷ the monthly revenue churn of the last three complete months.
 - Trial-to-paid conversion = trials that became paid ÷ trials that ended, in the month.
 - Money from the invoices: issued (totals of finalised, non-void invoices), credit notes, cash collected
-  (amounts paid), usage and AI-token revenue (their lines before discounts and tax), failed payments (card
+  (amounts paid), usage and AI-token revenue (their lines before discounts and tax; AI tokens are the tokens
+  owed that an invoice billed and the token packs sold), failed payments (card
   attempts declined, or invoices unpaid on their due day; by the day of the first failure) and the share recovered."""
 
 from __future__ import annotations

@@ -42,9 +42,9 @@ logger = logging.getLogger(__name__)
 
 Kind = InvoiceLine.Kind
 # Usage revenue: what metered usage billed (its minimum top-ups included). AI-token revenue: tokens billed on
-# an invoice (those the wallet could not cover); prepaid token packs join it when they are invoiced.
+# an invoice (those the wallet could not cover) and the token packs sold (on the day their invoice is issued).
 USAGE_KINDS = [Kind.USAGE.value, Kind.MINIMUM.value]
-TOKEN_KINDS = [Kind.WALLET_SHORTFALL.value]
+TOKEN_KINDS = [Kind.WALLET_SHORTFALL.value, Kind.TOKEN_PACK.value]
 # The windows the churn-risk factors look back over.
 ACTIVITY_DAYS = 30
 CHURN_RISK_COLUMNS = ("tenant_id", "day", "score", "level", "low_usage", "failed_payments", "no_team",

@@ -180,7 +180,8 @@ def _tables(*, currency: str, day: date, headlines: list[Headline], figures: lis
             _month_rows(figures, lambda f: f.invoiced, lambda f: f.credited, lambda f: f.net_invoiced,
                         lambda f: f.cash_collected, lambda f: f.usage_revenue, lambda f: f.token_revenue), currency,
             note="Invoiced: totals of finalised invoices not voided, on their issue day (tax included). Cash: "
-                 "amounts paid, on the day paid. Usage and AI tokens: their invoice lines before discounts and tax."),
+                 "amounts paid, on the day paid. Usage and AI tokens: their invoice lines before discounts and tax "
+                 "(AI tokens: token packs sold and tokens owed beyond the wallet)."),
         Table("payments", "Failed payments and recoveries per month (by due date)", [
             Column("Month", month), Column("Failed", count), Column("Failed amount", money),
             Column("Recovered", count), Column("Recovered amount", money), Column("Share recovered", ratio)],

@@ -866,8 +866,10 @@ def _number(value: Decimal) -> str:
 
 
 
-def one_time_invoice_draft(*, tenant: Tenant, description: str, amount: Money) -> InvoiceDraft:
-    """A one-time invoice of one line (an accepted quote, a token pack): the tenant's tax applies, no coupon."""
-    line = _line(kind=Kind.ONE_TIME, description=description, amount_exact=amount.amount, currency=amount.currency,
+def one_time_invoice_draft(*, tenant: Tenant, description: str, amount: Money,
+                           kind: str = Kind.ONE_TIME) -> InvoiceDraft:
+    """A one-time invoice of one line of `kind` (an accepted quote; a token pack, whose line is of kind
+    token_pack so revenue analytics count it as AI-token revenue): the tenant's tax applies, no coupon."""
+    line = _line(kind=kind, description=description, amount_exact=amount.amount, currency=amount.currency,
                  unit_amount=amount.amount)
     return _draft(tenant=tenant, subscription=None, currency=amount.currency, start=None, end=None, lines=[line])

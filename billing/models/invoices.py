@@ -119,6 +119,7 @@ class InvoiceLine(models.Model):
         ONE_TIME = "one_time", "One-time"
         WALLET_SHORTFALL = "wallet_shortfall", "AI tokens owed"
         LATE_USAGE = "late_usage", "Late usage"
+        TOKEN_PACK = "token_pack", "AI-token pack"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     kind = models.CharField(max_length=20, choices=Kind.choices)

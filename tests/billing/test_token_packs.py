@@ -8,12 +8,13 @@ from decimal import Decimal
 import pytest
 from django.db.models.signals import post_save
 
+from billing.analytics.services import TOKEN_KINDS
 from billing.errors import InvoiceStateInvalid
 from billing.invoicing.credit import account_credit_add, account_credit_balance
 from billing.invoicing.drafting import invoice_issue, one_time_invoice_draft
 from billing.invoicing.events import invoice_paid
 from billing.invoicing.services import credit_note_issue, invoice_mark_paid, invoice_void
-from billing.models import AccountCreditEntry, CreditNote, DocumentSequence, Invoice
+from billing.models import AccountCreditEntry, CreditNote, DocumentSequence, Invoice, InvoiceLine
 from billing.token_packs import TokenPackCreditRefused, token_pack_purchase, token_pack_purchase_cancel
 from config.money import Money
 from metering.models import TokenPack, TokenPurchase, WalletEntry
@@ -94,6 +95,13 @@ def test_ordering_a_pack_issues_a_finalised_one_time_invoice_for_its_price(tenan
         f"AI tokens: 1,000,000-token pack (order #{order.purchase.pk})", 1, Decimal("100.00"))
     assert (order.purchase.status, order.purchase.invoice_id) == (TokenPurchase.Status.PENDING, invoice.pk)
     assert balance(tenant_alpha) == 0
+
+
+def test_a_token_pack_is_sold_on_a_token_pack_line_which_analytics_count_as_ai_token_revenue(tenant_alpha, pack_1m):
+    line = buy(tenant_alpha, pack_1m).invoice.lines.get()
+
+    assert line.kind == InvoiceLine.Kind.TOKEN_PACK
+    assert line.kind in TOKEN_KINDS
 
 
 def test_the_token_pack_invoice_carries_the_tenants_tax(tenant_alpha, pack_1m):

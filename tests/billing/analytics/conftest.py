@@ -17,6 +17,7 @@ The story (every period anniversary-anchored at 00:00 UTC; invoices are paid whe
 - Mar 5:  B subscribes to Starter again (reactivation 20); B never pays again: its invoices of Mar 5 (20.00,
           due Mar 19) and Apr 5 (20.00, due Apr 19) are failed payments, and B is past due from the Mar 24 run.
 - Mar 10: A schedules a downgrade to Pro (3 seats) at its period's end, Apr 1.
+- Mar 12: A buys a 1,000,000-token pack (100.00, paid the same day): AI-token revenue.
 - Mar 15: G starts Pro with LOYAL10 (100 - 10 % = 90: new 90). Its first invoice (90.00, due Mar 29) is paid
           on Apr 5: a failed payment, recovered.
 - Mar 20: a 10.00 credit note on A's first invoice.
@@ -41,8 +42,9 @@ from billing.subscriptions.services import (
     subscription_pause,
     subscription_resume,
 )
+from billing.token_packs import token_pack_purchase
 from config.money import Money
-from metering.models import Meter
+from metering.models import Meter, TokenPack
 from tenants.models import Tenant
 from tests.support.billing import (
     ACTOR,
@@ -162,6 +164,10 @@ def _history_build() -> History:
         subscription_started(b, starter, at=at(5, 3))
         traveller.move_to(at(10, 3))
         subscription_change(subscription=sub(a), price=pro, actor=ACTOR, now=at(10, 3))
+        traveller.move_to(at(12, 3))
+        pack_order = token_pack_purchase(tenant=a, pack=TokenPack.objects.get(code="tokens-1m"), actor=ACTOR,
+                                         now=at(12, 3))
+        invoice_pay(pack_order.invoice, at=at(12, 3))
         traveller.move_to(at(15, 3))
         subscription_started(g, pro, at=at(15, 3), promotion_code="LOYAL10")
         late.update(Invoice.objects.filter(tenant=g).values_list("pk", flat=True))

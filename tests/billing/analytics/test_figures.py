@@ -127,7 +127,8 @@ def test_usage_revenue_credit_notes_and_failed_payments(history):
     february, march, april = months[date(2026, 2, 1)], months[date(2026, 3, 1)], months[date(2026, 4, 1)]
     # B's 500 January calls on the Feb 1 invoice (5.00) and 100 February calls on its cancel invoice (1.00).
     assert february.usage_revenue == D("6.00")
-    assert (february.token_revenue, march.token_revenue, april.token_revenue) == (D(0), D(0), D(0))
+    # A's 1,000,000-token pack on Mar 12 (its token_pack line, 100.00 before tax).
+    assert (february.token_revenue, march.token_revenue, april.token_revenue) == (D(0), D("100.00"), D(0))
     # The 10.00 credit note on A's first invoice, on Mar 20.
     assert (february.credited, march.credited) == (D(0), D("10.00"))
     # Due in March and unpaid then: B's 20.00 (never paid) and G's 90.00 (paid Apr 5): 90 of 110 recovered.
