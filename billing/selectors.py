@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from billing.analytics.selectors import headline_currency, revenue_headlines, revenue_months, snapshot_latest_day
 from billing.models import (
     CURRENT_STATUSES,
     BillingProfile,
+    Dispute,
     DunningCase,
     Invoice,
     Payment,
     Plan,
     PlanQuota,
     Price,
+    ReconciliationDisagreement,
     ServiceQuote,
     Subscription,
     TenantPlan,
@@ -313,6 +316,8 @@ class AttentionCounts:
     invoices_in_draft: int
     payments_in_dunning: int
     payments_awaiting_action: int
+    disputes_open: int
+    reconciliation_disagreements: int
 
 
 def ops_attention_counts() -> AttentionCounts:
@@ -324,7 +329,49 @@ def ops_attention_counts() -> AttentionCounts:
         # Only while the invoice is still open: once paid, voided or written off nobody waits for the cardholder.
         payments_awaiting_action=Payment.objects.filter(status=Payment.Status.REQUIRES_ACTION,
                                                         invoice__status=Invoice.Status.OPEN).count(),
+        disputes_open=Dispute.objects.exclude(status__in=Dispute.CLOSED_STATUSES).count(),
+        reconciliation_disagreements=ReconciliationDisagreement.objects.filter(
+            status=ReconciliationDisagreement.Status.OPEN).count(),
     )
+
+
+@dataclass(frozen=True)
+class OpsRevenueHeadline:
+    """The revenue figures the admin's home page opens with, in the headline currency, from the latest daily
+    snapshot (billing.analytics): the dashboard has the rest, and every other currency."""
+
+    day: date
+    currency: str
+    mrr: Decimal
+    arr: Decimal
+    net_new_mrr_this_month: Decimal
+    subscriptions_active: int
+    subscriptions_trialing: int
+    failed_amount: Decimal
+    recovered_amount: Decimal
+    months: int
+
+    @property
+    def failed_recovered_percent(self) -> Decimal | None:
+        """Of the money whose payment failed in the last `months` months, the share paid in the end (one decimal)."""
+        if not self.failed_amount:
+            return None
+        return (self.recovered_amount * 100 / self.failed_amount).quantize(Decimal("0.1"))
+
+
+def ops_revenue_headline() -> OpsRevenueHeadline | None:
+    """None until the first snapshot is taken (02:00 UTC by beat, or `revenue_backfill`)."""
+    day = snapshot_latest_day()
+    if day is None:
+        return None
+    currency = headline_currency()
+    headline = next(one for one in revenue_headlines(day=day) if one.currency == currency)
+    figures = revenue_months(currency=currency, day=day)
+    return OpsRevenueHeadline(
+        day=day, currency=currency, mrr=headline.mrr, arr=headline.arr, net_new_mrr_this_month=figures[-1].net_new,
+        subscriptions_active=headline.subscriptions_paying, subscriptions_trialing=headline.subscriptions_trialing,
+        failed_amount=sum((figure.failed_amount for figure in figures), Decimal(0)),
+        recovered_amount=sum((figure.recovered_amount for figure in figures), Decimal(0)), months=len(figures))
 
 
 # --- Invoices as other apps see them ------------------------------------------------------------------------

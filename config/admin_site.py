@@ -1,6 +1,7 @@
-"""The ops admin site: apps in the order ops work in them (Tenants, Billing, Metering, then Stripe and the plumbing),
-dj-stripe's ~45 models cut down on the index to the few ops act on, and an index that opens with what needs
-someone. Every model stays registered (and reachable by URL, for a link from a payment or an event); only the
+"""The ops admin site: apps in the order ops work in them (Tenants, Billing, Metering, Notifications, then Stripe and
+the plumbing), dj-stripe's ~45 models cut down on the index to the few ops act on (with the re-process action on
+webhook deliveries that dj-stripe leaves out), and an index that opens with the revenue headline figures and what
+needs someone. Every model stays registered (and reachable by URL, for a link from a payment or an event); only the
 index is curated.
 
 Installed through config.apps.OpsAdminConfig (it replaces django.contrib.admin in INSTALLED_APPS), so every
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 # The index order; apps not named here follow, alphabetically.
-APP_ORDER = ["tenants", "accounts", "billing", "metering", "djstripe"]
+APP_ORDER = ["tenants", "accounts", "billing", "metering", "notifications", "djstripe"]
 
 # dj-stripe models that ops use (by model name, lower case); the rest are hidden from the index.
 STRIPE_MODELS_SHOWN = frozenset({
@@ -42,7 +44,9 @@ class OpsAdminSite(admin.AdminSite):
         return sorted(app_list, key=_app_position)
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
-        context = {"attention_queues": _attention_queues(), **(extra_context or {})}
+        context = {"attention_queues": _attention_queues(), "revenue": _revenue_headline(),
+                   "revenue_dashboard_url": reverse("admin:billing_revenuesnapshot_changelist"),
+                   **(extra_context or {})}
         return super().index(request, extra_context=context)
 
 
@@ -70,7 +74,61 @@ def _attention_queues() -> list[AttentionQueue]:
         AttentionQueue("Payments awaiting customer action (SCA)", counts.payments_awaiting_action,
                        reverse("admin:billing_payment_changelist")
                        + "?status__exact=requires_action&invoice__status__exact=open"),
+        AttentionQueue("Open disputes (chargebacks)", counts.disputes_open, _open_disputes_url()),
+        AttentionQueue("Reconciliation disagreements with Stripe", counts.reconciliation_disagreements,
+                       reverse("admin:billing_reconciliationdisagreement_changelist") + "?status__exact=open"),
     ]
+
+
+def _open_disputes_url() -> str:
+    from billing.models import Dispute
+
+    try:
+        changelist = reverse("admin:billing_dispute_changelist")
+    except NoReverseMatch:  # billing's dispute admin not registered: Stripe's own list of disputes
+        return reverse("admin:djstripe_dispute_changelist")
+    return changelist + "?status__in=" + ",".join(
+        status for status in Dispute.Status.values if status not in Dispute.CLOSED_STATUSES)
+
+
+def _revenue_headline():
+    from billing.selectors import ops_revenue_headline
+
+    return ops_revenue_headline()
+
+
+def webhook_trigger_reprocess_offer(site: admin.AdminSite) -> None:
+    """dj-stripe's admin for webhook deliveries has a `reprocess` method but does not offer it as an action: offer
+    it, so ops can run a delivery that failed (our receiver raised, Stripe gave up) again from the admin.
+    Called once every app's admin is registered (config.apps.OpsAdminConfig.ready)."""
+    from djstripe.admin.admin import WebhookEventTriggerAdmin
+    from djstripe.models import WebhookEventTrigger
+
+    class WebhookEventTriggerOpsAdmin(WebhookEventTriggerAdmin):
+        actions = ["reprocess"]
+
+        @admin.action(description="Process the selected deliveries again")
+        def reprocess(self, request: HttpRequest, queryset) -> None:
+            processed = 0
+            for trigger in queryset.order_by("pk"):
+                if not trigger.valid:
+                    self.message_user(request, f"Skipped {trigger.pk}: its signature was not valid.",
+                                      messages.WARNING)
+                    continue
+                try:
+                    with transaction.atomic():
+                        trigger.process()
+                except Exception as error:  # noqa: BLE001 (whatever our receivers raised, shown to ops as is)
+                    trigger.refresh_from_db()
+                    self.message_user(request, f"Delivery {trigger.pk} failed again: {error}", messages.ERROR)
+                    continue
+                processed += 1
+            if processed:
+                self.message_user(request, f"Processed again: {processed} delivery(ies).", messages.SUCCESS)
+
+    if site.is_registered(WebhookEventTrigger):
+        site.unregister(WebhookEventTrigger)
+    site.register(WebhookEventTrigger, WebhookEventTriggerOpsAdmin)
 
 
 def _app_position(app: dict) -> tuple[int, str]:
