@@ -49,8 +49,8 @@ from django.utils import timezone
 
 from billing.selectors import entitlements_for
 from config.api.errors import stream_error_event
-from config.money import Money, money_rate_round, money_to_api
 from config.lookup_cache import OUTAGE_LAG_OK_S, lookup_cached, lookup_key
+from config.money import Money, money_rate_round, money_to_api
 from config.redis_guard import failure_log, redis_connection, redis_key
 from metering.gateway.client import (
     AiError,
@@ -63,7 +63,7 @@ from metering.gateway.client import (
     message_create,
     message_stream_open,
 )
-from metering.models import AiReservationRecord, ModelPrice, WalletFeature
+from metering.models import AiReservationRecord, ModelPrice, WalletEntry, WalletFeature
 from metering.usage.selectors import active_meters
 from metering.usage.services import event_ingest
 from metering.wallets.services import wallet_debit, wallet_debit_or_owe, wallet_refund
@@ -246,6 +246,7 @@ class AiReservation:
     tokens: int
     created_by: str = ""
     created_at: datetime | None = None
+    feature: str = WalletFeature.AI_API
 
     @property
     def cut_at(self) -> float:
@@ -264,8 +265,10 @@ class AiSettlement:
 
 
 def ai_reserve(*, tenant: Tenant, price: ModelPrice, tokens: int, request_id: uuid.UUID,
-               created_by: str = "", now: datetime | None = None) -> AiReservation:
+               created_by: str = "", feature: str = WalletFeature.AI_API,
+               now: datetime | None = None) -> AiReservation:
     """Hold `tokens` of the wallet for one request (InsufficientBalance when it cannot, and nothing is written).
+    `feature` says what the tokens pay for (the AI API, the coach, content generation) on the wallet's entries.
 
     The debit and the reservation's record commit together, so no debit exists without the record the sweep
     finds it by. The record is inserted first: the wallet's row lock, which the debit takes, is then held only
@@ -275,12 +278,12 @@ def ai_reserve(*, tenant: Tenant, price: ModelPrice, tokens: int, request_id: uu
     with transaction.atomic():
         AiReservationRecord.objects.create(tenant=tenant, request_id=request_id, model=price.model, tokens=tokens,
                                            created_by=created_by[:255], created_at=now, deadline=deadline)
-        wallet_debit(tenant=tenant, tokens=tokens, feature=WalletFeature.AI_API,
+        wallet_debit(tenant=tenant, tokens=tokens, feature=feature,
                      reason=f"AI request {request_id} ({price.model}): reserved",
                      idempotency_key=f"ai-reserve:{request_id}",
                      created_by=created_by, now=now)
     return AiReservation(tenant=tenant, price=price, request_id=request_id, tokens=tokens, created_by=created_by,
-                         created_at=now)
+                         created_at=now, feature=feature)
 
 
 def ai_settle(*, reservation: AiReservation, usage: AiUsage,
@@ -312,7 +315,7 @@ def _reservation_square(*, reservation: AiReservation, usage: AiUsage) -> None:
                       created_by=reservation.created_by)
     elif difference < 0:
         # Already served: what the balance cannot cover is owed, never written off.
-        wallet_debit_or_owe(tenant=reservation.tenant, tokens=-difference, feature=WalletFeature.AI_API,
+        wallet_debit_or_owe(tenant=reservation.tenant, tokens=-difference, feature=reservation.feature,
                             reason=f"AI request {request_id}: usage over the reservation", idempotency_key=key,
                             created_by=reservation.created_by)
 
@@ -371,8 +374,12 @@ def _settlement_made(*, reservation: AiReservation) -> AiSettlement:
 def _reservation_of(record: AiReservationRecord) -> AiReservation:
     # A price row is never deleted (only deactivated), so the record's model always has one.
     price = ModelPrice.objects.get(model=record.model)
+    # The record keeps no feature: the reservation's own debit says what the request paid for.
+    feature = (WalletEntry.objects.filter(wallet__tenant=record.tenant,
+                                          idempotency_key=f"ai-reserve:{record.request_id}")
+               .values_list("feature", flat=True).first()) or WalletFeature.AI_API
     return AiReservation(tenant=record.tenant, price=price, request_id=record.request_id, tokens=record.tokens,
-                         created_by=record.created_by, created_at=record.created_at)
+                         created_by=record.created_by, created_at=record.created_at, feature=feature)
 
 
 def _usage_events_try(*, reservation: AiReservation, usage: AiUsage) -> None:
@@ -424,6 +431,7 @@ class AiRequest:
     temperature: float | None = None
     created_by: str = ""
     request_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    feature: str = WalletFeature.AI_API
 
     @property
     def reserve_tokens(self) -> int:
@@ -452,7 +460,8 @@ def ai_message_complete(*, request: AiRequest) -> AiCompletion:
     slot = ai_slot_acquire(tenant=request.tenant, request_id=request.request_id)
     try:
         reservation = ai_reserve(tenant=request.tenant, price=request.price, tokens=request.reserve_tokens,
-                                 request_id=request.request_id, created_by=request.created_by)
+                                 request_id=request.request_id, created_by=request.created_by,
+                                 feature=request.feature)
         try:
             message = message_create(params=request.params())
         except BaseException:
@@ -469,7 +478,8 @@ def ai_message_stream(*, request: AiRequest) -> AiStream:
     slot = ai_slot_acquire(tenant=request.tenant, request_id=request.request_id)
     try:
         reservation = ai_reserve(tenant=request.tenant, price=request.price, tokens=request.reserve_tokens,
-                                 request_id=request.request_id, created_by=request.created_by)
+                                 request_id=request.request_id, created_by=request.created_by,
+                                 feature=request.feature)
         try:
             upstream = message_stream_open(params=request.params())
         except BaseException:
