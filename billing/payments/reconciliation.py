@@ -31,7 +31,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from billing.errors import BillingError
-from billing.models import Payment, ReconciliationDisagreement, ReconciliationRun, StripeSettlement
+from billing.models import Invoice, Payment, ReconciliationDisagreement, ReconciliationRun, StripeSettlement
 from billing.payments import stripe_api
 from billing.payments.errors import PaymentObjectMissing, PaymentProviderUnavailable
 from billing.payments.services import payment_action_url_ensure, payment_intent_apply
@@ -62,6 +62,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class PaymentOutcome:
+    payment: Payment
     settled: bool
     disagreements: int
 
@@ -82,6 +83,9 @@ def stripe_reconcile(*, now: datetime) -> ReconciliationRun:
                 invoices.add(payment.invoice_id)
                 run.payments_settled += outcome.settled
                 run.disagreements += outcome.disagreements
+                if _action_page_missing(outcome.payment):
+                    # As the webhook would have: the cardholder gets the hosted page to authenticate on.
+                    payment_action_url_ensure(payment=outcome.payment)
             run.invoices_checked = len(invoices)
             run.save(update_fields=["invoices_checked", "payments_settled", "disagreements"])
     except PaymentProviderUnavailable:
@@ -144,8 +148,8 @@ def _payment_reconcile(payment: Payment, *, run: ReconciliationRun, now: datetim
             f"Stripe has no PaymentIntent {payment.payment_intent_id}; our payment is {payment.status}.",
             {"ours": payment.status})}
         with transaction.atomic():
-            return PaymentOutcome(settled=False, disagreements=_disagreements_record(payment, findings, run=run,
-                                                                                     now=now))
+            return PaymentOutcome(payment=payment, settled=False,
+                                  disagreements=_disagreements_record(payment, findings, run=run, now=now))
     with transaction.atomic():
         status_before = payment.status
         settled_before = _settlement_ids(intent.id)
@@ -160,10 +164,12 @@ def _payment_reconcile(payment: Payment, *, run: ReconciliationRun, now: datetim
                         intent.id, current.invoice_id, status_before, current.status)
         disagreements = _disagreements_record(current, _findings(current, intent=intent, applied=applied is not None),
                                               run=run, now=now)
-    if current.status == Status.REQUIRES_ACTION and not current.action_url:
-        # As the webhook would have: the cardholder gets the hosted page to authenticate on.
-        payment_action_url_ensure(payment=current)
-    return PaymentOutcome(settled=settled, disagreements=disagreements)
+    return PaymentOutcome(payment=current, settled=settled, disagreements=disagreements)
+
+
+def _action_page_missing(payment: Payment) -> bool:
+    return (payment.status == Status.REQUIRES_ACTION and not payment.action_url
+            and Invoice.objects.filter(pk=payment.invoice_id, status=Invoice.Status.OPEN).exists())
 
 
 def _findings(payment: Payment, *, intent: StripePaymentIntent, applied: bool) -> dict[str, Finding]:

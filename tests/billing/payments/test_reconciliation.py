@@ -386,3 +386,14 @@ def test_the_command_says_what_it_did(stripe, tenant_alpha, capsys):
 
     assert "payments settled: 1" in capsys.readouterr().out
     assert ReconciliationRun.objects.get().finished_at <= timezone.now()
+
+
+def test_a_payment_stripe_moved_to_requires_action_gets_its_hosted_page(stripe, tenant_alpha):
+    payment = waiting_for_cardholder(stripe, tenant_alpha)
+    Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.PROCESSING, action_url="")
+
+    run = reconcile()
+
+    payment.refresh_from_db()
+    assert (payment.status, run.payments_settled) == (Payment.Status.REQUIRES_ACTION, 1)
+    assert payment.action_url.startswith(stripe.base_url + "/checkout/")
