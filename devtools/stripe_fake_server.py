@@ -301,7 +301,7 @@ def _checkout_page(session: dict[str, Any], *, form: dict[str, str], error: str 
         summary = "<p>Your card is saved for later payments. Nothing is charged now.</p>"
     else:
         amount = _amount(int(session["amount_total"]), session["currency"])
-        heading, button = f"Pay {amount}", f"Pay {amount}"
+        heading, button = "Pay by card", f"Pay {amount}"
         summary = f'<p class="amount" data-testid="amount">{html.escape(amount)}</p>' + (
             f"<p>{html.escape(description)}</p>" if description else "")
     cards = "".join(f"<li><code>{number}</code> {outcome}</li>" for number, outcome in TEST_CARDS)

@@ -67,3 +67,41 @@ def artifacts_dir() -> Path:
     """Where screenshots go: test-artifacts/ at the repository root (git-ignored)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def stripe_live(committed_live_server, settings) -> Iterator:
+    """Stripe on, against the fake as `./dev up` runs it: the browser opens its hosted Checkout page, and it posts
+    the events Stripe would send (signed with the endpoint's secret) to dj-stripe's endpoint on the live server.
+
+    What the journey committed in dj-stripe's tables (the customer, its cards, intents, sessions, events and the
+    endpoint's delivery log) is removed afterwards, before `committed_db` purges the tenant."""
+    from djstripe.models import WebhookEndpoint, WebhookEventTrigger
+
+    from billing.payments.webhooks import WEBHOOK_ENDPOINT_ID, webhook_endpoint_ensure
+    from devtools.stripe_fake import TEST_SECRET_KEY, WEBHOOK_SECRET, FakeStripeServer
+
+    server = FakeStripeServer().start()
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE = TEST_SECRET_KEY, server.url
+    settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_MAX_NETWORK_RETRIES = WEBHOOK_SECRET, 0
+    endpoint_existed = WebhookEndpoint.objects.filter(id=WEBHOOK_ENDPOINT_ID).exists()
+    last_trigger = WebhookEventTrigger.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    server.site.webhook_url_set(webhook_endpoint_ensure(secret=WEBHOOK_SECRET).url)
+    try:
+        yield server.fake
+    finally:
+        server.stop()
+        _stripe_rows_purge(set(server.fake.objects), last_trigger=last_trigger, endpoint=not endpoint_existed)
+
+
+def _stripe_rows_purge(stripe_ids: set[str], *, last_trigger: int, endpoint: bool) -> None:
+    from djstripe import models as djstripe_models
+
+    from billing.payments.webhooks import WEBHOOK_ENDPOINT_ID
+    from devtools.stripe_fake import ACCOUNT_ID
+
+    djstripe_models.WebhookEventTrigger.objects.filter(pk__gt=last_trigger).delete()
+    for name in ("Event", "Session", "Refund", "Charge", "PaymentIntent", "SetupIntent", "PaymentMethod", "Customer"):
+        getattr(djstripe_models, name).objects.filter(id__in=stripe_ids - {ACCOUNT_ID}).delete()
+    if endpoint:
+        djstripe_models.WebhookEndpoint.objects.filter(id=WEBHOOK_ENDPOINT_ID).delete()

@@ -38,3 +38,12 @@ def test_without_a_secret_the_command_says_where_to_find_one(settings):
 
     with pytest.raises(CommandError, match="STRIPE_WEBHOOK_SECRET"):
         call_command("stripe_webhook_setup", stdout=StringIO())
+
+
+def test_url_only_prints_just_the_endpoints_url(settings):
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_fromTheEnvironment"
+    out = StringIO()
+
+    call_command("stripe_webhook_setup", "--url-only", stdout=out)
+
+    assert out.getvalue().strip() == WebhookEndpoint.objects.get().url
