@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 from django.utils import timezone
+from djstripe.models import Customer
 
 from billing.errors import BillingError
 from billing.invoicing.services import invoice_finalize
@@ -25,14 +26,17 @@ from billing.models import (
     StripeSettlement,
     Subscription,
 )
+from billing.payments import stripe_api
 from billing.payments.errors import PaymentProviderUnavailable
 from billing.payments.events import payment_failed
 from billing.payments.reconciliation import RESOLVER, reconciliation_disagreement_resolve, stripe_reconcile
-from billing.payments.services import invoice_charge
+from billing.payments.services import invoice_charge, payment_intent_apply, stripe_customer_ensure
 from billing.tasks import stripe_reconcile_task
 from devtools.stripe_fake import CARD_AUTHENTICATION, CARD_OK, webhook_post
 from tests.support.billing import invoice_pay, subscription_started
 from tests.support.clock import NOW
+from tests.support.concurrency import run_together
+from tests.support.factories import TenantFactory
 from tests.support.payments import card_on_file, stripe_invoice
 
 Kind = ReconciliationDisagreement.Kind
@@ -397,3 +401,40 @@ def test_a_payment_stripe_moved_to_requires_action_gets_its_hosted_page(stripe, 
     payment.refresh_from_db()
     assert (payment.status, run.payments_settled) == (Payment.Status.REQUIRES_ACTION, 1)
     assert payment.action_url.startswith(stripe.base_url + "/checkout/")
+
+
+# --- Attacks and races --------------------------------------------------------------------------------------------
+
+def test_an_intent_moved_to_another_tenants_customer_pays_no_invoice(stripe, tenant_alpha, tenant_beta):
+    payment = waiting_for_cardholder(stripe, tenant_alpha)
+    stripe.payment_intent_authenticate(payment.payment_intent_id)
+    stripe.update(payment.payment_intent_id, customer=stripe_customer_ensure(tenant=tenant_beta).id)
+
+    reconcile()
+
+    assert Invoice.objects.get(pk=payment.invoice_id).status == Invoice.Status.OPEN
+    assert open_disagreements() == [(Kind.STATE_MISMATCH, payment.payment_intent_id)]
+
+
+def test_the_run_racing_the_late_webhook_settles_the_invoice_once(stripe, committed_db):
+    tenant = TenantFactory()
+    try:
+        card_on_file(stripe, tenant, CARD_AUTHENTICATION)
+        with override_settings(STRIPE_SECRET_KEY=""):  # committed at once: no charge task on finalisation
+            invoice = stripe_invoice(tenant, "40.00")
+        payment = invoice_charge(invoice=invoice, attempt=1, now=NOW)
+        stripe.payment_intent_authenticate(payment.payment_intent_id)
+        intent = stripe_api.payment_intent_retrieve(payment.payment_intent_id)
+
+        outcomes = run_together(lambda: stripe_reconcile(now=NOW),
+                                lambda: payment_intent_apply(intent=intent, now=NOW, event_id="evt_late"))
+
+        assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+        invoice.refresh_from_db()
+        assert (invoice.status, invoice.amount_paid) == (Invoice.Status.PAID, Decimal("40.00"))
+        assert StripeSettlement.objects.filter(stripe_id=payment.payment_intent_id).count() == 1
+        assert not ReconciliationDisagreement.objects.filter(stripe_id=payment.payment_intent_id).exists()
+    finally:
+        ReconciliationDisagreement.objects.filter(tenant=tenant).delete()
+        ReconciliationRun.objects.filter(disagreements_found__isnull=True, started_at=NOW).delete()
+        Customer.objects.filter(subscriber=tenant).delete()
