@@ -4,8 +4,9 @@ members (Action.VIEW_BILLING) see the rest (invoices, credit, the upcoming invoi
 quotes, the card on file); they also change it (Action.MANAGE_BILLING), each change through a billing service,
 its refusals (DomainError) shown as form errors or messages. With Stripe on they save a card and manage it in
 Stripe's portal, and pay an open invoice on a hosted Checkout page; those pages' return URLs only show a message:
-the webhooks settle. Everything is read for `request.tenant` only:
-an invoice is found by number among the tenant's own finalised invoices, never by a bare id."""
+the webhooks settle. A token pack ordered or a quote accepted goes straight to that page once invoiced, and
+comes back to the Wallet page or the Services section. Everything is read for `request.tenant` only: an
+invoice is found by number among the tenant's own finalised invoices, never by a bare id."""
 
 from __future__ import annotations
 
@@ -36,11 +37,12 @@ from billing.payments.self_service import (
     PAYABLE,
     card_portal_url_create,
     invoice_pay_now_url_create,
+    purchase_checkout_url_create,
     subscription_card_collection_enable,
 )
 from billing.payments.services import card_setup_checkout_create
 from billing.payments.stripe_api import stripe_enabled
-from billing.quotes.selectors import product_list, service_quote_get, service_quote_list
+from billing.quotes.selectors import product_list, service_quote_get, service_quote_list, service_quote_of_invoice
 from billing.quotes.services import (
     BRIEF_MAX_CHARS,
     service_quote_accept,
@@ -62,9 +64,9 @@ from billing.subscriptions.services import (
 from billing.token_packs import token_pack_purchase, token_pack_purchase_cancel
 from config.errors import DomainError
 from config.money import Money, money_format, money_round
-from metering.models import TokenPack
+from metering.models import TokenPack, TokenPurchase
 from metering.usage.selectors import usage_percent_whole, usage_summary
-from metering.wallets.selectors import token_pack_list_active, token_purchase_get
+from metering.wallets.selectors import token_pack_list_active, token_purchase_get, token_purchase_of_invoice
 from tenants.models import Tenant
 
 INVOICES_SHOWN = 24
@@ -76,6 +78,8 @@ CARD_RETURN_MESSAGES = {
                              "usually within seconds."),
     "canceled": (messages.INFO, "No card was saved."),
 }
+SERVICES_SECTION = "#billing-services"
+CHECKOUT_RESULTS = ("paid", "canceled")
 
 
 # --- Forms ---------------------------------------------------------------------------------------------------
@@ -490,11 +494,19 @@ def quote_answer_submit(request: HttpRequest, quote_id: int, answer: str) -> Htt
         raise Http404("No such quote.")
     service, done = QUOTE_ANSWERS[answer]
     try:
-        service(quote=quote, actor=_actor(request), now=timezone.now())
+        quote = service(quote=quote, actor=_actor(request), now=timezone.now())
     except BillingError as error:
         messages.error(request, error.message)
-    else:
-        messages.success(request, done)
+        return redirect("section_billing")
+    if answer == "accept":
+        checkout = _purchase_checkout(request, invoice=quote.invoice, ordered=f"Quote accepted and invoiced on "
+                                                                            f"{quote.invoice.number}")
+        if checkout is not None:
+            return checkout
+        done = (f"Quote accepted: invoice {quote.invoice.number} is below. "
+                + ("It is paid." if quote.invoice.status == Invoice.Status.PAID else
+                   "Pay it by transfer as the Payment method section says, quoting the invoice number."))
+    messages.success(request, done)
     return redirect("section_billing")
 
 
@@ -590,10 +602,70 @@ def token_pack_order_submit(request: HttpRequest) -> HttpResponse:
     if invoice.status == Invoice.Status.PAID:
         messages.success(request, f"{purchase.tokens:,} tokens added: invoice {invoice.number} was paid from your "
                                   "account credit.")
-    else:
-        messages.success(request, f"{purchase.pack.name} ordered on invoice {invoice.number}: the tokens are added as "
-                                  "soon as it is paid. How to pay is below.")
+        return redirect("section_wallet")
+    checkout = _purchase_checkout(request, invoice=invoice, ordered=f"{purchase.pack.name} ordered on invoice "
+                                                                    f"{invoice.number}")
+    if checkout is not None:
+        return checkout
+    messages.success(request, f"{purchase.pack.name} ordered on invoice {invoice.number}: the tokens are added as "
+                              "soon as it is paid. How to pay is below.")
     return redirect("section_wallet")
+
+
+def _purchase_checkout(request: HttpRequest, *, invoice: Invoice, ordered: str) -> HttpResponse | None:
+    """With Stripe, to the hosted Checkout page where the purchase just invoiced is paid by card; its webhook
+    settles the invoice (and credits the tokens), never the return. None when it is paid otherwise (without
+    Stripe, or already paid); when the page cannot be opened, says so and sends the buyer back (the purchase
+    stays invoiced, payable from its invoice)."""
+    try:
+        url = purchase_checkout_url_create(invoice=invoice, now=timezone.now())
+    except DomainError as error:
+        messages.warning(request, f"{ordered}, but the card payment page could not be opened: {error.message} "
+                                  f"Pay it from invoice {invoice.number} with Pay now.")
+        return redirect("billing_invoice", number=invoice.number)
+    return None if url is None else _see_other(url)
+
+
+@staff_action_required(Action.VIEW_BILLING)
+@require_GET
+def invoice_checkout_return(request: HttpRequest, number: str, result: str) -> HttpResponse:
+    """Back from the hosted Checkout page of a one-time purchase (`result`: paid or canceled): a message on the
+    page that shows what it bought. Nothing is paid or credited here, whatever the URL says: Stripe's webhook
+    settles the invoice, and paying it credits the tokens (billing.token_packs)."""
+    invoice = _invoice_or_404(request, number)
+    if result not in CHECKOUT_RESULTS:
+        raise Http404("No such result.")
+    paid = result == "paid"
+    purchase = token_purchase_of_invoice(tenant=request.tenant, invoice_id=invoice.pk)
+    if purchase is not None:
+        messages.info(request, _token_pack_return_message(purchase, invoice=invoice, paid=paid))
+        return redirect("section_wallet")
+    quote = service_quote_of_invoice(tenant=request.tenant, invoice_id=invoice.pk)
+    if quote is not None:
+        messages.info(request, _quote_return_message(invoice, paid=paid))
+        return HttpResponseRedirect(reverse("section_billing") + SERVICES_SECTION)
+    return HttpResponseRedirect(reverse("billing_invoice", args=[invoice.number]) + ("?paid=1" if paid else ""))
+
+
+def _token_pack_return_message(purchase: TokenPurchase, *, invoice: Invoice, paid: bool) -> str:
+    if purchase.status == TokenPurchase.Status.PAID:
+        return f"Payment received: {purchase.tokens:,} tokens were added to your balance."
+    if purchase.status != TokenPurchase.Status.PENDING:
+        return f"Order #{purchase.pk} was cancelled: nothing is due for it."
+    if paid:
+        return (f"Payment received: tokens are being credited. The {purchase.tokens:,} tokens show in your balance "
+                "as soon as Stripe confirms the payment, usually within seconds.")
+    return (f"No payment was made: order #{purchase.pk} awaits payment on invoice {invoice.number}. Pay it by card "
+            "below, or cancel the order.")
+
+
+def _quote_return_message(invoice: Invoice, *, paid: bool) -> str:
+    if invoice.status == Invoice.Status.PAID:
+        return f"Payment received: invoice {invoice.number} is paid."
+    if paid:
+        return (f"Payment received: invoice {invoice.number} shows as paid as soon as Stripe confirms the payment, "
+                "usually within seconds.")
+    return f"No payment was made: invoice {invoice.number} awaits payment. Pay it by card from the invoice."
 
 
 @staff_action_required(Action.MANAGE_BILLING)

@@ -61,6 +61,8 @@ urlpatterns = [
     path("billing/invoices/<str:number>.pdf", billing_views.invoice_pdf_download, name="billing_invoice_pdf"),
     path("billing/invoices/<str:number>/", billing_views.invoice_page, name="billing_invoice"),
     path("billing/invoices/<str:number>/pay/", billing_views.invoice_pay_now, name="billing_invoice_pay"),
+    path("billing/invoices/<str:number>/checkout/<str:result>/", billing_views.invoice_checkout_return,
+         name="billing_invoice_checkout_return"),
     path("billing/invoices/<str:number>/lines/<int:line_id>/usage/", billing_views.invoice_line_usage,
          name="billing_invoice_line_usage"),
 ] + [

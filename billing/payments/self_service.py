@@ -1,6 +1,7 @@
 """What a tenant's owners and billing members do with Stripe from their pages: pay an open invoice now on a hosted
-Checkout page, open Stripe's customer portal to manage their cards, and have their renewals charged to the card
-they saved. Saving a card itself is the payment rail's (card_setup_checkout_create, then its webhook).
+Checkout page (a token pack or an accepted quote goes there as soon as it is invoiced), open Stripe's customer
+portal to manage their cards, and have their renewals charged to the card they saved. Saving a card itself is
+the payment rail's (card_setup_checkout_create, then its webhook).
 
 Nothing here settles anything: an invoice paid on the hosted page is marked paid when Stripe's webhook says the
 money arrived (billing.payments.services.payment_intent_apply), never because the browser came back."""
@@ -55,10 +56,10 @@ def invoice_pay_now_url_create(*, invoice: Invoice, now: datetime) -> str:
                                 "soon as it clears.")
     amount = money_round(Money(invoice.amount_due, invoice.currency))
     customer = stripe_customer_ensure(tenant=invoice.tenant)
-    path = f"/billing/invoices/{invoice.number}/"
+    success_url, cancel_url = _checkout_return_urls(invoice)
     session = stripe_api.checkout_payment_session_create(
         customer_id=customer.id, amount=amount, description=f"Invoice {invoice.number}",
-        success_url=tenant_url(invoice.tenant, f"{path}?paid=1"), cancel_url=tenant_url(invoice.tenant, path),
+        success_url=success_url, cancel_url=cancel_url,
         # What payment_intent_apply matches the payment to the invoice (and its tenant) by.
         metadata={"tenant_id": str(invoice.tenant_id), "tenant_slug": invoice.tenant.slug,
                   "invoice_id": str(invoice.pk), "invoice_number": invoice.number, "source": Payment.Source.CHECKOUT},
@@ -67,6 +68,29 @@ def invoice_pay_now_url_create(*, invoice: Invoice, now: datetime) -> str:
         raise PaymentProviderError("Stripe did not return a payment page; try again.")
     logger.info("invoice_pay_now_page tenant=%s invoice=%s session=%s", invoice.tenant_id, invoice.number, session.id)
     return session.url
+
+
+def purchase_checkout_url_create(*, invoice: Invoice, now: datetime) -> str | None:
+    """The hosted Checkout page for a one-time purchase just invoiced (a token pack, an accepted quote), where the
+    tenant pays it by card (and saves the card) at once; its webhook settles the invoice, which credits the
+    tokens. None when it is paid otherwise: without Stripe (by transfer), or when nothing is left to pay (the
+    account credit paid it). Refusals as invoice_pay_now_url_create's."""
+    if not stripe_api.stripe_enabled() or invoice.status != Invoice.Status.OPEN or invoice.amount_due <= 0:
+        return None
+    return invoice_pay_now_url_create(invoice=invoice, now=now)
+
+
+def _checkout_return_urls(invoice: Invoice) -> tuple[str, str]:
+    """Where the hosted page sends the browser back (success, cancel): a one-time purchase to the page that shows
+    what it bought, through the invoice's checkout return route (billing.views.invoice_checkout_return); any
+    other invoice to its own page. Decided by the invoice alone, whichever page opened Checkout: a second click
+    the same day must send Stripe the very same request (a replayed Idempotency-Key with other parameters is
+    refused), and so reaches the same page."""
+    path = f"/billing/invoices/{invoice.number}/"
+    if invoice.billing_reason == Invoice.Reason.ONE_TIME:
+        return (tenant_url(invoice.tenant, f"{path}checkout/paid/"),
+                tenant_url(invoice.tenant, f"{path}checkout/canceled/"))
+    return tenant_url(invoice.tenant, f"{path}?paid=1"), tenant_url(invoice.tenant, path)
 
 
 # --- Cards -------------------------------------------------------------------------------------------------------

@@ -16,3 +16,8 @@ def service_quote_get(*, tenant: Tenant, quote_id: int) -> ServiceQuote | None:
 
 def product_list() -> list[Product]:
     return list(Product.objects.filter(is_active=True))
+
+
+def service_quote_of_invoice(*, tenant: Tenant, invoice_id: int) -> ServiceQuote | None:
+    """The accepted quote `invoice_id` bills, if it bills one."""
+    return service_quote_list(tenant=tenant).filter(invoice_id=invoice_id).first()
