@@ -57,6 +57,19 @@ class InvoiceDocument:
     credit_notes: tuple[str, ...]
 
 
+def _credit_note_destination(note: CreditNote) -> str:
+    """Where a credit note's money went: the account credit, or back to the card (a failed card refund's amount
+    went to the account credit instead)."""
+    if note.refund_to != CreditNote.RefundTo.CARD:
+        return "credited"
+    status = getattr(note, "card_refund", None) and note.card_refund.status
+    if status == "succeeded":
+        return "refunded to card"
+    if status == "pending":
+        return "being refunded to card"
+    return "credited (the refund to the card failed)"
+
+
 def invoice_document(*, invoice: Invoice) -> InvoiceDocument:
     """The invoice as its reader sees it. A draft has no number and says so."""
     money = _formatter(invoice.currency)
@@ -67,8 +80,10 @@ def invoice_document(*, invoice: Invoice) -> InvoiceDocument:
     if invoice.tax_inclusive and invoice.tax_percentage is not None:
         legends.append(f"Prices include {invoice.tax_name} at {_percent(invoice.tax_percentage)} %.")
     credit_notes = tuple(
-        f"{note.number}: {money(note.amount)} credited on {_day(note.created_at)} ({note.get_reason_display()})"
-        for note in CreditNote.objects.filter(invoice=invoice).order_by("created_at", "id")
+        f"{note.number}: {money(note.amount)} {_credit_note_destination(note)} on {_day(note.created_at)} "
+        f"({note.get_reason_display()})"
+        for note in CreditNote.objects.filter(invoice=invoice).select_related("card_refund")
+        .order_by("created_at", "id")
     )
     return InvoiceDocument(
         title="Invoice", number=invoice.number or "Draft", status=invoice.status,

@@ -5,10 +5,13 @@ the webhooks (and our own writes) last brought, so it renders whether Stripe ans
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
+from django.db.models import Sum
 from djstripe.models import Customer as StripeCustomerRecord
 
-from billing.models import Invoice, Payment
+from billing.models import Dispute, Invoice, Payment
 from billing.payments.stripe_api import stripe_livemode
 from tenants.models import Tenant
 
@@ -66,3 +69,11 @@ def invoice_payment_processing(*, invoice: Invoice) -> bool:
     """Whether a payment of the invoice is on its way (Stripe is processing it): paying again could pay twice."""
     return Payment.objects.filter(invoice_id=invoice.pk, status=Payment.Status.PROCESSING).exists()
 
+
+
+def disputes_lost_between(*, start: datetime, end: datetime) -> dict[str, Decimal]:
+    """What disputes lost in [start, end) took back, per currency (by when they closed): the cash an invoice
+    brought and the bank returned to the cardholder, for cash-collected figures to subtract."""
+    rows = (Dispute.objects.filter(status=Dispute.Status.LOST, closed_at__gte=start, closed_at__lt=end)
+            .values("currency").annotate(total=Sum("amount")))
+    return {row["currency"]: row["total"] for row in rows}

@@ -117,6 +117,9 @@ def card_setup_complete(*, session: StripeCheckoutSession, event_id: str, now: d
             return False
         _default_payment_method_set(customer_id=session.customer_id, payment_method_id=setup.payment_method_id,
                                     idempotency_key=f"{session.id}-default-payment-method")
+        # Dunning hears of the new card now, not only when Stripe's customer.updated arrives (it retries once per
+        # card, so hearing twice changes nothing).
+        customer_default_changed(customer_id=session.customer_id)
     logger.info("stripe_card_saved tenant=%s session=%s", tenant_id, session.id)
     return True
 
@@ -136,6 +139,7 @@ def payment_method_attached(*, payment_method_id: str, customer_id: str | None, 
             return False
         _default_payment_method_set(customer_id=customer_id, payment_method_id=payment_method_id,
                                     idempotency_key=f"{payment_method_id}-default-payment-method")
+        customer_default_changed(customer_id=customer_id)
     return True
 
 
@@ -205,8 +209,11 @@ def payment_action_url_ensure(*, payment: Payment) -> Payment:
     """Give a payment that waits for the cardholder a hosted Checkout page (payment mode) for its invoice, where
     they pay the amount due, authenticating as their bank asks, and save the card. Once per payment:
     payment_action_required is sent when the link is first stored. (Stripe expires the page after 24 hours;
-    dunning asks for a new one.)"""
-    if payment.action_url:
+    dunning asks for a new one.)
+
+    A payment made on a hosted Checkout page (Pay now, or an earlier page) gets none: the cardholder is on that
+    page, which asks for the authentication itself."""
+    if payment.action_url or payment.source == Payment.Source.CHECKOUT:
         return payment
     invoice = Invoice.objects.select_related("tenant").get(pk=payment.invoice_id)
     customer = stripe_customer_ensure(tenant=invoice.tenant)

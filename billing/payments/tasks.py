@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from billing.errors import InvoiceStateInvalid
 from billing.models import Invoice
+from billing.payments.card_expiry import card_expiry_scan
 from billing.payments.errors import PaymentProviderUnavailable, PaymentsNotConfigured
 from billing.payments.refunds import card_refund_request
 from billing.payments.services import invoice_charge
@@ -37,3 +38,9 @@ def card_refund_request_task(self, *, card_refund_id: int) -> str:
         return card_refund_request(card_refund_id=card_refund_id, now=timezone.now()).status
     except PaymentProviderUnavailable as error:
         raise self.retry(exc=error, countdown=min(30 * 2 ** self.request.retries, 3600)) from error
+
+
+@shared_task(name="billing.card_expiry_scan")
+def card_expiry_scan_task() -> int:
+    """The 09:00 UTC beat job: tell tenants whose card expires at the end of this month (once per card and month)."""
+    return card_expiry_scan(now=timezone.now())

@@ -23,10 +23,13 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from djstripe.models import Charge, Event, PaymentIntent, PaymentMethod, Session, WebhookEndpoint
+from djstripe.models import Dispute as StripeDisputeRecord
 from djstripe.signals import WEBHOOK_SIGNALS
 
 from billing.models import Payment
 from billing.payments import stripe_api
+from billing.payments.card_expiry import card_source_expiring
+from billing.payments.disputes import dispute_apply
 from billing.payments.errors import PaymentObjectMissing
 from billing.payments.refunds import card_refund_apply, card_refunds_apply
 from billing.payments.services import (
@@ -85,6 +88,19 @@ def refund_changed(sender, event: Event, **kwargs) -> None:
     card_refund_apply(refund=refund, event_id=event.id, now=timezone.now())
 
 
+def dispute_changed(sender, event: Event, **kwargs) -> None:
+    """charge.dispute.*: the dispute as dj-stripe re-fetched it (Stripe's current view, so a late or out-of-order
+    event brings the dispute to where it stands now)."""
+    data = _synced_data(StripeDisputeRecord, event)
+    if data is not None:
+        dispute_apply(dispute=stripe_api.dispute_from_data(data), event_id=event.id, now=timezone.now())
+
+
+def customer_source_expiring(sender, event: Event, **kwargs) -> None:
+    # dj-stripe syncs no sources: the card is read from the event, whose signature dj-stripe verified.
+    card_source_expiring(source=event.data.get("object") or {}, now=timezone.now())
+
+
 def customer_updated(sender, event: Event, **kwargs) -> None:
     previous = event.data.get("previous_attributes") or {}
     if "invoice_settings" in previous:
@@ -115,6 +131,12 @@ RECEIVERS: dict[str, Callable[..., None]] = {
     "charge.refund.updated": refund_changed,
     "refund.updated": refund_changed,
     "refund.failed": refund_changed,
+    "charge.dispute.created": dispute_changed,
+    "charge.dispute.updated": dispute_changed,
+    "charge.dispute.closed": dispute_changed,
+    "charge.dispute.funds_withdrawn": dispute_changed,
+    "charge.dispute.funds_reinstated": dispute_changed,
+    "customer.source.expiring": customer_source_expiring,
     "customer.updated": customer_updated,
     "payment_method.attached": payment_method_attached_received,
     "payment_method.detached": payment_method_detached_received,

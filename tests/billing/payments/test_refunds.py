@@ -354,3 +354,13 @@ def test_a_card_refund_of_used_tokens_is_refused(stripe, tenant_alpha):
 
     assert not CardRefund.objects.exists()
     assert stripe.creates("/v1/refunds") == []
+
+
+def test_the_invoice_page_says_what_went_back_to_the_card(stripe, tenant_alpha, run_on_commit, alpha_owner_client):
+    invoice = paid_by_card(stripe, tenant_alpha)
+    with run_on_commit():
+        note = to_card(invoice, "10.00")
+
+    page = alpha_owner_client.get(f"/billing/invoices/{invoice.number}/").content.decode()
+
+    assert f"{note.number}: 10.00 USD refunded to card" in page
