@@ -124,6 +124,7 @@ class ApiKey(models.Model):
         USAGE_WRITE = "usage:write", "Send usage events"
         AI = "ai", "Call the AI API"
         BILLING = "billing", "Change the subscription"
+        COACH = "coach", "Use the creator coach as the key's creator"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)

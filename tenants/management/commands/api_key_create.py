@@ -14,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", required=True, help="The tenant's slug.")
         parser.add_argument("--name", required=True, help="What the key is for.")
         parser.add_argument("--scopes", default="read",
-                            help="Comma-separated: read, write, usage:write, ai, billing.")
+                            help="Comma-separated: read, write, usage:write, ai, billing, coach.")
 
     def handle(self, *args, **options) -> None:
         tenant = Tenant.objects.customers().filter(slug=options["tenant"]).first()
