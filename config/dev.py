@@ -12,10 +12,14 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 from config.embedded import free_port, port_is_free, postgres_start, redis_start
+from devtools.stripe_fake import TEST_SECRET_KEY, WEBHOOK_SECRET
+from devtools.stripe_fake_server import DEV_PORT as DEV_STRIPE_PORT
+from devtools.stripe_fake_server import PUBLISHABLE_KEY, webhook_url_send
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
@@ -27,6 +31,45 @@ def say(message: str) -> None:
     # stderr, so `KEY=$(./dev manage api_key_create ...)` captures only the command's own output.
     sys.stderr.write(f"[dev] {message}\n")
     sys.stderr.flush()
+
+
+class StripeFakeProcess:
+    """The fake Stripe (devtools/stripe_fake_server.py) as a subprocess, its objects kept in `state`."""
+
+    def __init__(self, *, port: int, state: Path):
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen([PYTHON, "-m", "devtools.stripe_fake_server", "--port", str(port),
+                                         "--state", str(state)], cwd=ROOT)
+
+    def wait_ready(self, timeout_s: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not stripe_fake_answers(self.url):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the fake Stripe did not start on {self.url}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def stripe_fake_answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_fake/health", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def stripe_fake_env(env: dict[str, str], url: str) -> None:
+    """Point the app at the local fake: its test keys and webhook secret (nothing real is ever sent anywhere)."""
+    env.update({"STRIPE_API_BASE": url, "STRIPE_SECRET_KEY": TEST_SECRET_KEY, "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
+                "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET})
 
 
 @contextlib.contextmanager
@@ -58,12 +101,25 @@ def services(*, profile: str) -> Iterator[dict[str, str]]:
             started.append(redis)
             env["REDIS_URL"] = redis.url
             say(f"embedded Redis up in {time.monotonic() - t0:.1f}s on {redis.url}")
+        if profile == "dev" and not env.get("STRIPE_SECRET_KEY"):
+            url = f"http://127.0.0.1:{DEV_STRIPE_PORT}"
+            if port_is_free(DEV_STRIPE_PORT):
+                fake = StripeFakeProcess(port=DEV_STRIPE_PORT, state=DATA / "stripe-fake.json")
+                started.append(fake)
+                fake.wait_ready()
+            elif not stripe_fake_answers(url):
+                raise RuntimeError(f"port {DEV_STRIPE_PORT} is taken by something other than the fake Stripe; free "
+                                   "it or set STRIPE_SECRET_KEY")
+            # Otherwise `./dev up` is running: share its fake, as the databases are shared.
+            stripe_fake_env(env, url)
+            say(f"Stripe runs on the local fake at {url} (test data, no real card is charged; "
+                "set STRIPE_SECRET_KEY for Stripe's test mode)")
         yield env
     finally:
         for server in reversed(started):
             server.stop()
         if started:
-            say("embedded databases stopped")
+            say("embedded services stopped")
 
 
 def run(args: list[str], env: dict[str, str]) -> int:
@@ -84,10 +140,12 @@ def command_up(_: list[str]) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     with services(profile="dev") as env:
         env.setdefault("DJANGO_ENV", "local")
-        for step in (["migrate", "--noinput"], ["demo_seed"], ["usage_demo_seed"], ["billing_demo_seed"]):
-            code = manage(step, env)
-            if code:
-                return code
+        code = manage(["migrate", "--noinput"], env)
+        code = code or stripe_webhook_setup(env)
+        for step in (["demo_seed"], ["usage_demo_seed"], ["billing_demo_seed"]):
+            code = code or manage(step, env)
+        if code:
+            return code
         processes = [
             subprocess.Popen([PYTHON, "manage.py", "runserver", "0.0.0.0:8000"], cwd=ROOT, env=env),
             subprocess.Popen([PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
@@ -110,6 +168,26 @@ def command_up(_: list[str]) -> int:
                     process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     process.kill()
+    return 0
+
+
+def stripe_webhook_setup(env: dict[str, str]) -> int:
+    """Record dj-stripe's webhook endpoint; on the local fake, also tell the fake to post its events there. With
+    real test keys but no STRIPE_WEBHOOK_SECRET yet, the README's `stripe listen` steps say where it comes from."""
+    if not env.get("STRIPE_WEBHOOK_SECRET"):
+        say("no STRIPE_WEBHOOK_SECRET: Stripe's webhooks are not received (README: Payments, Stripe test mode)")
+        return 0
+    result = subprocess.run([PYTHON, "manage.py", "stripe_webhook_setup", "--url-only"], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    if result.returncode:
+        sys.stderr.write(result.stderr)
+        return result.returncode
+    url = result.stdout.strip()
+    if env.get("STRIPE_SECRET_KEY") == TEST_SECRET_KEY:
+        webhook_url_send(env["STRIPE_API_BASE"], url)
+        say(f"the fake Stripe posts its webhooks to {url}")
+    else:
+        say(f"Stripe webhook endpoint: {url} (locally: stripe listen --forward-to {url})")
     return 0
 
 
