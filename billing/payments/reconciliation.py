@@ -33,7 +33,7 @@ from django.utils import timezone
 from billing.errors import BillingError
 from billing.models import Invoice, Payment, ReconciliationDisagreement, ReconciliationRun, StripeSettlement
 from billing.payments import stripe_api
-from billing.payments.errors import PaymentObjectMissing, PaymentProviderUnavailable
+from billing.payments.errors import PaymentObjectMissing, PaymentProviderError, PaymentProviderUnavailable
 from billing.payments.services import payment_action_url_ensure, payment_intent_apply
 from billing.payments.stripe_api import StripePaymentIntent
 from config.money import Money, money_to_api
@@ -80,17 +80,17 @@ def stripe_reconcile(*, now: datetime) -> ReconciliationRun:
         for chunk in _chunks(_payments_to_check(now=now)):
             for payment in Payment.objects.filter(pk__in=chunk).order_by("pk"):
                 outcome = _payment_reconcile(payment, run=run, now=now)
+                if outcome is None:
+                    continue
                 invoices.add(payment.invoice_id)
                 run.payments_settled += outcome.settled
                 run.disagreements += outcome.disagreements
                 if _action_page_missing(outcome.payment):
                     # As the webhook would have: the cardholder gets the hosted page to authenticate on.
                     payment_action_url_ensure(payment=outcome.payment)
-            run.invoices_checked = len(invoices)
-            run.save(update_fields=["invoices_checked", "payments_settled", "disagreements"])
+            _run_progress_save(run, invoices)
     except PaymentProviderUnavailable:
-        run.invoices_checked = len(invoices)
-        run.save(update_fields=["invoices_checked", "payments_settled", "disagreements"])
+        _run_progress_save(run, invoices)
         logger.warning("stripe_reconcile_interrupted run=%s invoices_checked=%s payments_settled=%s", run.pk,
                        run.invoices_checked, run.payments_settled)
         raise
@@ -117,14 +117,19 @@ def reconciliation_disagreement_resolve(*, disagreement: ReconciliationDisagreem
     return locked
 
 
+def _run_progress_save(run: ReconciliationRun, invoices: set[int]) -> None:
+    run.invoices_checked = len(invoices)
+    run.save(update_fields=["invoices_checked", "payments_settled", "disagreements"])
+
+
 # --- One payment -------------------------------------------------------------------------------------------------
 
 def _payments_to_check(*, now: datetime) -> QuerySet[Payment]:
     since = now - timedelta(days=settings.BILLING_RECONCILIATION_LOOKBACK_DAYS)
-    disputed = (ReconciliationDisagreement.objects.filter(status=ReconciliationDisagreement.Status.OPEN)
-                .values("stripe_id"))
+    in_disagreement = (ReconciliationDisagreement.objects.filter(status=ReconciliationDisagreement.Status.OPEN)
+                       .values("stripe_id"))
     return (Payment.objects.filter(payment_intent_id__isnull=False)
-            .filter(Q(status__in=WAITING) | Q(settled_at__gte=since) | Q(payment_intent_id__in=disputed))
+            .filter(Q(status__in=WAITING) | Q(settled_at__gte=since) | Q(payment_intent_id__in=in_disagreement))
             .order_by("pk"))
 
 
@@ -140,7 +145,8 @@ def _chunks(payments: QuerySet[Payment]) -> Iterator[list[int]]:
         last = ids[-1]
 
 
-def _payment_reconcile(payment: Payment, *, run: ReconciliationRun, now: datetime) -> PaymentOutcome:
+def _payment_reconcile(payment: Payment, *, run: ReconciliationRun, now: datetime) -> PaymentOutcome | None:
+    """None when Stripe refused to answer about this one intent (logged; the next run asks again)."""
     try:
         intent = stripe_api.payment_intent_retrieve(payment.payment_intent_id)
     except PaymentObjectMissing:
@@ -150,6 +156,10 @@ def _payment_reconcile(payment: Payment, *, run: ReconciliationRun, now: datetim
         with transaction.atomic():
             return PaymentOutcome(payment=payment, settled=False,
                                   disagreements=_disagreements_record(payment, findings, run=run, now=now))
+    except PaymentProviderError as error:  # a request Stripe refuses (not an outage): one intent, not the run
+        logger.warning("stripe_reconcile_skipped run=%s payment_intent=%s code=%s", run.pk,
+                       payment.payment_intent_id, error.details.get("stripe_code", ""))
+        return None
     with transaction.atomic():
         status_before = payment.status
         settled_before = _settlement_ids(intent.id)

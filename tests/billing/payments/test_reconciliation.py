@@ -438,3 +438,15 @@ def test_the_run_racing_the_late_webhook_settles_the_invoice_once(stripe, commit
         ReconciliationDisagreement.objects.filter(tenant=tenant).delete()
         ReconciliationRun.objects.filter(disagreements_found__isnull=True, started_at=NOW).delete()
         Customer.objects.filter(subscriber=tenant).delete()
+
+
+def test_an_intent_stripe_refuses_to_answer_about_does_not_stop_the_run(stripe, tenant_alpha):
+    refused = waiting_for_cardholder(stripe, tenant_alpha)
+    settled = invoice_charge(invoice=stripe_invoice(tenant_alpha, "30.00"), attempt=1, now=NOW)
+    stripe.payment_intent_authenticate(settled.payment_intent_id)
+    stripe.fail_next(status=400, path=f"/v1/payment_intents/{refused.payment_intent_id}")
+
+    run = reconcile()
+
+    assert (run.invoices_checked, run.payments_settled, run.finished_at is not None) == (1, 1, True)
+    assert Invoice.objects.get(pk=settled.invoice_id).status == Invoice.Status.PAID
