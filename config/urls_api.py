@@ -1,6 +1,6 @@
 """The API under /api/ on tenant hosts: v1 endpoints, the OpenAPI schema and its interactive docs."""
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import TeamMemberListApi
@@ -19,6 +19,7 @@ from billing.api import (
     UpcomingInvoiceApi,
 )
 from billing.auto_recharge.api import AutoRechargeApi
+from creators.content.api import ContentDetailApi, ContentListCreateApi
 from metering.gateway.api import AiCodeCreateApi, AiMessageCreateApi
 from metering.usage.api import EventIngestApi, UsageSeriesApi, UsageSummaryApi
 from metering.wallets.api import WalletDetailApi, WalletEntryListApi
@@ -37,6 +38,9 @@ urlpatterns = [
     path("v1/wallet/auto-recharge", AutoRechargeApi.as_view(), name="api_wallet_auto_recharge"),
     path("v1/ai/messages", AiMessageCreateApi.as_view(), name="api_ai_messages"),
     path("v1/ai/code", AiCodeCreateApi.as_view(), name="api_ai_code"),
+    path("v1/coach/", include("creators.urls_api")),
+    path("v1/content", ContentListCreateApi.as_view(), name="api_content"),
+    path("v1/content/<int:document_id>", ContentDetailApi.as_view(), name="api_content_document"),
     path("v1/plans", PlanListApi.as_view(), name="api_plans"),
     path("v1/plans/compare", PlanCompareApi.as_view(), name="api_plans_compare"),
     path("v1/subscription", SubscriptionApi.as_view(), name="api_subscription"),

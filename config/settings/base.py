@@ -271,6 +271,8 @@ ANTHROPIC_MAX_RETRIES = int(env_str("ANTHROPIC_MAX_RETRIES", "0"))
 ANTHROPIC_OPEN_TELEMETRY = env_bool("ANTHROPIC_OPEN_TELEMETRY", False)
 AI_MAX_TOKENS_CAP = int(env_str("AI_MAX_TOKENS_CAP", "8192"))
 AI_CODE_MODEL = env_str("AI_CODE_MODEL", "claude-sonnet-4-6")
+# The model content generation writes with (creators.content), while it is an active model price.
+AI_CONTENT_MODEL = env_str("AI_CONTENT_MODEL", "claude-sonnet-4-6")
 # Ops are notified (once a day) when the platform's Anthropic spend in a UTC day passes this many US dollars.
 AI_COST_ALERT_USD_PER_DAY = env_str("AI_COST_ALERT_USD_PER_DAY", "50")
 
