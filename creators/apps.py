@@ -6,3 +6,10 @@ class CreatorsConfig(AppConfig):
 
     name = "creators"
     verbose_name = "Creators"
+
+    def ready(self) -> None:
+        # A playbook file that breaks the format stops the process at startup (PlaybookInvalid names the file and
+        # every problem), not the first creator who opens it.
+        from creators.playbooks import playbooks_loaded
+
+        playbooks_loaded()

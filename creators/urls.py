@@ -1,0 +1,15 @@
+"""The coach's pages, under /coach/ on a tenant's host (config.urls_tenant includes them)."""
+
+from django.urls import path
+
+from creators import views
+
+urlpatterns = [
+    path("", views.coach_page, name="section_coach"),
+    path("profile/", views.profile_page, name="coach_profile"),
+    path("projects/", views.project_start_submit, name="coach_project_start"),
+    path("projects/<int:project_id>/", views.project_change_submit, name="coach_project_change"),
+    path("projects/<int:project_id>/tasks/<slug:task_id>/toggle/", views.task_toggle_submit,
+         name="coach_task_toggle"),
+    path("projects/<int:project_id>/decisions/", views.decision_submit, name="coach_decision"),
+]
