@@ -20,7 +20,6 @@ from tenants.services import api_key_create, api_key_revoke, login_link_token_ch
 # Sections of the staff navigation that later capabilities fill; until then each says so plainly.
 UPCOMING_SECTIONS = {
     "branding": ("Branding", "Logo, colours and a custom domain arrive with white-label."),
-    "coach": ("Coach", "The creator monetization coach arrives with the creators capability."),
 }
 
 # Sections that need more than USE_PRODUCT.
