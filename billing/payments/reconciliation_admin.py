@@ -21,31 +21,29 @@ from config.admin import ReadOnlyAdminMixin
 
 RUN_FIELDS = ["started_at", "finished_at", "invoices_checked", "payments_settled", "disagreements",
               "disagreements_link"]
-DISAGREEMENT_FIELDS = ["kind", "status", "stripe_id", "tenant_link", "invoice_link", "payment", "message", "detail",
-                       "first_run", "first_seen_at", "last_seen_at", "resolved_at", "resolved_by", "resolution_note"]
+DISAGREEMENT_FIELDS = ["kind", "status", "stripe_id", "tenant_link", "invoice_link", "payment_link", "message",
+                       "detail", "first_run", "first_seen_at", "last_seen_at", "resolved_at", "resolved_by",
+                       "resolution_note"]
 
 
 @admin.register(ReconciliationRun)
 class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["started_at", "finished_at", "invoices_checked", "payments_settled", "disagreements",
+    list_display = ["started_at", "finished_display", "invoices_checked", "payments_settled", "disagreements",
                     "disagreements_link"]
     date_hierarchy = "started_at"
     ordering = ["-started_at", "-id"]
     fields = RUN_FIELDS
     readonly_fields = RUN_FIELDS
 
-    @admin.display(description="Finished")
+    @admin.display(description="Finished", ordering="finished_at")
     def finished_display(self, run: ReconciliationRun) -> str:
+        # A run Stripe stopped answering mid-way says so instead of an empty cell.
         return run.finished_at or "interrupted (Stripe unreachable)"
 
     @admin.display(description="Disagreements it found")
     def disagreements_link(self, run: ReconciliationRun) -> str:
         url = reverse("admin:billing_reconciliationdisagreement_changelist") + f"?first_run__id__exact={run.pk}"
         return format_html('<a href="{}">list</a>', url)
-
-    def get_list_display(self, request: HttpRequest) -> list[str]:
-        # An interrupted run (Stripe went away mid-run) says so instead of an empty cell.
-        return [("finished_display" if name == "finished_at" else name) for name in self.list_display]
 
 
 class ResolveForm(forms.Form):
@@ -91,6 +89,13 @@ class ReconciliationDisagreementAdmin(admin.ModelAdmin):
             return "-"
         return format_html('<a href="{}">{}</a>', reverse("admin:billing_invoice_change", args=[row.invoice_id]),
                            row.invoice)
+
+    @admin.display(description="Payment")
+    def payment_link(self, row: ReconciliationDisagreement) -> str:
+        if row.payment_id is None:
+            return "-"
+        return format_html('<a href="{}">{}</a>', reverse("admin:billing_payment_change", args=[row.payment_id]),
+                           row.payment)
 
     @admin.action(description="Mark the selected disagreements resolved (with a note)", permissions=["change"])
     def mark_resolved(self, request: HttpRequest,

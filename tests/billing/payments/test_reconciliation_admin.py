@@ -4,7 +4,7 @@ linked to their invoice and tenant; "Mark resolved" asks for a note and resolves
 import pytest
 from django.utils import timezone
 
-from billing.models import ReconciliationDisagreement, ReconciliationRun
+from billing.models import Payment, ReconciliationDisagreement, ReconciliationRun
 from tests.support.clock import NOW
 from tests.support.factories import OpsUserFactory
 from tests.support.payments import stripe_invoice
@@ -58,6 +58,19 @@ def test_disagreements_link_to_their_invoice_and_tenant(admin_client, run, tenan
 
     assert f"/admin/billing/invoice/{invoice.pk}/change/" in content
     assert f"/admin/tenants/tenant/{tenant_alpha.pk}/change/" in content
+
+
+def test_a_disagreement_opens_with_links_to_its_payment(admin_client, run, tenant_alpha):
+    invoice = stripe_invoice(tenant_alpha)
+    payment = Payment.objects.create(tenant=tenant_alpha, invoice=invoice, attempt=1, payment_intent_id="pi_x",
+                                     amount=invoice.amount_due, currency="USD", status=Payment.Status.SUCCEEDED,
+                                     created_at=NOW)
+    row = disagreement(run, tenant_alpha, Kind.STATE_MISMATCH, "pi_x", invoice)
+    ReconciliationDisagreement.objects.filter(pk=row.pk).update(payment=payment)
+
+    content = admin_client.get(f"{URL}{row.pk}/change/").content.decode()
+
+    assert f"/admin/billing/payment/{payment.pk}/change/" in content
 
 
 def test_disagreements_filter_by_kind(admin_client, run, tenant_alpha):
