@@ -41,10 +41,12 @@ from billing.models import (
     AccountCreditEntry,
     BillingEmail,
     CreditNote,
+    Dispute,
     Invoice,
     InvoiceLine,
     ServiceQuote,
 )
+from billing.payments.refunds import card_payment_of, card_refundable
 from billing.quotes.services import service_quote_send
 from config.admin import ReadOnlyAdminMixin
 from config.money import Money, money_format
@@ -139,7 +141,23 @@ class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 class InvoiceCreditNoteInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CreditNote
-    fields = ["number", "amount", "reason", "memo", "created_by", "created_at"]
+    fields = ["number", "amount", "reason", "memo", "refund_to", "card_refund_status", "created_by", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+    @admin.display(description="Refund to the card")
+    def card_refund_status(self, note: CreditNote) -> str:
+        refund = getattr(note, "card_refund", None)
+        return refund.get_status_display() if refund else "-"
+
+
+class InvoiceDisputeInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Disputed: chargebacks on the card payment of the invoice (a lost one took the money back)."""
+
+    model = Dispute
+    verbose_name_plural = "Disputed"
+    fields = ["dispute_id", "status", "reason", "amount", "opened_at", "evidence_due_by", "closed_at"]
     readonly_fields = fields
     extra = 0
     show_change_link = True
@@ -147,10 +165,22 @@ class InvoiceCreditNoteInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 class CreditNoteForm(forms.Form):
     amount = forms.DecimalField(min_value=Decimal("0.0001"), max_value=MAX_AMOUNT, decimal_places=4,
-                                help_text="In the invoice's currency; it goes to the tenant's account credit.")
+                                help_text="In the invoice's currency.")
     reason = forms.ChoiceField(choices=CreditNote.Reason.choices)
     memo = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
                            help_text="Printed on the credit note.")
+    refund_to = forms.ChoiceField(label="Refund to", choices=CreditNote.RefundTo.choices, required=False,
+                                  initial=CreditNote.RefundTo.ACCOUNT_CREDIT)
+
+    def __init__(self, *args, card_refundable: Money | None = None, **kwargs):
+        """`card_refundable`: what the card that paid the invoice can still get back; without it (not paid by
+        card, or nothing left) the card is not offered."""
+        super().__init__(*args, **kwargs)
+        field = self.fields["refund_to"]
+        if card_refundable is None or card_refundable.amount <= 0:
+            field.choices = [(CreditNote.RefundTo.ACCOUNT_CREDIT, CreditNote.RefundTo.ACCOUNT_CREDIT.label)]
+        else:
+            field.help_text = f"The card that paid the invoice can get back {money_format(card_refundable)} more."
 
 
 class DraftLineForm(forms.Form):
@@ -175,7 +205,7 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_select_related = ["tenant"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
-    inlines = [InvoiceLineInline, InvoiceCreditNoteInline]
+    inlines = [InvoiceLineInline, InvoiceCreditNoteInline, InvoiceDisputeInline]
     actions = ["finalize", "mark_paid", "void", "mark_uncollectible"]
     change_form_template = "billing/admin/invoice_change_form.html"
     fieldsets = [
@@ -342,25 +372,30 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     def credit_note_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         invoice = self._invoice(request, object_id)
-        form = CreditNoteForm(request.POST or None)
+        card_payment = card_payment_of(invoice)
+        form = CreditNoteForm(request.POST or None,
+                              card_refundable=card_refundable(card_payment) if card_payment else None)
         if request.method == "POST" and form.is_valid():
             try:
                 note = credit_note_issue(invoice=invoice, amount=Money(form.cleaned_data["amount"], invoice.currency),
                                          reason=form.cleaned_data["reason"], memo=form.cleaned_data["memo"],
-                                         actor=request.user.email, now=timezone.now())
+                                         actor=request.user.email, now=timezone.now(),
+                                         refund_to=form.cleaned_data["refund_to"] or CreditNote.RefundTo.ACCOUNT_CREDIT)
             except BillingError as error:
                 _form_error(form, error)
             else:
+                where = "back to the card that paid the invoice (Stripe refund requested)" \
+                    if note.refund_to == CreditNote.RefundTo.CARD else f"to the account credit of {invoice.tenant}"
                 return self._done(request, invoice, f"Issued credit note {note.number} for "
-                                                    f"{_money(note.amount, note.currency)} to the account credit of "
-                                                    f"{invoice.tenant}.")
+                                                    f"{_money(note.amount, note.currency)} {where}.")
         creditable = max(invoice.total - invoice.amount_credited, Decimal(0))
         return self._page(request, invoice, title=f"Issue a credit note for {invoice}", form=form,
                           submit_label="Issue the credit note",
                           intro=f"Total {_money(invoice.total, invoice.currency)}, already credited "
                                 f"{_money(invoice.amount_credited, invoice.currency)}: at most "
                                 f"{_money(creditable, invoice.currency)} more. The credit goes to the tenant's "
-                                f"account credit; to cancel what an open invoice asks for, void it instead.")
+                                f"account credit, or back to the card when the invoice was paid by card; to "
+                                f"cancel what an open invoice asks for, void it instead.")
 
     def line_add_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         invoice = self._invoice(request, object_id)

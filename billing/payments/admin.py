@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from billing.errors import BillingError
-from billing.models import DunningCase, Payment
+from billing.models import CardRefund, Dispute, DunningCase, Payment
 from billing.payments.dunning import dunning_close, dunning_retries_left, dunning_retry_now
 from billing.payments.stripe_api import stripe_livemode
 from config.admin import ReadOnlyAdminMixin
@@ -110,3 +110,72 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         mode = "" if stripe_livemode() else "test/"
         return format_html('<a href="https://dashboard.stripe.com/{}payments/{}" rel="noopener" target="_blank">{}</a>',
                            mode, payment.payment_intent_id, payment.payment_intent_id)
+
+
+REFUND_FIELDS = ["credit_note", "invoice_link", "tenant", "amount_display", "status", "failure_reason", "refund_id",
+                 "payment", "created_at", "settled_at"]
+DISPUTE_FIELDS = ["dispute_id", "invoice_link", "tenant", "payment", "amount_display", "reason", "status",
+                  "evidence_due_by", "charge_id", "payment_intent_id", "opened_at", "closed_at", "updated_at"]
+
+
+@admin.register(CardRefund)
+class CardRefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Credit notes going back to the card; a failed one's amount went to the account credit."""
+
+    list_display = ["created_at", "credit_note", "invoice_link", "tenant", "amount_display", "status", "refund_id",
+                    "settled_at"]
+    list_filter = ["status", "currency"]
+    search_fields = ["credit_note__number", "invoice__number", "tenant__slug", "tenant__name", "refund_id"]
+    list_select_related = ["credit_note", "invoice", "tenant"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
+    fields = REFUND_FIELDS
+    readonly_fields = REFUND_FIELDS
+
+    @admin.display(description="Invoice", ordering="invoice__number")
+    def invoice_link(self, refund: CardRefund) -> str:
+        return _invoice_link(refund.invoice)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, refund: CardRefund) -> str:
+        return money_format(Money(refund.amount, refund.currency))
+
+
+class DisputeOpenFilter(admin.SimpleListFilter):
+    title = "open or closed"
+    parameter_name = "open"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [("yes", "Open"), ("no", "Closed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Dispute]) -> QuerySet[Dispute]:
+        closed = Dispute.CLOSED_STATUSES
+        if self.value() == "yes":
+            return queryset.exclude(status__in=closed)
+        if self.value() == "no":
+            return queryset.filter(status__in=closed)
+        return queryset
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Chargebacks on our card payments as Stripe last described them; answered in Stripe's dashboard."""
+
+    list_display = ["opened_at", "dispute_id", "invoice_link", "tenant", "amount_display", "reason", "status",
+                    "evidence_due_by", "closed_at"]
+    list_filter = [DisputeOpenFilter, "status", "reason", "currency"]
+    search_fields = ["dispute_id", "charge_id", "payment_intent_id", "invoice__number", "tenant__slug",
+                     "tenant__name"]
+    list_select_related = ["invoice", "tenant"]
+    date_hierarchy = "opened_at"
+    ordering = ["-opened_at", "-id"]
+    fields = DISPUTE_FIELDS
+    readonly_fields = DISPUTE_FIELDS
+
+    @admin.display(description="Invoice", ordering="invoice__number")
+    def invoice_link(self, dispute: Dispute) -> str:
+        return _invoice_link(dispute.invoice) if dispute.invoice else "-"
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, dispute: Dispute) -> str:
+        return money_format(Money(dispute.amount, dispute.currency))

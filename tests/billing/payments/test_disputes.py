@@ -209,3 +209,20 @@ def test_a_badly_signed_dispute_event_is_refused_and_changes_nothing(stripe, ten
     deliver(stripe.event(event_type, dispute["id"]), secret="whsec_notOurs", expect=400)
 
     assert not Dispute.objects.exists()
+
+
+def test_ops_list_open_disputes_read_only(stripe, tenant_alpha, deliver, public_client):
+    public_client.force_login(OpsUserFactory())
+    invoice = paid_by_card(stripe, tenant_alpha)
+    dispute = disputed(stripe, invoice)
+    deliver(stripe.event("charge.dispute.created", dispute["id"]))
+    row = Dispute.objects.get()
+
+    open_list = public_client.get("/admin/billing/dispute/?open=yes").content.decode()
+    closed_list = public_client.get("/admin/billing/dispute/?open=no").content.decode()
+    detail = public_client.get(f"/admin/billing/dispute/{row.pk}/change/")
+    invoice_admin = public_client.get(f"/admin/billing/invoice/{invoice.pk}/change/").content.decode()
+
+    assert dispute["id"] in open_list and dispute["id"] not in closed_list
+    assert detail.status_code == 200 and b'name="_save"' not in detail.content
+    assert dispute["id"] in invoice_admin

@@ -364,3 +364,49 @@ def test_the_invoice_page_says_what_went_back_to_the_card(stripe, tenant_alpha, 
     page = alpha_owner_client.get(f"/billing/invoices/{invoice.number}/").content.decode()
 
     assert f"{note.number}: 10.00 USD refunded to card" in page
+
+
+# --- Ops admin --------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def ops_client(public_client):
+    public_client.force_login(OpsUserFactory())
+    return public_client
+
+
+def test_ops_send_a_credit_note_back_to_the_card_from_the_invoice_admin(stripe, tenant_alpha, ops_client,
+                                                                       run_on_commit):
+    invoice = paid_by_card(stripe, tenant_alpha)
+
+    with run_on_commit():
+        response = ops_client.post(f"/admin/billing/invoice/{invoice.pk}/credit-note/",
+                                   {"amount": "10.00", "reason": "duplicate", "memo": "", "refund_to": "card"})
+
+    assert response.status_code == 302
+    assert CardRefund.objects.get().status == Status.SUCCEEDED
+    assert credit_balance(tenant_alpha) == 0
+
+
+def test_the_credit_note_form_offers_the_card_only_when_a_card_paid_the_invoice(stripe, tenant_alpha, ops_client):
+    paid = paid_by_card(stripe, tenant_alpha)
+    unpaid = stripe_invoice(tenant_alpha, "30.00")
+
+    offered = ops_client.get(f"/admin/billing/invoice/{paid.pk}/credit-note/").content.decode()
+    not_offered = ops_client.get(f"/admin/billing/invoice/{unpaid.pk}/credit-note/").content.decode()
+
+    assert 'value="card"' in offered
+    assert 'value="card"' not in not_offered
+
+
+def test_ops_list_card_refunds_read_only(stripe, tenant_alpha, ops_client, run_on_commit):
+    invoice = paid_by_card(stripe, tenant_alpha)
+    with run_on_commit():
+        to_card(invoice, "10.00")
+    refund = CardRefund.objects.get()
+
+    listing = ops_client.get("/admin/billing/cardrefund/?status=succeeded")
+    detail = ops_client.get(f"/admin/billing/cardrefund/{refund.pk}/change/")
+
+    assert listing.status_code == 200 and refund.refund_id in listing.content.decode()
+    assert detail.status_code == 200 and b'name="_save"' not in detail.content
+    assert ops_client.get("/admin/billing/cardrefund/add/").status_code == 403
