@@ -213,3 +213,19 @@ def test_the_state_file_keeps_saved_cards_and_idempotency_keys_across_a_restart(
         assert replay["id"] == customer["id"]
     finally:
         second.stop()
+
+
+def test_dev_runs_the_fake_as_a_process_whose_state_file_outlives_it(tmp_path):
+    from config.dev import StripeFakeProcess, stripe_fake_answers
+    from config.embedded import free_port
+
+    state = tmp_path / "stripe-fake.json"
+    port = free_port()
+    process = StripeFakeProcess(port=port, state=state)
+    try:
+        process.wait_ready()
+        customer = httpx.post(f"{process.url}/v1/customers", data={"email": "a@b.test"}, headers=AUTH).json()
+    finally:
+        process.stop()
+    assert not stripe_fake_answers(process.url)
+    assert customer["id"] in json.loads(state.read_text())["objects"]
