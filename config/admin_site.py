@@ -81,14 +81,11 @@ def _attention_queues() -> list[AttentionQueue]:
 
 
 def _open_disputes_url() -> str:
-    from billing.models import Dispute
-
     try:
-        changelist = reverse("admin:billing_dispute_changelist")
-    except NoReverseMatch:  # billing's dispute admin not registered: Stripe's own list of disputes
+        # billing.payments.admin's list of disputes, its "open or closed" filter on open.
+        return reverse("admin:billing_dispute_changelist") + "?open=yes"
+    except NoReverseMatch:  # without billing's dispute admin: dj-stripe's own list of Stripe's disputes
         return reverse("admin:djstripe_dispute_changelist")
-    return changelist + "?status__in=" + ",".join(
-        status for status in Dispute.Status.values if status not in Dispute.CLOSED_STATUSES)
 
 
 def _revenue_headline():

@@ -85,7 +85,9 @@ def test_the_index_counts_open_disputes_only(admin_client, tenant_alpha):
     count, url = queues(admin_client.get("/admin/"))["Open disputes (chargebacks)"]
 
     assert count == 2
-    assert admin_client.get(url).status_code == 200
+    listed = admin_client.get(url)
+    assert listed.status_code == 200
+    assert b"dp_test1" in listed.content and b"dp_test3" not in listed.content
 
 
 def disagreement(tenant, status: str, stripe_id: str) -> ReconciliationDisagreement:
