@@ -24,6 +24,7 @@ class Category(models.TextChoices):
     SUBSCRIPTION_CHANGED = "subscription_changed", "Subscription changed"
     QUOTE_SENT = "quote_sent", "Service quotes"
     USAGE_ALERT = "usage_alert", "Usage alerts"
+    LOW_BALANCE = "low_balance", "Low AI-token balance"
     UPGRADE_SUGGESTION = "upgrade_suggestion", "Upgrade suggestions"
     AI_COST_ALERT = "ai_cost_alert", "Platform AI cost"
     PAYMENT_ALERT = "payment_alert", "Disputes and failed refunds"
@@ -55,6 +56,9 @@ SPECS: dict[str, CategorySpec] = {
     Category.QUOTE_SENT: CategorySpec("A quote for a service you asked for.", BILLING_ROLES),
     # Admins run the integrations that consume the quota.
     Category.USAGE_ALERT: CategorySpec("80 % and 100 % of a monthly quota used.", (Role.OWNER, Role.ADMIN)),
+    # Those who can buy a token pack (the Wallet page is theirs).
+    Category.LOW_BALANCE: CategorySpec("The AI-token balance fell to the Wallet's low-balance threshold.",
+                                       BILLING_ROLES),
     Category.UPGRADE_SUGGESTION: CategorySpec("Past 80 % of a limit two months in a row.", BILLING_ROLES),
     Category.AI_COST_ALERT: CategorySpec("The platform's Anthropic spend passed the daily threshold.", ()),
     Category.PAYMENT_ALERT: CategorySpec("A cardholder disputed a payment, or money meant for a card could not go "

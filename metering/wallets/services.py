@@ -1,5 +1,5 @@
 """Writes on AI-token wallets: debits (the hot path), credits, refunds, usage that is owed, token purchases,
-monthly grants and their expiry, the low-balance email.
+monthly grants and their expiry, the low-balance alert.
 
 Every balance change writes its ledger entry in the same transaction, and the balance never goes below zero:
 the database refuses it (CHECK balance >= 0), and a debit is one guarded statement, so concurrent debits cannot
@@ -30,19 +30,17 @@ from datetime import date, datetime, time
 from datetime import timezone as dt_timezone
 from functools import partial
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
-from django.template.loader import render_to_string
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
 from billing.selectors import InvoiceBrief, entitlements_for, invoice_briefs
 from config.errors import DomainError
 from metering.models import TokenPack, TokenPurchase, Wallet, WalletEntry, WalletFeature
 from metering.usage.selectors import month_bounds
 from metering.wallets.signals import wallet_balance_fell
+from notifications.categories import Category
+from notifications.services import Delivery, EmailContent, notify
 from tenants.models import Tenant
 from tenants.urls_for import tenant_url
 
@@ -54,6 +52,8 @@ CREDIT_KINDS = frozenset({Kind.GRANT, Kind.PURCHASE, Kind.ADJUSTMENT})
 # A bigint holds 9.2e18; refusing more than 1e15 tokens per entry keeps every sum far from overflowing.
 MAX_TOKENS = 10**15
 KEY_CONSTRAINT = "wallet_entry_key_once"
+WALLET_PATH = "/wallet/"
+BUY_SECTION = "#wallet-buy-title"
 
 
 # --- Domain errors (config/api/errors.py maps them by their .status and .code) -----------------------------
@@ -140,7 +140,8 @@ def wallet_debit(*, tenant: Tenant, tokens: int, feature: str, reason: str, idem
     Raises InsufficientBalance (and changes nothing) when the balance does not cover them, a tenant without a
     wallet included. A retry with the same idempotency key changes nothing and returns the first entry; the
     same key for a different debit raises IdempotencyKeyReused. When the debit takes the balance from above
-    the tenant's low-balance threshold to at or below it, the owners are emailed once it has committed; when it
+    the tenant's low-balance threshold to at or below it, its billing staff are notified once it has committed
+    (wallet_low_balance_notify); when it
     leaves the balance below the armed auto-recharge threshold, or is refused while the balance is below it,
     wallet_balance_fell is sent once it has committed (metering.wallets.signals).
 
@@ -165,7 +166,7 @@ def wallet_debit(*, tenant: Tenant, tokens: int, feature: str, reason: str, idem
     if row is None:
         return _debit_not_applied(tenant=tenant, tokens=tokens, feature=feature, idempotency_key=idempotency_key)
     entry_id, wallet_id, balance, threshold, grant_id, grant_tokens, recharge_below = row
-    _low_balance_check(tenant=tenant, balance=balance, tokens=tokens, threshold=threshold)
+    _low_balance_check(tenant=tenant, balance=balance, tokens=tokens, threshold=threshold, entry_id=entry_id)
     _recharge_check(tenant=tenant, balance=balance, recharge_below=recharge_below)
     # The entry as stored, without reading it back (marked as loaded, as Model.from_db would).
     entry = WalletEntry(id=entry_id, wallet_id=wallet_id, kind=Kind.USAGE_DEBIT, tokens=-tokens,
@@ -228,7 +229,8 @@ def wallet_debit_or_owe(*, tenant: Tenant, tokens: int, feature: str, reason: st
         logger.warning("wallet_usage_owed tenant=%s key=%s tokens=%s owed=%s owed_total=%s", tenant.pk,
                        idempotency_key, tokens, owed, wallet.owed)
     if taken:
-        _low_balance_check(tenant=tenant, balance=wallet.balance, tokens=taken, threshold=wallet.low_balance_threshold)
+        _low_balance_check(tenant=tenant, balance=wallet.balance, tokens=taken, threshold=wallet.low_balance_threshold,
+                           entry_id=entry.pk)
     _recharge_check(tenant=tenant, balance=wallet.balance, recharge_below=wallet.recharge_below)
     return entry
 
@@ -387,12 +389,13 @@ def _feature_check(feature: str) -> None:
         raise ValueError(f"Unknown feature {feature!r}; use one of {', '.join(WalletFeature.values)}.")
 
 
-def _low_balance_check(*, tenant: Tenant, balance: int, tokens: int, threshold: int | None) -> None:
-    """Email the owners, once committed, when taking `tokens` brought the balance from above the threshold to
-    at or below it."""
+def _low_balance_check(*, tenant: Tenant, balance: int, tokens: int, threshold: int | None, entry_id: int) -> None:
+    """Notify, once committed, when the debit `entry_id` taking `tokens` brought the balance from above the
+    threshold to at or below it. Pure arithmetic on what the debit returned: a debit that does not cross costs
+    no query. Robust: a failing notification never fails the debit."""
     if threshold is not None and balance <= threshold < balance + tokens:
-        transaction.on_commit(partial(wallet_low_balance_email_send, tenant=tenant, balance=balance,
-                                      threshold=threshold), robust=True)
+        transaction.on_commit(partial(wallet_low_balance_notify, tenant=tenant, balance=balance,
+                                      threshold=threshold, entry_id=entry_id), robust=True)
 
 
 def _recharge_check(*, tenant: Tenant, balance: int, recharge_below: int | None) -> None:
@@ -699,26 +702,24 @@ def _allowance_close(wallet: Wallet, *, grant: WalletEntry, now: datetime) -> No
     wallet.allowance_grant = None
 
 
-# --- The low-balance email -------------------------------------------------------------------------------
+# --- The low-balance alert -------------------------------------------------------------------------------
 
-def wallet_low_balance_email_send(*, tenant: Tenant, balance: int, threshold: int) -> int:
-    """Email the tenant's owners that a debit took the balance to or below their threshold; returns how many
-    owners were written to. Called once the debit has committed."""
-    from accounts.models import Role, User
-
-    with schema_context(tenant.schema_name):
-        owners = list(User.objects.filter(role=Role.OWNER, is_active=True).values_list("email", flat=True))
-    if not owners:
-        return 0
-    context = {"workspace_name": tenant.name, "balance": f"{balance:,}", "threshold": f"{threshold:,}",
-               "wallet_url": tenant_url(tenant, "/wallet/")}
-    message = EmailMultiAlternatives(
-        subject=f"{tenant.name}: your AI token balance is low ({balance:,} left)",
-        body=render_to_string("metering/email/low_balance.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL, to=owners,
-    )
-    message.attach_alternative(render_to_string("metering/email/low_balance.html", context), "text/html")
-    message.send()
-    logger.info("wallet_low_balance_emailed tenant=%s balance=%s threshold=%s owners=%s", tenant.pk, balance,
-                threshold, len(owners))
-    return len(owners)
+def wallet_low_balance_notify(*, tenant: Tenant, balance: int, threshold: int, entry_id: int) -> Delivery:
+    """Tell the tenant's owners and billing members (notifications, category low_balance: in the app and by email,
+    as each one's preferences allow) that the debit `entry_id` took the balance to or below their threshold, with
+    links to the Wallet page and to buying a pack. Once per crossing: the debit that crossed is the cause, so a
+    retried callback tells nobody twice, and the next crossing (after a top-up) is a new cause."""
+    wallet_url, buy_url = tenant_url(tenant, WALLET_PATH), tenant_url(tenant, f"{WALLET_PATH}{BUY_SECTION}")
+    delivery = notify(
+        tenant=tenant, category=Category.LOW_BALANCE, cause=f"wallet_low_balance:{entry_id}",
+        title=f"{tenant.name}: your AI token balance is low ({balance:,} left)",
+        body=f"The AI token balance is down to {balance:,} tokens, at or below your threshold of {threshold:,}. "
+             "When it reaches zero, AI requests are refused until tokens are added: buy a token pack on the "
+             "Wallet page.",
+        link=WALLET_PATH,
+        email=EmailContent(template="metering/email/low_balance", context={
+            "workspace_name": tenant.name, "balance": f"{balance:,}", "threshold": f"{threshold:,}",
+            "wallet_url": wallet_url, "buy_url": buy_url}))
+    logger.info("wallet_low_balance_notified tenant=%s balance=%s threshold=%s entry=%s told=%s", tenant.pk, balance,
+                threshold, entry_id, delivery.notified)
+    return delivery

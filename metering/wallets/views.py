@@ -24,7 +24,8 @@ LEDGER_ROWS = 50
 class ThresholdForm(forms.Form):
     low_balance_threshold = forms.IntegerField(
         min_value=0, max_value=MAX_TOKENS, required=False, label="Low-balance threshold (tokens)",
-        help_text="Owners get one email when usage takes the balance to or below this. Leave empty for none.",
+        help_text="Owners and billing members are told once (in the app and by email, as their notification "
+                  "preferences say) when usage takes the balance to or below this. Leave empty for none.",
     )
 
 
@@ -43,9 +44,10 @@ def wallet_threshold_update(request: HttpRequest) -> HttpResponse:
     threshold = form.cleaned_data["low_balance_threshold"]
     wallet_threshold_set(tenant=request.tenant, threshold=threshold)
     if threshold is None:
-        messages.success(request, "No low-balance email will be sent.")
+        messages.success(request, "No low-balance alert will be sent.")
     else:
-        messages.success(request, f"Owners will be emailed when the balance falls to {threshold:,} tokens or below.")
+        messages.success(request, f"Owners and billing members will be told when the balance falls to {threshold:,} "
+                                  "tokens or below.")
     return redirect("section_wallet")
 
 

@@ -5,6 +5,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
@@ -27,13 +28,18 @@ from metering.wallets.services import (
     wallet_debit,
     wallet_debit_or_owe,
     wallet_grants_expire,
+    wallet_low_balance_notify,
     wallet_monthly_grant,
     wallet_monthly_grants_run,
     wallet_refund,
     wallet_threshold_set,
 )
+from notifications.categories import Category
+from notifications.models import Notification
+from notifications.selectors import Channels
+from notifications.services import notification_preferences_update
 from tenants.models import Tenant
-from tests.support.tenants import tenant_metering_purge
+from tests.support.tenants import owner_of, tenant_metering_purge
 
 NOV = datetime(2026, 11, 1, tzinfo=timezone.utc)
 DEC = datetime(2026, 12, 1, tzinfo=timezone.utc)
@@ -343,26 +349,36 @@ def test_only_grants_expire(tenant_alpha):
         credit(tenant_alpha, 10, kind="purchase", expires_at=DEC)
 
 
-# --- Low-balance email -------------------------------------------------------------------------------
+# --- Low-balance alert (notifications) -------------------------------------------------------------------
 
-def test_crossing_the_threshold_emails_the_owners_after_commit(tenant_alpha, django_capture_on_commit_callbacks):
+def low_balance_told(tenant) -> list[tuple[str, str]]:
+    with schema_context(tenant.schema_name):
+        return sorted(Notification.objects.filter(category=Category.LOW_BALANCE)
+                      .values_list("recipient__email", "link"))
+
+
+def test_crossing_the_threshold_notifies_after_commit_with_links_to_the_wallet_and_to_buy(
+        tenant_alpha, django_capture_on_commit_callbacks):
     credit(tenant_alpha, 1_000)
     wallet_threshold_set(tenant=tenant_alpha, threshold=500)
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         debit(tenant_alpha, 600)
-        assert mail.outbox == []
+        assert mail.outbox == [] and low_balance_told(tenant_alpha) == []
 
-    assert len(callbacks) == 1
+    assert low_balance_told(tenant_alpha) == [("owner@alpha.test", "/wallet/")]
     [message] = mail.outbox
     assert message.to == ["owner@alpha.test"]
-    assert "400 tokens" in message.body and "http://alpha.localhost/wallet/" in message.body
-    assert "400 tokens" in message.alternatives[0][0]
+    assert "400 tokens" in message.body and "400 tokens" in message.alternatives[0][0]
+    assert "http://alpha.localhost/wallet/\n" in message.body
+    assert "http://alpha.localhost/wallet/#wallet-buy-title" in message.body
 
 
-def test_only_owners_get_the_low_balance_email(tenant_alpha, django_capture_on_commit_callbacks):
+def test_owners_and_billing_members_are_told_of_a_low_balance_not_members_or_admins(
+        tenant_alpha, django_capture_on_commit_callbacks):
     staff_create(tenant_alpha, "second-owner@alpha.test", Role.OWNER)
     staff_create(tenant_alpha, "member@alpha.test", Role.MEMBER)
+    staff_create(tenant_alpha, "admin@alpha.test", Role.ADMIN)
     staff_create(tenant_alpha, "billing@alpha.test", Role.BILLING)
     credit(tenant_alpha, 100)
     wallet_threshold_set(tenant=tenant_alpha, threshold=50)
@@ -370,7 +386,37 @@ def test_only_owners_get_the_low_balance_email(tenant_alpha, django_capture_on_c
     with django_capture_on_commit_callbacks(execute=True):
         debit(tenant_alpha, 60)
 
-    assert sorted(mail.outbox[0].to) == ["owner@alpha.test", "second-owner@alpha.test"]
+    assert [email for email, _ in low_balance_told(tenant_alpha)] == [
+        "billing@alpha.test", "owner@alpha.test", "second-owner@alpha.test"]
+    assert sorted(mail.outbox[0].to) == ["billing@alpha.test", "owner@alpha.test", "second-owner@alpha.test"]
+
+
+def test_an_owner_who_turned_low_balance_emails_off_is_told_in_the_app_only(tenant_alpha,
+                                                                           django_capture_on_commit_callbacks):
+    with schema_context(tenant_alpha.schema_name):
+        notification_preferences_update(user=owner_of(tenant_alpha),
+                                        choices={Category.LOW_BALANCE: Channels(in_app=True, email=False)})
+    credit(tenant_alpha, 100)
+    wallet_threshold_set(tenant=tenant_alpha, threshold=50)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        debit(tenant_alpha, 60)
+
+    assert low_balance_told(tenant_alpha) == [("owner@alpha.test", "/wallet/")]
+    assert mail.outbox == []
+
+
+def test_a_crossing_announced_again_tells_nobody_twice(tenant_alpha, django_capture_on_commit_callbacks):
+    credit(tenant_alpha, 100)
+    wallet_threshold_set(tenant=tenant_alpha, threshold=50)
+    with django_capture_on_commit_callbacks(execute=True):
+        entry = debit(tenant_alpha, 60)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        again = wallet_low_balance_notify(tenant=tenant_alpha, balance=40, threshold=50, entry_id=entry.pk)
+
+    assert (again.notified, again.email) == (0, None)
+    assert len(low_balance_told(tenant_alpha)) == 1 and len(mail.outbox) == 1
 
 
 def test_further_debits_below_the_threshold_send_nothing_more(tenant_alpha, django_capture_on_commit_callbacks):
@@ -382,11 +428,11 @@ def test_further_debits_below_the_threshold_send_nothing_more(tenant_alpha, djan
         debit(tenant_alpha, 10)
         debit(tenant_alpha, 10)
 
-    assert len(mail.outbox) == 1
+    assert len(mail.outbox) == 1 and len(low_balance_told(tenant_alpha)) == 1
 
 
-def test_after_a_top_up_above_the_threshold_the_next_crossing_emails_again(tenant_alpha,
-                                                                          django_capture_on_commit_callbacks):
+def test_after_a_top_up_above_the_threshold_the_next_crossing_is_told_again(tenant_alpha,
+                                                                           django_capture_on_commit_callbacks):
     credit(tenant_alpha, 100)
     wallet_threshold_set(tenant=tenant_alpha, threshold=50)
 
@@ -396,18 +442,44 @@ def test_after_a_top_up_above_the_threshold_the_next_crossing_emails_again(tenan
         debit(tenant_alpha, 100)
 
     assert len(mail.outbox) == 2
+    with schema_context(tenant_alpha.schema_name):
+        assert Notification.objects.filter(category=Category.LOW_BALANCE).values("cause").distinct().count() == 2
 
 
-def test_no_threshold_means_no_email(tenant_alpha, django_capture_on_commit_callbacks):
+def test_usage_charged_beyond_a_reservation_that_crosses_the_threshold_is_told_too(tenant_alpha,
+                                                                                  django_capture_on_commit_callbacks):
+    credit(tenant_alpha, 100)
+    wallet_threshold_set(tenant=tenant_alpha, threshold=50)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        wallet_debit_or_owe(tenant=tenant_alpha, tokens=60, feature="ai_api", reason="usage over reservation",
+                            idempotency_key="owe-1")
+
+    assert low_balance_told(tenant_alpha) == [("owner@alpha.test", "/wallet/")]
+
+
+def test_a_debit_that_does_not_cross_the_threshold_costs_no_query_more_than_one_without(tenant_alpha):
+    credit(tenant_alpha, 1_000)
+    with CaptureQueriesContext(connection) as without_threshold:
+        debit(tenant_alpha, 10)
+    wallet_threshold_set(tenant=tenant_alpha, threshold=100)
+
+    with CaptureQueriesContext(connection) as with_threshold:
+        debit(tenant_alpha, 10)
+
+    assert len(with_threshold) == len(without_threshold)
+
+
+def test_no_threshold_means_no_alert(tenant_alpha, django_capture_on_commit_callbacks):
     credit(tenant_alpha, 100)
 
     with django_capture_on_commit_callbacks(execute=True):
         debit(tenant_alpha, 100)
 
-    assert mail.outbox == []
+    assert mail.outbox == [] and low_balance_told(tenant_alpha) == []
 
 
-def test_a_rolled_back_debit_sends_no_email(tenant_alpha, django_capture_on_commit_callbacks):
+def test_a_rolled_back_debit_tells_nobody(tenant_alpha, django_capture_on_commit_callbacks):
     credit(tenant_alpha, 100)
     wallet_threshold_set(tenant=tenant_alpha, threshold=50)
 
@@ -416,7 +488,7 @@ def test_a_rolled_back_debit_sends_no_email(tenant_alpha, django_capture_on_comm
             debit(tenant_alpha, 60)
             raise RuntimeError("the caller failed")
 
-    assert callbacks == [] and mail.outbox == []
+    assert callbacks == [] and mail.outbox == [] and low_balance_told(tenant_alpha) == []
 
 
 def test_a_negative_threshold_is_refused(tenant_alpha):
