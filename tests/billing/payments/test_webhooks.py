@@ -139,6 +139,27 @@ def test_a_new_default_card_tells_dunning_once_per_event(stripe, tenant_alpha, d
     assert told == [tenant_alpha.pk]
 
 
+@pytest.mark.parametrize("how", ["checkout_setup", "attached"])
+def test_a_new_default_card_tells_dunning_without_waiting_for_customer_updated(stripe, tenant_alpha, deliver, how,
+                                                                               django_capture_on_commit_callbacks):
+    told = []
+    payment_method_changed.connect(lambda sender, tenant_id, **kw: told.append(tenant_id), weak=False,
+                                   dispatch_uid="test-pm-new-default")
+    if how == "checkout_setup":
+        event = stripe.event("checkout.session.completed", setup_completed(stripe, tenant_alpha)["id"])
+    else:
+        customer = stripe_customer_ensure(tenant=tenant_alpha)
+        event = stripe.event("payment_method.attached", stripe.card_attach(customer.id, default=False)["id"])
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            deliver(event)
+            deliver(event)
+    finally:
+        payment_method_changed.disconnect(dispatch_uid="test-pm-new-default")
+
+    assert told == [tenant_alpha.pk]
+
+
 def test_a_customer_update_that_leaves_the_card_tells_nobody(stripe, tenant_alpha, deliver):
     card = card_on_file(stripe, tenant_alpha)
     told = []
@@ -251,6 +272,32 @@ def test_an_intent_that_requires_action_gets_a_hosted_payment_page(stripe, tenan
     payment = Payment.objects.get(payment_intent_id=intent.id)
     [session] = stripe.of_type("checkout.session")
     assert (payment.status, payment.action_url) == (Payment.Status.REQUIRES_ACTION, session["url"])
+
+
+def test_a_payment_on_a_hosted_page_that_requires_action_gets_no_second_page(stripe, tenant_alpha, deliver):
+    invoice = stripe_invoice(tenant_alpha)
+    intent = charge_on_stripe_only(stripe, tenant_alpha, invoice, last4=CARD_AUTHENTICATION,
+                                   metadata={"source": "checkout"})
+    stripe.update(intent.id, status="requires_action", last_payment_error=None,
+                  next_action={"type": "redirect_to_url", "redirect_to_url": {"url": "https://bank.test/3ds"}})
+
+    deliver(stripe.event("payment_intent.requires_action", intent.id))
+
+    payment = Payment.objects.get(payment_intent_id=intent.id)
+    assert (payment.source, payment.status, payment.action_url) == ("checkout", Payment.Status.REQUIRES_ACTION, "")
+    assert stripe.of_type("checkout.session") == []
+
+
+def test_a_requires_action_delivered_again_keeps_the_first_hosted_page(stripe, tenant_alpha, deliver):
+    invoice = stripe_invoice(tenant_alpha)
+    intent = charge_on_stripe_only(stripe, tenant_alpha, invoice, last4=CARD_AUTHENTICATION)
+    stripe.update(intent.id, status="requires_action", last_payment_error=None,
+                  next_action={"type": "redirect_to_url", "redirect_to_url": {"url": "https://bank.test/3ds"}})
+
+    deliver(stripe.event("payment_intent.requires_action", intent.id))
+    deliver(stripe.event("payment_intent.requires_action", intent.id))
+
+    assert len(stripe.creates("/v1/checkout/sessions")) == 1
 
 
 def test_an_invoice_paid_on_its_hosted_page_is_settled_once_by_both_events(stripe, tenant_alpha, deliver):
