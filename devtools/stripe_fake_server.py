@@ -306,7 +306,8 @@ def _checkout_page(session: dict[str, Any], *, form: dict[str, str], error: str 
             f"<p>{html.escape(description)}</p>" if description else "")
     cards = "".join(f"<li><code>{number}</code> {outcome}</li>" for number, outcome in TEST_CARDS)
     alert = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    value = {name: html.escape(form.get(name, "")) for name in ("card_number", "expiry", "cvc", "name")}
+    # The security code is never shown back, as on Stripe's page.
+    value = {name: html.escape(form.get(name, "")) for name in ("card_number", "expiry", "name")}
     cancel = html.escape(session.get("cancel_url") or "/")
     body = f"""
 {summary}
@@ -317,7 +318,7 @@ def _checkout_page(session: dict[str, Any], *, form: dict[str, str], error: str 
   <div class="row">
     <label>Expiry (MM/YY) <input name="expiry" autocomplete="cc-exp" value="{value['expiry']}" placeholder="12/34"
       required></label>
-    <label>CVC <input name="cvc" inputmode="numeric" autocomplete="cc-csc" value="{value['cvc']}" placeholder="123"
+    <label>CVC <input name="cvc" inputmode="numeric" autocomplete="cc-csc" placeholder="123"
       required></label>
   </div>
   <label>Name on card <input name="name" autocomplete="cc-name" value="{value['name']}"></label>
