@@ -11,12 +11,16 @@ Installed through config.apps.OpsAdminConfig (it replaces django.contrib.admin i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.db import transaction
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
+
+from config.money import Money, money_format
 
 # The index order; apps not named here follow, alphabetically.
 APP_ORDER = ["tenants", "accounts", "billing", "metering", "notifications", "djstripe"]
@@ -88,10 +92,39 @@ def _open_disputes_url() -> str:
         return reverse("admin:djstripe_dispute_changelist")
 
 
-def _revenue_headline():
+@dataclass(frozen=True)
+class RevenueFigure:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class RevenueHeadline:
+    day: date
+    currency: str
+    figures: list[RevenueFigure]
+
+
+def _revenue_headline() -> RevenueHeadline | None:
     from billing.selectors import ops_revenue_headline
 
-    return ops_revenue_headline()
+    headline = ops_revenue_headline()
+    if headline is None:
+        return None
+
+    def money(amount: Decimal) -> str:
+        return money_format(Money(amount, headline.currency))
+
+    recovered = headline.failed_recovered_percent
+    trialing = f", and {headline.subscriptions_trialing} trialing" if headline.subscriptions_trialing else ""
+    return RevenueHeadline(day=headline.day, currency=headline.currency, figures=[
+        RevenueFigure("MRR", money(headline.mrr)),
+        RevenueFigure("ARR", money(headline.arr)),
+        RevenueFigure("Net new MRR this month", money(headline.net_new_mrr_this_month)),
+        RevenueFigure("Active subscriptions (paying)", f"{headline.subscriptions_active:,}{trialing}"),
+        RevenueFigure(f"Failed payments recovered ({headline.months} months)",
+                      "no failed payments" if recovered is None else f"{recovered} %"),
+    ])
 
 
 def webhook_trigger_reprocess_offer(site: admin.AdminSite) -> None:

@@ -15,6 +15,7 @@ from billing.models import (
     RevenueSnapshot,
 )
 from billing.quotes.services import service_quote_request
+from billing.selectors import ops_revenue_headline
 from tests.support.clock import NOW
 from tests.support.factories import OpsUserFactory
 
@@ -117,7 +118,9 @@ def test_without_a_revenue_snapshot_the_index_says_how_to_take_one(admin_client)
     assert b"./dev manage revenue_backfill" in response.content
 
 
-def test_the_index_shows_the_revenue_headline_of_the_latest_snapshot(admin_client, settings):
+@pytest.fixture
+def snapshots(settings):
+    """Two snapshotted days of November in USD, and a payment failure of October mostly recovered."""
     settings.BILLING_DEFAULT_CURRENCY = "USD"
     today, yesterday = date(2026, 11, 20), date(2026, 11, 19)
     for day in (yesterday, today):
@@ -128,16 +131,28 @@ def test_the_index_shows_the_revenue_headline_of_the_latest_snapshot(admin_clien
                               subscriptions_trialing=2, new_mrr=Decimal("150"), churned_mrr=Decimal("50"))
     RevenueMoneyDay.objects.create(day=today - timedelta(days=40), currency="USD", failed_amount=Decimal("200"),
                                    recovered_amount=Decimal("150"))
+    return today
 
+
+def test_the_revenue_headline_reads_the_latest_snapshot(snapshots):
+    headline = ops_revenue_headline()
+
+    assert (headline.day, headline.currency, headline.mrr, headline.arr) == (snapshots, "USD", Decimal("1000"),
+                                                                             Decimal("12000"))
+    assert headline.net_new_mrr_this_month == Decimal("200")
+    assert (headline.subscriptions_active, headline.subscriptions_trialing) == (11, 2)
+    assert headline.failed_recovered_percent == Decimal("75.0")
+
+
+def test_the_index_shows_the_revenue_headline(admin_client, snapshots):
     response = admin_client.get("/admin/")
 
-    revenue = response.context["revenue"]
-    assert (revenue.day, revenue.currency, revenue.mrr, revenue.arr) == (today, "USD", Decimal("1000"),
-                                                                         Decimal("12000"))
-    assert revenue.net_new_mrr_this_month == Decimal("200")
-    assert (revenue.subscriptions_active, revenue.subscriptions_trialing) == (11, 2)
-    assert revenue.failed_recovered_percent == Decimal("75.0")
-    assert b"Revenue dashboard" in response.content and b"/admin/billing/revenuesnapshot/" in response.content
+    figures = {figure.label: figure.value for figure in response.context["revenue"].figures}
+    assert figures == {"MRR": "1000.00 USD", "ARR": "12000.00 USD", "Net new MRR this month": "200.00 USD",
+                       "Active subscriptions (paying)": "11, and 2 trialing",
+                       "Failed payments recovered (12 months)": "75.0 %"}
+    assert b"12000.00 USD" in response.content
+    assert b'href="/admin/billing/revenuesnapshot/"' in response.content
 
 
 def test_a_signed_in_user_who_is_not_staff_is_refused_the_ops_home(public_client):
