@@ -25,7 +25,10 @@ and the checks: invoices_paid_exactly (every invoice paid, amount paid = amount 
 invoice_paid settlement per PaymentIntent, nothing else recorded), payments_exact (one succeeded Payment per
 invoice), events_stored_once.
 
-Run with `./dev bench webhooks` (`--invoices N`, `--clients C`, `--workers W`).
+Run with `./dev bench webhooks` (`--invoices N`, `--clients C`, `--workers W`). BENCH_PROFILE=cumulative (or any
+pstats sort key) delivers the same payloads one at a time in this process through Django's test client under
+cProfile instead, and prints where the time went and the queries per delivery by origin (dj-stripe's or ours);
+BENCH_PROFILE_FILE=path keeps the profile. Slower; not a figure to report.
 """
 
 import argparse
@@ -39,10 +42,13 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
 import django  # noqa: E402
@@ -167,6 +173,44 @@ def deliver_all(port: int, path: str, payloads: list[str], clients: int) -> tupl
     return latencies, next(redeliveries), failed
 
 
+def deliver_in_process(path: str, payloads: list[str]) -> tuple[list[float], int, list[int]]:
+    """BENCH_PROFILE: the same deliveries through Django's test client in this process, one at a time, under
+    cProfile (sorted by BENCH_PROFILE, e.g. cumulative), to see where a delivery's time goes. Not a figure."""
+    import cProfile
+    import pstats
+
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost")
+    latencies, failed = [], []
+    profiler = cProfile.Profile()
+    queries_by_origin: Counter = Counter()
+
+    def origin_of_query(execute, sql, params, many, context):
+        frames = [f"{frame.filename.split('site-packages/')[-1]}:{frame.name}" for frame in traceback.extract_stack()
+                  if "/django/" not in frame.filename and "psycopg" not in frame.filename]
+        ours = [frame for frame in frames if frame.startswith(f"{ROOT}/billing/")]
+        djstripe = [frame for frame in frames if frame.startswith("djstripe/")]
+        queries_by_origin[(ours or djstripe or frames)[-1].replace(f"{ROOT}/", "")] += 1
+        return execute(sql, params, many, context)
+
+    for payload in payloads:
+        started = time.perf_counter()
+        with connection.execute_wrapper(origin_of_query):
+            response = profiler.runcall(client.post, path, payload, content_type="application/json",
+                                        HTTP_STRIPE_SIGNATURE=signature_header(payload, secret=WEBHOOK_SECRET))
+        latencies.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            failed.append(response.status_code)
+    if os.environ.get("BENCH_PROFILE_FILE"):  # for a closer look with pstats or snakeviz
+        profiler.dump_stats(os.environ["BENCH_PROFILE_FILE"])
+    pstats.Stats(profiler, stream=sys.stderr).sort_stats(os.environ["BENCH_PROFILE"]).print_stats(70)
+    print(f"queries per delivery: {sum(queries_by_origin.values()) / len(payloads):.1f}, by origin:", file=sys.stderr)
+    for origin, count in queries_by_origin.most_common(40):
+        print(f"  {count / len(payloads):6.2f}  {origin}", file=sys.stderr)
+    return latencies, 0, failed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--invoices", type=int, default=2_000)
@@ -180,24 +224,31 @@ def main() -> None:
     config.write(GUNICORN_CONFIG)
     config.close()
     try:
+        setup_started = time.perf_counter()
         with bench_database(DATABASE), stripe_on(stripe):
+            print(f"setup: database copied in {time.perf_counter() - setup_started:.0f} s", file=sys.stderr)
             endpoint = webhook_endpoint_ensure(secret=WEBHOOK_SECRET)
             holders = tenants_with_cards_create(stripe, count=args.invoices, prefix="bench_wh")
             invoices = stripe_invoices_create([holder.tenant for holder in holders], count=args.invoices,
                                               series="BW", now=datetime.now(UTC))
             intents = intents_create(holders, invoices)
+            print(f"setup: {time.perf_counter() - setup_started:.0f} s", file=sys.stderr)
             payloads, successes, stale, duplicates = deliveries_plan(stripe.fake, intents)
             unique_events = {json.loads(payload)["id"] for payload in payloads}
             path = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid},
                            urlconf="config.urls_public")
             connection.close()
 
-            port = free_port()
-            server = gunicorn_start(port, database=DATABASE, workers=args.workers, env={
-                **stripe_environment(stripe), "GUNICORN_CMD_ARGS": f"--config {config.name}"})
+            if not os.environ.get("BENCH_PROFILE"):
+                port = free_port()
+                server = gunicorn_start(port, database=DATABASE, workers=args.workers, env={
+                    **stripe_environment(stripe), "GUNICORN_CMD_ARGS": f"--config {config.name}"})
             requests_before = len(stripe.fake.requests)
             started = time.perf_counter()
-            latencies, redeliveries, failed = deliver_all(port, path, payloads, args.clients)
+            if server is None:
+                latencies, redeliveries, failed = deliver_in_process(path, payloads)
+            else:
+                latencies, redeliveries, failed = deliver_all(port, path, payloads, args.clients)
             elapsed = time.perf_counter() - started
             refetches = sum(1 for r in stripe.fake.requests[requests_before:]
                             if r.method == "GET" and r.path.startswith("/v1/payment_intents/"))

@@ -21,8 +21,8 @@ from tenants.models import Tenant
 
 def stripe_environment(server: FakeStripeServer) -> dict[str, str]:
     """What a server or worker process needs in its environment to reach the fake (the settings read these)."""
-    return {"STRIPE_SECRET_KEY": TEST_SECRET_KEY, "STRIPE_API_BASE": server.url, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "STRIPE_MAX_NETWORK_RETRIES": "0"}
+    return {"STRIPE_SECRET_KEY": TEST_SECRET_KEY, "STRIPE_API_BASE": server.url,
+            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "STRIPE_MAX_NETWORK_RETRIES": "0"}
 
 
 @contextmanager
