@@ -235,6 +235,8 @@ def _disagreements_record(payment: Payment, findings: dict[str, Finding], *, run
             row.status, row.resolved_at, row.resolved_by = ReconciliationDisagreement.Status.RESOLVED, now, RESOLVER
             row.resolution_note = f"Stripe and our books agreed again (run {run.pk})."
             row.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_note"])
+    if not findings:
+        return 0
     dismissed = set(rows.filter(status=ReconciliationDisagreement.Status.RESOLVED)
                     .exclude(resolved_by=RESOLVER).values_list("kind", flat=True))
     recorded = 0
