@@ -9,11 +9,16 @@ to its moment, every period is closed by the real billing run at its end, and op
 days after each invoice is issued, so the invoices are what production would have issued and the dashboard's
 figures reconcile with them. Then every day of the window is snapshotted (`revenue_backfill`).
 
-Each customer is a real tenant (cloned schema, owner account, domain): migrate, the billing run's notifications
-and the admin's tenant pages all expect a schema behind every Tenant row, and cloning one costs a fraction of a
-second. The story is drawn from a seeded random generator, so two fresh machines get the same customers on the
-same days (relative to today). A customer already present means the story was told: only the days that ended
-since the last snapshot are taken."""
+Each customer is a real tenant (cloned schema, owner account, domain): migrate skips only schemas that exist and
+match the template, the billing notifications are delivered inside each tenant's schema, and the admin's tenant
+pages expect one; cloning costs about half a second a tenant, most of the seed's time. The story is told in one
+transaction, so a failure leaves nothing behind and the next run starts again; the notifications it causes
+(invoice issued, paid...) are queued when it commits, and the payments it records clear a past-due subscription
+at their own moment rather than through invoice_paid's receiver at that commit.
+
+The story is drawn from a seeded random generator, so two fresh machines get the same customers on the same days
+(relative to today). A customer already present means the story was told: only the days that ended since the
+last snapshot are taken."""
 
 from __future__ import annotations
 
