@@ -36,6 +36,7 @@ urlpatterns = [
          name="wallet_purchase_cancel"),
     path("wallet/auto-recharge/", auto_recharge_views.auto_recharge_page, name="wallet_auto_recharge"),
     path("coach/", include("creators.urls")),
+    path("content/", include("creators.content.urls")),
     path("notifications/", notification_views.notifications_page, name="notifications"),
     path("notifications/read/", notification_views.notifications_read_all, name="notifications_read_all"),
     path("notifications/preferences/", notification_views.notification_preferences_page,

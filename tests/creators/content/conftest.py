@@ -4,8 +4,11 @@ read the saved documents in a tenant's schema."""
 from __future__ import annotations
 
 import json
+from unittest import mock
 
 import pytest
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django_tenants.utils import schema_context
 
 from creators.models import ContentDocument
@@ -42,3 +45,14 @@ def sse_events(response) -> list[tuple[str, dict]]:
         lines = dict(line.split(": ", 1) for line in frame.split("\n"))
         events.append((lines["event"], json.loads(lines["data"])))
     return events
+
+
+def server_closes(response) -> None:
+    """What the WSGI server does when the client goes away: close the response (as tests/metering/gateway does it:
+    without the request_finished receiver that would close the test's database connection)."""
+    request_finished.disconnect(close_old_connections)
+    try:
+        with mock.patch("django.test.client.close_old_connections", lambda **kwargs: None):
+            response.close()
+    finally:
+        request_finished.connect(close_old_connections)
