@@ -1,5 +1,5 @@
 """Billing API: the plan catalogue, the tenant's subscription (preview, start or change, cancel, reactivate), its
-invoices (JSON and PDF), the upcoming invoice, credit notes and the account credit.
+invoices (JSON and PDF), the upcoming invoice, credit notes, the account credit and AI-token pack orders.
 
 Money is `{"amount": "12.34", "currency": "USD"}` everywhere (config.money.money_to_api): amounts an invoice or a
 price states are shown to the currency's minor units; exact amounts (unit prices, tier parts) unrounded.
@@ -39,6 +39,7 @@ from billing.invoicing.drafting import DraftLine, InvoiceDraft, plan_comparison,
 from billing.invoicing.pdf import invoice_pdf
 from billing.invoicing.selectors import credit_note_list, invoice_get, invoice_list
 from billing.models import CreditNote, Invoice, InvoiceLine, Plan, Price, Subscription
+from billing.payments.self_service import purchase_checkout_url_create
 from billing.selectors import plan_list_public, price_get, price_list_self_serve
 from billing.subscriptions.selectors import subscription_current
 from billing.subscriptions.services import (
@@ -49,6 +50,7 @@ from billing.subscriptions.services import (
     subscription_reactivate,
     subscription_start,
 )
+from billing.token_packs import token_pack_purchase
 from config.api.errors import ApiError
 from config.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from config.api.idempotency import idempotent_response
@@ -56,6 +58,9 @@ from config.api.pagination import ApiCursorPagination
 from config.api.schema import IDEMPOTENCY_KEY_HEADER, error_responses, scopes_note
 from config.api.serializers import StrictCharField, StrictInputSerializer
 from config.money import Money, money_round, money_to_api
+from metering.models import TokenPurchase
+from metering.wallets.selectors import token_pack_list_active
+from metering.wallets.services import TokenPackUnavailable
 
 MAX_SEATS = 10_000
 # An invoice number as the numbering writes it (TG-2026-000123); anything else cannot name an invoice.
@@ -843,3 +848,64 @@ class CreditBalanceApi(APIView):
         balances = [_stated(account_credit_balance(tenant=tenant, currency=currency).amount, currency)
                     for currency in sorted(currencies)]
         return Response(self.OutputSerializer({"balances": balances}).data)
+
+
+# --- Token packs --------------------------------------------------------------------------------------------------
+
+class TokenPackOrderApi(APIView):
+    """Order an AI-token pack: the order is sold on a one-time invoice (billing.token_packs), and with Stripe on the
+    answer carries the hosted Checkout page where a person pays it by card. The tokens are credited when the
+    invoice is paid (Stripe's webhook, ops, or the account credit at once), never by this call."""
+
+    required_scopes = {"POST": "billing"}
+    required_actions = {"POST": Action.MANAGE_BILLING}
+
+    @extend_schema_serializer(component_name="TokenPackOrderCreate")
+    class InputSerializer(StrictInputSerializer):
+        pack = StrictCharField(max_length=40, help_text="The code of a token pack on sale, e.g. tokens-1m.")
+
+    @extend_schema_serializer(component_name="TokenPackOrder")
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField(help_text="The order's number.")
+        pack = serializers.CharField()
+        tokens = serializers.IntegerField(help_text="Tokens credited when the invoice is paid.")
+        price = MoneySerializer()
+        status = serializers.ChoiceField(choices=TokenPurchase.Status.choices,
+                                         help_text="pending until the invoice is paid (paid: tokens credited).")
+        invoice = serializers.CharField(help_text="The number of the invoice the order is sold on.")
+        amount_due = MoneySerializer(help_text="What is left to pay (0 when the account credit paid it).")
+        checkout_url = serializers.CharField(
+            allow_null=True, help_text="The hosted Stripe Checkout page where a person pays the invoice by card "
+                                       "(valid about a day); null without Stripe (pay by transfer, as the invoice "
+                                       "says) or when nothing is left to pay.")
+
+    @extend_schema(
+        operation_id="wallet_purchase_create", summary="Order an AI-token pack",
+        description=scopes_note("billing") + " Issues the pack's one-time invoice at once (paid at once when the "
+        "account credit covers it). Ordering a pack that already awaits payment answers that order and its "
+        "invoice. With Stripe on, `checkout_url` is the invoice's hosted payment page; the tokens are credited "
+        "once Stripe confirms the payment. Refusals: token_pack_unavailable (400); payment_provider_unavailable "
+        "(503): the order stands, retry with the same Idempotency-Key to get its page.",
+        request=InputSerializer, parameters=[IDEMPOTENCY_KEY_REQUIRED],
+        responses={201: OutputSerializer, **error_responses(400, 401, 403, 409, 413, 415, 502, 503)},
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        _idempotency_key_require(request)
+        return idempotent_response(request, execute=lambda: self._order(request, **data.validated_data))
+
+    def _order(self, request, *, pack: str) -> Response:
+        chosen = token_pack_list_active().filter(code=pack).first()
+        if chosen is None:
+            raise TokenPackUnavailable("No token pack on sale has this code.", field="pack")
+        now = timezone.now()
+        order = token_pack_purchase(tenant=request.tenant, pack=chosen, actor=_actor(request), now=now)
+        checkout_url = purchase_checkout_url_create(invoice=order.invoice, now=now)
+        purchase, invoice = order.purchase, order.invoice
+        return Response(self.OutputSerializer({
+            "id": purchase.pk, "pack": chosen.code, "tokens": purchase.tokens,
+            "price": _stated(purchase.price, purchase.currency), "status": purchase.status,
+            "invoice": invoice.number, "amount_due": _stated(invoice.amount_due, invoice.currency),
+            "checkout_url": checkout_url,
+        }).data, status=status.HTTP_201_CREATED)

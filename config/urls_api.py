@@ -16,6 +16,7 @@ from billing.api import (
     SubscriptionCancelApi,
     SubscriptionPreviewApi,
     SubscriptionReactivateApi,
+    TokenPackOrderApi,
     UpcomingInvoiceApi,
 )
 from billing.auto_recharge.api import AutoRechargeApi
@@ -36,6 +37,7 @@ urlpatterns = [
     path("v1/wallet", WalletDetailApi.as_view(), name="api_wallet"),
     path("v1/wallet/entries", WalletEntryListApi.as_view(), name="api_wallet_entries"),
     path("v1/wallet/auto-recharge", AutoRechargeApi.as_view(), name="api_wallet_auto_recharge"),
+    path("v1/wallet/purchases", TokenPackOrderApi.as_view(), name="api_wallet_purchases"),
     path("v1/ai/messages", AiMessageCreateApi.as_view(), name="api_ai_messages"),
     path("v1/ai/code", AiCodeCreateApi.as_view(), name="api_ai_code"),
     path("v1/content", ContentListCreateApi.as_view(), name="api_content"),

@@ -15,6 +15,7 @@ from config.money import Money
 from devtools.stripe_fake import webhook_post
 from metering.models import TokenPurchase, WalletEntry
 from metering.wallets.services import wallet_ensure
+from tests.support.api import api_client, api_key_for
 from tests.support.clock import NOW
 from tests.support.staff import staff_client
 
@@ -245,3 +246,66 @@ def test_an_unknown_checkout_result_is_not_found(stripe, owner, frozen_now):
     number = Invoice.objects.get(pk=purchase.invoice_id).number
 
     assert owner.get(f"/billing/invoices/{number}/checkout/approved/").status_code == 404
+
+
+# --- The API -----------------------------------------------------------------------------------------------------
+
+def api_order(tenant, *, key: str = "order-1", pack: str = "tokens-1m", scopes=None):
+    client = api_client(tenant, api_key_for(tenant, scopes=scopes))
+    return client.post("/api/v1/wallet/purchases", {"pack": pack}, content_type="application/json",
+                       HTTP_IDEMPOTENCY_KEY=key)
+
+
+def test_ordering_a_pack_through_the_api_answers_its_invoice_and_checkout_url(stripe, tenant_alpha, frozen_now):
+    response = api_order(tenant_alpha)
+
+    assert response.status_code == 201, response.content
+    purchase = TokenPurchase.objects.get(tenant=tenant_alpha)
+    [session] = stripe.of_type("checkout.session")
+    assert response.json() == {
+        "id": purchase.pk, "pack": "tokens-1m", "tokens": PACK_TOKENS,
+        "price": {"amount": "100.00", "currency": "USD"}, "status": "pending",
+        "invoice": Invoice.objects.get(pk=purchase.invoice_id).number,
+        "amount_due": {"amount": "100.00", "currency": "USD"}, "checkout_url": session["url"]}
+
+
+def test_without_stripe_the_api_order_has_no_checkout_url(tenant_alpha, settings):
+    settings.STRIPE_SECRET_KEY = ""
+
+    response = api_order(tenant_alpha)
+
+    assert response.status_code == 201, response.content
+    assert (response.json()["status"], response.json()["checkout_url"]) == ("pending", None)
+
+
+def test_a_retried_api_order_answers_the_same_order_and_page(stripe, tenant_alpha, frozen_now):
+    first = api_order(tenant_alpha, key="order-1")
+    retried = api_order(tenant_alpha, key="order-1")
+
+    assert retried.json() == first.json()
+    assert TokenPurchase.objects.filter(tenant=tenant_alpha).count() == 1
+    assert len(stripe.creates(CHECKOUT_SESSIONS)) == 1
+
+
+def test_an_api_order_needs_an_idempotency_key(tenant_alpha):
+    client = api_client(tenant_alpha, api_key_for(tenant_alpha))
+
+    response = client.post("/api/v1/wallet/purchases", {"pack": "tokens-1m"}, content_type="application/json")
+
+    assert response.status_code == 400
+    assert not TokenPurchase.objects.filter(tenant=tenant_alpha).exists()
+
+
+def test_an_api_order_of_an_unknown_pack_is_refused_on_its_field(tenant_alpha):
+    response = api_order(tenant_alpha, pack="tokens-free")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["details"]["field"]) == ("token_pack_unavailable", "pack")
+
+
+def test_a_read_only_api_key_cannot_order_a_pack(tenant_alpha):
+    response = api_order(tenant_alpha, scopes=["read"])
+
+    assert response.status_code == 403
+    assert not TokenPurchase.objects.filter(tenant=tenant_alpha).exists()
