@@ -29,6 +29,12 @@ def project_active_get(*, user) -> Project | None:
     return Project.objects.filter(user=user, status=Project.Status.ACTIVE).first()
 
 
+def project_open_get(*, user) -> Project | None:
+    """The project the workspace shows: the active one, else the last paused one (so it can be resumed)."""
+    return (project_active_get(user=user)
+            or Project.objects.filter(user=user, status=Project.Status.PAUSED).order_by("-updated_at", "-id").first())
+
+
 def project_list(*, user) -> QuerySet[Project]:
     return Project.objects.filter(user=user)
 

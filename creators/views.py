@@ -16,7 +16,7 @@ from accounts.permissions import Action, staff_action_required
 from config.errors import DomainError
 from creators.models import CreatorProfile, Project
 from creators.playbooks import playbook_list
-from creators.selectors import profile_get, project_active_get, project_get, workspace_get
+from creators.selectors import profile_get, project_get, project_open_get, workspace_get
 from creators.services import (
     MAX_FOLLOWERS,
     STATUS_TRANSITIONS,
@@ -85,7 +85,7 @@ class DecisionForm(forms.Form):
 @require_http_methods(["GET"])
 def coach_page(request: HttpRequest) -> HttpResponse:
     profile = profile_get(user=request.user)
-    project = project_active_get(user=request.user) if profile else None
+    project = project_open_get(user=request.user) if profile else None
     context = {"active_section": SECTION, "profile": profile, "playbooks": playbook_list()}
     if project is None:
         context["start_form"] = ProjectStartForm(initial={"playbook": "premium-community"})
