@@ -17,7 +17,8 @@ TONES = [["friendly", "Friendly"], ["professional", "Professional"], ["playful",
 TEMPLATES = [
     {
         "key": "marketing-copy", "name": "Marketing copy", "category": "marketing", "max_tokens": 3000,
-        "description": "Blog posts, social posts, emails, ads and landing pages on a topic, for an audience, in a tone.",
+        "description": "Blog posts, social posts, emails, ads and landing pages on a topic, for an audience, "
+                       "in a tone.",
         "fields": [
             {"name": "topic", "label": "Topic", "type": "text", "max_length": 300,
              "help": "What the copy is about, e.g. the launch of a paid community for home bakers."},
@@ -73,7 +74,8 @@ TEMPLATES = [
             {"name": "learners", "label": "Learners", "type": "text", "required": False, "max_length": 300,
              "help": "Who takes the course and what they want from it."},
             {"name": "lesson_focus", "label": "Lesson focus", "type": "textarea", "required": False,
-             "max_length": 2000, "help": "For a lesson: what it covers. For an outline: constraints (length, modules)."},
+             "max_length": 2000,
+             "help": "For a lesson: what it covers. For an outline: constraints (length, modules)."},
         ],
         "prompt": (
             "Write a {material} for a {level} course on: {course_topic}\n\nLearners: {learners}\n"
