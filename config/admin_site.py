@@ -18,7 +18,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from config.money import Money, money_format
 
@@ -78,18 +78,11 @@ def _attention_queues() -> list[AttentionQueue]:
         AttentionQueue("Payments awaiting customer action (SCA)", counts.payments_awaiting_action,
                        reverse("admin:billing_payment_changelist")
                        + "?status__exact=requires_action&invoice__status__exact=open"),
-        AttentionQueue("Open disputes (chargebacks)", counts.disputes_open, _open_disputes_url()),
+        AttentionQueue("Open disputes (chargebacks)", counts.disputes_open,
+                       reverse("admin:billing_dispute_changelist") + "?open=yes"),
         AttentionQueue("Reconciliation disagreements with Stripe", counts.reconciliation_disagreements,
                        reverse("admin:billing_reconciliationdisagreement_changelist") + "?status__exact=open"),
     ]
-
-
-def _open_disputes_url() -> str:
-    try:
-        # billing.payments.admin's list of disputes, its "open or closed" filter on open.
-        return reverse("admin:billing_dispute_changelist") + "?open=yes"
-    except NoReverseMatch:  # without billing's dispute admin: dj-stripe's own list of Stripe's disputes
-        return reverse("admin:djstripe_dispute_changelist")
 
 
 @dataclass(frozen=True)
