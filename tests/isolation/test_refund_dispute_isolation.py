@@ -22,7 +22,7 @@ DISPUTES = "/admin/billing/dispute/"
 
 @pytest.fixture(autouse=True)
 def own_series(settings):
-    settings.BILLING_INVOICE_SERIES, settings.BILLING_CREDIT_NOTE_SERIES = "ZR", "ZS"
+    settings.BILLING_INVOICE_SERIES, settings.BILLING_CREDIT_NOTE_SERIES = "YR", "YS"
 
 
 @pytest.mark.parametrize("url", [REFUNDS, DISPUTES])
