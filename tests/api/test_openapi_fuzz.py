@@ -58,6 +58,7 @@ from billing.subscriptions.services import subscription_start
 from config.lookup_cache import lookup_forget
 from config.money import Money
 from metering.gateway import client as ai_client
+from metering.models import TokenPurchase
 from metering.wallets.services import wallet_credit
 from tenants.models import ApiKey, IdempotencyRecord, Tenant
 from tenants.selectors import api_key_lookup_key
@@ -111,7 +112,7 @@ def ai_upstream(monkeypatch) -> Iterator[None]:
 # What the billing endpoints commit for a tenant, children before their parents (the models protect them).
 BILLING_ROWS = [
     (AutoRecharge, "tenant"), (AccountCreditEntry, "tenant"), (AccountCredit, "tenant"), (CreditNote, "tenant"),
-    (PendingInvoiceItem, "tenant"), (InvoiceLine, "invoice__tenant"), (Invoice, "tenant"),
+    (PendingInvoiceItem, "tenant"), (TokenPurchase, "tenant"), (InvoiceLine, "invoice__tenant"), (Invoice, "tenant"),
     (CouponRedemption, "tenant"), (SubscriptionEvent, "tenant"), (BillingEmail, "tenant"), (Subscription, "tenant"),
 ]
 

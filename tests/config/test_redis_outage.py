@@ -46,6 +46,7 @@ POST_BODIES = {
     "/api/v1/subscription/reactivate": {},
     # Off needs no saved card, so it is saved whatever the tenant's payment setup.
     "/api/v1/wallet/auto-recharge": {"enabled": False, "threshold": 10000, "pack": "tokens-1m"},
+    "/api/v1/wallet/purchases": {"pack": "tokens-1m"},
 }
 
 
