@@ -1,5 +1,8 @@
 """The payment rail's receivers on invoicing's events: a finalised invoice collected by Stripe is charged by a
-task, enqueued once the invoice is committed (invoicing sends its signals after commit)."""
+task, enqueued once the invoice is committed (invoicing sends its signals after commit).
+
+The signals the rail itself sends live in billing.payments.events, beside the payment ones: invoice_disputed and
+invoice_dispute_closed are where apps above billing (affiliates' commission holds) hang their receivers."""
 
 from django.dispatch import receiver
 
