@@ -17,9 +17,9 @@ from billing.payments.services import (
     stripe_customer_ensure,
 )
 from config.money import Money, money_to_minor_units
+from devtools.stripe_fake import CARD_AUTHENTICATION, CARD_DECLINED, webhook_post
 from tests.support.clock import NOW
 from tests.support.payments import card_on_file, stripe_invoice
-from devtools.stripe_fake import CARD_AUTHENTICATION, CARD_DECLINED, webhook_post
 
 Kind = StripeSettlement.Kind
 
