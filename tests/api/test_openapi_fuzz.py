@@ -15,6 +15,9 @@ cancels, reactivates and starts alpha's subscription (those POSTs require an Ide
 declares and the fuzzer sends, or leaves out to get the 400), and most invoice numbers it asks for are swapped
 for alpha's real ones so the JSON and PDF of real invoices are checked too.
 
+The content endpoints too: alpha's library holds one draft, which two generated document ids in three are
+swapped for, so reading and editing a real document is checked; the drafts the run writes are deleted.
+
 Bounded on purpose: a few dozen examples per operation and no per-example deadline keep the file under two
 minutes. Keys the fuzzer creates (POST /api/v1/api-keys), Idempotency-Key records, the usage and wallet rows and
 the subscriptions, invoices, credit and billing emails the run committed are deleted afterwards, and the invoice
@@ -35,6 +38,7 @@ import schemathesis
 from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
+from django_tenants.utils import schema_context
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
@@ -57,12 +61,15 @@ from billing.models import (
 from billing.subscriptions.services import subscription_start
 from config.lookup_cache import lookup_forget
 from config.money import Money
+from creators.models import CreatorProfile, Project
+from creators.models import ContentDocument
 from metering.gateway import client as ai_client
 from metering.models import TokenPurchase
 from metering.wallets.services import wallet_credit
 from tenants.models import ApiKey, IdempotencyRecord, Tenant
 from tenants.selectors import api_key_lookup_key
 from tenants.services import api_key_create
+from tests.support.content import content_document_make
 from tests.support.live_server import LiveServer, committed_live_server  # noqa: F401 - the fixture
 from tests.support.tenants import tenant_metering_purge
 
@@ -85,6 +92,7 @@ class FuzzTarget:
     headers: dict[str, str]
     api_key: ApiKey
     invoice_numbers: tuple[str, ...]
+    document_id: int
 
 
 def fake_anthropic(request: httpx2.Request) -> httpx2.Response:
@@ -174,20 +182,30 @@ def fuzz_target(committed_live_server: LiveServer, ai_upstream, numbering_restor
     keys_before = set(ApiKey.objects.filter(tenant=tenant).values_list("pk", flat=True))
     records_before = set(IdempotencyRecord.objects.filter(tenant=tenant).values_list("pk", flat=True))
     billing_before = billing_rows(tenant)
+    # Created by alpha's owner: the coach's endpoints act as the key's creator (creators.api).
     created = api_key_create(tenant=tenant, name="openapi fuzz", scopes=list(ApiKey.Scope.values),
-                             created_by="test")
+                             created_by=tenant.owner_email)
+    with schema_context(tenant.schema_name):
+        documents_before = set(ContentDocument.objects.values_list("pk", flat=True))
     try:
         yield FuzzTarget(
             base_url=committed_live_server.base_url,
             headers={"Host": committed_live_server.host_for("alpha"), "Authorization": f"Bearer {created.secret}"},
             api_key=created.api_key,
             invoice_numbers=billing_seed(tenant),
+            document_id=content_document_make(tenant, title="Fuzzed draft", output="# Fuzzed\n\nSome text.").pk,
         )
     finally:
         ApiKey.objects.filter(tenant=tenant).exclude(pk__in=keys_before).delete()
         IdempotencyRecord.objects.filter(tenant=tenant).exclude(pk__in=records_before).delete()
         billing_rows_purge(tenant, keep=billing_before)
         tenant_metering_purge(tenant)
+        with schema_context(tenant.schema_name):
+            # What the coach's endpoints committed for the owner (messages, tasks and decisions go with projects).
+            Project.objects.all().delete()
+            CreatorProfile.objects.all().delete()
+        with schema_context(tenant.schema_name):
+            ContentDocument.objects.exclude(pk__in=documents_before).delete()
 
 
 @pytest.fixture
@@ -217,6 +235,9 @@ def test_every_api_operation_answers_as_documented(case, fuzz_target: FuzzTarget
     if isinstance(number, str) and len(number) % 3:
         # A generated number never names an invoice: two cases in three read alpha's real ones instead.
         case.path_parameters["number"] = fuzz_target.invoice_numbers[len(number) % 3 - 1]
+    document_id = (case.path_parameters or {}).get("document_id")
+    if isinstance(document_id, int) and document_id % 3:
+        case.path_parameters["document_id"] = fuzz_target.document_id  # two cases in three read a real draft
     try:
         case.call_and_validate(base_url=fuzz_target.base_url, headers=fuzz_target.headers, checks=CHECKS,
                                timeout=10)
