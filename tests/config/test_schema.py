@@ -11,7 +11,7 @@ from tests.support.api import api_client, api_key_for
 
 pytestmark = pytest.mark.django_db
 
-IDEMPOTENT_OPERATIONS = [("/api/v1/api-keys", "post"), ("/api/v1/events", "post")]
+IDEMPOTENT_OPERATIONS = [("/api/v1/api-keys", "post"), ("/api/v1/events", "post"), ("/api/v1/wallet/purchases", "post")]
 
 
 @pytest.fixture
