@@ -72,6 +72,9 @@ def tenant_metering_purge(tenant: Tenant) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         # The ledger refuses deletes unless the session says it is purging on purpose (metering migration 0005).
         cursor.execute("SET LOCAL tollgate.ledger_purge = 'on'")
+        # Card refunds and disputes point at its credit notes, payments and invoices (billing.payments).
+        for table in ("billing_cardrefund", "billing_dispute"):
+            cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
         cursor.execute("DELETE FROM metering_walletentry WHERE wallet_id IN "
                        "(SELECT id FROM metering_wallet WHERE tenant_id = %s)", [tenant.pk])
         for table in ("metering_wallet", "metering_usageevent", "metering_usageeventkey", "metering_usagerollup",

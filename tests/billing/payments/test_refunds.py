@@ -410,3 +410,25 @@ def test_ops_list_card_refunds_read_only(stripe, tenant_alpha, ops_client, run_o
     assert listing.status_code == 200 and refund.refund_id in listing.content.decode()
     assert detail.status_code == 200 and b'name="_save"' not in detail.content
     assert ops_client.get("/admin/billing/cardrefund/add/").status_code == 403
+
+
+def test_two_card_refunds_racing_for_what_the_card_has_left_refund_it_once(stripe, committed_db):
+    from djstripe.models import Customer
+
+    from tests.support.concurrency import run_together
+    from tests.support.factories import TenantFactory
+
+    tenant = TenantFactory()
+    try:
+        # 10.00 of the 25.00 invoice came from account credit: the card brought 15.00, and two 10.00 notes race.
+        account_credit_add(tenant=tenant, amount=usd("10.00"), kind=AccountCreditEntry.Kind.PROMOTION,
+                           description="Welcome", actor="ops", now=NOW)
+        invoice = paid_by_card(stripe, tenant)
+
+        outcomes = run_together(lambda: to_card(invoice, "10.00"), lambda: to_card(invoice, "10.00"))
+
+        assert sorted(type(outcome).__name__ for outcome in outcomes) == ["CardRefundNotPossible", "CreditNote"]
+        assert sum(r["amount"] for r in stripe.of_type("refund")) == 1000
+        assert CardRefund.objects.filter(invoice=invoice).count() == 1
+    finally:
+        Customer.objects.filter(subscriber=tenant).delete()
