@@ -480,7 +480,7 @@ def quote_request_submit(request: HttpRequest) -> HttpResponse:
 
 
 QUOTE_ANSWERS = {
-    "accept": (service_quote_accept, "Quote accepted: its invoice is below."),
+    "accept": (service_quote_accept, None),  # paid in Checkout with Stripe on; otherwise _quote_accepted_message
     "decline": (service_quote_decline, "Quote declined."),
     "withdraw": (service_quote_withdraw, "Request withdrawn."),
 }
@@ -503,11 +503,16 @@ def quote_answer_submit(request: HttpRequest, quote_id: int, answer: str) -> Htt
                                                                             f"{quote.invoice.number}")
         if checkout is not None:
             return checkout
-        done = (f"Quote accepted: invoice {quote.invoice.number} is below. "
-                + ("It is paid." if quote.invoice.status == Invoice.Status.PAID else
-                   "Pay it by transfer as the Payment method section says, quoting the invoice number."))
+        done = _quote_accepted_message(quote.invoice)
     messages.success(request, done)
     return redirect("section_billing")
+
+
+def _quote_accepted_message(invoice: Invoice) -> str:
+    if invoice.status == Invoice.Status.PAID:
+        return f"Quote accepted: invoice {invoice.number} is below, paid from your account credit."
+    return (f"Quote accepted: invoice {invoice.number} is below. Pay it by transfer as the Payment method section "
+            "says, quoting the invoice number.")
 
 
 # --- Invoices ------------------------------------------------------------------------------------------------
