@@ -1,5 +1,6 @@
 """Ops admin for the payment rail (public host only): dunning cases, read-only but for two actions that go through
-dunning's services (retry now, close), and every payment attempt with its failure and its PaymentIntent, read-only.
+dunning's services (retry now, close), and every payment attempt with its failure and its PaymentIntent, read-only;
+card refunds (read-only but for asking Stripe again for a pending one) and disputes, read-only.
 Only services write these rows; the admin never saves one."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.utils.html import format_html
 from billing.errors import BillingError
 from billing.models import CardRefund, Dispute, DunningCase, Payment
 from billing.payments.dunning import dunning_close, dunning_retries_left, dunning_retry_now
+from billing.payments.refunds import card_refund_request
 from billing.payments.stripe_api import stripe_livemode
 from config.admin import ReadOnlyAdminMixin
 from config.money import Money, money_format
@@ -119,8 +121,10 @@ DISPUTE_FIELDS = ["dispute_id", "invoice_link", "tenant", "payment", "amount_dis
 
 
 @admin.register(CardRefund)
-class CardRefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Credit notes going back to the card; a failed one's amount went to the account credit."""
+class CardRefundAdmin(admin.ModelAdmin):
+    """Credit notes going back to the card; a failed one's amount went to the account credit. Read-only but for
+    one action: ask Stripe again for refunds still pending (their task lost with the broker, say), which reaches
+    the same Stripe refund through the credit note's Idempotency-Key."""
 
     list_display = ["created_at", "credit_note", "invoice_link", "tenant", "amount_display", "status", "refund_id",
                     "settled_at"]
@@ -131,6 +135,29 @@ class CardRefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ordering = ["-created_at", "-id"]
     fields = REFUND_FIELDS
     readonly_fields = REFUND_FIELDS
+    actions = ["request_again"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a card refund comes with its credit note, issued from the invoice
+
+    def has_delete_permission(self, request: HttpRequest, obj: CardRefund | None = None) -> bool:
+        return False
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
+                         "show_save_and_add_another": False, "show_delete": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="Ask Stripe again for the selected pending refunds", permissions=["change"])
+    def request_again(self, request: HttpRequest, queryset: QuerySet[CardRefund]) -> None:
+        done = 0
+        for refund in queryset.filter(status=CardRefund.Status.PENDING).order_by("pk"):
+            try:
+                card_refund_request(card_refund_id=refund.pk, now=timezone.now())
+                done += 1
+            except BillingError as error:
+                self.message_user(request, f"{refund.credit_note}: {error.message}", messages.WARNING)
+        self.message_user(request, f"Asked Stripe again: {done} pending refund(s).", messages.SUCCESS)
 
     @admin.display(description="Invoice", ordering="invoice__number")
     def invoice_link(self, refund: CardRefund) -> str:

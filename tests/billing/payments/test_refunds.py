@@ -432,3 +432,14 @@ def test_two_card_refunds_racing_for_what_the_card_has_left_refund_it_once(strip
         assert CardRefund.objects.filter(invoice=invoice).count() == 1
     finally:
         Customer.objects.filter(subscriber=tenant).delete()
+
+
+def test_ops_ask_stripe_again_for_a_refund_whose_task_was_lost(stripe, tenant_alpha, ops_client):
+    invoice = paid_by_card(stripe, tenant_alpha)
+    refund = CardRefund.objects.get(credit_note=to_card(invoice, "10.00"))  # committed, its task never ran
+
+    ops_client.post("/admin/billing/cardrefund/", {"action": "request_again", "_selected_action": [refund.pk]})
+    ops_client.post("/admin/billing/cardrefund/", {"action": "request_again", "_selected_action": [refund.pk]})
+
+    assert CardRefund.objects.get(pk=refund.pk).status == Status.SUCCEEDED
+    assert len(stripe.of_type("refund")) == 1
