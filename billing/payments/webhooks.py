@@ -6,7 +6,9 @@ and stores nothing), drops an event id it has already processed, and, in one tra
 re-fetches the event's object from Stripe into its own tables before calling them: its handlers are connected
 first (djstripe comes before billing in INSTALLED_APPS), so each receiver reads Stripe's current view of the
 object from dj-stripe's row, never the event's body (customer.updated's previous_attributes, which only the event
-carries, decides nothing but whether to tell dunning). A receiver that fails rolls the whole delivery back and
+carries, decides nothing but whether to tell dunning). Two exceptions, for objects dj-stripe keeps no rows of: a
+refund event retrieves the refund from Stripe itself, and customer.source.expiring reads the card from the signed
+event (it only decides whom to tell about an expiry). A receiver that fails rolls the whole delivery back and
 answers 500, and Stripe delivers it again. Event types without a receiver are acknowledged and ignored.
 
 Every receiver is safe to run twice, late or out of order: the services it calls settle each Stripe object once
