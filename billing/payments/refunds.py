@@ -31,7 +31,7 @@ from django.db.models import Sum
 from billing.errors import BillingError
 from billing.invoicing.credit import account_credit_add
 from billing.invoicing.services import credit_note_issue
-from billing.models import AccountCreditEntry, CardRefund, CreditNote, Invoice, Payment, StripeSettlement
+from billing.models import AccountCreditEntry, CardRefund, CreditNote, Dispute, Invoice, Payment, StripeSettlement
 from billing.payments import stripe_api
 from billing.payments.errors import CardRefundNotPossible, PaymentProviderUnavailable
 from billing.payments.services import ACTOR, invoice_metadata, settlement_record
@@ -49,6 +49,7 @@ HOLDING = (Status.PENDING, Status.SUCCEEDED)
 FAILED_STATES = {"failed": Status.FAILED, "canceled": Status.CANCELED}
 REQUEST_TASK = "billing.card_refund_request"
 EXTERNAL_MEMO = "Refunded in Stripe"
+WON_OR_CLOSED_IN_OUR_FAVOUR = (Dispute.Status.WON, Dispute.Status.WARNING_CLOSED)
 
 
 def card_refund_idempotency_key(card_refund: CardRefund) -> str:
@@ -71,14 +72,18 @@ def card_refundable(payment: Payment) -> Money:
 
 def card_refund_payment(*, invoice: Invoice, amount: Money, stripe_refund_id: str = "") -> Payment:
     """The payment a card refund of `amount` on the (locked) invoice goes back to; CardRefundNotPossible when
-    the invoice was not paid by card or its payment has less left. A refund Stripe already made
-    (`stripe_refund_id`) is not checked again: Stripe only refunds what the charge can give."""
+    the invoice was not paid by card, its payment is disputed (or the dispute was lost) or it has less left. A
+    refund Stripe already made (`stripe_refund_id`) is not checked again: Stripe only refunds what it can."""
     payment = card_payment_of(invoice)
     if payment is None:
         raise CardRefundNotPossible(f"Invoice {invoice.number} was not paid by card: credit it to the account.",
                                     field="refund_to")
     if stripe_refund_id:
         return payment
+    if Dispute.objects.filter(payment=payment).exclude(status__in=WON_OR_CLOSED_IN_OUR_FAVOUR).exists():
+        # The bank decides where a disputed payment's money goes: a refund now could pay the cardholder twice.
+        raise CardRefundNotPossible(f"The card payment of invoice {invoice.number} is disputed (or the dispute was "
+                                    "lost): it cannot be refunded to the card.", field="refund_to")
     refundable = card_refundable(payment)
     if amount > refundable:
         raise CardRefundNotPossible(

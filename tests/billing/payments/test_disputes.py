@@ -226,3 +226,19 @@ def test_ops_list_open_disputes_read_only(stripe, tenant_alpha, deliver, public_
     assert dispute["id"] in open_list and dispute["id"] not in closed_list
     assert detail.status_code == 200 and b'name="_save"' not in detail.content
     assert dispute["id"] in invoice_admin
+
+
+def test_a_disputed_payment_cannot_also_be_refunded_to_the_card(stripe, tenant_alpha, deliver):
+    from billing.invoicing.services import credit_note_issue
+    from billing.models import CardRefund, CreditNote
+    from billing.payments.errors import CardRefundNotPossible
+    from config.money import Money
+
+    invoice = paid_by_card(stripe, tenant_alpha)
+    deliver(stripe.event("charge.dispute.created", disputed(stripe, invoice)["id"]))
+
+    with pytest.raises(CardRefundNotPossible):
+        credit_note_issue(invoice=invoice, amount=Money(Decimal("25.00"), "USD"), reason="fraudulent", memo="",
+                          actor="ops", now=NOW, refund_to=CreditNote.RefundTo.CARD)
+
+    assert not CardRefund.objects.exists()
