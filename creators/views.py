@@ -206,6 +206,9 @@ def _board_context(project: Project) -> dict:
         "decision_cards": [{"decision": decision, "current": current.get(decision.category),
                             "recommendation": recommendations.get(decision.category)}
                            for decision in workspace.playbook.decisions],
+        # The first decision still to make opens its card; the others stay folded.
+        "open_category": next((decision.category for decision in workspace.playbook.decisions
+                               if decision.category not in current), None),
     }
 
 
