@@ -1,7 +1,10 @@
 """Ops admin for content templates (public host only). Saving an edit never changes the version in front of
 you: it adds the next version, active, and the old one becomes inactive (documents keep the version they were
 written with). Inactive versions are read only; a template is retired by making another version active, not
-deleted."""
+deleted.
+
+Saved documents (each tenant's content library, in its schema) are read only, per tenant, at
+documents/ beside the template list (linked from its page)."""
 
 from __future__ import annotations
 
@@ -9,11 +12,17 @@ import json
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django_tenants.utils import get_public_schema_name
 
 from creators.catalog.fields import field_specs_parse, prompt_placeholders_check
 from creators.catalog.models import ContentTemplate
 from creators.catalog.services import EDITABLE_FIELDS, content_template_create, content_template_revise
+from creators.content.selectors import content_library_of
+from tenants.models import Tenant
 
 
 class ContentTemplateForm(forms.ModelForm):
@@ -48,6 +57,7 @@ class ContentTemplateAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "category"]
     search_fields = ["key", "name", "description"]
     ordering = ["category", "key", "-version"]
+    change_list_template = "creators/content/admin_template_list.html"
     readonly_fields = ["version", "is_active", "created_by", "created_at", "fields_pretty"]
 
     def get_fields(self, request: HttpRequest, obj: ContentTemplate | None = None) -> list[str]:
@@ -83,3 +93,20 @@ class ContentTemplateAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: ContentTemplate | None = None) -> bool:
         return False
+
+    def get_urls(self):
+        return [path("documents/", self.admin_site.admin_view(self.documents_view),
+                     name="creators_catalog_contenttemplate_documents"), *super().get_urls()]
+
+    def documents_view(self, request: HttpRequest) -> HttpResponse:
+        """Saved documents, read only: pick a tenant to see its library's totals and latest drafts (they live in
+        the tenant's schema and are read there)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        tenants = list(Tenant.objects.exclude(schema_name=get_public_schema_name()).order_by("slug"))
+        chosen = next((tenant for tenant in tenants if tenant.slug == request.GET.get("tenant")), None)
+        return TemplateResponse(request, "creators/content/admin_documents.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Saved documents",
+            "tenants": tenants, "chosen": chosen,
+            "library": content_library_of(tenant=chosen) if chosen else None,
+        })

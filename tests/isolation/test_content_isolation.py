@@ -70,3 +70,10 @@ def test_tenant_bs_own_document_opens_with_its_own_content_only(beta_owner_clien
     html = beta_owner_client.get(f"/content/{betas.pk}/").content.decode()
 
     assert "Beta notes" in html and "Alpha" not in html
+
+
+def test_the_saved_documents_admin_is_not_on_a_tenants_host(alpha_owner_client, alphas_document):
+    response = alpha_owner_client.get("/admin/creators_catalog/contenttemplate/documents/", {"tenant": "alpha"})
+
+    assert response.status_code == 404
+    assert b"Alpha secret plan" not in response.content

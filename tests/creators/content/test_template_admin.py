@@ -82,3 +82,21 @@ def test_a_documents_template_version_survives_an_edit(content_api, funded, upst
     document = content_api.get("/api/v1/content").json()["data"][0]
 
     assert document["template"] == {"key": "marketing-copy", "version": 1, "name": "Marketing copy"}
+
+
+def test_ops_read_a_tenants_saved_documents_and_only_that_tenants(admin_client, tenant_alpha, tenant_beta):
+    from tests.support.content import content_document_make
+
+    content_document_make(tenant_alpha, title="Alpha launch email")
+    content_document_make(tenant_beta, title="Beta lesson")
+
+    html = admin_client.get("/admin/creators_catalog/contenttemplate/documents/", {"tenant": "alpha"}).content.decode()
+
+    assert "Alpha launch email" in html and "Beta lesson" not in html
+    assert "1 document · 150 tokens · 0.001050 USD" in html
+
+
+def test_the_template_list_links_to_the_saved_documents(admin_client):
+    html = admin_client.get("/admin/creators_catalog/contenttemplate/").content.decode()
+
+    assert 'href="/admin/creators_catalog/contenttemplate/documents/"' in html
