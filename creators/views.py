@@ -214,6 +214,7 @@ def _board_context(project: Project) -> dict:
 
 def _profile_render(request: HttpRequest, form: ProfileForm, *, profile: CreatorProfile | None,
                     status: int = 200) -> HttpResponse:
+    form.fields["monthly_revenue_goal"].label = f"Monthly revenue goal ({profile.currency if profile else 'USD'})"
     return render(request, "creators/profile.html", {"active_section": SECTION, "form": form, "profile": profile},
                   status=status)
 

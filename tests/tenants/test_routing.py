@@ -71,7 +71,7 @@ def test_staff_pages_require_login(alpha_client):
     assert response["Location"].startswith("/accounts/login/")
 
 
-@pytest.mark.parametrize("path", ["/branding/", "/coach/"])
+@pytest.mark.parametrize("path", ["/branding/"])
 def test_sections_not_built_yet_say_so_plainly(alpha_owner_client, path):
     response = alpha_owner_client.get(path)
 
