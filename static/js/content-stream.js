@@ -55,6 +55,9 @@
       replaceCompose(await response.text());
       return;
     }
+    // Accepted: the errors of an earlier attempt no longer apply.
+    form.querySelectorAll(".errorlist").forEach(function (list) { list.remove(); });
+    form.querySelectorAll(".field-has-error").forEach(function (field) { field.classList.remove("field-has-error"); });
     var reader = response.body.getReader();
     var decoder = new TextDecoder();
     var buffer = "";
