@@ -327,6 +327,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Choice sets whose field names ("status", "kind") other components use for other choices.
+    "ENUM_NAME_OVERRIDES": {"CoachProjectStatusEnum": "creators.models.coach.Project.Status",
+                            "CoachPhaseKindEnum": "creators.playbooks.PHASE_KINDS"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.request_bodies_closed",
