@@ -24,11 +24,13 @@ from metering.limits import tracking
 from tenants.models import ApiKey, Tenant
 from tests.support.anthropic import PROMPT
 from tests.support.api import api_client, api_key_for
+from tests.support.content import content_document_make
 from tests.support.tenants import STANDARD_PASSWORD, client_for, logged_in_client
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
-AI_PATHS = {"/api/v1/ai/messages", "/api/v1/ai/code"}
+# The endpoints that call the AI gateway, which fails closed without Redis (its concurrency slot lives there).
+AI_ROUTES = {("POST", "/api/v1/ai/messages"), ("POST", "/api/v1/ai/code"), ("POST", "/api/v1/content")}
 GET_QUERIES = {"/api/v1/usage": "?meter=api_calls&granularity=day"}
 # A valid body for every POST endpoint: with Redis down they must still do their work, not merely not fail.
 POST_BODIES = {
@@ -38,6 +40,8 @@ POST_BODIES = {
                                    "properties": {"seconds": 3}}]},
     "/api/v1/ai/messages": PROMPT,
     "/api/v1/ai/code": {"description": "add two numbers", "language": "python"},
+    "/api/v1/content": {"template": "report", "inputs": {"report_title": "Outage", "data": "a,b\n1,2"}},
+    "/api/v1/content/<int:document_id>": {"title": "Edited during the outage"},
     # In route order, on the Pro subscription the test starts: upgrade, preview more seats, cancel at period end,
     # reactivate.
     "/api/v1/subscription": {"price": "business-month-usd"},
@@ -99,26 +103,40 @@ def black_hole() -> Iterator[list[socket.socket]]:
 
 
 def api_routes() -> list[tuple[str, str]]:
-    """(method, route) of every endpoint of config/urls_api.py, routes as written (`<int:...>` included)."""
+    """(method, route) of every endpoint of config/urls_api.py and the URLconfs it includes, routes as written
+    (`<int:...>` included)."""
     routes = []
-    for pattern in urls_api.urlpatterns:
-        view_class = pattern.callback.view_class
+    for route, view_class in _api_views(urls_api.urlpatterns, prefix="/api/"):
         for method in ("get", "post", "put", "patch", "delete"):
             if hasattr(view_class, method):
-                routes.append((method.upper(), f"/api/{pattern.pattern}"))
+                routes.append((method.upper(), route))
     return routes
+
+
+def _api_views(patterns, *, prefix: str) -> Iterator[tuple[str, type]]:
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _api_views(pattern.url_patterns, prefix=f"{prefix}{pattern.pattern}")
+        else:
+            yield f"{prefix}{pattern.pattern}", pattern.callback.view_class
 
 
 def staff_page_paths() -> list[str]:
     """The main page of every staff section of a tenant host (patterns without parameters, outside the API
-    and allauth)."""
+    and allauth, those of included URLconfs too)."""
+    return _page_paths(get_resolver(settings.ROOT_URLCONF).url_patterns, prefix="/")
+
+
+def _page_paths(patterns, *, prefix: str) -> list[str]:
     paths = []
-    for pattern in get_resolver(settings.ROOT_URLCONF).url_patterns:
-        route = str(pattern.pattern)
-        if isinstance(pattern, URLPattern) and "<" not in route and not route.startswith(("api/", "accounts/")):
-            paths.append(f"/{route}")
-    assert not any(isinstance(pattern, URLResolver) and str(pattern.pattern) not in ("api/", "accounts/")
-                   for pattern in get_resolver(settings.ROOT_URLCONF).url_patterns)
+    for pattern in patterns:
+        route = f"{prefix}{pattern.pattern}"
+        if "<" in route or route.startswith(("/api/", "/accounts/")):
+            continue
+        if isinstance(pattern, URLResolver):
+            paths += _page_paths(pattern.url_patterns, prefix=route)
+        elif isinstance(pattern, URLPattern):
+            paths.append(route)
     return paths
 
 
@@ -134,9 +152,9 @@ def keys(funded):
     return {"secret": api_key_for(funded), "revocable": ApiKey.objects.get(tenant=funded, name="to revoke")}
 
 
-def call(client, method: str, route: str, *, revocable: ApiKey, invoice_number: str = ""):
+def call(client, method: str, route: str, *, revocable: ApiKey, invoice_number: str = "", document_id: int = 0):
     path = route.replace("<int:api_key_id>", str(revocable.pk)) if revocable else route
-    path = path.replace("<str:number>", invoice_number)
+    path = path.replace("<str:number>", invoice_number).replace("<int:document_id>", str(document_id))
     if method == "GET":
         return client.get(path + GET_QUERIES.get(route, ""))
     assert route in POST_BODIES, f"give {method} {route} a valid body in POST_BODIES"
@@ -154,14 +172,15 @@ def test_every_api_endpoint_survives_redis_refusing_connections(funded, keys, up
     subscription_start(tenant=funded, price=Price.objects.get(code="pro-month-usd"), actor="owner", trial=False,
                        now=timezone.now())
     invoice_number = Invoice.objects.get(tenant=funded).number
+    document_id = content_document_make(funded).pk
 
     with cache_at(f"redis://127.0.0.1:{free_port()}/0"):
         answers = {(method, route): call(client, method, route, revocable=keys["revocable"],
-                                         invoice_number=invoice_number)
+                                         invoice_number=invoice_number, document_id=document_id)
                    for method, route in routes}
 
     for (method, route), response in answers.items():
-        if route in AI_PATHS:  # AI fails closed: its concurrency slot lives in Redis
+        if (method, route) in AI_ROUTES:  # AI fails closed: its concurrency slot lives in Redis
             assert (response.status_code, response.json()["error"]["code"]) == (503, "ai_unavailable"), route
         else:
             assert 200 <= response.status_code < 300, (method, route, response.status_code, response.content[:300])
