@@ -143,3 +143,18 @@ def test_a_file_that_is_not_json_is_refused(tmp_path: Path):
 
     with pytest.raises(PlaybookInvalid, match="broken.json: not readable JSON"):
         playbooks_load(tmp_path)
+
+
+def test_the_app_refuses_to_start_with_a_broken_playbook(tmp_path: Path, monkeypatch):
+    from django.apps import apps
+
+    import creators.playbooks as playbooks
+
+    (tmp_path / "broken.json").write_text("[]")
+    monkeypatch.setattr(playbooks, "PLAYBOOK_DIR", tmp_path)
+    playbooks.playbooks_loaded.cache_clear()
+    try:
+        with pytest.raises(PlaybookInvalid, match="broken.json: the file must hold one JSON object"):
+            apps.get_app_config("creators").ready()
+    finally:
+        playbooks.playbooks_loaded.cache_clear()
