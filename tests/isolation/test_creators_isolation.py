@@ -64,7 +64,8 @@ def test_an_alpha_session_cannot_post_betas_toggles_decisions_or_profile(alpha_o
     for path, data in [(f"/coach/projects/{beta_project.pk}/tasks/audience-survey/toggle/", {}),
                        (f"/coach/projects/{beta_project.pk}/decisions/", {"category": "platform", "option": "discord"}),
                        (f"/coach/projects/{beta_project.pk}/", {"status": "abandoned"}),
-                       ("/coach/profile/", {"niche": "hijacked"})]:
+                       ("/coach/profile/", {"niche": "hijacked"}),
+                       ("/coach/projects/", {"playbook": "startup-kit"})]:
         assert on_beta.post(path, data).status_code == 302
 
     assert beta_rows(tenant_beta) == before
@@ -83,7 +84,10 @@ def test_a_key_of_beta_is_refused_on_alphas_coach_api(tenant_alpha, tenant_beta,
     on_alpha = api_client(tenant_alpha, coach_key(tenant_beta))
 
     responses = [on_alpha.get("/api/v1/coach/profile"), on_alpha.get("/api/v1/coach/projects/active"),
-                 on_alpha.put("/api/v1/coach/profile", json.dumps(PROFILE), content_type="application/json")]
+                 on_alpha.get("/api/v1/coach/playbooks"),
+                 on_alpha.put("/api/v1/coach/profile", json.dumps(PROFILE), content_type="application/json"),
+                 on_alpha.post("/api/v1/coach/projects", json.dumps({"playbook": "startup-kit"}),
+                               content_type="application/json")]
 
     for response in responses:
         assert response.status_code == 401
