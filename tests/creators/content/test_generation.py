@@ -100,3 +100,14 @@ def test_a_stream_that_writes_nothing_saves_nothing(upstream, content_api, funde
     assert "tollgate.content" not in [name for name, _ in events]
     assert documents_of(funded) == []
     assert WalletEntry.objects.filter(wallet__tenant=funded, feature="content").exists()
+
+
+def test_an_inactive_content_model_falls_back_to_an_active_one(upstream, content_api, funded, settings):
+    from metering.models import ModelPrice
+
+    settings.AI_CONTENT_MODEL = "claude-retired-1"
+    upstream.answer_json(text="Draft")
+
+    post_json(content_api, "/api/v1/content", MARKETING)
+
+    assert upstream.requests[0]["model"] == ModelPrice.objects.filter(active=True).order_by("model").first().model

@@ -93,3 +93,15 @@ def test_a_key_without_the_ai_scope_cannot_generate(funded, upstream):
     assert response.status_code == 403
     assert response.json()["error"]["details"]["required_scope"] == "ai"
     assert upstream.requests == []
+
+
+@pytest.mark.parametrize("field", ["cost", "input_tokens", "output_tokens", "template", "author", "inputs"])
+def test_an_edit_cannot_rewrite_what_the_generation_cost_or_who_wrote_it(content_api, funded, field):
+    document = content_document_make(funded)
+
+    response = patch_json(content_api, f"/api/v1/content/{document.pk}", {field: "0"})
+
+    assert response.status_code == 400
+    body = content_api.get(f"/api/v1/content/{document.pk}").json()
+    assert (body["usage"], body["cost"]["amount"], body["template"]["key"]) == (
+        {"input_tokens": 100, "output_tokens": 50}, "0.001050", "marketing-copy")
