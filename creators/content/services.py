@@ -187,6 +187,9 @@ class ContentStream:
             self.document = content_document_record(
                 tenant=self.tenant, template=self.template, inputs=self.inputs, output=self.text,
                 settlement=self.stream.settlement, model=self.model, request_id=self.request_id, author=self.author)
+            if not self.stream.upstream.usage_final:  # the client left or the upstream broke: a partial draft
+                logger.info("content_draft_partial tenant=%s document=%s request=%s", self.tenant.pk,
+                            self.document.pk, self.request_id)
         return self.document
 
 
