@@ -1,6 +1,6 @@
 """The API under /api/ on tenant hosts: v1 endpoints, the OpenAPI schema and its interactive docs."""
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import TeamMemberListApi
@@ -40,6 +40,7 @@ urlpatterns = [
     path("v1/wallet/purchases", TokenPackOrderApi.as_view(), name="api_wallet_purchases"),
     path("v1/ai/messages", AiMessageCreateApi.as_view(), name="api_ai_messages"),
     path("v1/ai/code", AiCodeCreateApi.as_view(), name="api_ai_code"),
+    path("v1/coach/", include("creators.urls_api")),
     path("v1/content", ContentListCreateApi.as_view(), name="api_content"),
     path("v1/content/<int:document_id>", ContentDetailApi.as_view(), name="api_content_document"),
     path("v1/plans", PlanListApi.as_view(), name="api_plans"),
