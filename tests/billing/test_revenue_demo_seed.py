@@ -3,7 +3,7 @@ leaves a dashboard whose figures reconcile with the subscriptions and invoices i
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import time_machine
@@ -16,6 +16,7 @@ from billing.management.commands.revenue_demo_seed import CUSTOMERS, history_sta
 from billing.models import CreditNote, Invoice, RevenueSnapshot, Subscription, SubscriptionEvent
 from tenants.models import Tenant
 from tenants.schemas import schema_is_present
+from tests.support.factories import OpsUserFactory
 
 NOW = datetime(2026, 12, 2, 10, 30, tzinfo=UTC)
 LAST_DAY = NOW.date() - timedelta(days=1)
@@ -90,6 +91,18 @@ def test_the_year_has_every_kind_of_movement(seeded):
     assert CreditNote.objects.count() == 1
     assert Subscription.objects.filter(status=Subscription.Status.PAST_DUE).count() == 1
     assert set(Subscription.objects.values_list("price__interval", flat=True)) == {"month", "quarter", "year"}
+
+
+def test_the_dashboard_page_shows_the_seeded_mrr_to_ops(seeded, public_client):
+    public_client.force_login(OpsUserFactory())
+    usd = revenue_headlines(day=LAST_DAY)[0]
+
+    with time_machine.travel(NOW, tick=False):
+        response = public_client.get("/admin/billing/revenuesnapshot/")
+
+    page = response.content.decode()
+    assert response.status_code == 200 and 'id="headline-EUR"' in page
+    assert f"{usd.mrr.quantize(CENT, ROUND_HALF_UP):,} USD" in page
 
 
 def test_each_customer_is_a_tenant_with_its_own_schema(seeded):
