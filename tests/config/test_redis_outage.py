@@ -15,17 +15,21 @@ from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django_redis.pool import ConnectionFactory
+from django_tenants.utils import schema_context
 
 from billing.models import Invoice, Price
 from billing.selectors import entitlements_for
 from billing.subscriptions.services import subscription_start
 from config import redis_guard, urls_api
+from creators.services import project_update
 from metering.limits import tracking
 from tenants.models import ApiKey, Tenant
+from tenants.services import api_key_create
 from tests.support.anthropic import PROMPT
-from tests.support.api import api_client, api_key_for
+from tests.support.api import ALL_SCOPES, api_client, api_key_for
 from tests.support.content import content_document_make
-from tests.support.tenants import STANDARD_PASSWORD, client_for, logged_in_client
+from tests.support.creators import project_for
+from tests.support.tenants import STANDARD_PASSWORD, client_for, logged_in_client, owner_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -51,6 +55,15 @@ POST_BODIES = {
     # Off needs no saved card, so it is saved whatever the tenant's payment setup.
     "/api/v1/wallet/auto-recharge": {"enabled": False, "threshold": 10000, "pack": "tokens-1m"},
     "/api/v1/wallet/purchases": {"pack": "tokens-1m"},
+    # The coach acts as the key's creator (the owner), who has a profile and a paused project (coach_ready):
+    # starting another is allowed, and the project routes act on the paused one.
+    "/api/v1/coach/profile": {"primary_platform": "youtube", "follower_count": 1000, "engagement_rate": "5",
+                              "niche": "outages", "monthly_revenue_goal": {"amount": "100", "currency": "USD"},
+                              "hours_per_week": 5},
+    "/api/v1/coach/projects": {"playbook": "startup-kit"},
+    "/api/v1/coach/projects/<int:project_id>": {"target_launch_date": "2030-01-01"},
+    "/api/v1/coach/projects/<int:project_id>/tasks/<slug:task_id>/toggle": {},
+    "/api/v1/coach/projects/<int:project_id>/decisions": {"category": "platform", "option": "discord"},
 }
 
 
@@ -149,12 +162,24 @@ def limits_on(settings):
 def keys(funded):
     """The API key every call sends (all scopes) and one to revoke, created while Redis is up."""
     api_key_for(funded, name="to revoke")
-    return {"secret": api_key_for(funded), "revocable": ApiKey.objects.get(tenant=funded, name="to revoke")}
+    # Created by the owner, so that the coach's endpoints act as a person (creators.api).
+    secret = api_key_create(tenant=funded, name="test key", scopes=ALL_SCOPES, created_by=funded.owner_email).secret
+    return {"secret": secret, "revocable": ApiKey.objects.get(tenant=funded, name="to revoke")}
 
 
-def call(client, method: str, route: str, *, revocable: ApiKey, invoice_number: str = "", document_id: int = 0):
+@pytest.fixture
+def coach_ready(funded) -> int:
+    """The owner's creator profile and a paused coach project; its id."""
+    with schema_context(funded.schema_name):
+        project = project_for(owner_of(funded))
+        return project_update(project=project, status="paused", now=timezone.now()).pk
+
+
+def call(client, method: str, route: str, *, revocable: ApiKey, invoice_number: str = "", document_id: int = 0,
+         project_id: int = 0):
     path = route.replace("<int:api_key_id>", str(revocable.pk)) if revocable else route
     path = path.replace("<str:number>", invoice_number).replace("<int:document_id>", str(document_id))
+    path = path.replace("<int:project_id>", str(project_id)).replace("<slug:task_id>", "audience-survey")
     if method == "GET":
         return client.get(path + GET_QUERIES.get(route, ""))
     assert route in POST_BODIES, f"give {method} {route} a valid body in POST_BODIES"
@@ -162,7 +187,7 @@ def call(client, method: str, route: str, *, revocable: ApiKey, invoice_number: 
                           HTTP_IDEMPOTENCY_KEY=f"outage-{method}-{route}")
 
 
-def test_every_api_endpoint_survives_redis_refusing_connections(funded, keys, upstream, limits_on,
+def test_every_api_endpoint_survives_redis_refusing_connections(funded, keys, upstream, limits_on, coach_ready,
                                                                  settings):
     settings.REDIS_CIRCUIT_OPEN_S = 0  # no circuit: every endpoint meets the refusal itself
     assert entitlements_for(tenant=funded).concurrent_ai_requests  # so the AI gateway needs its Redis slot
@@ -176,7 +201,8 @@ def test_every_api_endpoint_survives_redis_refusing_connections(funded, keys, up
 
     with cache_at(f"redis://127.0.0.1:{free_port()}/0"):
         answers = {(method, route): call(client, method, route, revocable=keys["revocable"],
-                                         invoice_number=invoice_number, document_id=document_id)
+                                         invoice_number=invoice_number, document_id=document_id,
+                                         project_id=coach_ready)
                    for method, route in routes}
 
     for (method, route), response in answers.items():
