@@ -1,7 +1,7 @@
-"""The coach in the ops admin: the playbooks, read-only (the files loaded at startup, with their versions, phases,
-tasks and decisions). Profiles, projects, decisions and task completions live in each tenant's schema, which the
-admin on the public host does not read (no app of ours shows tenant-schema rows there yet); ops see a tenant's coach
-through its staff."""
+"""The coach in the ops admin, read only: the playbooks (the files loaded at startup, with their versions, phases,
+tasks and decisions), and per tenant its creators' profiles and projects with their progress, decisions, task
+completions and chat transcript. Those live in each tenant's schema and are read there (creators.selectors), at
+projects/ beside the playbook list (linked from its page), as saved documents are beside the content templates."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name
 
 from config.admin import ReadOnlyAdminMixin
 from creators.models import PlaybookFile
 from creators.playbooks import PLAYBOOK_DIR, PlaybookUnknown, playbook_get, playbook_list
+from creators.selectors import coach_overview_of, coach_project_record_of
+from tenants.models import Tenant
 
 
 @admin.register(PlaybookFile)
@@ -28,9 +32,38 @@ class PlaybookFileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_urls(self) -> list[URLPattern]:
         # The list and one playbook only: the model has no table, so add, delete and history have nothing to act on.
         names = self.opts.app_label, self.opts.model_name
-        return [path("", self.admin_site.admin_view(self.changelist_view), name="%s_%s_changelist" % names),
-                path("<str:object_id>/change/", self.admin_site.admin_view(self.change_view),
-                     name="%s_%s_change" % names)]
+        view = self.admin_site.admin_view
+        return [path("", view(self.changelist_view), name="%s_%s_changelist" % names),
+                path("projects/", view(self.projects_view), name="creators_coach_projects"),
+                path("projects/<slug:tenant_slug>/<int:project_id>/", view(self.project_view),
+                     name="creators_coach_project"),
+                path("<str:object_id>/change/", view(self.change_view), name="%s_%s_change" % names)]
+
+    def projects_view(self, request: HttpRequest) -> HttpResponse:
+        """Pick a tenant to see its creators' profiles and latest projects with their progress."""
+        if not self.has_view_permission(request):
+            raise Http404
+        tenants = list(Tenant.objects.exclude(schema_name=get_public_schema_name()).order_by("slug"))
+        chosen = next((tenant for tenant in tenants if tenant.slug == request.GET.get("tenant")), None)
+        return TemplateResponse(request, "creators/admin_coach.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Coach projects",
+            "tenants": tenants, "chosen": chosen,
+            "coach": coach_overview_of(tenant=chosen, today=timezone.now().date()) if chosen else None,
+        })
+
+    def project_view(self, request: HttpRequest, tenant_slug: str, project_id: int) -> HttpResponse:
+        """One project: progress, decisions (superseded ones too), task completions and the chat transcript."""
+        if not self.has_view_permission(request):
+            raise Http404
+        tenant = Tenant.objects.exclude(schema_name=get_public_schema_name()).filter(slug=tenant_slug).first()
+        record = tenant and coach_project_record_of(tenant=tenant, project_id=project_id,
+                                                    today=timezone.now().date())
+        if not record:
+            raise Http404
+        return TemplateResponse(request, "creators/admin_coach_project.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta,
+            "title": f"{record.row.project.name} ({tenant.slug})", "record": record,
+        })
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         if not self.has_view_permission(request):

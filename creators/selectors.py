@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import QuerySet
+from django_tenants.utils import schema_context
 
 from accounts.permissions import Action, user_can
 from accounts.selectors import member_list
 from creators.models import CoachMessage, CreatorProfile, Decision, Project, TaskCompletion
 from creators.playbooks import Phase, Playbook, Task, playbook_get
 from creators.progress import Progress, progress_compute
+from tenants.models import Tenant
 
 RECENT_MESSAGES = 20
 
@@ -117,3 +119,70 @@ def coach_user_for_api_key_creator(*, created_by: str):
     use the product. None for keys made by ops, a command or another key, or whose creator has left."""
     user = member_list().filter(email__iexact=created_by).first() if "@" in created_by else None
     return user if user is not None and user_can(user, Action.USE_PRODUCT) else None
+
+
+# --- Ops admin: one tenant's coach, read in its schema -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CoachProjectRow:
+    project: Project
+    user_email: str
+    progress: Progress
+    decisions: list[Decision]  # current ones
+
+
+@dataclass(frozen=True)
+class TenantCoach:
+    tenant: Tenant
+    profiles: list[CreatorProfile]
+    projects: list[CoachProjectRow]
+
+
+@dataclass(frozen=True)
+class CoachProjectRecord:
+    tenant: Tenant
+    row: CoachProjectRow
+    decisions: list[Decision]  # every one, superseded too, newest first
+    completions: list[TaskCompletion]  # undone ones too
+    messages: list[CoachMessage]
+
+
+def coach_overview_of(*, tenant: Tenant, today: date, limit: int = 100) -> TenantCoach:
+    """For the ops admin on the public host: a tenant's profiles and latest projects with their progress, read
+    inside its schema in four queries (everything the page shows is loaded before the schema is left)."""
+    with schema_context(tenant.schema_name):
+        profiles = list(CreatorProfile.objects.select_related("user").order_by("-updated_at")[:limit])
+        projects = list(Project.objects.select_related("user").order_by("-created_at", "-id")[:limit])
+        rows = _project_rows(projects, today=today)
+    return TenantCoach(tenant=tenant, profiles=profiles, projects=rows)
+
+
+def coach_project_record_of(*, tenant: Tenant, project_id: int, today: date) -> CoachProjectRecord | None:
+    """One project of the tenant with its full history and chat transcript (ops admin, read only)."""
+    with schema_context(tenant.schema_name):
+        project = Project.objects.select_related("user").filter(pk=project_id).first()
+        if project is None:
+            return None
+        [row] = _project_rows([project], today=today)
+        decisions = list(Decision.objects.filter(project=project).order_by("-created_at", "-id"))
+        completions = list(TaskCompletion.objects.filter(project=project).select_related("completed_by")
+                           .order_by("-completed_at", "-id"))
+        messages = list(CoachMessage.objects.filter(project=project).order_by("created_at", "id"))
+    return CoachProjectRecord(tenant=tenant, row=row, decisions=decisions, completions=completions,
+                              messages=messages)
+
+
+def _project_rows(projects: list[Project], *, today: date) -> list[CoachProjectRow]:
+    done: dict[int, set[str]] = {}
+    completions = TaskCompletion.objects.filter(project__in=projects, undone_at__isnull=True)
+    for project_id, task_id in completions.values_list("project_id", "task_id"):
+        done.setdefault(project_id, set()).add(task_id)
+    current: dict[int, list[Decision]] = {}
+    for decision in Decision.objects.filter(project__in=projects, is_current=True).order_by("category"):
+        current.setdefault(decision.project_id, []).append(decision)
+    return [CoachProjectRow(
+        project=project, user_email=project.user.email,
+        progress=project_progress(project=project, today=today, done_task_ids=done.get(project.pk, set()),
+                                  decided_categories={decision.category for decision in current.get(project.pk, [])}),
+        decisions=current.get(project.pk, []),
+    ) for project in projects]

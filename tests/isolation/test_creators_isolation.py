@@ -126,3 +126,11 @@ def test_betas_key_on_its_own_host_reads_betas_project(tenant_beta, beta_project
     body = beta.get("/api/v1/coach/projects/active").json()
 
     assert body["project"]["id"] == beta_project.pk
+
+
+def test_the_coach_admin_pages_do_not_exist_on_a_tenants_host(alpha_owner_client, beta_project):
+    for path in ["/admin/creators/playbookfile/projects/?tenant=beta",
+                 f"/admin/creators/playbookfile/projects/beta/{beta_project.pk}/"]:
+        response = alpha_owner_client.get(path)
+        assert response.status_code == 404
+        assert BETA_NICHE.encode() not in response.content
