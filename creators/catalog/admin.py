@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -30,6 +31,13 @@ class ContentTemplateForm(forms.ModelForm):
         model = ContentTemplate
         fields = ["key", *EDITABLE_FIELDS]
         widgets = {"fields": forms.Textarea(attrs={"rows": 24, "cols": 100, "class": "vLargeTextField"})}
+
+    def clean_max_tokens(self) -> int:
+        # A generation reserves this many tokens: no more than the AI API allows any request.
+        value = self.cleaned_data["max_tokens"]
+        if not 1 <= value <= settings.AI_MAX_TOKENS_CAP:
+            raise forms.ValidationError(f"Use 1 to {settings.AI_MAX_TOKENS_CAP:,} (AI_MAX_TOKENS_CAP).")
+        return value
 
     def clean(self):
         cleaned = super().clean()

@@ -51,6 +51,7 @@ def test_an_inactive_version_cannot_be_changed(admin_client):
 @pytest.mark.parametrize(("changes", "message"), [
     ({"fields": json.dumps([{"name": "data", "type": "spreadsheet"}])}, "type must be one of"),
     ({"prompt": "Summarise {dta}."}, "does not declare: dta"),
+    ({"max_tokens": 100_000}, "AI_MAX_TOKENS_CAP"),
 ])
 def test_a_declaration_that_does_not_hold_is_refused(admin_client, changes, message):
     first = ContentTemplate.objects.get(key="report", is_active=True)
