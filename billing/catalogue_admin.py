@@ -116,7 +116,8 @@ class PlanAdmin(admin.ModelAdmin):
         (None, {"fields": ["code", "name", "description", "is_public", "is_active", "sort_order"]}),
         ("Limits (empty = unlimited)", {"fields": [
             "api_requests_per_minute_per_key", "api_requests_per_minute_per_tenant", "concurrent_ai_requests",
-            "monthly_ai_token_allowance", "seats", "custom_domains"]}),
+            "monthly_ai_token_allowance", "seats", "custom_domains",
+            "coach_messages_per_day"]}),
         ("Features", {"fields": ["team", "sso", "white_label", "client_tenants", "contact_sales",
                                  "payment_method_required"]}),
         ("History", {"fields": ["created_at", "updated_at"]}),

@@ -54,6 +54,7 @@ class Entitlements:
     sso: bool
     white_label: bool
     client_tenants: bool
+    coach_messages_per_day: int | None = None
     quotas: dict[str, Quota] = field(default_factory=dict)
 
     def quota_for(self, meter_code: str) -> Quota | None:
@@ -126,7 +127,7 @@ def _entitlements_of(plan: Plan | None) -> Entitlements:
         concurrent_ai_requests=plan.concurrent_ai_requests,
         monthly_ai_token_allowance=plan.monthly_ai_token_allowance, seats=plan.seats,
         custom_domains=plan.custom_domains, team=plan.team, sso=plan.sso, white_label=plan.white_label,
-        client_tenants=plan.client_tenants, quotas=quotas,
+        client_tenants=plan.client_tenants, coach_messages_per_day=plan.coach_messages_per_day, quotas=quotas,
     )
 
 

@@ -28,6 +28,8 @@ class Plan(models.Model):
     monthly_ai_token_allowance = models.PositiveBigIntegerField(default=0)
     seats = models.PositiveIntegerField(null=True, blank=True)
     custom_domains = models.PositiveIntegerField(default=0)
+    coach_messages_per_day = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Coach chat messages a user may send a day; empty: COACH_MESSAGES_PER_DAY.")
 
     team = models.BooleanField(default=False)
     sso = models.BooleanField(default=False)

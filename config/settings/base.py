@@ -273,6 +273,14 @@ AI_MAX_TOKENS_CAP = int(env_str("AI_MAX_TOKENS_CAP", "8192"))
 AI_CODE_MODEL = env_str("AI_CODE_MODEL", "claude-sonnet-4-6")
 # The model content generation writes with (creators.content), while it is an active model price.
 AI_CONTENT_MODEL = env_str("AI_CONTENT_MODEL", "claude-sonnet-4-6")
+# The coach's chat (creators.chat): its model while it is an active model price, its answer's length and warmth,
+# the messages a user may send a day when the plan does not say (Plan.coach_messages_per_day), and the confidence
+# from which a detected task completion is recorded without asking the user.
+AI_COACH_MODEL = env_str("AI_COACH_MODEL", "claude-sonnet-4-6")
+COACH_MAX_TOKENS = int(env_str("COACH_MAX_TOKENS", "4096"))
+COACH_TEMPERATURE = float(env_str("COACH_TEMPERATURE", "0.7"))
+COACH_MESSAGES_PER_DAY = int(env_str("COACH_MESSAGES_PER_DAY", "50"))
+COACH_AUTO_COMPLETE_CONFIDENCE = env_str("COACH_AUTO_COMPLETE_CONFIDENCE", "0.8")
 # Ops are notified (once a day) when the platform's Anthropic spend in a UTC day passes this many US dollars.
 AI_COST_ALERT_USD_PER_DAY = env_str("AI_COST_ALERT_USD_PER_DAY", "50")
 
