@@ -45,6 +45,7 @@ SHARED_APPS = [
     "metering",
     "notifications",  # ops' notifications (the AI cost alert)
     "creators.catalog",  # content templates, edited by ops
+    "affiliates",  # the affiliate program, tenant referrals and agencies (they span tenants)
 ]
 # Tenant schemas: what the tenant's people create and own.
 TENANT_APPS = [

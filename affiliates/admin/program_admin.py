@@ -1,0 +1,1 @@
+"""Admin: see affiliates/admin/__init__.py."""
