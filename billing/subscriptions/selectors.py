@@ -12,6 +12,7 @@ from accounts.selectors import member_list
 from billing.models import (
     CURRENT_STATUSES,
     BillingProfile,
+    CouponRedemption,
     PendingInvoiceItem,
     Plan,
     Subscription,
@@ -98,3 +99,8 @@ def _active_member_count(tenant: Tenant) -> int:
         return member_list().count()
 
 
+
+
+def coupon_redeemed(*, tenant: Tenant, coupon_id: int) -> bool:
+    """Whether the tenant ever had this coupon on any of its subscriptions (ended redemptions count)."""
+    return CouponRedemption.objects.filter(tenant=tenant, coupon_id=coupon_id).exists()

@@ -65,6 +65,7 @@ from billing.models import (
     SubscriptionEvent,
 )
 from billing.selectors import entitlements_key
+from billing.subscriptions.events import subscription_starting
 from billing.subscriptions.proration import (
     FULL_PRICE,
     PaidShare,
@@ -213,6 +214,7 @@ def subscription_start(*, tenant: Tenant, price: Price, quantity: int = 1, actor
     if promotion_code:
         redemption = _promotion_code_redeem(subscription, code=promotion_code, actor=actor, now=now)
         details = {"coupon": redemption.coupon.code, "promotion_code": redemption.promotion_code.code}
+    subscription_starting.send(sender=Subscription, subscription=subscription, now=now)
     _event_record(subscription, action="started", actor=actor, before={}, now=now, details=details)
     if not trialing:
         _start_invoice(subscription, now)
