@@ -345,6 +345,8 @@ class FakeStripe:
             return self._session_create(obj, params)
         if fixture_name == "refund":
             return self._refund_create(obj, params)
+        if fixture_name == "payment_method":
+            params = self._card_number_read(obj, params)
         self._apply(obj, params)
         if fixture_name == "billing_portal.session":
             obj["url"] = f"{self.base_url}/portal/{obj['id']}"
@@ -430,6 +432,20 @@ class FakeStripe:
         if succeeded:
             intent["status"], intent["amount_received"] = "succeeded", intent["amount"]
         return charge
+
+    def _card_number_read(self, card: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        """A card created with card[number] ends in that number's last four digits, as at Stripe (which never
+        sends the number back): the test cards' behaviours (CARD_DECLINED, CARD_AUTHENTICATION) follow."""
+        details = dict(params.get("card") or {})
+        number = str(details.pop("number", "")).replace(" ", "")
+        if not number:
+            return params
+        details.pop("cvc", None)
+        details.update({key: int(details[key]) for key in ("exp_month", "exp_year") if key in details})
+        last4 = number[-4:]
+        card["card"] = {**card["card"], "last4": last4, "fingerprint": f"fp{last4}", "wallet": None,
+                        "generated_from": None, "networks": None}
+        return {**params, "card": details}
 
     def _payment_method_new(self, last4: str) -> dict[str, Any]:
         card = self._new("payment_method", "pm_")

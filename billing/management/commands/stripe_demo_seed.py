@@ -9,7 +9,7 @@ keys) the command says so and does nothing, as it does without Stripe.
   refund it in full to the card with a credit note (the seat was a mistake; it goes at the period's end);
 - northwind's default card, saved through the API, is the test card that declines (…0002): it adds two seats,
   the prorated invoice's charge is declined and dunning takes the invoice (its retries run on dunning's own
-  schedule). A fake that does not read the card number (ends every card in 4242) leaves this part out.
+  schedule). A Stripe that saved another card than the number given leaves this part out (and says so).
 
 The cardholder's steps go through the fake's hosted Checkout pages and its API over HTTP, as a browser would;
 our side goes through the payment rail's services. Webhooks cannot be delivered while `./dev up` seeds (the web
