@@ -5,12 +5,20 @@ receiver never acts on a change that was rolled back."""
 from django.db import transaction
 from django.dispatch import Signal
 
-from billing.models import Invoice
+from billing.models import CreditNote, Invoice
 
 invoice_finalized = Signal()
 invoice_paid = Signal()
 invoice_voided = Signal()
+# A credit note (a refund to the card or to the account credit, or a correction) was issued against a finalised
+# invoice: sent once per credit note with `credit_note` as its only argument. Affiliates reduce the commission
+# earned on its invoice in proportion.
+credit_note_issued = Signal()
 
 
 def invoice_event_send_on_commit(signal: Signal, *, invoice: Invoice) -> None:
     transaction.on_commit(lambda: signal.send(sender=Invoice, invoice=invoice))
+
+
+def credit_note_event_send_on_commit(signal: Signal, *, credit_note: CreditNote) -> None:
+    transaction.on_commit(lambda: signal.send(sender=CreditNote, credit_note=credit_note))

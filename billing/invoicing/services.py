@@ -26,6 +26,8 @@ from django.utils import timezone
 from billing.errors import BillingError, CreditNoteTooLarge, InvoiceStateInvalid
 from billing.invoicing.credit import account_credit_add, account_credit_apply
 from billing.invoicing.events import (
+    credit_note_event_send_on_commit,
+    credit_note_issued,
     invoice_event_send_on_commit,
     invoice_finalized,
     invoice_paid,
@@ -268,7 +270,8 @@ def credit_note_issue(*, invoice: Invoice, amount: Money, reason: str, memo: str
     the note only records.
 
     The credit notes of one invoice never add up to more than its total (CreditNoteTooLarge, nothing changed);
-    the amount must be positive, in the invoice's currency and its minor units."""
+    the amount must be positive, in the invoice's currency and its minor units. credit_note_issued is sent after
+    commit."""
     # Deferred: the payment rail imports invoicing (it settles invoices), so invoicing reaches it at call time.
     from billing.payments.refunds import card_refund_open, card_refund_payment
 
@@ -308,6 +311,7 @@ def credit_note_issue(*, invoice: Invoice, amount: Money, reason: str, memo: str
                            actor=actor, now=now, credit_note=credit_note)
     logger.info("credit_note_issued credit_note=%s invoice=%s amount=%s refund_to=%s actor=%s", credit_note.number,
                 invoice.number, amount.amount, refund_to, actor)
+    credit_note_event_send_on_commit(credit_note_issued, credit_note=credit_note)
     return credit_note
 
 
