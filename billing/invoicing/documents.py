@@ -51,6 +51,7 @@ class InvoiceDocument:
     credit_applied: str
     amount_due: str
     amount_paid: str
+    amount_remaining: str
     amount_credited: str
     legends: tuple[str, ...]
     payment_instructions: str
@@ -100,6 +101,9 @@ def invoice_document(*, invoice: Invoice) -> InvoiceDocument:
         tax_label=_tax_label(invoice), tax_total=money(invoice.tax_total), total=money(invoice.total),
         credit_applied=money(invoice.credit_applied), amount_due=money(invoice.amount_due),
         amount_paid=money(invoice.amount_paid), amount_credited=money(invoice.amount_credited),
+        # What is still to pay: the amount due less what was paid (nothing on a paid or void invoice).
+        amount_remaining=money(Decimal(0) if invoice.status in ("paid", "void")
+                               else max(invoice.amount_due - invoice.amount_paid, Decimal(0))),
         legends=tuple(legends),
         payment_instructions=issuer.get("payment_instructions", "") if invoice.collection_method == "manual" else "",
         credit_notes=credit_notes,
