@@ -67,6 +67,7 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "billing_portal/sessions": ("billing_portal.session", "bps_"),
     "webhook_endpoints": ("webhook_endpoint", "we_"),
     "disputes": ("dispute", "dp_"),
+    "transfers": ("transfer", "tr_"),
 }
 # The fixtures' sample values that a new object must not carry (a discount, a canceled_at, an error...).
 CLEARED: dict[str, dict[str, Any]] = {
@@ -99,6 +100,9 @@ CLEARED: dict[str, dict[str, Any]] = {
     "event": {"request": {"id": None, "idempotency_key": None}, "pending_webhooks": 1},
     "dispute": {"charge": None, "payment_intent": None, "balance_transactions": [], "metadata": {},
                 "status": "needs_response"},
+    "transfer": {"balance_transaction": None, "description": None, "destination": None, "destination_payment": None,
+                 "metadata": {}, "amount_reversed": 0, "reversed": False, "source_transaction": None,
+                 "transfer_group": None},
 }
 # Form parameters that are instructions, not fields of the object.
 INSTRUCTIONS = {"expand", "confirm", "off_session", "line_items", "payment_intent_data", "setup_intent_data",
@@ -506,7 +510,7 @@ class FakeStripe:
                 obj[name] = _merged(obj[name], value)
             else:
                 obj[name] = value
-        if obj.get("object") == "payment_intent":
+        if obj.get("object") in ("payment_intent", "transfer"):
             obj["amount"] = int(obj["amount"])
 
     def _expanded(self, obj: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:

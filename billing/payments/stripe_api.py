@@ -1,8 +1,8 @@
 """The one boundary to Stripe's API: plain functions for the calls Tollgate makes (customers, Checkout sessions in
-setup and payment mode, off-session PaymentIntents, refunds, the billing portal), plain dataclasses out, and every
-Stripe failure turned into one of billing.payments.errors in one place (`_stripe_errors`). Nothing else in Tollgate
-imports `stripe`; dj-stripe does, for the webhook endpoint and its re-fetches, and `sdk_configure` points its
-global SDK settings at the same API.
+setup and payment mode, off-session PaymentIntents, refunds, the billing portal, Connect transfers for affiliates'
+payouts), plain dataclasses out, and every Stripe failure turned into one of billing.payments.errors in one place
+(`_stripe_errors`). Nothing else in Tollgate imports `stripe`; dj-stripe does, for the webhook endpoint and its
+re-fetches, and `sdk_configure` points its global SDK settings at the same API.
 
 Settings: STRIPE_SECRET_KEY (empty = Stripe off: invoices are collected manually, as in billing 1),
 STRIPE_API_BASE (Stripe's API unless set; tests point it at devtools/stripe_fake.py), STRIPE_API_VERSION
@@ -113,6 +113,17 @@ class StripeDispute:
     reason: str
     evidence_due_by: int | None
     created: int
+
+
+@dataclass(frozen=True)
+class StripeTransfer:
+    """Money sent to a connected account (an affiliate's payout through Stripe Connect)."""
+
+    id: str
+    amount: Money
+    destination: str
+    reversed: bool
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -313,6 +324,15 @@ def refund_list(*, charge_id: str) -> list[StripeRefund]:
         return [_refund(refund) for refund in page.auto_paging_iter()]
 
 
+def transfer_create(*, destination: str, amount: Money, description: str, metadata: dict[str, str],
+                    idempotency_key: str) -> StripeTransfer:
+    """Send `amount` from the platform's balance to the connected account `destination` (acct_...)."""
+    params = {"destination": destination, "amount": money_to_minor_units(amount),
+              "currency": amount.currency.lower(), "description": description, "metadata": metadata}
+    with _stripe_errors("transfer_create"):
+        return _transfer(_client().v1.transfers.create(params=params, options=_options(idempotency_key)))
+
+
 def billing_portal_session_create(*, customer_id: str, return_url: str) -> StripePortalSession:
     """A link to Stripe's customer portal, where the tenant manages its cards."""
     with _stripe_errors("billing_portal_session_create"):
@@ -389,6 +409,14 @@ def _refund(obj: Any) -> StripeRefund:
                         charge_id=object_id(data.get("charge")),
                         payment_intent_id=object_id(data.get("payment_intent")),
                         metadata=dict(data.get("metadata") or {}), failure_reason=data.get("failure_reason") or "")
+
+
+def _transfer(obj: Any) -> StripeTransfer:
+    data = _plain(obj)
+    currency = (data.get("currency") or "").upper()
+    return StripeTransfer(id=data["id"], amount=money_from_minor_units(int(data.get("amount") or 0), currency),
+                          destination=object_id(data.get("destination")) or "", reversed=bool(data.get("reversed")),
+                          metadata=dict(data.get("metadata") or {}))
 
 
 def dispute_from_data(data: dict[str, Any]) -> StripeDispute:
