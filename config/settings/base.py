@@ -415,3 +415,10 @@ BILLING_TOKEN_PRICE_PER_1000 = {"USD": "0.10", "EUR": "0.09"}
 BILLING_FREE_PLAN_CODE = "free"
 # The platform's default currency: the revenue dashboard heads with its figures (every currency keeps its own).
 BILLING_DEFAULT_CURRENCY = env_str("BILLING_DEFAULT_CURRENCY", "USD")
+
+# --- Affiliates (affiliates/) -------------------------------------------------------------------------------
+# Fraud checks (affiliates.fraud): this many referred signups of one affiliate from one IP address (else one network)
+# within this many minutes are a burst; the refund-rate rule waits until an affiliate has this many paying customers.
+AFFILIATE_SIGNUP_BURST_COUNT = int(env_str("AFFILIATE_SIGNUP_BURST_COUNT", "5"))
+AFFILIATE_SIGNUP_BURST_MINUTES = int(env_str("AFFILIATE_SIGNUP_BURST_MINUTES", "60"))
+AFFILIATE_REFUND_RATE_MIN_CUSTOMERS = int(env_str("AFFILIATE_REFUND_RATE_MIN_CUSTOMERS", "4"))
