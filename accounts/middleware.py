@@ -32,4 +32,7 @@ class MfaRequiredMiddleware:
             return False
         if user is None or not user.is_authenticated or request.path.startswith(ALLOWED_PREFIXES):
             return False
+        # A session whose second factor was checked where it began (an agency hand-off: affiliates.agencies).
+        if getattr(request, "second_factor_verified_elsewhere", False):
+            return False
         return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

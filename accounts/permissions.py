@@ -23,12 +23,13 @@ class Action(StrEnum):
     MANAGE_BILLING = "manage_billing"  # change the plan, seats, cancel, coupons, billing details, accept quotes
     MANAGE_SETTINGS = "manage_settings"
     MANAGE_SECURITY = "manage_security"
+    MANAGE_CLIENTS = "manage_clients"  # an agency's staff: create client workspaces, open those that granted access
 
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.OWNER: frozenset(Action),
     Role.ADMIN: frozenset({Action.USE_PRODUCT, Action.MANAGE_API_KEYS, Action.MANAGE_TEAM,
-                           Action.MANAGE_SETTINGS}),
+                           Action.MANAGE_SETTINGS, Action.MANAGE_CLIENTS}),
     Role.BILLING: frozenset({Action.USE_PRODUCT, Action.VIEW_BILLING, Action.MANAGE_BILLING}),
     Role.MEMBER: frozenset({Action.USE_PRODUCT}),
 }

@@ -54,6 +54,23 @@ def invitation_create(*, email: str, role: str, invited_by: User, site_url: str,
 
 
 @transaction.atomic
+def owner_invitation_create(*, email: str, site_url: str, workspace_name: str) -> Invitation:
+    """Invite the owner of a workspace someone else provisioned for them (an agency's client): their account is
+    set aside (inactive, no usable password) until they accept, which activates it as owner with their own
+    password. No inviter: nobody on the team sent it."""
+    email = email.strip().lower()
+    owner = User.objects.select_for_update().get(email__iexact=email, role=Role.OWNER)
+    owner.is_active = False
+    owner.set_unusable_password()
+    owner.save(update_fields=["is_active", "password"])
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(email=email, role=Role.OWNER, invited_by=None, token_hash=token_hash(token),
+                                           expires_at=timezone.now() + INVITATION_LIFETIME)
+    _invitation_email_send_on_commit(invitation, token=token, site_url=site_url, workspace_name=workspace_name)
+    return invitation
+
+
+@transaction.atomic
 def invitation_resend(*, invitation: Invitation, actor: User, site_url: str, workspace_name: str) -> Invitation:
     """A new link (the old one stops working) valid for another 7 days."""
     _require(actor, Action.MANAGE_TEAM)

@@ -66,7 +66,7 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http", "scheme": "bearer", "bearerFormat": "tg_live_<key>",
             "description": "A tenant API key, sent on the tenant's own host. Scopes: read, write, usage:write, ai, "
-                           "billing, coach.",
+                           "billing, coach, agency.",
         }
 
 

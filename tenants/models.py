@@ -89,6 +89,7 @@ class TenantAuditLog(models.Model):
     class Source(models.TextChoices):
         OPS = "ops", "Ops admin"
         STAFF = "staff", "Tenant staff"
+        AGENCY = "agency", "Agency staff acting for their agency"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="audit_log")
     actor = models.ForeignKey(
@@ -125,6 +126,7 @@ class ApiKey(models.Model):
         AI = "ai", "Call the AI API"
         BILLING = "billing", "Change the subscription"
         COACH = "coach", "Use the creator coach as the key's creator"
+        AGENCY = "agency", "Manage the agency's client workspaces"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)

@@ -244,6 +244,14 @@ def _audit_record(
     )
 
 
+def tenant_audit_record(*, tenant: Tenant, actor_email: str, action: str, details: dict[str, Any],
+                        source: str = TenantAuditLog.Source.STAFF) -> TenantAuditLog:
+    """Record something done to or in a tenant that is not a change of its fields (the other apps' events, e.g.
+    an agency creating a client workspace or acting in one), with what the reader needs to know in `details`."""
+    return TenantAuditLog.objects.create(tenant=tenant, actor_email=actor_email, action=action, after=details,
+                                         source=source)
+
+
 # --- Public tenant ----------------------------------------------------------------------------
 
 def public_tenant_ensure() -> Tenant:
