@@ -5,7 +5,6 @@ endpoint Stripe posts its webhooks to (dj-stripe's, /stripe/webhook/<uuid>/: str
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from accounts.ops_admin import ops_admin_login
 from tenants import views_public
@@ -17,8 +16,9 @@ urlpatterns = [
     path("signup/check-slug/", views_public.signup_slug_check, name="signup_slug_check"),
     # Ops sign in (throttled, with TOTP) and set up TOTP through allauth, as tenant staff do on their hosts.
     path("accounts/", include("allauth.urls")),
-    # allauth lands a sign-in without `next` on LOGIN_REDIRECT_URL ("dashboard"): for ops that is the admin.
-    path("dashboard/", RedirectView.as_view(pattern_name="admin:index"), name="dashboard"),
+    # The affiliate program: applications, the affiliate's pages, and "dashboard", where allauth lands a sign-in
+    # without `next` (LOGIN_REDIRECT_URL): an affiliate's portal, or the admin for ops.
+    path("", include("affiliates.urls_public")),
     # Before the admin's own URLs, so that its password-only login form is never served (accounts/ops_admin.py).
     path("admin/login/", ops_admin_login, name="ops_admin_login"),
     path("admin/", admin.site.urls),

@@ -20,6 +20,8 @@ class SignupForm(forms.Form):
     type = forms.ChoiceField(label="I am", choices=Tenant.Type.choices, initial=Tenant.Type.BUSINESS)
     email = forms.EmailField(label="Your email")
     password = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
+    promotion_code = forms.CharField(label="Promotion code (optional)", max_length=100, required=False,
+                                     help_text="If someone gave you a code, enter it here.")
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"].strip().lower()

@@ -11,6 +11,7 @@ from django_ratelimit.core import get_usage
 
 from accounts.login_limits import staff_password_check
 from billing.selectors import public_price_list
+from tenants.events import tenant_signed_up_send_on_commit
 from tenants.exceptions import SlugInvalid, SlugTaken
 from tenants.forms import SignupForm
 from tenants.models import Tenant
@@ -54,6 +55,11 @@ def signup(request: HttpRequest) -> HttpResponse:
             form.add_error("slug", error.message)
         else:
             if result.created:
+                # The referral cookie, the address and the typed code, for whoever attributes signups (affiliates).
+                tenant_signed_up_send_on_commit(
+                    tenant=result.tenant, owner_email=data["email"], cookies=request.COOKIES,
+                    ip=_client_ip(request), promotion_code=data.get("promotion_code", ""),
+                )
                 return redirect(_owner_login_link(result.tenant, result.owner_id))
             # The same signup again (a double click, a retry, or someone holding the owner's password): the
             # workspace exists, so its owner signs in there like anyone else, second factor included.
@@ -72,6 +78,11 @@ def _signup_refusal(request: HttpRequest) -> str | None:
     if usage["time_left"] < 0:  # django-ratelimit's answer when the cache did not count
         return "Signups are paused for a moment. Please try again in a few minutes."
     return "Too many signups from your network. Please try again in an hour."
+
+
+def _client_ip(request: HttpRequest) -> str:
+    # Where the signup's rate limit reads it (RATELIMIT_IP_META_KEY behind a proxy: its first address).
+    return request.META.get(settings.RATELIMIT_IP_META_KEY or "REMOTE_ADDR", "").split(",")[0].strip()
 
 
 @require_GET
