@@ -5,3 +5,8 @@ class AffiliatesConfig(AppConfig):
     name = "affiliates"
     verbose_name = "Affiliates and agencies"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Receivers connect themselves on import; the beat jobs' tasks are registered in every process.
+        from affiliates import attribution, lifecycle, signals  # noqa: F401
+        from affiliates import tasks as click_tasks  # noqa: F401

@@ -87,6 +87,9 @@ MIDDLEWARE = [
     # Before tenant routing, so even a failure there (database down) answers /api/ in the JSON error shape.
     "config.api.middleware.ApiErrorMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
+    # Referral links on the public host (/r/CODE, ?ref=CODE): before sessions, CSRF and auth, none of which a
+    # click needs (affiliates.clicks).
+    "affiliates.clicks.ReferralClickMiddleware",
     "metering.limits.tracking.ApiCallTrackingMiddleware",
     "metering.limits.rate_limits.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -417,6 +420,11 @@ BILLING_FREE_PLAN_CODE = "free"
 BILLING_DEFAULT_CURRENCY = env_str("BILLING_DEFAULT_CURRENCY", "USD")
 
 # --- Affiliates (affiliates/) -------------------------------------------------------------------------------
+# Referral clicks go to a Redis list and a beat job writes them in batches (affiliates.clicks); off, each click is
+# one INSERT on the request (what also happens while Redis is unreachable).
+AFFILIATE_CLICK_BUFFER_ENABLED = env_bool("AFFILIATE_CLICK_BUFFER_ENABLED", True)
+# Affiliate applications accepted per client IP (django-ratelimit rate), like signups.
+AFFILIATE_APPLY_RATE_LIMIT = env_str("AFFILIATE_APPLY_RATE_LIMIT", "5/h")
 # Fraud checks (affiliates.fraud): this many referred signups of one affiliate from one IP address (else one network)
 # within this many minutes are a burst; the refund-rate rule waits until an affiliate has this many paying customers.
 AFFILIATE_SIGNUP_BURST_COUNT = int(env_str("AFFILIATE_SIGNUP_BURST_COUNT", "5"))
