@@ -432,16 +432,21 @@ class AiRequest:
     created_by: str = ""
     request_id: uuid.UUID = field(default_factory=uuid.uuid4)
     feature: str = WalletFeature.AI_API
+    # Anthropic's tool definitions (name, description, input_schema), sent as they are; their JSON counts as input.
+    tools: tuple[dict[str, Any], ...] = ()
 
     @property
     def reserve_tokens(self) -> int:
-        return self.max_tokens + input_tokens_estimate(system=self.system, messages=self.messages)
+        tools_bytes = len(orjson.dumps(list(self.tools))) if self.tools else 0
+        return self.max_tokens + input_tokens_estimate(system=self.system, messages=self.messages) + tools_bytes
 
     def params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"model": self.price.model, "max_tokens": self.max_tokens,
                                   "messages": self.messages}
         if self.system:
             params["system"] = self.system
+        if self.tools:
+            params["tools"] = list(self.tools)
         if self.temperature is not None:
             # The SDK (2.x) has no keyword for it; the API takes it for the models that support it.
             params["extra_body"] = {"temperature": self.temperature}
