@@ -10,3 +10,6 @@ class AffiliatesConfig(AppConfig):
         # Receivers connect themselves on import; the beat jobs' tasks are registered in every process.
         from affiliates import attribution, lifecycle, signals  # noqa: F401
         from affiliates import tasks as click_tasks  # noqa: F401
+        from affiliates.commissions import receivers as commission_receivers  # noqa: F401
+        from affiliates.commissions import tasks as commission_tasks  # noqa: F401
+        from affiliates.payouts import tasks as payout_tasks  # noqa: F401
