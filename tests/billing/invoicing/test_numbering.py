@@ -104,4 +104,4 @@ def test_concurrent_transactions_number_without_repeats_or_gaps_even_when_some_r
 
     assert errors == []
     kept = THREADS - len(range(0, THREADS, 3))
-    assert sorted(committed) == [f"ZC-2026-{n:06d}" for n in range(1, kept + 1)]
+    assert sorted(committed) == [f"{concurrent_series}-2026-{n:06d}" for n in range(1, kept + 1)]
