@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from accounts import views as account_views
+from affiliates.referral_rewards import views as referral_views
 from billing import views as billing_views
 from billing.auto_recharge import views as auto_recharge_views
 from metering.usage import views as metering_views
@@ -37,6 +38,7 @@ urlpatterns = [
     path("wallet/auto-recharge/", auto_recharge_views.auto_recharge_page, name="wallet_auto_recharge"),
     path("coach/", include("creators.urls")),
     path("content/", include("creators.content.urls")),
+    path("referrals/", referral_views.referrals_page, name="section_referrals"),
     path("notifications/", notification_views.notifications_page, name="notifications"),
     path("notifications/read/", notification_views.notifications_read_all, name="notifications_read_all"),
     path("notifications/preferences/", notification_views.notification_preferences_page,
