@@ -3,6 +3,7 @@
 from django.urls import path
 
 from creators import api
+from creators.chat import api as chat_api
 
 urlpatterns = [
     path("profile", api.CoachProfileApi.as_view(), name="api_coach_profile"),
@@ -15,4 +16,6 @@ urlpatterns = [
          name="api_coach_task_toggle"),
     path("projects/<int:project_id>/decisions", api.CoachDecisionCreateApi.as_view(),
          name="api_coach_decisions"),
+    path("projects/<int:project_id>/messages", chat_api.CoachMessageListCreateApi.as_view(),
+         name="api_coach_messages"),
 ]

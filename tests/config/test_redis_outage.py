@@ -34,7 +34,8 @@ from tests.support.tenants import STANDARD_PASSWORD, client_for, logged_in_clien
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
 # The endpoints that call the AI gateway, which fails closed without Redis (its concurrency slot lives there).
-AI_ROUTES = {("POST", "/api/v1/ai/messages"), ("POST", "/api/v1/ai/code"), ("POST", "/api/v1/content")}
+AI_ROUTES = {("POST", "/api/v1/ai/messages"), ("POST", "/api/v1/ai/code"), ("POST", "/api/v1/content"),
+             ("POST", "/api/v1/coach/projects/<int:project_id>/messages")}
 GET_QUERIES = {"/api/v1/usage": "?meter=api_calls&granularity=day"}
 # A valid body for every POST endpoint: with Redis down they must still do their work, not merely not fail.
 POST_BODIES = {
@@ -64,6 +65,7 @@ POST_BODIES = {
     "/api/v1/coach/projects/<int:project_id>": {"target_launch_date": "2030-01-01"},
     "/api/v1/coach/projects/<int:project_id>/tasks/<slug:task_id>/toggle": {},
     "/api/v1/coach/projects/<int:project_id>/decisions": {"category": "platform", "option": "discord"},
+    "/api/v1/coach/projects/<int:project_id>/messages": {"content": "Is the coach there during the outage?"},
 }
 
 
