@@ -19,7 +19,6 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Min
@@ -165,7 +164,9 @@ def commission_credit_note_adjust(*, credit_note: CreditNote, now: datetime) -> 
     if earned is None:
         return None
     invoice = earned.invoice
-    share = credit_note.amount / invoice.total if invoice.total > 0 else Decimal(1)
+    # Fully credited, the rest of the commission goes whatever the rounding of earlier shares left.
+    fully = invoice.total <= 0 or invoice.amount_credited >= invoice.total
+    share = None if fully else credit_note.amount / invoice.total
     adjustment = commission_claw_back(earned=earned, share=share, source_key=f"credit_note:{credit_note.pk}", now=now)
     fraud_refund_rate_check(affiliate=earned.affiliate, program=program_get(), now=now)
     return adjustment
