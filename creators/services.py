@@ -9,6 +9,7 @@ concurrent request can still meet, into the same domain error.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +20,8 @@ from django.db import IntegrityError, transaction
 from config.errors import DomainError
 from config.money import Money
 from creators.models import CoachMessage, CreatorProfile, Decision, Project, TaskCompletion
+from creators.playbooks import Decision as PlaybookDecision
+from creators.playbooks import Option as PlaybookOption
 from creators.playbooks import Playbook, playbook_get
 from creators.recommendations import community_pricing
 
@@ -325,18 +328,12 @@ def decision_record(*, project: Project, category: str, option: str, now: dateti
     category, if any, is superseded (kept, no longer current). A pricing decision carries the prices the plan
     recommends for the profile."""
     locked = Project.objects.select_for_update().get(pk=project.pk)
-    if locked.status not in OPEN_STATUSES:
-        raise _closed(locked)
-    decision = playbook_get(locked.playbook_key).decision(category)
-    if decision is None:
-        raise DecisionInvalid("This playbook has no decision in this category.", field="category",
-                              details={"category": category})
+    decision = _decision_of(locked, category)
     chosen = decision.option(option)
     if chosen is None:
         raise DecisionInvalid("Choose one of the decision's options.", field="option",
                               details={"options": [choice.value for choice in decision.options]})
-    if not Decimal(0) <= confidence <= Decimal(1):
-        raise DecisionInvalid("Confidence goes from 0 to 1.", field="confidence")
+    _confidence_validate(confidence)
     data: dict[str, Any] = {"option": chosen.value}
     value = chosen.label
     recommendation = locked.plan.get("recommendations", {}).get(category)
@@ -345,10 +342,102 @@ def decision_record(*, project: Project, category: str, option: str, now: dateti
         core, premium = recommendation["core_price"], recommendation["premium_price"]
         value = (f"{chosen.label}: {core['amount']} {core['currency']} a month"
                  + (f" (premium {premium['amount']} {premium['currency']})" if chosen.value == "two-tiers" else ""))
-    Decision.objects.filter(project=locked, category=category, is_current=True).update(is_current=False,
-                                                                                       superseded_at=now)
-    recorded = Decision.objects.create(project=locked, category=category, value=value, data=data,
+    return _decision_create(project=locked, category=category, value=value, data=data, rationale=rationale,
+                            confidence=confidence, source=source, source_message=source_message, now=now)
+
+
+@transaction.atomic
+def decision_record_detected(*, project: Project, category: str, value: str, data: dict[str, Any],
+                             confidence: Decimal, source: str, now: datetime, rationale: str = "",
+                             source_message: CoachMessage | None = None) -> Decision:
+    """Record a decision the coach found in the chat (creators.chat): its free value ("29.00 USD a month", "Launch
+    on March 15, 2027") is kept as said, with its data, and mapped to the nearest of the playbook's options
+    (`decision_option_nearest`, kept as data["option"]). Supersedes the current decision like `decision_record`
+    (its id kept as data["supersedes"]).
+    DecisionInvalid when no option fits what was said."""
+    locked = Project.objects.select_for_update().get(pk=project.pk)
+    decision = _decision_of(locked, category)
+    chosen = decision_option_nearest(decision=decision, value=value, data=data, starts_on=locked.created_at.date())
+    if chosen is None or not value.strip():
+        raise DecisionInvalid("None of the decision's options fits what was said.", field="value",
+                              details={"category": category, "value": value})
+    _confidence_validate(confidence)
+    # What it supersedes, so that undoing it (creators.chat.apply) can make that one current again.
+    supersedes = Decision.objects.filter(project=locked, category=category, is_current=True).values_list(
+        "pk", flat=True).first()
+    recorded = {**data, "option": chosen.value, "supersedes": supersedes}
+    recommendation = locked.plan.get("recommendations", {}).get(category)
+    if recommendation:
+        recorded["recommendation"] = recommendation
+    return _decision_create(project=locked, category=category, value=value.strip()[:500], data=recorded,
+                            rationale=rationale, confidence=confidence, source=source, source_message=source_message,
+                            now=now)
+
+
+# What was said about a price -> the pricing options that fit it, the first the playbook has wins.
+PRICE_OPTIONS = {"tiers": ("two-tiers",), "year": ("annual-option",), "hour": ("hourly",),
+                 "month": ("single-tier", "fixed-fee", "subscription")}
+CADENCE_OPTION_WORDS = {"day": "daily", "week": "weekly", "month": "monthly"}
+DURATION_DAYS = {"day": 1, "week": 7, "month": 30}
+_OPTION_DURATION = re.compile(r"(\d+)-(day|week|month)s?\b")
+
+
+def decision_option_nearest(*, decision: PlaybookDecision, value: str, data: dict[str, Any],
+                            starts_on: date) -> PlaybookOption | None:
+    """The playbook option closest to a detected value: the option the data names, else the option whose value or
+    label was said, else by what the data holds: a price (two prices -> "two-tiers", a yearly one ->
+    "annual-option", else "single-tier"), a launch date (the option whose duration in its value, like
+    "standard-30-days", is nearest the days from the project's start) or a cadence (the option whose value says
+    daily, weekly or monthly). None when nothing fits."""
+    named = decision.option(str(data.get("option", "")))
+    if named is not None:
+        return named
+    said = value.strip().lower()
+    for option in decision.options:
+        if said in (option.value, option.label.lower()):
+            return option
+    if "amount" in data:
+        shape = ("tiers" if data.get("premium_amount") else "year" if data.get("annual_amount")
+                 else str(data.get("interval", "month")))
+        return next((option for wanted in PRICE_OPTIONS.get(shape, ()) + PRICE_OPTIONS["month"]
+                     if (option := decision.option(wanted)) is not None), None)
+    if "launch_date" in data:
+        try:
+            days = (date.fromisoformat(str(data["launch_date"])) - starts_on).days
+        except ValueError:
+            return None
+        durations = [(int(match[1]) * DURATION_DAYS[match[2]], option) for option in decision.options
+                     if (match := _OPTION_DURATION.search(option.value))]
+        return min(durations, key=lambda row: abs(row[0] - days))[1] if durations else None
+    if "per" in data:
+        word = CADENCE_OPTION_WORDS.get(str(data["per"]), "")
+        return next((option for option in decision.options if word and word in option.value), None)
+    return None
+
+
+def _decision_of(project: Project, category: str) -> PlaybookDecision:
+    if project.status not in OPEN_STATUSES:
+        raise _closed(project)
+    decision = playbook_get(project.playbook_key).decision(category)
+    if decision is None:
+        raise DecisionInvalid("This playbook has no decision in this category.", field="category",
+                              details={"category": category})
+    return decision
+
+
+def _confidence_validate(confidence: Decimal) -> None:
+    if not Decimal(0) <= confidence <= Decimal(1):
+        raise DecisionInvalid("Confidence goes from 0 to 1.", field="confidence")
+
+
+def _decision_create(*, project: Project, category: str, value: str, data: dict[str, Any], rationale: str,
+                     confidence: Decimal, source: str, source_message: CoachMessage | None, now: datetime
+                     ) -> Decision:
+    """Supersede the current decision in the category and record the new one (the project's row is locked)."""
+    Decision.objects.filter(project=project, category=category, is_current=True).update(is_current=False,
+                                                                                        superseded_at=now)
+    recorded = Decision.objects.create(project=project, category=category, value=value, data=data,
                                        rationale=rationale.strip(), confidence=confidence, source=source,
                                        source_message=source_message, is_current=True, created_at=now)
-    logger.info("coach_decision_recorded project_id=%s category=%s source=%s", locked.pk, category, source)
+    logger.info("coach_decision_recorded project_id=%s category=%s source=%s", project.pk, category, source)
     return recorded
