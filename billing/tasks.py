@@ -11,6 +11,7 @@ from billing.notifications import billing_email_send
 from billing.payments.dunning import dunning_retries_run
 from billing.payments.dunning_notices import dunning_notice_send
 from billing.payments.errors import PaymentProviderUnavailable
+from billing.payments.lost_charges import invoice_charges_lost_requeue
 from billing.payments.reconciliation import stripe_reconcile
 from billing.payments.stripe_api import stripe_enabled
 
@@ -35,6 +36,11 @@ def revenue_snapshot_daily_task() -> dict:
 @shared_task(name="billing.dunning_retries")
 def dunning_retries_task() -> dict:
     return asdict(dunning_retries_run(now=timezone.now()))
+
+
+@shared_task(name="billing.invoice_charges_lost_requeue")
+def invoice_charges_lost_requeue_task() -> int:
+    return invoice_charges_lost_requeue(now=timezone.now())
 
 
 @shared_task(name="billing.dunning_notice_send")

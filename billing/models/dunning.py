@@ -27,6 +27,9 @@ class DunningCase(models.Model):
         default=0, help_text="Slots of the retry schedule used (BILLING_DUNNING_RETRY_DAYS).")
     last_attempt = models.PositiveSmallIntegerField(
         default=0, help_text="The highest attempt (Payment.attempt) dunning asked for or saw fail.")
+    last_attempt_asked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When dunning last asked for a retry (enqueued its charge): a retry with "
+                                         "no payment recorded well after this was lost on its way.")
     next_attempt_at = models.DateTimeField(
         null=True, blank=True, help_text="When the beat job acts next: a retry, or the end while waiting for the "
                                          "customer. Empty once the case has ended.")

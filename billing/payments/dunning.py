@@ -175,7 +175,7 @@ def dunning_card_changed(*, tenant_id: int, now: datetime) -> list[DunningCase]:
             case.retries_made = max(case.retries_made, _slots_due(case, now))
             if case.retries_made < len(_retry_days()):
                 case.next_attempt_at = _slot_at(case, case.retries_made)
-            _retry_enqueue(case)
+            _retry_enqueue(case, now=now)
             retried.append(case)
     logger.info("dunning_card_changed tenant=%s card=%s cases_retried=%s", tenant_id, card, len(retried))
     return retried
@@ -226,7 +226,7 @@ def dunning_retry_now(*, case: DunningCase, actor: str, now: datetime) -> Dunnin
         case.retries_made = max(case.retries_made, _slots_due(case, now))
         if case.retries_made < len(_retry_days()):
             case.next_attempt_at = _slot_at(case, case.retries_made)
-        _retry_enqueue(case)
+        _retry_enqueue(case, now=now)
     logger.info("dunning_retry_now invoice=%s case=%s attempt=%s actor=%s", case.invoice_id, case.pk,
                 case.last_attempt, actor)
     return case
@@ -285,15 +285,17 @@ def _case_advance(case: DunningCase, *, now: datetime) -> str:
     case.retries_made = max(case.retries_made + 1, _slots_due(case, now))
     last = case.retries_made >= len(_retry_days())
     case.next_attempt_at = now + VERDICT_WAIT if last else _slot_at(case, case.retries_made)
-    _retry_enqueue(case)
+    _retry_enqueue(case, now=now)
     return "retried"
 
 
-def _retry_enqueue(case: DunningCase) -> None:
+def _retry_enqueue(case: DunningCase, *, now: datetime) -> None:
     """Take the invoice's next attempt number and charge it once the case is saved. The number is beyond every
-    attempt recorded (a payment on the hosted page takes one too), so the attempt is a new charge."""
+    attempt recorded (a payment on the hosted page takes one too), so the attempt is a new charge. When it was
+    asked for is kept, for the lost-charge job (billing.payments.lost_charges) to tell a lost retry."""
     recorded = Payment.objects.filter(invoice_id=case.invoice_id).aggregate(last=Max("attempt"))["last"] or 0
     case.last_attempt = max(case.last_attempt, recorded) + 1
+    case.last_attempt_asked_at = now
     case.save()
     invoice_id, attempt = case.invoice_id, case.last_attempt
     transaction.on_commit(lambda: invoice_charge_task.delay(invoice_id=invoice_id, attempt=attempt))

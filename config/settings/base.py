@@ -102,6 +102,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "tenants.middleware.TenantAccessMiddleware",
+    # Re-checks an agency's grant on every request of its staff in a client's workspace (before the MFA rule).
+    "affiliates.agencies.middleware.AgencySessionMiddleware",
     "accounts.middleware.MfaRequiredMiddleware",
     "accounts.ops_admin.OpsAdminMfaMiddleware",
 ]
@@ -176,6 +178,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "tenant_schemas_celery.db_scheduler:TenantAwareDatabaseScheduler"
+# Redis hands a message a worker took but never acknowledged to another worker after this long. A task acknowledged
+# late (billing.invoice_charge) comes back this way from a worker killed outright; the timeout must exceed the
+# longest a task runs and the longest countdown it is retried with (invoice_charge: at most one hour), or a retry
+# waiting in a worker would be delivered a second time while the first still waits (kombu's default is one hour).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(env_str("CELERY_VISIBILITY_TIMEOUT_S", "7200"))}
 CELERY_TASK_ALWAYS_EAGER = False
 
 # --- Auth -------------------------------------------------------------------------------------
@@ -408,6 +415,9 @@ BILLING_DUNNING_FINAL_ACTION = env_str("BILLING_DUNNING_FINAL_ACTION", "cancel")
 # Reconciliation (billing.payments.reconciliation) checks again, against Stripe, the payments settled in this many
 # days (besides every payment still waiting and every open disagreement).
 BILLING_RECONCILIATION_LOOKBACK_DAYS = int(env_str("BILLING_RECONCILIATION_LOOKBACK_DAYS", "7"))
+# An invoice charge asked for this long ago with no payment recorded for its attempt was lost on its way (a broker
+# lost the message): the lost-charge job (billing.payments.lost_charges, every 10 minutes) asks for it again.
+BILLING_CHARGE_LOST_AFTER_MINUTES = int(env_str("BILLING_CHARGE_LOST_AFTER_MINUTES", "15"))
 # Owners are told this many days before a trial ends.
 BILLING_TRIAL_REMINDER_DAYS = 3
 # Prorations of a mid-period change: "immediate" (an invoice now) or "next_invoice" (lines on the next one).
