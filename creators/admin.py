@@ -1,9 +1,12 @@
 """The coach in the ops admin, read only: the playbooks (the files loaded at startup, with their versions, phases,
 tasks and decisions), and per tenant its creators' profiles and projects with their progress, decisions, task
 completions and chat transcript. Those live in each tenant's schema and are read there (creators.selectors), at
-projects/ beside the playbook list (linked from its page), as saved documents are beside the content templates."""
+projects/ beside the playbook list (linked from its page), as saved documents are beside the content templates;
+and at costs/ what the coach's answers cost, per day and per person across tenants (creators.chat.selectors)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,10 +16,14 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
 from config.admin import ReadOnlyAdminMixin
+from creators.chat.selectors import coach_cost_log, coach_day_bounds
 from creators.models import PlaybookFile
 from creators.playbooks import PLAYBOOK_DIR, PlaybookUnknown, playbook_get, playbook_list
 from creators.selectors import coach_overview_of, coach_project_record_of
 from tenants.models import Tenant
+
+COST_LOG_DEFAULT_DAYS = 7
+COST_LOG_MAX_DAYS = 90
 
 
 @admin.register(PlaybookFile)
@@ -37,6 +44,7 @@ class PlaybookFileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 path("projects/", view(self.projects_view), name="creators_coach_projects"),
                 path("projects/<slug:tenant_slug>/<int:project_id>/", view(self.project_view),
                      name="creators_coach_project"),
+                path("costs/", view(self.costs_view), name="creators_coach_costs"),
                 path("<str:object_id>/change/", view(self.change_view), name="%s_%s_change" % names)]
 
     def projects_view(self, request: HttpRequest) -> HttpResponse:
@@ -63,6 +71,20 @@ class PlaybookFileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "creators/admin_coach_project.html", {
             **self.admin_site.each_context(request), "opts": self.model._meta,
             "title": f"{record.row.project.name} ({tenant.slug})", "record": record,
+        })
+
+    def costs_view(self, request: HttpRequest) -> HttpResponse:
+        """What the coach's answers cost over the last ?days= UTC days (default 7, at most 90), across tenants:
+        totals per day and per person, and the latest answers."""
+        if not self.has_view_permission(request):
+            raise Http404
+        raw = request.GET.get("days", "")
+        days = min(COST_LOG_MAX_DAYS, int(raw)) if raw.isdigit() and int(raw) > 0 else COST_LOG_DEFAULT_DAYS
+        _, end = coach_day_bounds(now=timezone.now())
+        tenants = list(Tenant.objects.exclude(schema_name=get_public_schema_name()).order_by("slug"))
+        return TemplateResponse(request, "creators/admin_coach_costs.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Coach message costs",
+            "days": days, "log": coach_cost_log(tenants=tenants, start=end - timedelta(days=days), end=end),
         })
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:

@@ -7,6 +7,7 @@ import json
 import logging
 from decimal import Decimal
 
+import httpx2
 import pytest
 from django.conf import settings
 from django.test import override_settings
@@ -17,7 +18,7 @@ from metering.models import AiReservationRecord, UsageEvent, Wallet, WalletEntry
 from metering.wallets.services import wallet_debit
 from tests.creators.chat.conftest import messages_of, send_message
 from tests.creators.content.conftest import server_closes, sse_events
-from tests.support.anthropic import START_BALANCE
+from tests.support.anthropic import START_BALANCE, sse_fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -110,12 +111,10 @@ def test_tool_input_with_broken_json_is_ignored_and_logged_and_the_answer_still_
 
 
 def test_tool_calls_outside_the_playbook_are_ignored_not_a_500(upstream, chat, chat_project, funded, caplog):
-    from tests.support.anthropic import FIXTURES
-
-    body = (FIXTURES / "tool_use_response.sse").read_text().replace("choose-pla", "make-cof").replace(
-        '"confid', '"confid').replace("0.9}", "1.7}")
-    upstream.respond = lambda request: __import__("httpx2").Response(
-        200, headers={"content-type": "text/event-stream"}, content=body.encode())
+    # The recording with an unknown task id and a decision's confidence of 1.7.
+    body = sse_fixture("tool_use_response").replace(b"choose-pla", b"make-cof").replace(b"0.9}", b"1.7}")
+    upstream.respond = lambda request: httpx2.Response(200, headers={"content-type": "text/event-stream"},
+                                                       content=body)
 
     with caplog.at_level(logging.WARNING, logger="creators.chat.tools"):
         events = sse_events(send_message(chat, chat_project.pk, "Tell me more."))
