@@ -3,6 +3,7 @@
 from django.urls import path
 
 from creators import api
+from creators.chat import actions_api
 from creators.chat import api as chat_api
 
 urlpatterns = [
@@ -16,6 +17,12 @@ urlpatterns = [
          name="api_coach_task_toggle"),
     path("projects/<int:project_id>/decisions", api.CoachDecisionCreateApi.as_view(),
          name="api_coach_decisions"),
+    path("projects/<int:project_id>/messages/<int:message_id>/actions/<int:index>/confirm",
+         actions_api.CoachActionConfirmApi.as_view(), name="api_coach_action_confirm"),
+    path("projects/<int:project_id>/messages/<int:message_id>/actions/<int:index>/dismiss",
+         actions_api.CoachActionDismissApi.as_view(), name="api_coach_action_dismiss"),
+    path("projects/<int:project_id>/messages/<int:message_id>/actions/<int:index>/undo",
+         actions_api.CoachActionUndoApi.as_view(), name="api_coach_action_undo"),
     path("projects/<int:project_id>/messages", chat_api.CoachMessageListCreateApi.as_view(),
          name="api_coach_messages"),
 ]
