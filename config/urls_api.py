@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import TeamMemberListApi
+from affiliates.agencies.api import ClientDetailApi, ClientInvoiceListApi, ClientListCreateApi
 from billing.api import (
     CreditBalanceApi,
     CreditNoteListApi,
@@ -41,6 +42,9 @@ urlpatterns = [
     path("v1/ai/messages", AiMessageCreateApi.as_view(), name="api_ai_messages"),
     path("v1/ai/code", AiCodeCreateApi.as_view(), name="api_ai_code"),
     path("v1/coach/", include("creators.urls_api")),
+    path("v1/clients", ClientListCreateApi.as_view(), name="api_clients"),
+    path("v1/clients/<slug:slug>", ClientDetailApi.as_view(), name="api_client"),
+    path("v1/clients/<slug:slug>/invoices", ClientInvoiceListApi.as_view(), name="api_client_invoices"),
     path("v1/content", ContentListCreateApi.as_view(), name="api_content"),
     path("v1/content/<int:document_id>", ContentDetailApi.as_view(), name="api_content_document"),
     path("v1/plans", PlanListApi.as_view(), name="api_plans"),

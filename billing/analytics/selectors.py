@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from billing.analytics.forecast import TRAILING_MONTHS, Forecast, ForecastMonth, mrr_forecast
@@ -35,6 +35,7 @@ from billing.models import (
     RevenueMoneyDay,
     RevenuePlanDay,
     RevenueSnapshot,
+    SubscriptionRevenueDay,
     TenantChurnRisk,
 )
 
@@ -311,3 +312,24 @@ def churn_risk_levels() -> dict[str, int]:
     """How many customers are at each level."""
     counts = dict(TenantChurnRisk.objects.values("level").annotate(count=Count("id")).values_list("level", "count"))
     return {level: counts.get(level, 0) for level in TenantChurnRisk.Level.values}
+
+
+# --- Per customer (an agency's dashboard of its clients) ----------------------------------------------------
+
+def tenant_mrr_latest(*, tenant_ids: list[int]) -> dict[int, dict[str, Decimal]]:
+    """Each tenant's MRR per currency as of the latest snapshotted day (tenants without a current subscription
+    that day are left out): the figure the revenue dashboard sums, one SQL aggregate."""
+    day = snapshot_latest_day()
+    if day is None or not tenant_ids:
+        return {}
+    mrr: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    rows = (SubscriptionRevenueDay.objects.filter(day=day, tenant_id__in=tenant_ids)
+            .values("tenant_id", "currency").annotate(total=Coalesce(Sum("mrr"), ZERO)))
+    for row in rows:
+        mrr[row["tenant_id"]][row["currency"]] = row["total"]
+    return dict(mrr)
+
+
+def churn_risk_by_tenant(*, tenant_ids: list[int]) -> dict[int, TenantChurnRisk]:
+    """The current churn-risk score of each of these tenants that has one."""
+    return {risk.tenant_id: risk for risk in TenantChurnRisk.objects.filter(tenant_id__in=tenant_ids)}

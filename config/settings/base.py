@@ -102,6 +102,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "tenants.middleware.TenantAccessMiddleware",
+    # Re-checks an agency's grant on every request of its staff in a client's workspace (before the MFA rule).
+    "affiliates.agencies.middleware.AgencySessionMiddleware",
     "accounts.middleware.MfaRequiredMiddleware",
     "accounts.ops_admin.OpsAdminMfaMiddleware",
 ]
