@@ -1,20 +1,31 @@
 """The coach's pages on a tenant's host, for every staff member (each has their own profile and projects): the
 profile setup page, and the workspace (progress, the phase timeline, the task checklist with toggles, the decision
-cards, and the place the chat will take). A toggle posted by htmx is answered with the refreshed board only; without
-JavaScript every form posts and redirects back to the workspace."""
+cards and the chat). A toggle posted by htmx is answered with the refreshed board only; without JavaScript every
+form posts and redirects back to the workspace.
+
+The chat's page routes call the same services as the API (creators.chat), with the session and its CSRF token:
+a message sent with `Accept: text/event-stream` (static/js/coach-chat.js) is answered with the API's event stream,
+and a refusal before the first byte with the API's JSON error and status (429 coach_daily_limit, 503
+ai_unavailable with the stored message in details...); without JavaScript the page waits for the whole answer.
+A chat card's confirm, dismiss or undo is answered with the message's refreshed cards and `HX-Trigger:
+coach-workspace-changed`, on which the board (and the decision cards, out of band) re-read themselves."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Action, staff_action_required
+from config.api.errors import error_answer, error_json_response
 from config.errors import DomainError
-from creators.models import CreatorProfile, Project
+from creators.chat.apply import action_confirm, action_dismiss, action_undo
+from creators.chat.selectors import coach_daily_limit, coach_message_list, coach_messages_sent_today
+from creators.chat.services import MESSAGE_MAX_CHARS, coach_message_send
+from creators.models import CoachMessage, CreatorProfile, Project
 from creators.playbooks import playbook_list
 from creators.selectors import profile_get, project_get, project_open_get, workspace_get
 from creators.services import (
@@ -27,6 +38,7 @@ from creators.services import (
     project_update,
     task_toggle,
 )
+from metering.gateway.client import ai_configured
 
 SECTION = "coach"
 
@@ -81,6 +93,10 @@ class DecisionForm(forms.Form):
     rationale = forms.CharField(required=False, max_length=2000)
 
 
+class ChatMessageForm(forms.Form):
+    content = forms.CharField(max_length=MESSAGE_MAX_CHARS)
+
+
 @staff_action_required(Action.USE_PRODUCT)
 @require_http_methods(["GET"])
 def coach_page(request: HttpRequest) -> HttpResponse:
@@ -93,6 +109,7 @@ def coach_page(request: HttpRequest) -> HttpResponse:
     context.update(_board_context(project))
     context["change_form"] = ProjectChangeForm(initial={"target_launch_date": project.target_launch_date})
     context["next_statuses"] = sorted(STATUS_TRANSITIONS[project.status])
+    context.update(_chat_context(request, project))
     return render(request, "creators/coach.html", context)
 
 
@@ -190,11 +207,114 @@ def decision_submit(request: HttpRequest, project_id: int) -> HttpResponse:
     return redirect("section_coach")
 
 
+@staff_action_required(Action.USE_PRODUCT)
+@require_http_methods(["GET"])
+def board_fragment(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The board and the decision cards (out of band), re-read by htmx after the chat changed the project."""
+    project = _project_or_404(request, project_id)
+    return render(request, "creators/_board_refresh.html", _board_context(project))
+
+
+@staff_action_required(Action.USE_PRODUCT)
+@require_POST
+def chat_message_submit(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _project_or_404(request, project_id)
+    streamed = "text/event-stream" in request.headers.get("Accept", "")
+    form = ChatMessageForm(request.POST)
+    if not form.is_valid():
+        message = f"Write a message of at most {MESSAGE_MAX_CHARS} characters."
+        if streamed:
+            return error_json_response(400, code="invalid_request", message=message, details={"field": "content"})
+        messages.error(request, message)
+        return redirect("section_coach")
+    try:
+        stream = coach_message_send(tenant=request.tenant, project=project, user=request.user,
+                                    text=form.cleaned_data["content"], created_by=request.user.email)
+    except DomainError as error:
+        if streamed:
+            return _error_response(error)
+        messages.error(request, error.message)
+        return redirect("section_coach")
+    if not streamed:
+        for _ in stream:  # the whole answer, stored as it comes; the page then shows it
+            pass
+        return redirect("section_coach")
+    response = StreamingHttpResponse(stream, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+@staff_action_required(Action.USE_PRODUCT)
+@require_http_methods(["GET"])
+def message_actions_fragment(request: HttpRequest, project_id: int, message_id: int) -> HttpResponse:
+    """One message's action cards, which the chat's script loads once an exchange's actions are applied."""
+    project = _project_or_404(request, project_id)
+    return render(request, "creators/_chat_actions.html", {"message": _message_or_404(project, message_id)})
+
+
+@staff_action_required(Action.USE_PRODUCT)
+@require_POST
+def message_action_submit(request: HttpRequest, project_id: int, message_id: int, index: int,
+                          verb: str) -> HttpResponse:
+    """Confirm, dismiss or undo one detected action of a message (creators.chat.apply decides what each does)."""
+    project = _project_or_404(request, project_id)
+    where = {"project": project, "message_id": message_id, "index": index}
+    try:
+        if verb == "confirm":
+            action_confirm(**where, user=request.user, now=timezone.now())
+        elif verb == "dismiss":
+            action_dismiss(**where)
+        elif verb == "undo":
+            action_undo(**where, now=timezone.now())
+        else:
+            raise Http404
+    except DomainError as error:
+        if error.status == 404:
+            raise Http404 from error
+        if not request.headers.get("HX-Request"):
+            messages.error(request, error.message)
+            return redirect("section_coach")
+        # The cards as they now are (e.g. undone in another tab), saying why this one did not change; answered
+        # 200 because htmx swaps only successful answers.
+        response = render(request, "creators/_chat_actions.html",
+                          {"message": _message_or_404(project, message_id), "action_error": error.message})
+    else:
+        if not request.headers.get("HX-Request"):
+            return redirect("section_coach")
+        response = render(request, "creators/_chat_actions.html", {"message": _message_or_404(project, message_id)})
+    response["HX-Trigger"] = "coach-workspace-changed"
+    return response
+
+
 def _project_or_404(request: HttpRequest, project_id: int) -> Project:
     project = project_get(user=request.user, project_id=project_id)
     if project is None:
         raise Http404
     return project
+
+
+def _message_or_404(project: Project, message_id: int) -> CoachMessage:
+    message = coach_message_list(project=project).filter(pk=message_id).first()
+    if message is None:
+        raise Http404
+    return message
+
+
+def _error_response(error: DomainError) -> JsonResponse:
+    """The API's JSON error for a refusal (config.api.errors decides the shape, status and headers)."""
+    status, body, headers = error_answer(error)
+    response = JsonResponse(body, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _chat_context(request: HttpRequest, project: Project) -> dict:
+    limit = coach_daily_limit(tenant=request.tenant)
+    sent = coach_messages_sent_today(user=request.user, now=timezone.now())
+    return {"ai_available": ai_configured(), "chat_max_chars": MESSAGE_MAX_CHARS,
+            "messages_left": max(0, limit - sent), "messages_per_day": limit}
 
 
 def _board_context(project: Project) -> dict:
@@ -203,6 +323,10 @@ def _board_context(project: Project) -> dict:
     recommendations = project.plan.get("recommendations", {})
     return {
         "project": project, "workspace": workspace, "progress": workspace.progress,
+        # What is left of each phase, from the playbook's estimates.
+        "phase_estimates": [(state, _duration_label(sum(task.estimated_minutes for task, done in state.tasks
+                                                        if not done)))
+                            for state in workspace.phases],
         "decision_cards": [{"decision": decision, "current": current.get(decision.category),
                             "recommendation": recommendations.get(decision.category)}
                            for decision in workspace.playbook.decisions],
@@ -210,6 +334,13 @@ def _board_context(project: Project) -> dict:
         "open_category": next((decision.category for decision in workspace.playbook.decisions
                                if decision.category not in current), None),
     }
+
+
+def _duration_label(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} min" if rest else ""
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
 def _profile_render(request: HttpRequest, form: ProfileForm, *, profile: CreatorProfile | None,
