@@ -4,7 +4,6 @@ lists them) and page through a project's messages."""
 from __future__ import annotations
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 
@@ -19,6 +18,12 @@ from creators.models import CoachMessage, Project
 from creators.selectors import project_get
 
 SEND_ERRORS = (*COACH_ERRORS, 400, 402, 404, 409, 429, 502, 503, 504)
+# One server-sent event as a reader of the stream sees it (the schema of each item of the text/event-stream).
+SSE_EVENT = {"type": "object", "required": ["event", "data"],
+             "properties": {"event": {"type": "string", "description": "coach.user_message, an Anthropic event, "
+                                                                     "tollgate.usage, coach.actions, coach.message "
+                                                                     "or error."},
+                            "data": {"type": "string", "description": "The event's JSON."}}}
 
 
 def _project_or_404(request, project_id: int) -> Project:
@@ -87,8 +92,8 @@ class CoachMessageListCreateApi(CoachApi):
             "project_not_found (404), project_closed (409), ai_unavailable (503 without an Anthropic key: the "
             "message is still stored and its decisions and tasks recorded, details.user_message). Not idempotent."),
         parameters=[PROJECT_ID], request=InputSerializer,
-        responses={(200, "text/event-stream"): OpenApiResponse(OpenApiTypes.STR, description="Server-sent events "
-                                                               "(above)."),
+        responses={(200, "text/event-stream"): OpenApiResponse(SSE_EVENT, description="Server-sent events "
+                                                               "(above), each an event name and its JSON data."),
                    **error_responses(*SEND_ERRORS)},
     )
     def post(self, request, project_id: int):

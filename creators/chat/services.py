@@ -6,14 +6,16 @@ One message (coach_message_send), in order:
    UTC midnight, counted under a lock on the user's row so two sends at once cannot both take the last one;
    refused with CoachDailyLimitReached (429 coach_daily_limit, Retry-After until midnight) before anything is
    stored or reserved;
-2. the user's message is stored, and the deterministic pattern detector (creators.chat.detector) reads it;
+2. the user's message is stored with what the deterministic pattern detector (creators.chat.detector) found in
+   it (as detected);
 3. without an Anthropic key the pattern detector's actions are applied at once and CoachAiUnavailable (503
    ai_unavailable) says the AI partner needs the operator to set a key, its details carrying the stored message
    and its actions: decisions and tasks still work offline;
 4. the prompt (creators.chat.prompt) and the tools (creators.chat.tools) go to the gateway under the wallet
    feature `coach`: the gateway reserves, and its refusals (402 insufficient_balance, 429, 503) raise before any
    byte is sent, after the pattern detector's actions were applied (details.user_message again);
-5. the coach's message is stored as `streaming`, and a CoachStream sends the events below. When the stream ends
+5. a CoachStream sends the events below; the coach's message is stored as `streaming` once the answer's first
+   event is sent (not before: the time to the first byte is the creator's wait). When the stream ends
    or the client leaves (the server closes the response), the gateway settles once, the coach's message is
    completed with the settlement's model, tokens and cost (`complete`; `interrupted` when the client left or
    the answer broke off after some text; `failed` when it broke off before any), one `coach_messages` usage
@@ -37,6 +39,7 @@ The stream's server-sent events, in order (each `event: NAME` then `data: JSON`)
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -50,6 +53,8 @@ from django_tenants.utils import schema_context
 
 from config.errors import DomainError
 from creators.chat.actions import DetectedAction
+from creators.chat.apply import actions_apply
+from creators.chat.detector import ProjectState, actions_detect
 from creators.chat.prompt import coach_prompt_build
 from creators.chat.selectors import (
     coach_context_get,
@@ -126,8 +131,10 @@ def coach_message_send(*, tenant: Tenant, project: Project, user, text: str, cre
         raise ProjectClosed(f"This project is {project.status}: the coach no longer answers on it.",
                             details={"status": project.status})
     playbook = playbook_get(project.playbook_key)
-    user_message = coach_user_message_store(tenant=tenant, project=project, user=user, text=text, now=now)
-    pattern = pattern_actions_detect(text=user_message.content, playbook=playbook, user_message=user_message)
+    # Pure and fast (bench/coach.py): run before the message is stored, so it is stored with what was found.
+    pattern = actions_detect(text=text, playbook=playbook, project_state=ProjectState(today=now.date()))
+    user_message = coach_user_message_store(tenant=tenant, project=project, user=user, text=text, now=now,
+                                            detected_actions=pattern)
     if not ai_configured():
         exchange_actions_apply(project=project, user_message=user_message, actions=pattern, user=user, now=now)
         raise CoachAiUnavailable("Your message is saved and the decisions and tasks it states are recorded, but the "
@@ -141,18 +148,17 @@ def coach_message_send(*, tenant: Tenant, project: Project, user, text: str, cre
         exchange_actions_apply(project=project, user_message=user_message, actions=pattern, user=user, now=now)
         error.details = {**error.details, "user_message": user_message_data(user_message)}
         raise
-    answer = CoachMessage.objects.create(project=project, user_id=project.user_id,
-                                         role=CoachMessage.Role.ASSISTANT, content="",
-                                         status=CoachMessage.Status.STREAMING, model=request.price.model,
-                                         request_id=request.request_id, created_at=timezone.now())
     return CoachStream(stream=stream, tenant=tenant, project=project, user=user, user_message=user_message,
-                       answer=answer, pattern=pattern, playbook=playbook)
+                       model=request.price.model, request_id=request.request_id, pattern=pattern,
+                       playbook=playbook)
 
 
 @transaction.atomic
-def coach_user_message_store(*, tenant: Tenant, project: Project, user, text: str, now: datetime) -> CoachMessage:
-    """The user's message, if the day's limit allows it (CoachDailyLimitReached, 429, otherwise). The user's row
-    is locked while counting, so concurrent sends of one person are counted one after the other."""
+def coach_user_message_store(*, tenant: Tenant, project: Project, user, text: str, now: datetime,
+                             detected_actions: list[DetectedAction] = ()) -> CoachMessage:
+    """The user's message with the pattern detector's actions (as detected), if the day's limit allows it
+    (CoachDailyLimitReached, 429, otherwise). The user's row is locked while counting, so concurrent sends of one
+    person are counted one after the other."""
     get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
     limit = coach_daily_limit(tenant=tenant)
     if coach_messages_sent_today(user=user, now=now) >= limit:
@@ -162,7 +168,8 @@ def coach_user_message_store(*, tenant: Tenant, project: Project, user, text: st
             "midnight UTC.", retry_after_s=max(1, int((resets_at - now).total_seconds())),
             details={"limit": limit, "resets_at": resets_at.isoformat().replace("+00:00", "Z")})
     return CoachMessage.objects.create(project=project, user=user, role=CoachMessage.Role.USER, content=text,
-                                       status=CoachMessage.Status.COMPLETE, created_at=now)
+                                       status=CoachMessage.Status.COMPLETE, created_at=now,
+                                       detected_actions=[action.as_dict() for action in detected_actions])
 
 
 def coach_ai_request(*, tenant: Tenant, project: Project, user_message: CoachMessage, playbook: Playbook,
@@ -175,24 +182,10 @@ def coach_ai_request(*, tenant: Tenant, project: Project, user_message: CoachMes
                      created_by=created_by, feature=WalletFeature.COACH, tools=tuple(coach_tools(playbook)))
 
 
-def pattern_actions_detect(*, text: str, playbook: Playbook, user_message: CoachMessage) -> list[DetectedAction]:
-    """The pattern detector's actions, kept on the message as detected until the exchange applies them."""
-    from creators.chat.detector import ProjectState, actions_detect
-
-    actions = actions_detect(text=text, playbook=playbook,
-                             project_state=ProjectState(today=user_message.created_at.date()))
-    if actions:
-        user_message.detected_actions = [action.as_dict() for action in actions]
-        user_message.save(update_fields=["detected_actions"])
-    return actions
-
-
 def exchange_actions_apply(*, project: Project, user_message: CoachMessage, actions: list[DetectedAction], user,
                            now: datetime) -> list[DetectedAction]:
     """Apply the exchange's actions (creators.chat.apply records them on the user's message). A failure there is
     logged and leaves them as detected: the conversation goes on."""
-    from creators.chat.apply import actions_apply
-
     if not actions:
         return []
     try:
@@ -223,13 +216,15 @@ class CoachStream:
     client goes away, settles the gateway's request and keeps the answer as interrupted, once."""
 
     def __init__(self, *, stream: AiStream, tenant: Tenant, project: Project, user, user_message: CoachMessage,
-                 answer: CoachMessage, pattern: list[DetectedAction], playbook: Playbook):
+                 model: str, request_id: uuid.UUID, pattern: list[DetectedAction], playbook: Playbook):
         self.stream = stream
         self.tenant = tenant
         self.project = project
         self.user = user
         self.user_message = user_message
-        self.answer = answer
+        self.model = model
+        self.request_id = request_id
+        self.answer: CoachMessage | None = None  # stored once the answer has started (_answer_start)
         self.pattern = pattern
         self.actions: list[DetectedAction] = []
         self.tools = ToolCallCollector(playbook=playbook,
@@ -259,6 +254,8 @@ class CoachStream:
         for frame in self.stream:
             self._observe(frame)
             yield frame
+            if self.answer is None:
+                self._answer_start()  # after the first byte of the answer, not before it
         self._finish()
         yield sse_frame("coach.actions", {"type": "coach.actions", "message_id": self.user_message.pk,
                                           "detected_actions": [action.as_dict() for action in self.actions]})
@@ -276,6 +273,13 @@ class CoachStream:
         if delta.get("type") == "text_delta" and isinstance(delta.get("text"), str):
             self._parts.append(delta["text"])
 
+    def _answer_start(self) -> None:
+        with schema_context(self.tenant.schema_name):  # after the view returned: say where
+            self.answer = CoachMessage.objects.create(
+                project=self.project, user_id=self.project.user_id, role=CoachMessage.Role.ASSISTANT, content="",
+                status=CoachMessage.Status.STREAMING, model=self.model, request_id=self.request_id,
+                created_at=timezone.now())
+
     def _finish(self) -> None:
         if self._finished:
             return
@@ -288,7 +292,9 @@ class CoachStream:
             status = CoachMessage.Status.FAILED
         else:
             status = CoachMessage.Status.INTERRUPTED
-        with schema_context(self.tenant.schema_name):  # after the view returned: say where
+        with schema_context(self.tenant.schema_name):
+            if self.answer is None:  # the client left (or the upstream broke) before the answer started
+                self._answer_start()
             answer = self.answer
             answer.content, answer.status, answer.error = self.text, status, self._error[:ERROR_MAX]
             answer.input_tokens = settlement.usage.total_input_tokens

@@ -16,7 +16,9 @@ declares and the fuzzer sends, or leaves out to get the 400), and most invoice n
 for alpha's real ones so the JSON and PDF of real invoices are checked too.
 
 The content endpoints too: alpha's library holds one draft, which two generated document ids in three are
-swapped for, so reading and editing a real document is checked; the drafts the run writes are deleted.
+swapped for, so reading and editing a real document is checked; the drafts the run writes are deleted. So are the
+coach's project routes (the chat's streamed messages included): two generated project ids in three are the owner's
+active project.
 
 Bounded on purpose: a few dozen examples per operation and no per-example deadline keep the file under two
 minutes. Keys the fuzzer creates (POST /api/v1/api-keys), Idempotency-Key records, the usage and wallet rows and
@@ -61,8 +63,7 @@ from billing.models import (
 from billing.subscriptions.services import subscription_start
 from config.lookup_cache import lookup_forget
 from config.money import Money
-from creators.models import CreatorProfile, Project
-from creators.models import ContentDocument
+from creators.models import ContentDocument, CreatorProfile, Project
 from metering.gateway import client as ai_client
 from metering.models import TokenPurchase
 from metering.wallets.services import wallet_credit
@@ -70,8 +71,9 @@ from tenants.models import ApiKey, IdempotencyRecord, Tenant
 from tenants.selectors import api_key_lookup_key
 from tenants.services import api_key_create
 from tests.support.content import content_document_make
+from tests.support.creators import project_for
 from tests.support.live_server import LiveServer, committed_live_server  # noqa: F401 - the fixture
-from tests.support.tenants import tenant_metering_purge
+from tests.support.tenants import owner_of, tenant_metering_purge
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "anthropic"
 STREAM = (FIXTURES / "basic_response.sse").read_bytes().rstrip(b"\n") + b"\n\n"
@@ -93,6 +95,7 @@ class FuzzTarget:
     api_key: ApiKey
     invoice_numbers: tuple[str, ...]
     document_id: int
+    project_id: int
 
 
 def fake_anthropic(request: httpx2.Request) -> httpx2.Response:
@@ -187,6 +190,8 @@ def fuzz_target(committed_live_server: LiveServer, ai_upstream, numbering_restor
                              created_by=tenant.owner_email)
     with schema_context(tenant.schema_name):
         documents_before = set(ContentDocument.objects.values_list("pk", flat=True))
+        # The owner's active project, so the coach's project routes (the chat included) act on a real one.
+        project_id = project_for(owner_of(tenant)).pk
     try:
         yield FuzzTarget(
             base_url=committed_live_server.base_url,
@@ -194,6 +199,7 @@ def fuzz_target(committed_live_server: LiveServer, ai_upstream, numbering_restor
             api_key=created.api_key,
             invoice_numbers=billing_seed(tenant),
             document_id=content_document_make(tenant, title="Fuzzed draft", output="# Fuzzed\n\nSome text.").pk,
+            project_id=project_id,
         )
     finally:
         ApiKey.objects.filter(tenant=tenant).exclude(pk__in=keys_before).delete()
@@ -238,6 +244,9 @@ def test_every_api_operation_answers_as_documented(case, fuzz_target: FuzzTarget
     document_id = (case.path_parameters or {}).get("document_id")
     if isinstance(document_id, int) and document_id % 3:
         case.path_parameters["document_id"] = fuzz_target.document_id  # two cases in three read a real draft
+    project_id = (case.path_parameters or {}).get("project_id")
+    if isinstance(project_id, int) and project_id % 3:
+        case.path_parameters["project_id"] = fuzz_target.project_id  # two in three act on the owner's project
     try:
         case.call_and_validate(base_url=fuzz_target.base_url, headers=fuzz_target.headers, checks=CHECKS,
                                timeout=10)
