@@ -15,8 +15,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from affiliates.access import affiliate_required
 from affiliates.models import Commission
-from affiliates.portal.access import affiliate_required
 from affiliates.portal.selectors import (
     affiliate_link,
     affiliate_ref_link,

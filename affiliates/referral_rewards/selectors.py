@@ -9,16 +9,11 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 
-from affiliates.models import Affiliate, AffiliateProgram, Referral, TenantReferralReward
+from affiliates.models import Affiliate, Referral, TenantReferralReward
 from tenants.models import Tenant
 from tenants.urls_for import public_url
 
 Reward = TenantReferralReward
-
-
-def program_rules() -> AffiliateProgram:
-    """The program's one row (seeded by migration 0002), with the referred coupon."""
-    return AffiliateProgram.objects.select_related("referred_coupon").get(code="default")
 
 
 def referral_link(*, code: str) -> str:

@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 
 from affiliates.models import Affiliate, AffiliateProgram, Referral, TenantReferralReward
-from affiliates.referral_rewards.selectors import program_rules
+from affiliates.program import program_get
 from billing.errors import CouponInvalid
 from billing.invoicing.credit import account_credit_add, account_credit_balance, account_credit_entries
 from billing.models import AccountCreditEntry, CouponRedemption, Invoice, Subscription
@@ -78,7 +78,7 @@ def referred_coupon_apply(*, subscription: Subscription, now: datetime) -> Coupo
                                         affiliate__kind=Affiliate.Kind.TENANT).first())
     if referral is None:
         return None
-    coupon = program_rules().referred_coupon
+    coupon = program_get().referred_coupon
     if coupon is None or coupon_redeemed(tenant=subscription.tenant, coupon_id=coupon.pk):
         return None
     try:
@@ -112,7 +112,7 @@ def referral_reward_grant(*, invoice: Invoice, now: datetime) -> TenantReferralR
                         affiliate__kind=Affiliate.Kind.TENANT).first())
     if referral is None:
         return None
-    program = program_rules()
+    program = program_get()
     if invoice.amount_paid < program.referral_min_first_payment:
         return None
     referrer_account = (Affiliate.objects.select_for_update(of=("self",)).select_related("tenant")

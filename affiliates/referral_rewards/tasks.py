@@ -1,4 +1,4 @@
-"""The daily job that takes back unused credit from expired referral rewards (scheduled by migration 0004, daily at 03:30 UTC)."""
+"""The daily job that takes back unused credit from expired referral rewards (migration 0004: daily, 03:30 UTC)."""
 
 from celery import shared_task
 from django.utils import timezone

@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET
 
 from accounts.permissions import Action, staff_action_required
 from affiliates.models import AffiliateProgram
-from affiliates.referral_rewards.selectors import program_rules, tenant_referral_summary
+from affiliates.program import program_get
+from affiliates.referral_rewards.selectors import tenant_referral_summary
 from affiliates.referral_rewards.services import tenant_referrer_ensure
 
 
@@ -21,7 +22,7 @@ def referrals_page(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     # The link exists from the first visit: a GET that writes once, like a lazily opened account.
     account = tenant_referrer_ensure(tenant=request.tenant, now=now)
-    program = program_rules()
+    program = program_get()
     return render(request, "affiliates/referrals.html", {
         "active_section": "referrals",
         "summary": tenant_referral_summary(tenant=request.tenant, account=account, now=now),

@@ -32,7 +32,7 @@ def affiliate(frozen_now):
 def test_an_anonymous_visitor_is_sent_to_sign_in(public_client):
     response = public_client.get(PORTAL)
 
-    assert response.status_code == 302 and "next=/affiliates/portal/" in response["Location"]
+    assert response.status_code == 302 and "next=%2Faffiliates%2Fportal%2F" in response["Location"]
 
 
 def test_a_signed_in_user_without_an_affiliate_account_is_refused(db):
