@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -21,6 +22,9 @@ from billing.models import Invoice, Price
 from billing.selectors import entitlements_for
 from billing.subscriptions.services import subscription_start
 from config import redis_guard, urls_api
+from creators.chat.actions import DetectedAction
+from creators.chat.apply import actions_apply
+from creators.models import CoachMessage, Project
 from creators.services import project_update
 from metering.limits import tracking
 from tenants.models import ApiKey, Tenant
@@ -66,7 +70,14 @@ POST_BODIES = {
     "/api/v1/coach/projects/<int:project_id>/tasks/<slug:task_id>/toggle": {},
     "/api/v1/coach/projects/<int:project_id>/decisions": {"category": "platform", "option": "discord"},
     "/api/v1/coach/projects/<int:project_id>/messages": {"content": "Is the coach there during the outage?"},
+    # On the paused project's message (coach_actions): action 0 is confirmed, 1 dismissed, 2 (applied) undone.
+    "/api/v1/coach/projects/<int:project_id>/messages/<int:message_id>/actions/<int:index>/confirm": {},
+    "/api/v1/coach/projects/<int:project_id>/messages/<int:message_id>/actions/<int:index>/dismiss": {},
+    "/api/v1/coach/projects/<int:project_id>/messages/<int:message_id>/actions/<int:index>/undo": {},
 }
+
+
+ACTION_INDEX = {"confirm": 0, "dismiss": 1, "undo": 2}
 
 
 def free_port() -> int:
@@ -178,10 +189,12 @@ def coach_ready(funded) -> int:
 
 
 def call(client, method: str, route: str, *, revocable: ApiKey, invoice_number: str = "", document_id: int = 0,
-         project_id: int = 0):
+         project_id: int = 0, message_id: int = 0):
     path = route.replace("<int:api_key_id>", str(revocable.pk)) if revocable else route
     path = path.replace("<str:number>", invoice_number).replace("<int:document_id>", str(document_id))
     path = path.replace("<int:project_id>", str(project_id)).replace("<slug:task_id>", "audience-survey")
+    path = path.replace("<int:message_id>", str(message_id)).replace(
+        "<int:index>", str(ACTION_INDEX.get(route.rsplit("/", 1)[-1], 0)))
     if method == "GET":
         return client.get(path + GET_QUERIES.get(route, ""))
     assert route in POST_BODIES, f"give {method} {route} a valid body in POST_BODIES"
@@ -189,8 +202,23 @@ def call(client, method: str, route: str, *, revocable: ApiKey, invoice_number: 
                           HTTP_IDEMPOTENCY_KEY=f"outage-{method}-{route}")
 
 
+@pytest.fixture
+def coach_actions(funded, coach_ready) -> int:
+    """A message on the paused project with two actions to confirm and one applied (ACTION_INDEX); its id."""
+    with schema_context(funded.schema_name):
+        project = Project.objects.get(pk=coach_ready)
+        message = CoachMessage.objects.create(project=project, user=project.user, role=CoachMessage.Role.USER,
+                                              content="During the outage.", created_at=timezone.now())
+        actions_apply(project=project, message=message, user=project.user, now=timezone.now(), actions=[
+            DetectedAction(kind="decision", source="pattern", confidence=Decimal("0.5"), category="platform",
+                           value="Circle", data={"option": "circle"}),
+            DetectedAction(kind="task", source="pattern", confidence=Decimal("0.5"), task_id="define-promise"),
+            DetectedAction(kind="task", source="pattern", confidence=Decimal("0.9"), task_id="create-space")])
+        return message.pk
+
+
 def test_every_api_endpoint_survives_redis_refusing_connections(funded, keys, upstream, limits_on, coach_ready,
-                                                                 settings):
+                                                                 coach_actions, settings):
     settings.REDIS_CIRCUIT_OPEN_S = 0  # no circuit: every endpoint meets the refusal itself
     assert entitlements_for(tenant=funded).concurrent_ai_requests  # so the AI gateway needs its Redis slot
     client = api_client(funded, keys["secret"])
@@ -204,7 +232,7 @@ def test_every_api_endpoint_survives_redis_refusing_connections(funded, keys, up
     with cache_at(f"redis://127.0.0.1:{free_port()}/0"):
         answers = {(method, route): call(client, method, route, revocable=keys["revocable"],
                                          invoice_number=invoice_number, document_id=document_id,
-                                         project_id=coach_ready)
+                                         project_id=coach_ready, message_id=coach_actions)
                    for method, route in routes}
 
     for (method, route), response in answers.items():
