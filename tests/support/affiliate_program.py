@@ -22,7 +22,7 @@ AFFILIATE_PASSWORD = "pw-affiliate-program-1"
 def affiliate_make(code: str, *, with_account: bool = False, at: datetime | None = None, **fields) -> Affiliate:
     """An active affiliate of kind affiliate (with its public-schema user when `with_account`)."""
     email = fields.pop("email", f"{code}@partners.test")
-    user = None
+    user = fields.pop("user", None)
     if with_account:
         with schema_context(get_public_schema_name()):
             user = User.objects.create_user(email=email, password=AFFILIATE_PASSWORD)
