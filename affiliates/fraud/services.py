@@ -136,7 +136,7 @@ def fraud_flag_confirm(*, flag: FraudFlag, actor: str, now: datetime) -> FraudFl
 
 
 def _flag_review(*, flag: FraudFlag, status: str, actor: str, now: datetime) -> FraudFlag:
-    flag = FraudFlag.objects.select_for_update().select_related("commission").get(pk=flag.pk)
+    flag = FraudFlag.objects.select_for_update(of=("self",)).select_related("commission").get(pk=flag.pk)
     if flag.status != FraudFlag.Status.OPEN:
         raise FraudFlagReviewed(f"This flag is already {flag.get_status_display().lower()}.",
                                 details={"status": flag.status})

@@ -21,10 +21,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 
 from affiliates.fraud.services import fraud_min_paying_customers_check
-from affiliates.models import Affiliate, Commission, Payout
+from affiliates.models import Affiliate, Commission, FraudFlag, Payout
 from affiliates.program import program_get
 from billing.payments.stripe_api import transfer_create
 from config.errors import DomainError
@@ -66,7 +66,11 @@ def payouts_create(*, period_end: date, now: datetime) -> PayoutRun:
     cutoff = datetime.combine(period_end + timedelta(days=1), time.min, tzinfo=UTC)
     due = (Commission.objects.filter(status=Commission.Status.APPROVED, payout__isnull=True, approved_at__lt=cutoff)
            .values_list("affiliate_id", flat=True).distinct())
-    affiliates = Affiliate.objects.filter(pk__in=due, status=Affiliate.Status.ACTIVE).order_by("pk")
+    # Those waiting for enough paying customers too: their commissions are held until the rule lets them go.
+    waiting = FraudFlag.objects.filter(rule=FraudFlag.Rule.MIN_PAYING_CUSTOMERS, status=FraudFlag.Status.OPEN,
+                                       referral__isnull=True, commission__isnull=True).values("affiliate_id")
+    affiliates = (Affiliate.objects.filter(Q(pk__in=due) | Q(pk__in=waiting), status=Affiliate.Status.ACTIVE)
+                  .order_by("pk"))
     created, below = [], 0
     for affiliate in affiliates:
         if fraud_min_paying_customers_check(affiliate=affiliate, program=program, now=now) is not None:
