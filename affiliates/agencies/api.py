@@ -22,7 +22,7 @@ from config.api.idempotency import idempotent_response
 from config.api.pagination import ApiCursorPagination
 from config.api.schema import IDEMPOTENCY_KEY_HEADER, error_responses, scopes_note
 from config.api.serializers import StrictCharField, StrictInputSerializer
-from config.money import Money, money_to_api
+from config.money import Money, money_round, money_to_api
 from tenants.models import Tenant
 from tenants.selectors import tenant_primary_domain
 
@@ -31,14 +31,14 @@ SCOPE = "agency"
 
 @extend_schema_serializer(component_name="AgencyMoney")
 class _MoneySerializer(serializers.Serializer):
-    amount = serializers.CharField(help_text='A decimal string, e.g. "12.34".')
+    amount = serializers.CharField(help_text='A decimal string in minor units, e.g. "12.34".')
     currency = serializers.CharField()
 
 
 @extend_schema_field(_MoneySerializer)
 class _MoneyField(serializers.Field):
     def to_representation(self, value: Money) -> dict[str, str]:
-        return money_to_api(value)
+        return money_to_api(money_round(value))
 
 
 @extend_schema_serializer(component_name="ClientPlan")

@@ -6,7 +6,7 @@ from tenants.models import Tenant
 from tenants.services import api_key_create
 from tests.support.tenants import host_of
 
-ALL_SCOPES = ["read", "write", "usage:write", "ai", "billing", "coach"]
+ALL_SCOPES = ["read", "write", "usage:write", "ai", "billing", "coach", "agency"]
 
 
 def api_key_for(tenant: Tenant, *, scopes: list[str] | None = None, name: str = "test key") -> str:
