@@ -348,7 +348,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Choice sets whose field names ("status", "kind") other components use for other choices.
     "ENUM_NAME_OVERRIDES": {"CoachProjectStatusEnum": "creators.models.coach.Project.Status",
-                            "CoachPhaseKindEnum": "creators.playbooks.PHASE_KINDS"},
+                            "CoachPhaseKindEnum": "creators.playbooks.PHASE_KINDS",
+                            "TenantStatusEnum": "tenants.models.Tenant.Status"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.request_bodies_closed",
