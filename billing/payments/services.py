@@ -13,12 +13,13 @@ hosted Checkout page for the invoice (payment_action_required)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from djstripe.models import Customer as StripeCustomerRecord
 from djstripe.models import PaymentMethod as StripePaymentMethodRecord
@@ -232,7 +233,9 @@ def payment_action_url_ensure(*, payment: Payment) -> Payment:
     return payment
 
 
-@transaction.atomic
+# No savepoint of its own: a webhook calls it inside dj-stripe's transaction, which any error here rolls back whole
+# (and no caller catches its errors inside a transaction it goes on using).
+@transaction.atomic(savepoint=False)
 def payment_intent_apply(*, intent: StripePaymentIntent, now: datetime, event_id: str = "") -> Payment | None:
     """Bring our records to where Stripe's PaymentIntent stands (Stripe's own view: the answer to our request or
     the object dj-stripe re-fetched for a webhook, never a webhook's unverified body), and return its Payment.
@@ -313,9 +316,13 @@ def _payment_for_intent(intent: StripePaymentIntent, *, invoice: Invoice, now: d
     if attempt is None or attempt < 1 or Payment.objects.filter(invoice=invoice, attempt=attempt).exists():
         last = Payment.objects.filter(invoice=invoice).aggregate(last=Max("attempt"))["last"] or 0
         attempt = last + 1
+    # Recorded as succeeded at once when it has (what _payment_succeeded would save next).
+    succeeded = _intent_state(intent) == Status.SUCCEEDED
     return Payment.objects.create(
         tenant_id=invoice.tenant_id, invoice=invoice, attempt=attempt, source=source, payment_intent_id=intent.id,
-        amount=intent.amount.amount, currency=intent.amount.currency, status=Status.PROCESSING, created_at=now)
+        amount=intent.amount.amount, currency=intent.amount.currency,
+        status=Status.SUCCEEDED if succeeded else Status.PROCESSING, created_at=now,
+        settled_at=now if succeeded else None)
 
 
 def _payment_succeeded(payment: Payment, *, invoice: Invoice, intent: StripePaymentIntent, event_id: str,
@@ -378,19 +385,28 @@ def _attempt_failed_before_stripe(*, invoice: Invoice, attempt: int, amount: Mon
 
 # --- Helpers -----------------------------------------------------------------------------------------------------
 
+# One statement, where a create caught on IntegrityError would be three (a savepoint around the insert, and its
+# release): it runs on every settling webhook delivery.
+SETTLEMENT_INSERT_SQL = """
+INSERT INTO billing_stripesettlement (kind, stripe_id, tenant_id, invoice_id, payment_id, amount, currency, event_id,
+                                      detail, created_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)
+ON CONFLICT (kind, stripe_id) DO NOTHING
+RETURNING id
+"""
+
+
 def settlement_record(*, kind: str, stripe_id: str, now: datetime, tenant_id: int | None = None,
                        invoice_id: int | None = None, payment: Payment | None = None, amount: Money | None = None,
                        event_id: str = "", detail: dict[str, Any] | None = None) -> bool:
-    """Record that `stripe_id` settled `kind`; False (nothing written) when it already had."""
-    try:
-        with transaction.atomic():
-            StripeSettlement.objects.create(
-                kind=kind, stripe_id=stripe_id, tenant_id=tenant_id, invoice_id=invoice_id, payment=payment,
-                amount=amount.amount if amount else None, currency=amount.currency if amount else "",
-                event_id=event_id or "", detail=detail or {}, created_at=now)
-    except IntegrityError:
-        return False
-    return True
+    """Record that `stripe_id` settled `kind`; False (nothing written) when it already had. Two at once: the
+    second waits for the first's transaction and writes nothing (the unique constraint stripe_settlement_once)."""
+    with connection.cursor() as cursor:
+        cursor.execute(SETTLEMENT_INSERT_SQL, [
+            kind, stripe_id, tenant_id, invoice_id, payment.pk if payment else None,
+            amount.amount if amount else None, amount.currency if amount else "", event_id or "",
+            json.dumps(detail or {}), now])
+        return cursor.fetchone() is not None
 
 
 def _default_payment_method_set(*, customer_id: str, payment_method_id: str, idempotency_key: str) -> None:
