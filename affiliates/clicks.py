@@ -21,6 +21,7 @@ overwritten; and `tg_device`, a random device id (stored only hashed, for the se
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -36,7 +37,6 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, resolve
 from django.utils import timezone
-from django.utils.crypto import get_random_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from redis.exceptions import LockError
 
@@ -154,7 +154,7 @@ def click_track(request: HttpRequest, response: HttpResponse, *, code: str, land
     now = timezone.now()
     device_token = request.COOKIES.get(DEVICE_COOKIE_NAME, "")
     if not _device_token_valid(device_token):
-        device_token = get_random_string(32)
+        device_token = secrets.token_hex(16)
         response.set_cookie(DEVICE_COOKIE_NAME, device_token, max_age=DEVICE_COOKIE_MAX_AGE_S, httponly=True,
                             samesite="Lax", secure=settings.SESSION_COOKIE_SECURE)
     ip = client_ip(request)
