@@ -34,7 +34,7 @@ from affiliates.commissions.terms import calendar_months_between, commission_amo
 from affiliates.fraud.services import (
     fraud_manual_approval_flag,
     fraud_manual_approval_reason,
-    fraud_referral_check,
+    fraud_referrals_check,
     fraud_refund_rate_check,
 )
 from affiliates.models import Affiliate, AffiliateProgram, AgencyProfile, Commission, FraudFlag, Referral
@@ -122,15 +122,18 @@ def commissions_earn(*, invoices: Iterable[Invoice], now: datetime) -> EarnResul
             amount=commission_amount(base=base, rate=rate, currency=invoice.currency), currency=invoice.currency,
             status=Status.PENDING, payable_at=(invoice.paid_at or now) + timedelta(days=program.holding_days),
             created_at=now))
-    for referral in {c.referral_id: c.referral for c in pending if c.referral_id not in had_commission}.values():
-        fraud_referral_check(referral=referral, now=now)
+    fraud_referrals_check(referrals=list({c.referral_id: c.referral for c in pending
+                                          if c.referral_id not in had_commission}.values()), now=now)
     _statuses_set(pending, program=program, now=now)
     Commission.objects.bulk_create(pending)
     _manual_approvals_flag(pending, program=program, now=now)
-    for commission in pending:
+    if len(pending) == 1:
+        commission = pending[0]
         logger.info("commission_earned commission=%s affiliate=%s invoice=%s amount=%s currency=%s status=%s",
                     commission.pk, commission.affiliate_id, commission.invoice_id, commission.amount,
                     commission.currency, commission.status)
+    elif pending:
+        logger.info("commissions_earned count=%s skipped=%s", len(pending), skipped)
     return EarnResult(created=pending, skipped=skipped)
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q
 
 from affiliates.commissions.holds import (
     commission_claw_back,
@@ -41,12 +42,28 @@ class FraudFlagReviewed(DomainError):
     status = 409
 
 
-@transaction.atomic
 def fraud_referral_check(*, referral: Referral, now: datetime) -> list[FraudFlag]:
     """Run the referral rules on `referral` (self-referral unless it is an agency's own client, burst of signups,
     disposable email) and return the flags written; a rule that already flagged this referral is not run again."""
+    return fraud_referrals_check(referrals=[referral], now=now)
+
+
+@transaction.atomic
+def fraud_referrals_check(*, referrals: list[Referral], now: datetime) -> list[FraudFlag]:
+    """fraud_referral_check for several referrals (each with its affiliate, click and tenant loaded), with the
+    rules already run read in one query for all."""
+    done: dict[int, set[str]] = {}
+    for referral_id, rule in FraudFlag.objects.filter(referral__in=referrals, commission__isnull=True).values_list(
+            "referral_id", "rule"):
+        done.setdefault(referral_id, set()).add(rule)
+    flags = []
+    for referral in referrals:
+        flags += _referral_check(referral=referral, done=done.get(referral.pk, set()), now=now)
+    return flags
+
+
+def _referral_check(*, referral: Referral, done: set[str], now: datetime) -> list[FraudFlag]:
     affiliate = referral.affiliate
-    done = set(FraudFlag.objects.filter(referral=referral, commission__isnull=True).values_list("rule", flat=True))
     flags = []
     if Rule.SELF_REFERRAL not in done and not _agency_client(referral):
         click = referral.click
@@ -167,16 +184,20 @@ def _burst_check(*, referral: Referral, now: datetime) -> list[FraudFlag]:
     """Flag every referral of the burst `referral` belongs to: AFFILIATE_SIGNUP_BURST_COUNT or more signups of its
     affiliate from its IP address (else its network) within AFFILIATE_SIGNUP_BURST_MINUTES before it."""
     minutes, limit = settings.AFFILIATE_SIGNUP_BURST_MINUTES, settings.AFFILIATE_SIGNUP_BURST_COUNT
+    sources = [(field, by) for field, by in (("signup_ip_hash", "IP address"), ("signup_network_hash", "network"))
+               if getattr(referral, field)]
+    if not sources:
+        return []
     window = Referral.objects.filter(affiliate_id=referral.affiliate_id,
                                      created_at__gt=referral.created_at - timedelta(minutes=minutes),
                                      created_at__lte=referral.created_at)
-    for field, by in (("signup_ip_hash", "IP address"), ("signup_network_hash", "network")):
-        value = getattr(referral, field)
-        if not value:
-            continue
-        burst = window.filter(**{field: value})
-        reason = rules.signup_burst_reason(signups=burst.count(), limit=limit, minutes=minutes, by=by)
+    # Both counts in one statement: this runs on every referral's first commission.
+    counts = window.aggregate(**{field: Count("pk", filter=Q(**{field: getattr(referral, field)}))
+                                 for field, _ in sources})
+    for field, by in sources:
+        reason = rules.signup_burst_reason(signups=counts[field], limit=limit, minutes=minutes, by=by)
         if reason:
+            burst = window.filter(**{field: getattr(referral, field)})
             flagged = FraudFlag.objects.filter(rule=Rule.SIGNUP_BURST, referral__in=burst).values("referral_id")
             return [_flag_write(affiliate=referral.affiliate, referral=member, rule=Rule.SIGNUP_BURST, reason=reason,
                                 now=now)
