@@ -119,11 +119,12 @@ class ReferralClickMiddleware:
             if code and "/" not in code:
                 target = redirect_target(request.GET.get("to", ""))
                 response = HttpResponseRedirect(target)
-                click_track(request, response, code=code, landing_path=target)
+                if request.method == "GET":  # a HEAD is a link checker or a previewer, not a visit
+                    click_track(request, response, code=code, landing_path=target)
                 return response
         response = self.get_response(request)
         code = request.GET.get(REF_PARAMETER, "")
-        if code and response.status_code < 400:
+        if code and request.method == "GET" and response.status_code < 400:
             click_track(request, response, code=code, landing_path=path)
         return response
 

@@ -1,7 +1,11 @@
 import re
+import time
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from django.core import mail
 from django.test import Client, override_settings
 from django.utils import timezone
@@ -188,3 +192,21 @@ def test_the_admin_lists_affiliates_with_their_figures():
     response = client.get("/admin/affiliates/affiliate/")
 
     assert response.status_code == 200 and b"Dana Writer" in response.content and b"Clicks" in response.content
+
+
+def test_an_affiliate_with_totp_is_asked_for_the_code_after_the_password():
+    affiliate = application_approve(application=_application(), reviewer="ops@tollgate.test", now=timezone.now())
+    affiliate.user.set_password("a-known-affiliate-pass-2")
+    affiliate.user.save()
+    secret = generate_totp_secret()
+    TOTP.activate(affiliate.user, secret)
+    client = _client(ip="198.51.100.61")
+
+    response = client.post("/accounts/login/", {"login": "dana@blog.test", "password": "a-known-affiliate-pass-2"})
+
+    assert response["Location"] == "/accounts/2fa/authenticate/"
+    assert "_auth_user_id" not in client.session
+    with time_machine.travel(datetime.now(UTC).replace(microsecond=0), tick=False):
+        code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+        client.post("/accounts/2fa/authenticate/", {"code": code})
+    assert client.get("/affiliates/account/").status_code == 200

@@ -177,3 +177,10 @@ def test_with_redis_down_a_click_is_written_on_the_request(partner, monkeypatch)
     monkeypatch.setattr(clicks_module, "redis_connection", original)
 
     assert ReferralClick.objects.count() == 1 and _buffered() == 0
+
+
+def test_a_head_request_is_redirected_but_not_counted(partner):
+    response = browser().head(f"/r/{partner.code}")
+
+    assert response.status_code == 302 and COOKIE_NAME not in response.cookies
+    assert _buffered() == 0
