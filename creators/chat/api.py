@@ -26,8 +26,8 @@ SSE_EVENT = {"type": "object", "required": ["event", "data"],
                             "data": {"type": "string", "description": "The event's JSON."}}}
 
 
-def _project_or_404(request, project_id: int) -> Project:
-    project = project_get(user=coach_user(request), project_id=project_id)
+def _project_or_404(user, project_id: int) -> Project:
+    project = project_get(user=user, project_id=project_id)
     if project is None:
         raise ApiError(status_code=404, code="project_not_found", message="You have no project with this id.")
     return project
@@ -74,7 +74,7 @@ class CoachMessageListCreateApi(CoachApi):
         parameters=[PROJECT_ID], responses={200: MessageSerializer(many=True), **error_responses(*COACH_ERRORS, 404)},
     )
     def get(self, request, project_id: int):
-        project = _project_or_404(request, project_id)
+        project = _project_or_404(coach_user(request), project_id)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(coach_message_list(project=project), request, view=self)
         return paginator.get_paginated_response(MessageSerializer([message_data(m) for m in page], many=True).data)
@@ -97,11 +97,12 @@ class CoachMessageListCreateApi(CoachApi):
                    **error_responses(*SEND_ERRORS)},
     )
     def post(self, request, project_id: int):
-        project = _project_or_404(request, project_id)
+        user = coach_user(request)  # an API key's creator is looked up once
+        project = _project_or_404(user, project_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         # CharField trims and refuses a blank message (400 with the field).
-        stream = coach_message_send(tenant=request.tenant, project=project, user=coach_user(request),
+        stream = coach_message_send(tenant=request.tenant, project=project, user=user,
                                     text=data.validated_data["content"],
                                     created_by=request.user.email)
         response = StreamingHttpResponse(stream, content_type="text/event-stream")
