@@ -1,8 +1,13 @@
 """Tenant referrals hang on billing's signals (billing never imports affiliates); connected in affiliates.apps.
 
-- subscription_starting (inside the start, before the first invoice): the referred tenant's coupon;
-- invoice_paid (after commit): the referrer's reward."""
+- subscription_starting (inside the start, before the first invoice): the referred tenant's coupon, in a savepoint,
+  so that a failure costs the discount, never the subscription;
+- invoice_paid (after commit): the referrer's reward. A failure is logged, never raised into billing's caller (the
+  invoice is paid whatever happens here); ops see the missing reward in the admin."""
 
+import logging
+
+from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -11,12 +16,21 @@ from billing.invoicing.events import invoice_paid
 from billing.models import Invoice, Subscription
 from billing.subscriptions.events import subscription_starting
 
+logger = logging.getLogger(__name__)
+
 
 @receiver(subscription_starting, dispatch_uid="affiliates.referral_rewards:subscription_starting")
 def subscription_starting_referred_coupon(sender, subscription: Subscription, now, **kwargs) -> None:
-    referred_coupon_apply(subscription=subscription, now=now)
+    try:
+        with transaction.atomic():
+            referred_coupon_apply(subscription=subscription, now=now)
+    except Exception:
+        logger.exception("referred_coupon_apply_failed subscription=%s", subscription.pk)
 
 
 @receiver(invoice_paid, dispatch_uid="affiliates.referral_rewards:invoice_paid")
 def invoice_paid_referral_reward(sender, invoice: Invoice, **kwargs) -> None:
-    referral_reward_grant(invoice=invoice, now=timezone.now())
+    try:
+        referral_reward_grant(invoice=invoice, now=timezone.now())
+    except Exception:
+        logger.exception("referral_reward_grant_failed invoice=%s", invoice.pk)
