@@ -29,14 +29,19 @@ Confidence, per sentence:
 So with the default COACH_AUTO_COMPLETE_CONFIDENCE (0.8) a committed exact statement is applied at once and
 anything weaker is put to the user to confirm.
 
-Speed: one pass of a few precompiled patterns per sentence; about 100 microseconds for 2 KB on a laptop
-(bench/coach.py reports `detector_us_per_message`). The compiled patterns are cached per (playbook key, version) in
-the process: playbooks only change with a deployment.
+Speed: a message with no digit and none of the detectors' words (most chat) is turned away by substring tests; else
+the patterns run once each over the whole text (the cue words of all kinds in one scan) and their matches are
+placed in their sentences, and only sentences with a match cost more. The compiled patterns are cached per
+(playbook key, version) in the process: playbooks only change with a deployment. bench/coach.py reports
+`detector_us_per_message` (goal <= 500 us for 2 KB); its message is dense (an action or a trap in every sentence),
+the worst case for this design.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -77,22 +82,28 @@ every each first some any up out off set what would they will can so as than the
 """.split())
 
 _WORD = re.compile(r"[a-z0-9]+")
-# A sentence ends at . ! ? followed by a space (not inside "1,299.50"), a line break or a semicolon.
-_SENTENCE = re.compile(r"(?:[^.!?\n;]|[.!?](?=\S))+[.!?]*")
+_DIGIT = re.compile(r"\d")
+# A sentence ends at . ! ? followed by a space or the end (not inside "1,299.50"), a line break or a semicolon.
+_BOUNDARY = re.compile(r"[.!?\n;]")
 _QUESTION_START = re.compile(
     r"^\s*(?:should|shall|can|could|would|do|does|is|are|am|will|what|how|which|why|where|when)\b")
-_HYPOTHETICAL = re.compile(r"\b(?:what if|if|suppose|supposing|imagine|in case|unless|would|could|might|"
-                           r"wondering|whether)\b")
-_HEDGE = re.compile(r"\b(?:maybe|perhaps|probably|possibly|i think|i guess|i suppose|thinking (?:about|of)|"
-                    r"considering|leaning|not sure|kind of|sort of|roughly|around|approximately|tentatively|"
-                    r"should|hopefully|ish)\b")
-_COMMIT = re.compile(r"\b(?:i'll|i will|i'm going to|i am going to|gonna|we'll|we will|we're going to|let's|"
-                     r"(?:i|we)(?:'ve| have)? decided|decided on|(?:i|we)(?:'ve| have)? chosen|(?:i|we) chose|"
-                     r"(?:i'm|we're|i am|we are)? ?going with|(?:i'm|we're|i am|we are) (?:using|charging|launching|"
-                     r"opening|posting|doing|picking)|(?:i|we) picked|my price is|the price (?:is|will be)|"
-                     r"(?:i|we)(?:'ve| have)? (?:just |already )?(?:set up|created|built|opened)|it(?:'ll| will) be|"
-                     r"settled on|definitely|for sure|committed to|(?:i|we) (?:charge|launch|"
-                     r"use|post|open))\b")
+# Cue words, one alternation per kind; one scan of the message finds them all (_Patterns.cues, with the playbook's
+# platform names and the cadences' anchors): a scan of 2 KB costs Python's re about as much as trying every
+# position, so one scan for all beats one per kind.
+HYPOTHETICAL_CUES = r"what if|if|suppose|supposing|imagine|in case|unless|would|could|might|wondering|whether"
+HEDGE_CUES = (r"maybe|perhaps|probably|possibly|i think|i guess|i suppose|thinking (?:about|of)|considering|leaning|"
+              r"not sure|kind of|sort of|roughly|around|approximately|tentatively|should|hopefully|ish")
+COMMIT_CUES = (r"i'll|i will|i'm going to|i am going to|gonna|we'll|we will|we're going to|let's|"
+               r"(?:i|we)(?:'ve| have)? decided|decided on|(?:i|we)(?:'ve| have)? chosen|(?:i|we) chose|"
+               r"(?:i'm|we're|i am|we are)? ?going with|(?:i'm|we're|i am|we are) (?:using|charging|launching|"
+               r"opening|posting|doing|picking)|(?:i|we) picked|my price is|the price (?:is|will be)|"
+               r"(?:i|we)(?:'ve| have)? (?:just |already )?(?:set up|created|built|opened)|it(?:'ll| will) be|"
+               r"settled on|definitely|for sure|committed to|(?:i|we) (?:charge|launch|use|post|open)")
+LAUNCH_CUES = (r"launch\w*|open(?:ing)? (?:the )?doors|doors open|go(?:ing)? live|open(?:ing)? (?:it|the community|up)|"
+               r"release\w*|kick ?off|start date")
+# Where a cadence can end: _CADENCE (slow to scan) is only searched just before these.
+CADENCE_CUES = r"(?:a|per|each|every)\s+(?:day|week|month)|daily|weekly|monthly"
+CUE_LETTERS = "acdefghiklmnoprstuw"  # the first letters of all the cues above
 # "not Circle", "I won't use Circle", "instead of Circle", "no Discord": a negation shortly before the match.
 _NEGATION_BEFORE = re.compile(r"(?:\b(?:not|no|never|without|instead of|rather than|against|nor|neither|"
                               r"won't|wont|don't|dont|didn't|didnt|isn't|aren't|haven't|hasn't|can't|cannot)\b"
@@ -101,18 +112,17 @@ _NOT_FINISHED = re.compile(r"\b(?:almost|nearly|halfway|partly|partially|started
                            r"in progress|still|yet|not done|not finished|need to|have to|going to|want to|plan to|"
                            r"planning to|will|'ll|tomorrow|next week)\b")
 
-_AMOUNT = r"(?P<amount>\d{1,3}(?:,\d{3})+|\d{1,6})(?:\.(?P<cents>\d{1,2}))?"
+# A digit first lets Python's re skip to the digits in C.
+_AMOUNT = r"(?P<amount>\d(?:\d{0,2}(?:,\d{3})+|\d{0,5}))(?:\.(?P<cents>\d{1,2}))?"
 _CURRENCY_POST = r"(?:\s?(?P<post>€|£|(?:usd|eur|gbp|dollars?|bucks|euros?|pounds?)\b))"
 _INTERVAL = (r"(?:\s*(?P<interval>/\s?(?:month|mo|mth|m|year|yr|y|annum)\b|(?:per|a|an|each|every|/)\s(?:month|"
              r"year|annum)\b|monthly\b|yearly\b|annually\b|per annum\b))")
-# Starting with a digit lets Python's re skip to the digits; the currency before is read by _CURRENCY_BEFORE.
+# The currency before the amount is read by _CURRENCY_BEFORE (the pattern must start with the digit).
 _PRICE = re.compile(rf"{_AMOUNT}(?!\d)(?!\.\d){_CURRENCY_POST}?{_INTERVAL}?")
 _YEARLY = re.compile(r"y(?:ea)?r|annu|/\s?y$")
 _CURRENCY_BEFORE = re.compile(r"(?:[$€£]|\b(?:usd|eur|gbp)\s?)$")
 _PRICE_CONTEXT = re.compile(r"\b(?:charg\w*|price\w*|pricing|cost\w*|fee|membership|subscription|tier\w*|"
                             r"per member|members pay)\b")
-_LAUNCH = re.compile(r"\b(?:launch\w*|open(?:ing)? (?:the )?doors|doors open|go(?:ing)? live|open(?:ing)? "
-                     r"(?:it|the community|up)|release\w*|kick ?off|start date|launch date)\b")
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
 _DATE_ISO = re.compile(r"\b(?P<y>20\d\d)-(?P<m>\d\d)-(?P<d>\d\d)\b")
 _DATE_MONTH_DAY = re.compile(rf"\b(?P<month>{_MONTH_NAMES})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b"
@@ -128,24 +138,25 @@ _CADENCE = re.compile(
     r"|\b(?P<adverb>daily|weekly|monthly)\s+(?P<format2>posts?|videos?|lives?|live (?:sessions?|streams?|calls?)|"
     r"calls?|workshops?|prompts?|challenges?|threads?|lessons?|episodes?|emails?|q&as?|check-ins?)\b")
 _CADENCE_ADVERB = {"daily": "day", "weekly": "week", "monthly": "month"}
-# Cheap literal hints that gate the costlier patterns: most sentences of a long message state nothing.
-# Literal hints that gate the costlier patterns: most sentences of a long message state nothing, and a substring
-# test costs a fraction of a microsecond where a pattern costs tens (Python's re has no literal-set scan).
+CADENCE_WINDOW = 60
+# Substrings without which nothing can be found: a message with none of them (most chat) is not read further, and
+# the completion patterns are not scanned without a completion word (a substring test costs a fraction of a
+# microsecond, a scan of 2 KB tens).
 LAUNCH_HINTS = ("launch", "door", "live", "open", "release", "kick", "start date")
 CADENCE_HINTS = (" a week", " a day", " a month", " per ", " every ", " each ", "daily", "weekly", "monthly")
 DONE_HINTS = ("done", "finish", "set up", "creat", "built", "made", "complet", "wrote", "written", "publish",
               "launched", "opened", "recruit", "connect", "host", "sent", "planned", "tested", "announc", "design",
-              "chose", "defined", "review", "welcom", "prepar", "did ", "live", "ready", " up")
+              "chose", "defined", "review", "welcom", "prepar", "did", "live", "ready", " up")
 # First-person completion: "I've set up", "I have just created", "we finished", "I'm done with".
 _DONE_FIRST_PERSON = re.compile(
-    r"\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|already\s+|finally\s+|now\s+)?(?P<verb>set up|created|built|"
+    r"\b(?=[iw])(?:(?:i|we)(?:'ve| have)?\s+(?:just\s+|already\s+|finally\s+|now\s+)?(?P<verb>set up|created|built|"
     r"made|finished|completed|wrote|written|published|launched|opened|recruited|connected|hosted|sent|planned|"
-    r"tested|announced|designed|chose|defined|reviewed|welcomed|prepared|did|done)\s+(?P<object>[^,;]{2,80})"
-    r"|\b(?:i'm|i am|we're|we are)\s+(?:all\s+)?(?:done|finished)\s+with\s+(?P<object2>[^,;]{2,80})")
+    r"tested|announced|designed|chose|defined|reviewed|welcomed|prepared|did|done)\s+(?P<object>[^,;.!?\n]{2,80})"
+    r"|(?:i'm|i am|we're|we are)\s+(?:all\s+)?(?:done|finished)\s+with\s+(?P<object2>[^,;.!?\n]{2,80}))")
 _DONE_IMPERSONAL = re.compile(
-    r"\b(?:done|finished)\s+with\s+(?P<object>[^,;]{2,80})"
-    r"|\b(?P<object2>(?:the|my|our)\s+[^,;]{2,60}?)\s+(?:is|are)\s+(?:now\s+|all\s+)?(?:done|finished|live|ready|"
-    r"set up|published|up)\b")
+    r"\b(?=[dfmot])(?:(?:done|finished)\s+with\s+(?P<object>[^,;.!?\n]{2,80})"
+    r"|(?P<object2>(?:the|my|our)\s+[^,;.!?\n]{2,60}?)\s+(?:is|are)\s+(?:now\s+|all\s+)?(?:done|finished|live|ready|"
+    r"set up|published|up)\b)")
 
 
 @dataclass(frozen=True)
@@ -163,8 +174,10 @@ class _Platform:
 
 @dataclass(frozen=True)
 class _Patterns:
-    platforms: tuple[tuple[re.Pattern[str], _Platform], ...]
-    gates: tuple[tuple[Any, tuple[str, ...]], ...]  # (a detector, the substrings worth running it for)
+    categories: frozenset[str]
+    cues: re.Pattern[str]  # every cue, each kind a named group (and the platforms' names)
+    hints: tuple[str, ...]  # substrings one of which any finding needs (besides a digit)
+    platforms: dict[str, _Platform]  # a name in lower case -> its option
     word_tasks: dict[str, tuple[str, ...]]  # a stemmed word -> the tasks whose id or title has it
     aliases: dict[str, str]  # SYNONYMS and the platforms' names (-> space)
     task_titles: dict[str, str]
@@ -179,58 +192,107 @@ def actions_detect(*, text: str, playbook: Playbook, project_state: ProjectState
     the order: decisions by category as the playbook lists them, then tasks as the playbook lists them. Pure and
     deterministic: the same text, playbook and state give the same list."""
     patterns = _patterns(playbook)
-    # The patterns read lower case (case-insensitive matching costs Python's re three times as much).
     lowered = text.lower().replace("\u2019", "'")
-    gates = _gates_present(lowered, patterns)
+    if not _DIGIT.search(lowered) and not any(hint in lowered for hint in patterns.hints):
+        return []
+    read = _Text(text, lowered, patterns)
     found: list[DetectedAction] = []
-    if not gates:
-        return found
-    for match in _SENTENCE.finditer(lowered):
-        sentence = match.group()
-        checks = _checks(sentence, gates)
-        if not checks or _skipped(sentence):
-            continue
-        # str.lower() keeps the length of almost every text; the evidence quotes the creator's own casing then.
-        evidence = _evidence(text[match.start():match.end()] if len(lowered) == len(text) else sentence)
-        stance = _stance(sentence)
-        for check in checks:
-            found.extend(check(sentence, stance, evidence, patterns, playbook, project_state))
+    if PRICING in patterns.categories:
+        found += _pricing(read, currency=playbook.currency)
+    if PLATFORM in patterns.categories:
+        found += _platforms(read, patterns)
+    if TIMELINE in patterns.categories:
+        found += _timeline(read, project_state)
+    if CONTENT in patterns.categories:
+        found += _content(read)
+    if patterns.task_titles:
+        found += _tasks(read, patterns)
     return _ordered(_conflicts_capped(found), playbook)
-
-
-def _gates_present(lowered: str, patterns: _Patterns) -> list[tuple[Any, tuple[str, ...]]]:
-    """Each detector with the hints of it that the whole text contains (detectors with none are left out)."""
-    present = [(check, tuple(hint for hint in hints if hint in lowered)) for check, hints in patterns.gates]
-    return [(check, hints) for check, hints in present if hints]
-
-
-def _checks(sentence: str, gates: list[tuple[Any, tuple[str, ...]]]) -> list[Any]:
-    return [check for check, hints in gates if any(hint in sentence for hint in hints)]
 
 
 # --- Sentences ---------------------------------------------------------------------------------------------------
 
-def _skipped(sentence: str) -> bool:
-    """Questions and hypotheticals state nothing."""
-    stripped = sentence.strip()
-    return (not stripped or stripped.endswith("?") or bool(_QUESTION_START.match(stripped))
-            or bool(_HYPOTHETICAL.search(stripped)))
+class _Text:
+    """The message read once: in lower case (case-insensitive matching costs Python's re three times as much), cut
+    into sentences, each pattern run once over the whole text and its matches placed in their sentence (a pattern
+    per sentence would cost a call per sentence and pattern: ten times more on a 2 KB message)."""
+
+    def __init__(self, text: str, lowered: str, patterns: _Patterns):
+        self.lowered = lowered
+        # str.lower() keeps the length of almost every text; the evidence quotes the creator's own casing then.
+        self.original = text if len(self.lowered) == len(text) else self.lowered
+        self.spans = _sentences(self.lowered)
+        self.starts = [start for start, _ in self.spans]
+        self._skipped: dict[int, bool] = {}
+        # Sentences by the cues they hold; cadence anchors and platform names with their sentence and position.
+        self.cued: dict[str, set[int]] = {"hedge": set(), "commit": set(), "hypothetical": set(), "launch": set()}
+        self.cadences: list[tuple[int, int]] = []
+        self.platforms: list[tuple[int, int, str]] = []
+        for match in patterns.cues.finditer(self.lowered):
+            kind, index = match.lastgroup, self.index(match.start())
+            if kind == "cadence":
+                self.cadences.append((index, match.start()))
+            elif kind == "platform":
+                self.platforms.append((index, match.start(), match.group(kind)))
+            elif kind is not None:
+                self.cued[kind].add(index)
+
+    def index(self, position: int) -> int:
+        return bisect_right(self.starts, position) - 1
+
+    def sentence(self, index: int) -> str:
+        start, end = self.spans[index]
+        return self.lowered[start:end]
+
+    def matches(self, pattern: re.Pattern[str]) -> Iterator[tuple[int, re.Match[str]]]:
+        """Each match of the pattern with its sentence, in sentences that state something."""
+        for match in pattern.finditer(self.lowered):
+            index = self.index(match.start())
+            if index >= 0 and not self.skipped(index):
+                yield index, match
+
+    def skipped(self, index: int) -> bool:
+        """Questions and hypotheticals state nothing."""
+        if index not in self._skipped:
+            sentence = self.sentence(index).strip()
+            self._skipped[index] = (not sentence or sentence.endswith("?") or index in self.cued["hypothetical"]
+                                    or bool(_QUESTION_START.match(sentence)))
+        return self._skipped[index]
+
+    def stance(self, index: int) -> Decimal:
+        if index in self.cued["hedge"]:
+            return HEDGED
+        return COMMITTED if index in self.cued["commit"] else PLAIN
+
+    def negated(self, position: int) -> bool:
+        """A negation shortly before the position, in the same sentence."""
+        floor = self.spans[self.index(position)][0]
+        return bool(_NEGATION_BEFORE.search(self.lowered[max(floor, position - 40):position]))
+
+    def evidence(self, index: int) -> str:
+        start, end = self.spans[index]
+        return " ".join(self.original[start:end].split())[:200]
 
 
-def _stance(sentence: str) -> Decimal:
-    if _HEDGE.search(sentence):
-        return HEDGED
-    if _COMMIT.search(sentence):
-        return COMMITTED
-    return PLAIN
+def _sentences(lowered: str) -> list[tuple[int, int]]:
+    """Each sentence's (start, end); a sentence keeps its final . ! or ? (a question is known by it)."""
+    spans, start, size = [], 0, len(lowered)
+    for boundary in _BOUNDARY.finditer(lowered):
+        at = boundary.start()
+        after = lowered[at + 1:at + 2]
+        if lowered[at] in ".!?" and after and not after.isspace() and after not in ".!?":
+            continue  # "1,299.50", "e.g.x": inside the sentence
+        end = at + 1 if lowered[at] in ".!?" else at
+        if end > start:
+            spans.append((start, end))
+        start = at + 1
+    if start < size:
+        spans.append((start, size))
+    return spans
 
 
-def _negated(sentence: str, start: int) -> bool:
+def _negated_in(sentence: str, start: int) -> bool:
     return bool(_NEGATION_BEFORE.search(sentence[max(0, start - 40):start]))
-
-
-def _evidence(sentence: str) -> str:
-    return " ".join(sentence.split())[:200]
 
 
 def _decision(category: str, value: str, data: dict[str, Any], confidence: Decimal, evidence: str
@@ -248,27 +310,32 @@ class _Price:
     interval: str | None
 
 
-def _pricing(sentence: str, stance: Decimal, evidence: str, patterns: _Patterns, playbook: Playbook,
-             state: ProjectState | None) -> list[DetectedAction]:
-    has_context = bool(_PRICE_CONTEXT.search(sentence))
-    prices = []
-    for match in _PRICE.finditer(sentence):
-        price = _price(sentence, match)
-        if price is None or _negated(sentence, match.start()):
+def _pricing(read: _Text, *, currency: str) -> list[DetectedAction]:
+    """One pricing decision per sentence that states prices (module docstring)."""
+    stated: dict[int, list[_Price]] = {}
+    contexts: dict[int, bool] = {}
+    for index, match in read.matches(_PRICE):
+        price = _price(read.lowered, match, floor=read.spans[index][0])
+        if price is None or read.negated(match.start()):
             continue
+        if index not in contexts:
+            contexts[index] = bool(_PRICE_CONTEXT.search(read.sentence(index)))
         # A number is a price with a currency and an interval or a pricing word ("charge $29"), or with no
         # currency but a "/mo"-like interval or an interval and a pricing word ("charging 29 a month"): "I post 3 a
         # month" is not a price.
-        slash = match.group("interval") is not None and match.group("interval").lstrip().startswith("/")
-        if price.currency and not (price.interval or has_context):
+        slash = (match.group("interval") or "").lstrip().startswith("/")
+        if price.currency and not (price.interval or contexts[index]):
             continue
-        if not price.currency and not (slash or (price.interval and has_context)):
+        if not price.currency and not (slash or (price.interval and contexts[index])):
             continue
-        prices.append(price)
-    if not prices:
-        return []
+        stated.setdefault(index, []).append(price)
+    return [_price_decision(prices, stance=read.stance(index), evidence=read.evidence(index), currency=currency)
+            for index, prices in stated.items()]
+
+
+def _price_decision(prices: list[_Price], *, stance: Decimal, evidence: str, currency: str) -> DetectedAction:
     inexact = any(price.currency is None or price.interval is None for price in prices)
-    chosen_currency = next((price.currency for price in prices if price.currency), playbook.currency)
+    chosen_currency = next((price.currency for price in prices if price.currency), currency)
     monthly = sorted({price.amount for price in prices if price.interval in ("month", None)})
     yearly = sorted({price.amount for price in prices if price.interval == "year"})
     if monthly:
@@ -283,11 +350,11 @@ def _pricing(sentence: str, stance: Decimal, evidence: str, patterns: _Patterns,
     else:
         data = {"amount": _money(yearly[0]), "currency": chosen_currency, "interval": "year"}
         value = f"{_money(yearly[0])} {chosen_currency} a year"
-    return [_decision(PRICING, value, data, stance - (INEXACT if inexact else 0), evidence)]
+    return _decision(PRICING, value, data, stance - (INEXACT if inexact else 0), evidence)
 
 
-def _price(sentence: str, match: re.Match[str]) -> _Price | None:
-    before = sentence[max(0, match.start() - 4):match.start()]
+def _price(lowered: str, match: re.Match[str], *, floor: int) -> _Price | None:
+    before = lowered[max(floor, match.start() - 4):match.start()]
     prefix = _CURRENCY_BEFORE.search(before)
     edge = before[:prefix.start()] if prefix else before
     if edge and (edge[-1].isalnum() or edge[-1] in "._,-/"):
@@ -309,41 +376,41 @@ def _money(amount: Decimal) -> str:
 
 # --- Platform ----------------------------------------------------------------------------------------------------
 
-def _platforms(sentence: str, stance: Decimal, evidence: str, patterns: _Patterns, playbook: Playbook,
-               state: ProjectState | None) -> list[DetectedAction]:
+def _platforms(read: _Text, patterns: _Patterns) -> list[DetectedAction]:
     found = []
-    for pattern, platform in patterns.platforms:
-        match = pattern.search(sentence) if platform.name.lower() in sentence else None
-        if match and not _negated(sentence, match.start()):
-            found.append(_decision(PLATFORM, platform.name, {"option": platform.option}, stance, evidence))
+    for index, position, name in read.platforms:
+        if not read.skipped(index) and not read.negated(position):
+            platform = patterns.platforms[name]
+            found.append(_decision(PLATFORM, platform.name, {"option": platform.option}, read.stance(index),
+                                   read.evidence(index)))
     return found
 
 
 # --- Timeline ----------------------------------------------------------------------------------------------------
 
-def _timeline(sentence: str, stance: Decimal, evidence: str, patterns: _Patterns, playbook: Playbook,
-              state: ProjectState | None) -> list[DetectedAction]:
-    if not _LAUNCH.search(sentence):
-        return []
-    resolved = _date(sentence, state)
-    if resolved is None:
-        return []
-    launch, exact = resolved
-    return [_decision(TIMELINE, f"Launch on {launch:%B} {launch.day}, {launch.year}",
-                      {"launch_date": launch.isoformat()}, stance - (0 if exact else INEXACT), evidence)]
+def _timeline(read: _Text, state: ProjectState | None) -> list[DetectedAction]:
+    found = []
+    for index in sorted(index for index in read.cued["launch"] if not read.skipped(index)):
+        resolved = _date(read.sentence(index), state)
+        if resolved is not None:
+            launch, exact = resolved
+            found.append(_decision(TIMELINE, f"Launch on {launch:%B} {launch.day}, {launch.year}",
+                                   {"launch_date": launch.isoformat()},
+                                   read.stance(index) - (0 if exact else INEXACT), read.evidence(index)))
+    return found
 
 
 def _date(sentence: str, state: ProjectState | None) -> tuple[date, bool] | None:
     """The first date in the sentence and whether it was written in full (with its year)."""
     today = state.today if state else None
     match = _DATE_ISO.search(sentence)
-    if match and not _negated(sentence, match.start()):
+    if match and not _negated_in(sentence, match.start()):
         return _safe_date(int(match["y"]), int(match["m"]), int(match["d"]), exact=True)
     for pattern in (_DATE_MONTH_DAY, _DATE_DAY_MONTH):
         match = pattern.search(sentence)
-        if match is None or _negated(sentence, match.start()):
+        if match is None or _negated_in(sentence, match.start()):
             continue
-        month, day = MONTHS[match["month"].lower()], int(match["day"])
+        month, day = MONTHS[match["month"]], int(match["day"])
         if match["year"]:
             return _safe_date(int(match["year"]), month, day, exact=True)
         if today is None:
@@ -353,9 +420,9 @@ def _date(sentence: str, state: ProjectState | None) -> tuple[date, bool] | None
             resolved = _safe_date(today.year + 1, month, day, exact=False)
         return resolved
     match = _DATE_RELATIVE.search(sentence)
-    if match and today is not None and not _negated(sentence, match.start()):
-        count = NUMBER_WORDS.get(match["count"].lower()) or int(match["count"])
-        return today + timedelta(days=count * UNIT_DAYS[match["unit"].lower()]), False
+    if match and today is not None and not _negated_in(sentence, match.start()):
+        count = NUMBER_WORDS.get(match["count"]) or int(match["count"])
+        return today + timedelta(days=count * UNIT_DAYS[match["unit"]]), False
     return None
 
 
@@ -368,25 +435,31 @@ def _safe_date(year: int, month: int, day: int, *, exact: bool) -> tuple[date, b
 
 # --- Content -----------------------------------------------------------------------------------------------------
 
-def _content(sentence: str, stance: Decimal, evidence: str, patterns: _Patterns, playbook: Playbook,
-             state: ProjectState | None) -> list[DetectedAction]:
-    match = _CADENCE.search(sentence)
-    if match is None or _negated(sentence, match.start()):
-        return []
-    if match["adverb"]:
-        count, per, word = 1, _CADENCE_ADVERB[match["adverb"].lower()], match["format2"]
-    else:
-        raw = (match["count"] or "one").lower()
-        count, per, word = NUMBER_WORDS.get(raw) or int(raw), match["per"].lower(), match["format"]
-    form = _format(word)
-    plural = form if count == 1 else _plural(form)
-    value = f"{count} {plural} a {per}"
-    return [_decision(CONTENT, value, {"count": count, "format": form, "per": per}, stance, evidence)]
+def _content(read: _Text) -> list[DetectedAction]:
+    found = []
+    searched_to = 0
+    for index, anchor in read.cadences:
+        if read.skipped(index):
+            continue
+        start = max(read.spans[index][0], anchor - CADENCE_WINDOW, searched_to)
+        match = _CADENCE.search(read.lowered, start, read.spans[index][1])
+        if match is None or read.negated(match.start()):
+            continue
+        searched_to = match.end()
+        if match["adverb"]:
+            count, per, word = 1, _CADENCE_ADVERB[match["adverb"]], match["format2"]
+        else:
+            raw = match["count"] or "one"
+            count, per, word = NUMBER_WORDS.get(raw) or int(raw), match["per"], match["format"]
+        form = _format(word)
+        value = f"{count} {form if count == 1 else _plural(form)} a {per}"
+        found.append(_decision(CONTENT, value, {"count": count, "format": form, "per": per}, read.stance(index),
+                               read.evidence(index)))
+    return found
 
 
 def _format(word: str) -> str:
-    word = word.lower()
-    if word.startswith("live") or word.startswith("live "):
+    if word.startswith("live"):
         return "live session"
     if word in ("ama", "q&a", "q&as"):
         return "q&a"
@@ -399,23 +472,28 @@ def _plural(form: str) -> str:
 
 # --- Tasks -------------------------------------------------------------------------------------------------------
 
-def _tasks(sentence: str, stance: Decimal, evidence: str, patterns: _Patterns, playbook: Playbook,
-           state: ProjectState | None) -> list[DetectedAction]:
+def _tasks(read: _Text, patterns: _Patterns) -> list[DetectedAction]:
+    if not any(hint in read.lowered for hint in DONE_HINTS):
+        return []
     found = []
+    first_person: set[int] = set()
     for pattern, confidence in ((_DONE_FIRST_PERSON, COMMITTED), (_DONE_IMPERSONAL, COMPLETED_IMPERSONAL)):
-        for match in pattern.finditer(sentence):
-            if _negated(sentence, match.start()) or _NOT_FINISHED.search(sentence[:match.end()]):
+        for index, match in read.matches(pattern):
+            if confidence != COMMITTED and index in first_person:
+                continue  # "I'm done with X" also reads as "done with X": the first-person reading wins
+            start = read.spans[index][0]
+            if read.negated(match.start()) or _NOT_FINISHED.search(read.lowered, start, match.end()):
                 continue
             task = _task_matched(match["object"] or match["object2"], patterns)
             if task is None:
                 continue
+            if confidence == COMMITTED:
+                first_person.add(index)
             task_id, exact = task
-            score = (HEDGED if stance == HEDGED else confidence) - (0 if exact else INEXACT)
+            score = (HEDGED if read.stance(index) == HEDGED else confidence) - (0 if exact else INEXACT)
             found.append(DetectedAction(kind=ActionKind.TASK, source=ActionSource.PATTERN, confidence=score,
                                         task_id=task_id, task_title=patterns.task_titles[task_id],
-                                        evidence=evidence))
-        if found:
-            break  # "I'm done with X" also reads as "done with X": the first-person reading wins
+                                        evidence=read.evidence(index)))
     return found
 
 
@@ -492,28 +570,28 @@ def _patterns(playbook: Playbook) -> _Patterns:
 
 
 def _patterns_build(playbook: Playbook) -> _Patterns:
-    platforms: list[tuple[str, str]] = []  # (option value, a name of it)
-    platform_words: set[str] = set()
+    platforms: dict[str, _Platform] = {}
     platform_decision = playbook.decision(PLATFORM)
     if platform_decision is not None:
         for option in platform_decision.options:
-            names = OTHER_PLATFORMS if option.value == OTHER_OPTION else (option.label,)
-            for name in names:
-                platforms.append((option.value, name))
-                platform_words.update(_WORD.findall(name.lower()))
+            for name in OTHER_PLATFORMS if option.value == OTHER_OPTION else (option.label,):
+                platforms[name.lower()] = _Platform(option=option.value, name=name)
     word_tasks: dict[str, list[str]] = {}
     for task in playbook.tasks:
         for word in sorted(_stems(f"{task.id.replace('-', ' ')} {task.title}")):
             word_tasks.setdefault(word, []).append(task.id)
     # A platform's name stands for the community space it hosts ("I've set up Discord").
-    aliases = {**SYNONYMS, **{word: SYNONYMS["server"] for name in platform_words for word in _stems(name)}}
-    categories = frozenset(decision.category for decision in playbook.decisions)
-    names = tuple(name.lower() for _, name in platforms)
-    gates = tuple((check, hints) for check, category, hints in (
-        (_pricing, PRICING, tuple("0123456789")), (_platforms, PLATFORM, names), (_timeline, TIMELINE, LAUNCH_HINTS),
-        (_content, CONTENT, CADENCE_HINTS), (_tasks, None, DONE_HINTS if playbook.tasks else ()))
-        if hints and (category is None or category in categories))
-    return _Patterns(platforms=tuple((re.compile(rf"\b{re.escape(name.lower())}\b"), _Platform(option, name))
-                                     for option, name in platforms), gates=gates,
-                     word_tasks={word: tuple(ids) for word, ids in word_tasks.items()}, aliases=aliases,
-                     task_titles={task.id: task.title for task in playbook.tasks})
+    aliases = {**SYNONYMS, **{word: SYNONYMS["server"] for name in platforms for word in _stems(name)}}
+    kinds = {"hedge": HEDGE_CUES, "commit": COMMIT_CUES, "hypothetical": HYPOTHETICAL_CUES, "launch": LAUNCH_CUES,
+             "cadence": CADENCE_CUES}
+    if platforms:
+        kinds["platform"] = "|".join(re.escape(name) for name in sorted(platforms, key=len, reverse=True))
+    letters = "".join(sorted(set(CUE_LETTERS) | {name[0] for name in platforms}))
+    # Zero-width (a lookahead), so that cues starting at other positions inside a match are still found.
+    alternatives = "|".join(rf"(?P<{kind}>(?:{body})\b)" for kind, body in kinds.items())
+    return _Patterns(
+        categories=frozenset(decision.category for decision in playbook.decisions),
+        hints=tuple(platforms) + LAUNCH_HINTS + CADENCE_HINTS + DONE_HINTS,
+        cues=re.compile(rf"\b(?=[{re.escape(letters)}])(?={alternatives})"),
+        platforms=platforms, word_tasks={word: tuple(ids) for word, ids in word_tasks.items()}, aliases=aliases,
+        task_titles={task.id: task.title for task in playbook.tasks})
