@@ -61,6 +61,17 @@ def agency_affiliate_ensure(*, agency: Tenant) -> Affiliate:
     return affiliate
 
 
+def agency_client_referral_bind(*, agency: Tenant, client: Tenant) -> Referral:
+    """Bind the agency's client to the agency's affiliate account (source agency), unless the client already has
+    its one referrer for ever: then that referral stands."""
+    agency_profile_ensure(agency=agency)
+    referral, _ = Referral.objects.get_or_create(tenant=client, defaults={
+        "affiliate": agency_affiliate_ensure(agency=agency), "source": Referral.Source.AGENCY,
+        "owner_email": client.owner_email, "created_at": timezone.now(),
+    })
+    return referral
+
+
 # --- Client workspaces ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -89,11 +100,7 @@ def client_workspace_create(*, agency: Tenant, name: str, slug: str, owner_email
         raise SlugTaken("This name is already taken.", field="slug")
     if not result.created:
         return ClientCreated(client=client, created=False)
-    agency_profile_ensure(agency=agency)
-    Referral.objects.get_or_create(tenant=client, defaults={
-        "affiliate": agency_affiliate_ensure(agency=agency), "source": Referral.Source.AGENCY,
-        "owner_email": client.owner_email, "created_at": timezone.now(),
-    })
+    agency_client_referral_bind(agency=agency, client=client)
     with schema_context(client.schema_name):
         owner_invitation_create(email=client.owner_email, site_url=tenant_url(client), workspace_name=client.name)
     details = {"agency": agency.slug, "client": client.slug, "owner_email": client.owner_email}
