@@ -70,8 +70,11 @@
     item.setAttribute("data-message-id", id);
   }
 
-  function showError(message) {
+  // A refusal in red; "kept, but no AI" (ai_unavailable: the box's notice already says why) as a warning.
+  function showError(message, warning) {
     errorBox.textContent = message;
+    errorBox.classList.toggle("message-error", !warning);
+    errorBox.classList.toggle("message-warning", !!warning);
     errorBox.hidden = false;
   }
 
@@ -120,7 +123,8 @@
       mine.remove();
       input.value = text;  // nothing was kept: the text comes back to be sent later
     }
-    showError(error.message || "The coach could not take this message. Try again.");
+    showError(error.message || "The coach could not take this message. Try again.",
+              error.code === "ai_unavailable");
   }
 
   async function send() {
@@ -232,7 +236,7 @@
     var template = document.getElementById("coach-celebration-template");
     var note = template.content.firstElementChild.cloneNode(true);
     note.querySelector(".coach-celebration-text").textContent =
-      "🎉 Phase complete: " + now[finished[0]] + ". On to the next one!";
+      "Phase complete: " + now[finished[0]] + ". On to the next one!";
     board.insertBefore(note, board.firstChild);
   });
 

@@ -1,7 +1,8 @@
 """The coach's chat on the workspace page (session and CSRF, not an API key): the history and the chat box, a
 message answered with the API's event stream (Accept: text/event-stream) or, without JavaScript, by a redirect
 once the answer is stored; refusals in the API's JSON shape (the daily limit's 429, no AI key's 503 with the
-stored message); the action cards of a message; the board re-read with the decision cards out of band."""
+stored message); the action cards of a message and their confirm, dismiss and undo (htmx or a plain post); the
+board re-read with the decision cards out of band."""
 
 import pytest
 from django.test import Client, override_settings
@@ -175,3 +176,82 @@ def test_the_board_is_re_read_with_the_decision_cards_out_of_band(alpha_owner_cl
     assert 'id="coach-board"' in content and "40% · 2 of 5 decisions" in content
     assert '<section class="coach-decisions" id="coach-decisions"' in content and 'hx-swap-oob="true"' in content
     assert 'data-testid="decision-current-platform"' in content
+
+
+def stated_without_ai(client, tenant, project: Project, text: str) -> CoachMessage:
+    """The user's message, sent while no AI key is set: only the pattern detector reads it."""
+    send(client, project, text, **STREAM)
+    *_, user = messages_of(tenant, project)
+    return user
+
+
+def action_path(project: Project, message: CoachMessage, index: int, verb: str) -> str:
+    return f"/coach/projects/{project.pk}/messages/{message.pk}/actions/{index}/{verb}/"
+
+
+def test_confirming_a_hedged_price_records_it_and_has_the_board_re_read(alpha_owner_client, funded, project,
+                                                                         settings):
+    settings.ANTHROPIC_API_KEY = ""
+    message = stated_without_ai(alpha_owner_client, funded, project, "I'm leaning towards $39/month")
+    (action,) = message.detected_actions
+    assert action["status"] == "to_confirm" and current_decisions(funded, project) == {}
+
+    response = alpha_owner_client.post(action_path(project, message, 0, "confirm"), HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200 and response["HX-Trigger"] == "coach-workspace-changed"
+    assert 'data-testid="coach-action-pricing" data-status="confirmed"' in response.content.decode()
+    assert "39" in current_decisions(funded, project)["pricing"]
+
+
+def test_dismissing_a_hedged_price_records_nothing(alpha_owner_client, funded, project, settings):
+    settings.ANTHROPIC_API_KEY = ""
+    message = stated_without_ai(alpha_owner_client, funded, project, "I'm leaning towards $39/month")
+
+    response = alpha_owner_client.post(action_path(project, message, 0, "dismiss"), HTTP_HX_REQUEST="true")
+
+    assert 'data-status="dismissed"' in response.content.decode()
+    assert current_decisions(funded, project) == {}
+
+
+def test_undoing_a_recorded_platform_takes_the_decision_back(alpha_owner_client, funded, project, settings):
+    settings.ANTHROPIC_API_KEY = ""
+    message = stated_without_ai(alpha_owner_client, funded, project, SAYS)
+    index = next(i for i, action in enumerate(message.detected_actions) if action["category"] == "platform")
+
+    response = alpha_owner_client.post(action_path(project, message, index, "undo"), HTTP_HX_REQUEST="true")
+
+    assert 'data-testid="coach-action-platform" data-status="undone"' in response.content.decode()
+    assert current_decisions(funded, project).keys() == {"pricing"}
+
+
+def test_without_javascript_an_answer_to_a_card_redirects_to_the_workspace(alpha_owner_client, funded, project,
+                                                                           settings):
+    settings.ANTHROPIC_API_KEY = ""
+    message = stated_without_ai(alpha_owner_client, funded, project, SAYS)
+
+    response = alpha_owner_client.post(action_path(project, message, 0, "undo"))
+
+    assert response.status_code == 302 and response["Location"] == "/coach/"
+
+
+def test_a_card_answered_twice_says_why_the_second_time_changed_nothing(alpha_owner_client, funded, project,
+                                                                         settings):
+    settings.ANTHROPIC_API_KEY = ""
+    message = stated_without_ai(alpha_owner_client, funded, project, SAYS)
+    alpha_owner_client.post(action_path(project, message, 0, "undo"), HTTP_HX_REQUEST="true")
+
+    response = alpha_owner_client.post(action_path(project, message, 0, "undo"), HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200  # htmx swaps only successful answers: the cards say what happened
+    assert 'role="alert">This action is undone: it cannot be undone.' in response.content.decode()
+
+
+@pytest.mark.parametrize("where", ["unknown-verb", "index", "message"])
+def test_an_unknown_verb_index_or_message_is_not_found(alpha_owner_client, funded, project, settings, where):
+    settings.ANTHROPIC_API_KEY = ""
+    message = stated_without_ai(alpha_owner_client, funded, project, SAYS)
+    path = {"unknown-verb": action_path(project, message, 0, "approve"),
+            "index": action_path(project, message, 9, "undo"),
+            "message": f"/coach/projects/{project.pk}/messages/{message.pk + 100}/actions/0/undo/"}[where]
+
+    assert alpha_owner_client.post(path, HTTP_HX_REQUEST="true").status_code == 404

@@ -1,8 +1,11 @@
 """The coach's chat in a real browser against the fake upstream: alpha's owner sets up a creator profile, starts the
 premium community project, tells the coach "I'll launch on Discord at $29/month" (Enter sends; Shift+Enter only
 breaks the line), watches the answer stream in (static/js/coach-chat.js), sees the platform and pricing decisions
-appear on their cards and in the chat without a reload, ticks a task, reloads and finds everything kept.
-Screenshots of each step in test-artifacts/.
+appear on their cards and in the chat without a reload (the task the coach completed finishes a phase and is
+celebrated), ticks a task, reloads and finds everything kept. Without
+an AI key, the same message is kept and its decisions recorded, the chat box says why the coach cannot answer, a
+card's Undo takes a decision back, the daily limit's refusal is said in the box, and finishing a phase is
+celebrated. Screenshots of each step in test-artifacts/.
 
 The upstream answers with tests/fixtures/anthropic/tool_use_response.sse (text, then record_decision,
 complete_task and suggest_next_step calls), its text deltas held back a little so the page is seen mid-answer.
@@ -30,6 +33,8 @@ SAYS = "I'll launch on Discord at $29/month"
 ANSWER = ("Great choice: $29 a month on Discord suits 50,000 followers. Next, write the promise of your community in "
           "one sentence.")
 DELTA_DELAY_S = 0.5
+FOUNDATION = ["audience-survey", "define-promise", "choose-platform", "set-pricing", "design-structure",
+              "set-launch-date"]
 
 
 def held_back(body: bytes) -> Iterator[bytes]:
@@ -49,14 +54,28 @@ def coach_rows_purge(schema_name: str) -> None:
 
 
 @pytest.fixture
-def coach_live(committed_live_server, settings, monkeypatch) -> Iterator[None]:
-    from metering.wallets.services import wallet_credit
+def alpha_coach(committed_live_server) -> Iterator[None]:
+    """Alpha's owner without a creator profile; what the journey commits in alpha's schema, wallet and usage is
+    removed afterwards."""
     from tenants.models import Tenant
     from tests.support.tenants import tenant_metering_purge
 
     alpha = Tenant.objects.get(slug="alpha")
     coach_rows_purge(alpha.schema_name)
-    wallet_credit(tenant=alpha, tokens=100_000, kind="purchase", reason="e2e", idempotency_key="e2e-coach")
+    try:
+        yield
+    finally:
+        coach_rows_purge(alpha.schema_name)
+        tenant_metering_purge(alpha)
+
+
+@pytest.fixture
+def coach_live(alpha_coach, settings, monkeypatch) -> Iterator[None]:
+    from metering.wallets.services import wallet_credit
+    from tenants.models import Tenant
+
+    wallet_credit(tenant=Tenant.objects.get(slug="alpha"), tokens=100_000, kind="purchase", reason="e2e",
+                  idempotency_key="e2e-coach")
     body = sse_fixture("tool_use_response")
     monkeypatch.setattr(ai_client, "http_client_build", lambda: httpx2.Client(transport=httpx2.MockTransport(
         lambda request: httpx2.Response(200, headers={"content-type": "text/event-stream"},
@@ -67,21 +86,15 @@ def coach_live(committed_live_server, settings, monkeypatch) -> Iterator[None]:
         yield
     finally:
         ai_client.client_cache_clear()
-        coach_rows_purge(alpha.schema_name)
-        tenant_metering_purge(alpha)
 
 
-def test_a_stated_price_and_platform_stream_in_become_decisions_and_survive_a_reload(
-        coach_live, committed_live_server, browser_context_factory, artifacts_dir):
-    live = committed_live_server
-    page = browser_context_factory().new_page()
+def project_started(page, live) -> None:
+    """Signed in as alpha's owner, the creator profile set up and the premium community project started."""
     page.goto(live.url_for("alpha", "/accounts/login/"))
     page.fill('input[name="login"]', STANDARD_TENANTS["alpha"]["owner"])
     page.fill('input[name="password"]', STANDARD_PASSWORD)
     page.locator('input[name="password"]').press("Enter")
     page.wait_for_url(live.url_for("alpha", "/"))
-
-    # --- The profile, then the premium community project ------------------------------------------------------
     page.get_by_role("link", name="Coach", exact=True).click()
     page.get_by_role("link", name="Set up your creator profile").click()
     page.select_option('select[name="primary_platform"]', "youtube")
@@ -94,11 +107,25 @@ def test_a_stated_price_and_platform_stream_in_become_decisions_and_survive_a_re
     page.wait_for_url(live.url_for("alpha", "/coach/"))
     page.get_by_role("button", name="Start the project").click()
     page.wait_for_url(live.url_for("alpha", "/coach/"))
+
+
+def test_a_stated_price_and_platform_stream_in_become_decisions_and_survive_a_reload(
+        coach_live, committed_live_server, browser_context_factory, artifacts_dir):
+    live = committed_live_server
+    page = browser_context_factory().new_page()
+    project_started(page, live)
     log = page.get_by_test_id("coach-messages")
     assert log.locator(".coach-message-assistant").count() == 1  # the playbook's welcome
     assert page.get_by_test_id("coach-ai-off").count() == 0
     assert "50 of 50 messages left today" in page.get_by_test_id("coach-chat").inner_text()
     page.screenshot(path=artifacts_dir / "e2e-coach-chat-start.png", full_page=True)
+
+    # --- Five of Foundation's six tasks ticked: the coach will complete the last one ----------------------------
+    for task_id in FOUNDATION:
+        if task_id != "choose-platform":
+            page.get_by_test_id(f"toggle-{task_id}").click()
+            page.wait_for_selector(f'[data-testid="toggle-{task_id}"][aria-checked="true"]')
+    assert "5 of 22 tasks" in page.get_by_test_id("coach-board").inner_text()
 
     # --- Shift+Enter breaks the line, Enter sends -------------------------------------------------------------
     box = page.get_by_label("Message your coach")
@@ -135,12 +162,14 @@ def test_a_stated_price_and_platform_stream_in_become_decisions_and_survive_a_re
         .first.inner_text()
     assert page.get_by_test_id("toggle-choose-platform").get_attribute("aria-checked") == "true"
     assert "49 of 50 messages left today" in page.get_by_test_id("coach-chat").inner_text()
-    page.screenshot(path=artifacts_dir / "e2e-coach-chat-decided.png", full_page=True)
+    # The coach's tick finished Foundation: celebrated like a tick of one's own.
+    assert "Phase complete: Foundation" in page.get_by_test_id("phase-complete").inner_text()
+    page.screenshot(path=artifacts_dir / "e2e-coach-chat-decided.png")
 
     # --- Tick a task ------------------------------------------------------------------------------------------
-    page.get_by_test_id("toggle-audience-survey").click()
-    page.wait_for_selector('[data-testid="toggle-audience-survey"][aria-checked="true"]')
-    assert "9% · 2 of 22 tasks" in page.get_by_test_id("coach-board").inner_text()
+    page.get_by_test_id("toggle-create-space").click()
+    page.wait_for_selector('[data-testid="toggle-create-space"][aria-checked="true"]')
+    assert "7 of 22 tasks" in page.get_by_test_id("coach-board").inner_text()
 
     # --- Reload: the conversation, the decisions, the cards and the tasks are kept ------------------------------
     page.reload()
@@ -149,6 +178,54 @@ def test_a_stated_price_and_platform_stream_in_become_decisions_and_survive_a_re
     assert "Discord" in page.get_by_test_id("decision-current-platform").inner_text()
     assert "29" in page.get_by_test_id("decision-current-pricing").inner_text()
     assert log.get_by_test_id("coach-action-pricing").get_by_role("button", name="Undo").count() == 1
-    assert page.get_by_test_id("toggle-audience-survey").get_attribute("aria-checked") == "true"
-    assert page.get_by_test_id("toggle-choose-platform").get_attribute("aria-checked") == "true"
+    for task_id in [*FOUNDATION, "create-space"]:
+        assert page.get_by_test_id(f"toggle-{task_id}").get_attribute("aria-checked") == "true", task_id
+    assert "7 of 22 tasks" in page.get_by_test_id("coach-board").inner_text()
     page.screenshot(path=artifacts_dir / "e2e-coach-chat-reloaded.png", full_page=True)
+
+
+def test_without_an_ai_key_what_you_state_is_recorded_and_the_daily_limit_is_said_plainly(
+        alpha_coach, committed_live_server, browser_context_factory, artifacts_dir, settings):
+    settings.ANTHROPIC_API_KEY = ""
+    settings.COACH_MESSAGES_PER_DAY = 1
+    live = committed_live_server
+    page = browser_context_factory().new_page()
+    project_started(page, live)
+    assert "The AI partner needs the operator to set an Anthropic key" in page.get_by_test_id("coach-ai-off")\
+        .inner_text()
+
+    # --- No answer, but the stated platform and price are recorded and the board shows them --------------------
+    box = page.get_by_label("Message your coach")
+    box.fill(SAYS)
+    box.press("Enter")
+    page.wait_for_selector('[data-testid="decision-current-pricing"]')
+    log = page.get_by_test_id("coach-messages")
+    assert log.locator(".coach-message-user").last.locator(".coach-message-text").inner_text() == SAYS
+    assert log.get_by_test_id("coach-action-platform").get_attribute("data-status") == "applied"
+    assert "Discord" in page.get_by_test_id("decision-current-platform").inner_text()
+    assert "operator to set an Anthropic key" in page.get_by_test_id("coach-chat-error").inner_text()
+    assert log.locator(".coach-message-assistant").count() == 1  # the welcome only
+    page.screenshot(path=artifacts_dir / "e2e-coach-chat-offline.png", full_page=True)
+
+    # --- Undo on a card takes the decision back, on the card and the board, without a reload -------------------
+    log.get_by_test_id("coach-action-platform").get_by_role("button", name="Undo").click()
+    page.wait_for_selector('[data-testid="coach-action-platform"][data-status="undone"]')
+    page.wait_for_selector('[data-testid="decision-current-platform"]', state="detached")
+    assert "20% · 1 of 5 decisions" in page.get_by_test_id("coach-board").inner_text()
+    page.screenshot(path=artifacts_dir / "e2e-coach-chat-undone.png", full_page=True)
+
+    # --- The day's one message is used: the next is refused and kept in the box ---------------------------------
+    box.fill("What should I do next?")
+    box.press("Enter")
+    page.wait_for_function("document.getElementById('coach-chat-error').textContent.includes('allows today')")
+    assert "1 coach messages your plan allows today" in page.get_by_test_id("coach-chat-error").inner_text()
+    assert box.input_value() == "What should I do next?"
+    assert log.locator(".coach-message-user").count() == 1
+    page.screenshot(path=artifacts_dir / "e2e-coach-chat-limit.png", full_page=True)
+
+    # --- Ticking the last task of a phase is celebrated ---------------------------------------------------------
+    for task_id in FOUNDATION:
+        page.get_by_test_id(f"toggle-{task_id}").click()
+        page.wait_for_selector(f'[data-testid="toggle-{task_id}"][aria-checked="true"]')
+    assert "Phase complete: Foundation" in page.get_by_test_id("phase-complete").inner_text()
+    page.screenshot(path=artifacts_dir / "e2e-coach-phase-complete.png")
