@@ -140,10 +140,10 @@ def test_a_stated_price_and_platform_stream_in_become_decisions_and_survive_a_re
     assert page.get_by_test_id("coach-typing").is_visible()  # until the first words, held back by the upstream
     assert log.locator(".coach-message-user").last.locator(".coach-message-text").inner_text() == SAYS
     assert box.input_value() == ""
-    page.screenshot(path=artifacts_dir / "e2e-coach-chat-typing.png", full_page=True)
+    page.get_by_test_id("coach-chat").screenshot(path=artifacts_dir / "e2e-coach-chat-typing.png")
     page.wait_for_selector(".coach-message-streaming")
     assert not page.get_by_test_id("coach-typing").is_visible()
-    page.screenshot(path=artifacts_dir / "e2e-coach-chat-streaming.png", full_page=True)
+    page.get_by_test_id("coach-chat").screenshot(path=artifacts_dir / "e2e-coach-chat-streaming.png")
     page.wait_for_selector('[data-testid="coach-action-pricing"]')
     answer = log.locator(".coach-message-assistant").last
     assert answer.locator(".coach-message-text").inner_text() == ANSWER
