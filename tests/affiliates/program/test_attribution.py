@@ -203,3 +203,16 @@ def test_a_later_signup_signal_for_a_referred_tenant_changes_nothing(tenant_alph
     signed_up(other, tenant_alpha)
 
     assert Referral.objects.get(tenant=tenant_alpha).affiliate == first
+
+
+def test_a_failing_attribution_never_fails_the_signup(django_capture_on_commit_callbacks, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("attribution is broken")
+
+    monkeypatch.setattr("affiliates.attribution.referral_bind", broken)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signup(browser(), "resilient", promotion_code="ANY")
+
+    assert response.status_code == 302
+    assert _referral_of("resilient") is None
