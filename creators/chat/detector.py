@@ -42,10 +42,10 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from creators.chat.actions import ActionKind, ActionSource, DetectedAction
 from creators.playbooks import Playbook
@@ -91,14 +91,14 @@ _QUESTION_START = re.compile(
 # platform names and the cadences' anchors): a scan of 2 KB costs Python's re about as much as trying every
 # position, so one scan for all beats one per kind.
 HYPOTHETICAL_CUES = r"what if|if|suppose|supposing|imagine|in case|unless|would|could|might|wondering|whether"
-HEDGE_CUES = (r"maybe|perhaps|probably|possibly|i think|i guess|i suppose|thinking (?:about|of)|considering|leaning|"
-              r"not sure|kind of|sort of|roughly|around|approximately|tentatively|should|hopefully|ish")
-COMMIT_CUES = (r"i'll|i will|i'm going to|i am going to|gonna|we'll|we will|we're going to|let's|"
-               r"(?:i|we)(?:'ve| have)? decided|decided on|(?:i|we)(?:'ve| have)? chosen|(?:i|we) chose|"
-               r"(?:i'm|we're|i am|we are)? ?going with|(?:i'm|we're|i am|we are) (?:using|charging|launching|"
-               r"opening|posting|doing|picking)|(?:i|we) picked|my price is|the price (?:is|will be)|"
-               r"(?:i|we)(?:'ve| have)? (?:just |already )?(?:set up|created|built|opened)|it(?:'ll| will) be|"
-               r"settled on|definitely|for sure|committed to|(?:i|we) (?:charge|launch|use|post|open)")
+HEDGE_CUES = (r"maybe|perhaps|probably|possibly|i (?:think|guess|suppose)|thinking (?:about|of)|considering|"
+              r"leaning|not sure|kind of|sort of|roughly|around|approximately|tentatively|should|hopefully|ish")
+# Factored by their first word (I, we): Python's re tries alternatives one by one at each word start.
+COMMIT_CUES = (r"(?:i|we)(?:'ll| will|(?:'m|'re| am| are) going (?:to|with)|(?:'m|'re| am| are) (?:using|charging|"
+               r"launching|opening|posting|doing|picking)|(?:'ve| have)? (?:just |already )?(?:decided|chosen|set up|"
+               r"created|built|opened)| (?:chose|picked|charge|launch|use|post|open))|gonna|let's|decided on|"
+               r"going with|my price is|the price (?:is|will be)|it(?:'ll| will) be|settled on|definitely|for sure|"
+               r"committed to")
 LAUNCH_CUES = (r"launch\w*|open(?:ing)? (?:the )?doors|doors open|go(?:ing)? live|open(?:ing)? (?:it|the community|up)|"
                r"release\w*|kick ?off|start date")
 # Where a cadence can end: _CADENCE (slow to scan) is only searched just before these.
@@ -117,10 +117,8 @@ _AMOUNT = r"(?P<amount>\d(?:\d{0,2}(?:,\d{3})+|\d{0,5}))(?:\.(?P<cents>\d{1,2}))
 _CURRENCY_POST = r"(?:\s?(?P<post>€|£|(?:usd|eur|gbp|dollars?|bucks|euros?|pounds?)\b))"
 _INTERVAL = (r"(?:\s*(?P<interval>/\s?(?:month|mo|mth|m|year|yr|y|annum)\b|(?:per|a|an|each|every|/)\s(?:month|"
              r"year|annum)\b|monthly\b|yearly\b|annually\b|per annum\b))")
-# The currency before the amount is read by _CURRENCY_BEFORE (the pattern must start with the digit).
+# The currency before the amount is read by _price (the pattern must start with the digit).
 _PRICE = re.compile(rf"{_AMOUNT}(?!\d)(?!\.\d){_CURRENCY_POST}?{_INTERVAL}?")
-_YEARLY = re.compile(r"y(?:ea)?r|annu|/\s?y$")
-_CURRENCY_BEFORE = re.compile(r"(?:[$€£]|\b(?:usd|eur|gbp)\s?)$")
 _PRICE_CONTEXT = re.compile(r"\b(?:charg\w*|price\w*|pricing|cost\w*|fee|membership|subscription|tier\w*|"
                             r"per member|members pay)\b")
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
@@ -157,6 +155,18 @@ _DONE_IMPERSONAL = re.compile(
     r"\b(?=[dfmot])(?:(?:done|finished)\s+with\s+(?P<object>[^,;.!?\n]{2,80})"
     r"|(?P<object2>(?:the|my|our)\s+[^,;.!?\n]{2,60}?)\s+(?:is|are)\s+(?:now\s+|all\s+)?(?:done|finished|live|ready|"
     r"set up|published|up)\b)")
+
+
+class _Found(NamedTuple):
+    """A finding before the duplicates are merged (a tuple: a message can repeat itself, and a frozen dataclass
+    costs ten times as much to make)."""
+
+    kind: str
+    name: str  # the decision's category or the task's id
+    value: str
+    data: dict[str, Any]
+    confidence: Decimal
+    evidence: str
 
 
 @dataclass(frozen=True)
@@ -196,7 +206,7 @@ def actions_detect(*, text: str, playbook: Playbook, project_state: ProjectState
     if not _DIGIT.search(lowered) and not any(hint in lowered for hint in patterns.hints):
         return []
     read = _Text(text, lowered, patterns)
-    found: list[DetectedAction] = []
+    found: list[_Found] = []
     if PRICING in patterns.categories:
         found += _pricing(read, currency=playbook.currency)
     if PLATFORM in patterns.categories:
@@ -207,7 +217,7 @@ def actions_detect(*, text: str, playbook: Playbook, project_state: ProjectState
         found += _content(read)
     if patterns.task_titles:
         found += _tasks(read, patterns)
-    return _ordered(_conflicts_capped(found), playbook)
+    return _ordered(_conflicts_capped(found), playbook, patterns)
 
 
 # --- Sentences ---------------------------------------------------------------------------------------------------
@@ -295,10 +305,8 @@ def _negated_in(sentence: str, start: int) -> bool:
     return bool(_NEGATION_BEFORE.search(sentence[max(0, start - 40):start]))
 
 
-def _decision(category: str, value: str, data: dict[str, Any], confidence: Decimal, evidence: str
-              ) -> DetectedAction:
-    return DetectedAction(kind=ActionKind.DECISION, source=ActionSource.PATTERN, category=category, value=value,
-                          data=data, confidence=max(Decimal(0), min(Decimal(1), confidence)), evidence=evidence)
+def _decision(category: str, value: str, data: dict[str, Any], confidence: Decimal, evidence: str) -> _Found:
+    return _Found(ActionKind.DECISION, category, value, data, max(Decimal(0), min(Decimal(1), confidence)), evidence)
 
 
 # --- Pricing -----------------------------------------------------------------------------------------------------
@@ -310,7 +318,7 @@ class _Price:
     interval: str | None
 
 
-def _pricing(read: _Text, *, currency: str) -> list[DetectedAction]:
+def _pricing(read: _Text, *, currency: str) -> list[_Found]:
     """One pricing decision per sentence that states prices (module docstring)."""
     stated: dict[int, list[_Price]] = {}
     contexts: dict[int, bool] = {}
@@ -333,7 +341,7 @@ def _pricing(read: _Text, *, currency: str) -> list[DetectedAction]:
             for index, prices in stated.items()]
 
 
-def _price_decision(prices: list[_Price], *, stance: Decimal, evidence: str, currency: str) -> DetectedAction:
+def _price_decision(prices: list[_Price], *, stance: Decimal, evidence: str, currency: str) -> _Found:
     inexact = any(price.currency is None or price.interval is None for price in prices)
     chosen_currency = next((price.currency for price in prices if price.currency), currency)
     monthly = sorted({price.amount for price in prices if price.interval in ("month", None)})
@@ -354,20 +362,25 @@ def _price_decision(prices: list[_Price], *, stance: Decimal, evidence: str, cur
 
 
 def _price(lowered: str, match: re.Match[str], *, floor: int) -> _Price | None:
+    """The price at the match, or None: the middle of a word, a number or a date, or zero. Plain string tests, no
+    pattern: a message can hold many numbers."""
     before = lowered[max(floor, match.start() - 4):match.start()]
-    prefix = _CURRENCY_BEFORE.search(before)
-    edge = before[:prefix.start()] if prefix else before
+    symbol, edge = "", before
+    if before[-1:] in ("$", "€", "£") and before:
+        symbol, edge = before[-1], before[:-1]
+    elif before.rstrip()[-3:] in ("usd", "eur", "gbp"):
+        code = before.rstrip()
+        symbol, edge = code[-3:], code[:-3]
     if edge and (edge[-1].isalnum() or edge[-1] in "._,-/"):
-        return None  # the middle of a word, a number or a date
-    amount = Decimal(match.group("amount").replace(",", "") + "." + (match.group("cents") or "0"))
-    if amount <= 0:
         return None
-    symbol = (prefix.group() if prefix else match.group("post") or "").strip()
-    interval_text = match.group("interval") or ""
+    symbol = symbol or (match.group("post") or "").strip()
+    interval_text = (match.group("interval") or "").replace(" ", "")
     interval = None
     if interval_text:
-        interval = "year" if _YEARLY.search(interval_text) else "month"
-    return _Price(amount=amount, currency=CURRENCIES.get(symbol), interval=interval)
+        interval = "year" if ("year" in interval_text or "yr" in interval_text or "annu" in interval_text
+                              or interval_text == "/y") else "month"
+    amount = Decimal(match.group("amount").replace(",", "") + "." + (match.group("cents") or "0"))
+    return _Price(amount=amount, currency=CURRENCIES.get(symbol), interval=interval) if amount > 0 else None
 
 
 def _money(amount: Decimal) -> str:
@@ -376,7 +389,7 @@ def _money(amount: Decimal) -> str:
 
 # --- Platform ----------------------------------------------------------------------------------------------------
 
-def _platforms(read: _Text, patterns: _Patterns) -> list[DetectedAction]:
+def _platforms(read: _Text, patterns: _Patterns) -> list[_Found]:
     found = []
     for index, position, name in read.platforms:
         if not read.skipped(index) and not read.negated(position):
@@ -388,7 +401,7 @@ def _platforms(read: _Text, patterns: _Patterns) -> list[DetectedAction]:
 
 # --- Timeline ----------------------------------------------------------------------------------------------------
 
-def _timeline(read: _Text, state: ProjectState | None) -> list[DetectedAction]:
+def _timeline(read: _Text, state: ProjectState | None) -> list[_Found]:
     found = []
     for index in sorted(index for index in read.cued["launch"] if not read.skipped(index)):
         resolved = _date(read.sentence(index), state)
@@ -435,7 +448,7 @@ def _safe_date(year: int, month: int, day: int, *, exact: bool) -> tuple[date, b
 
 # --- Content -----------------------------------------------------------------------------------------------------
 
-def _content(read: _Text) -> list[DetectedAction]:
+def _content(read: _Text) -> list[_Found]:
     found = []
     searched_to = 0
     for index, anchor in read.cadences:
@@ -472,7 +485,7 @@ def _plural(form: str) -> str:
 
 # --- Tasks -------------------------------------------------------------------------------------------------------
 
-def _tasks(read: _Text, patterns: _Patterns) -> list[DetectedAction]:
+def _tasks(read: _Text, patterns: _Patterns) -> list[_Found]:
     if not any(hint in read.lowered for hint in DONE_HINTS):
         return []
     found = []
@@ -491,9 +504,7 @@ def _tasks(read: _Text, patterns: _Patterns) -> list[DetectedAction]:
                 first_person.add(index)
             task_id, exact = task
             score = (HEDGED if read.stance(index) == HEDGED else confidence) - (0 if exact else INEXACT)
-            found.append(DetectedAction(kind=ActionKind.TASK, source=ActionSource.PATTERN, confidence=score,
-                                        task_id=task_id, task_title=patterns.task_titles[task_id],
-                                        evidence=read.evidence(index)))
+            found.append(_Found(ActionKind.TASK, task_id, "", {}, score, read.evidence(index)))
     return found
 
 
@@ -535,28 +546,35 @@ def _stems(text: str) -> set[str]:
 
 # --- Results -----------------------------------------------------------------------------------------------------
 
-def _conflicts_capped(found: list[DetectedAction]) -> list[DetectedAction]:
-    """One action per decision category and per task (the highest confidence); a category given two different
-    values in the message keeps each, capped at 0.5, so the user chooses."""
-    best: dict[tuple[str, str, str], DetectedAction] = {}
-    for action in found:
-        key = (action.kind, action.category or action.task_id, action.value)
-        if key not in best or action.confidence > best[key].confidence:
-            best[key] = action
+def _conflicts_capped(found: list[_Found]) -> list[_Found]:
+    """One finding per decision value and per task (the highest confidence); a category given two different values
+    in the message keeps each, capped at 0.5, so the user chooses."""
+    best: dict[tuple[str, str, str], _Found] = {}
+    for finding in found:
+        key = (finding.kind, finding.name, finding.value)
+        if key not in best or finding.confidence > best[key].confidence:
+            best[key] = finding
     values: dict[tuple[str, str], int] = {}
     for kind, name, _ in best:
         values[(kind, name)] = values.get((kind, name), 0) + 1
-    return [action if values[(action.kind, action.category or action.task_id)] == 1
-            else replace(action, confidence=min(action.confidence, CONFLICT_CAP))
-            for action in best.values()]
+    return [finding if values[(finding.kind, finding.name)] == 1
+            else finding._replace(confidence=min(finding.confidence, CONFLICT_CAP))
+            for finding in best.values()]
 
 
-def _ordered(found: list[DetectedAction], playbook: Playbook) -> list[DetectedAction]:
+def _ordered(found: list[_Found], playbook: Playbook, patterns: _Patterns) -> list[DetectedAction]:
     categories = [decision.category for decision in playbook.decisions]
     tasks = [task.id for task in playbook.tasks]
-    return sorted(found, key=lambda action: (
-        (0, categories.index(action.category), action.value) if action.kind == ActionKind.DECISION
-        else (1, tasks.index(action.task_id), "")))
+    ordered = sorted(found, key=lambda finding: (
+        (0, categories.index(finding.name), finding.value) if finding.kind == ActionKind.DECISION
+        else (1, tasks.index(finding.name), "")))
+    return [DetectedAction(kind=finding.kind, source=ActionSource.PATTERN, confidence=finding.confidence,
+                           category=finding.name, value=finding.value, data=finding.data, evidence=finding.evidence)
+            if finding.kind == ActionKind.DECISION else
+            DetectedAction(kind=finding.kind, source=ActionSource.PATTERN, confidence=finding.confidence,
+                           task_id=finding.name, task_title=patterns.task_titles[finding.name],
+                           evidence=finding.evidence)
+            for finding in ordered]
 
 
 # --- Patterns per playbook ---------------------------------------------------------------------------------------
