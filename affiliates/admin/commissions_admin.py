@@ -80,7 +80,7 @@ class CommissionAdmin(ServiceWrittenAdmin):
 
     @admin.action(description="Hold for review", permissions=["change"])
     def hold(self, request: HttpRequest, queryset: QuerySet[Commission]) -> None:
-        self.each(request, queryset, lambda c: commission_hold(commission=c, reason=f"Held by {request.user.email}.",
+        self.each(request, queryset, lambda c: commission_hold(commission=c, reason=request.user.email,
                                                                actor=request.user.email),
                   "Held {done} commission(s).")
 

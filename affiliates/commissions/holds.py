@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 Status = Commission.Status
 # held_reason of a commission held by an open dispute on its invoice (its dispute's id follows).
 DISPUTE_HOLD = "Dispute "
+# held_reason of a commission ops held by hand: only an ops approval releases it.
+OPS_HOLD = "Held by ops: "
 UNPAID_STATUSES = (Status.PENDING, Status.APPROVED, Status.HELD)
 
 
@@ -42,9 +44,11 @@ def commissions_hold(*, commissions: QuerySet[Commission], reason: str) -> int:
 def commissions_release(*, commissions: QuerySet[Commission], now: datetime, dispute_closed: bool = False) -> int:
     """Release the held ones of `commissions` that nothing holds any more: pending until their payable_at, approved
     after. A commission still covered by an open fraud flag stays held (with that flag's reason), and one held by
-    a dispute stays held unless `dispute_closed` (the caller is closing that dispute). Returns how many."""
+    a dispute stays held unless `dispute_closed` (the caller is closing that dispute); one ops held by hand stays
+    held until ops approve it. Returns how many."""
     released = 0
-    for commission in commissions.filter(status=Status.HELD, payout__isnull=True).select_for_update():
+    held = commissions.filter(status=Status.HELD, payout__isnull=True).exclude(held_reason__startswith=OPS_HOLD)
+    for commission in held.select_for_update():
         flag = fraud_flags_holding(commission=commission).first()
         if flag is not None:
             commission.held_reason = flag.reason[:300]

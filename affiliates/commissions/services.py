@@ -25,6 +25,7 @@ from django.db.models import Min
 
 from affiliates.commissions.holds import (
     DISPUTE_HOLD,
+    OPS_HOLD,
     commission_claw_back,
     commissions_hold,
     commissions_release,
@@ -229,10 +230,11 @@ def commission_approve(*, commission: Commission, actor: str, now: datetime) -> 
 
 @transaction.atomic
 def commission_hold(*, commission: Commission, reason: str, actor: str) -> Commission:
-    """Ops hold a pending or approved commission for review. Refused once in a payout or reversed."""
+    """Ops hold a pending or approved commission for review: it stays held (whatever flags or disputes are
+    cleared meanwhile) until ops approve it. Refused once in a payout or reversed."""
     commission = _locked_unpaid(commission, (Status.PENDING, Status.APPROVED), action="held")
     commission.status, commission.approved_at = Status.HELD, None
-    commission.held_reason = (reason or f"Held by {actor}.")[:300]
+    commission.held_reason = f"{OPS_HOLD}{reason or actor}"[:300]
     commission.save(update_fields=["status", "approved_at", "held_reason"])
     logger.info("commission_held commission=%s actor=%s", commission.pk, actor)
     return commission

@@ -7,7 +7,12 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
-from affiliates.commissions.services import commission_credit_note_adjust, commission_earn, commissions_approve_due
+from affiliates.commissions.services import (
+    commission_credit_note_adjust,
+    commission_earn,
+    commission_hold,
+    commissions_approve_due,
+)
 from affiliates.fraud.services import FraudFlagReviewed, fraud_flag_clear, fraud_flag_confirm, fraud_referral_check
 from affiliates.models import Commission, FraudFlag, Payout, Referral
 from affiliates.payouts.services import payout_mark_paid, payouts_create
@@ -227,3 +232,15 @@ def test_a_flag_is_reviewed_once():
     fraud_flag_clear(flag=flag, actor="ops", now=NOW)
     with pytest.raises(FraudFlagReviewed):
         fraud_flag_confirm(flag=flag, actor="ops", now=NOW)
+
+
+def test_a_commission_ops_held_by_hand_stays_held_when_a_flag_on_it_is_cleared():
+    affiliate = affiliate_make()
+    commission = earn(referral_make(affiliate))
+    commission_hold(commission=commission, reason="checking the customer", actor="ops@tollgate.test")
+    flag = FraudFlag.objects.create(affiliate=affiliate, referral=commission.referral, rule=Rule.SELF_REFERRAL,
+                                    reason="Looked odd.", created_at=NOW)
+    fraud_flag_clear(flag=flag, actor="ops", now=NOW)
+    commission.refresh_from_db()
+    assert (commission.status, commission.held_reason) == (Commission.Status.HELD,
+                                                           "Held by ops: checking the customer")
