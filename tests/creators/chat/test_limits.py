@@ -1,6 +1,6 @@
 """The daily limit: 50 user messages a UTC day per person by default, the plan's coach_messages_per_day when it
-says, refused with the API's 429 before anything is stored or reserved; the next UTC day starts afresh. Two sends
-racing for the last message of the day cannot both have it."""
+says, refused with the API's 429 before anything is stored or reserved; the next UTC day starts afresh (the race
+for the last message is in test_limits_concurrency.py)."""
 
 from datetime import timedelta
 
@@ -8,13 +8,11 @@ import pytest
 from django_tenants.utils import schema_context
 
 from billing.services import tenant_plan_assign
-from creators.chat.services import coach_user_message_store
 from creators.models import CoachMessage
 from metering.models import AiReservationRecord
 from tests.creators.chat.conftest import messages_of, send_message
 from tests.creators.content.conftest import sse_events
 from tests.support.clock import NOW
-from tests.support.concurrency import run_together
 from tests.support.factories import PlanFactory
 from tests.support.tenants import owner_of
 
@@ -83,21 +81,3 @@ def test_yesterdays_messages_do_not_count_against_today(frozen_now, upstream, ch
     upstream.answer_sse("basic_response")
 
     assert answered(send_message(chat, chat_project.pk, "Fresh day."))
-
-
-@pytest.mark.django_db(transaction=True)
-def test_two_sends_racing_for_the_last_message_of_the_day_cannot_both_have_it(tenant_alpha):
-    from tests.support.creators import project_for
-
-    with schema_context(tenant_alpha.schema_name):
-        project = project_for(owner_of(tenant_alpha))
-    sent_today(tenant_alpha, project, 49)
-
-    def store():
-        with schema_context(tenant_alpha.schema_name):
-            return coach_user_message_store(tenant=tenant_alpha, project=project, user=owner_of(tenant_alpha),
-                                            text="mine", now=NOW)
-
-    outcomes = run_together(store, store)
-
-    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["CoachDailyLimitReached", "CoachMessage"]
