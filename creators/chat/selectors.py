@@ -51,7 +51,7 @@ def coach_history_get(*, project: Project, before_id: int, limit: int = HISTORY_
     what the coach remembers of the conversation. Failed answers and empty ones said nothing and are left out."""
     newest = (CoachMessage.objects.filter(project=project, pk__lt=before_id)
               .exclude(status=CoachMessage.Status.FAILED).exclude(content="")
-              .order_by("-created_at", "-id")[:limit])
+              .only("id", "role", "content", "created_at").order_by("-created_at", "-id")[:limit])
     return list(reversed(newest))
 
 
