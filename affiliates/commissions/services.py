@@ -31,7 +31,13 @@ from affiliates.commissions.holds import (
     commissions_release,
     commissions_reverse,
 )
-from affiliates.commissions.terms import calendar_months_between, commission_amount, rate_for
+from affiliates.commissions.terms import (
+    SchemeInvalid,
+    calendar_months_between,
+    commission_amount,
+    rate_for,
+    scheme_parse,
+)
 from affiliates.fraud.services import (
     fraud_manual_approval_flag,
     fraud_manual_approval_reason,
@@ -277,6 +283,15 @@ def _terms_by_affiliate(affiliates: set[Affiliate], program: AffiliateProgram) -
                 terms[affiliate.pk] = CommissionTerms(
                     rate=profile.commission_rate, type=own.type if own else CommissionType.RECURRING,
                     recurring_months=own.recurring_months if own else None, scheme=own.scheme if own else [])
+    # A malformed scheme (edited by hand) stops only its affiliate's commissions, not the batch: the sweep earns
+    # them once it is fixed.
+    for affiliate_id, affiliate_terms in list(terms.items()):
+        if affiliate_terms.type == CommissionType.SCHEME:
+            try:
+                scheme_parse(affiliate_terms.scheme)
+            except SchemeInvalid as error:
+                logger.error("commission_scheme_invalid affiliate=%s error=%s", affiliate_id, error)
+                del terms[affiliate_id]
     return terms
 
 
