@@ -40,8 +40,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -155,7 +155,7 @@ def coach_message_send(*, tenant: Tenant, project: Project, user, text: str, cre
 
 @transaction.atomic
 def coach_user_message_store(*, tenant: Tenant, project: Project, user, text: str, now: datetime,
-                             detected_actions: list[DetectedAction] = ()) -> CoachMessage:
+                             detected_actions: Sequence[DetectedAction] = ()) -> CoachMessage:
     """The user's message with the pattern detector's actions (as detected), if the day's limit allows it
     (CoachDailyLimitReached, 429, otherwise). The user's row is locked while counting, so concurrent sends of one
     person are counted one after the other."""
@@ -173,7 +173,7 @@ def coach_user_message_store(*, tenant: Tenant, project: Project, user, text: st
 
 
 def coach_ai_request(*, tenant: Tenant, project: Project, user_message: CoachMessage, playbook: Playbook,
-                     created_by: str, today) -> AiRequest:
+                     created_by: str, today: date) -> AiRequest:
     context = coach_context_get(project=project, today=today)
     history = coach_history_get(project=project, before_id=user_message.pk)
     prompt = coach_prompt_build(context=context, history=history, text=user_message.content, today=today)
