@@ -57,9 +57,15 @@ def invitation_create(*, email: str, role: str, invited_by: User, site_url: str,
 def owner_invitation_create(*, email: str, site_url: str, workspace_name: str) -> Invitation:
     """Invite the owner of a workspace someone else provisioned for them (an agency's client): their account is
     set aside (inactive, no usable password) until they accept, which activates it as owner with their own
-    password. No inviter: nobody on the team sent it."""
+    password. No inviter: nobody on the team sent it. Calling it again sends a new link (the old one stops
+    working) until the owner has joined."""
     email = email.strip().lower()
     owner = User.objects.select_for_update().get(email__iexact=email, role=Role.OWNER)
+    if owner.has_usable_password():
+        raise AlreadyMember("The owner has already joined this workspace.")
+    # Sent again (the first one expired or got lost): the earlier link stops working.
+    Invitation.objects.filter(email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=timezone.now())
     owner.is_active = False
     owner.set_unusable_password()
     owner.save(update_fields=["is_active", "password"])

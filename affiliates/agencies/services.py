@@ -16,6 +16,7 @@ from accounts.models import Role
 from accounts.services import owner_invitation_create
 from affiliates.agencies.exceptions import (
     AgencyAccessInvalid,
+    ClientNotFound,
     ClientTenantsNotInPlan,
     NotAnAgency,
 )
@@ -109,6 +110,17 @@ def client_workspace_create(*, agency: Tenant, name: str, slug: str, owner_email
                         source=TenantAuditLog.Source.AGENCY)
     logger.info("agency_client_created agency=%s client=%s", agency.slug, client.slug)
     return ClientCreated(client=client, created=True)
+
+
+def client_owner_invitation_resend(*, agency: Tenant, client: Tenant, actor_email: str) -> None:
+    """Send the client's owner a new invitation (the first expired or got lost); refused once they joined."""
+    if client.parent_agency_id != agency.pk:
+        raise ClientNotFound("No client workspace of yours has this name.")
+    with schema_context(client.schema_name):
+        owner_invitation_create(email=client.owner_email, site_url=tenant_url(client), workspace_name=client.name)
+    tenant_audit_record(tenant=client, actor_email=actor_email, action="agency_owner_invitation_resent",
+                        details={"agency": agency.slug, "owner_email": client.owner_email},
+                        source=TenantAuditLog.Source.AGENCY)
 
 
 # --- Access grants (the client's decision) --------------------------------------------------------------------

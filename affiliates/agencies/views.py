@@ -11,12 +11,23 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.exceptions import TeamError
 from accounts.permissions import Action, staff_action_required
 from affiliates.agencies.exceptions import AgencyAccessInvalid, AgencyError
 from affiliates.agencies.forms import AgencyAccessForm, ClientCreateForm
 from affiliates.agencies.handoff import AGENCY_SESSION_KEY, handoff_consume, handoff_create
-from affiliates.agencies.selectors import agency_dashboard, agency_grant_current, agency_grant_history
-from affiliates.agencies.services import agency_access_grant, agency_access_revoke, client_workspace_create
+from affiliates.agencies.selectors import (
+    agency_client_get,
+    agency_dashboard,
+    agency_grant_current,
+    agency_grant_history,
+)
+from affiliates.agencies.services import (
+    agency_access_grant,
+    agency_access_revoke,
+    client_owner_invitation_resend,
+    client_workspace_create,
+)
 from tenants.exceptions import TenantError
 from tenants.models import Tenant
 
@@ -56,6 +67,21 @@ def client_open(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, error.message)
         return redirect("agency_clients")
     return redirect(url)
+
+
+@staff_action_required(Action.MANAGE_CLIENTS)
+@require_POST
+def client_owner_invitation_resend_submit(request: HttpRequest, slug: str) -> HttpResponse:
+    client = agency_client_get(agency=request.tenant, slug=slug)
+    if client is None:
+        raise Http404("No such client.")
+    try:
+        client_owner_invitation_resend(agency=request.tenant, client=client, actor_email=request.user.email)
+    except (AgencyError, TeamError) as error:
+        messages.info(request, error.message)
+    else:
+        messages.success(request, f"A new invitation was sent to {client.owner_email}.")
+    return redirect("agency_clients")
 
 
 # --- The client's host ----------------------------------------------------------------------------------------

@@ -81,3 +81,7 @@ def test_a_client_cannot_list_clients_of_its_agency(world):
     api = api_client(world["first"], api_key_for(world["first"], scopes=["agency"]))
     assert api.get("/api/v1/clients").json()["error"]["code"] == "not_an_agency"
     assert signed_in(world["first"]).get("/clients/").status_code == 404
+
+
+def test_an_agency_cannot_resend_another_agencys_client_invitation(world):
+    assert signed_in(world["two"]).post("/clients/client-one/invitation/").status_code == 404

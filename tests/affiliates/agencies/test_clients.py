@@ -126,3 +126,29 @@ def test_a_member_of_the_agency_cannot_create_clients():
     agency = agency_make()
     member = signed_in(agency, email="member@agency-one.test", role=Role.MEMBER)
     assert member.get("/clients/").status_code == 403
+
+
+def test_the_agency_resends_the_owners_invitation_and_the_old_link_stops_working(
+        django_capture_on_commit_callbacks):
+    agency = agency_make()
+    with django_capture_on_commit_callbacks(execute=True):
+        client = client_make(agency, "client-one")
+        signed_in(agency).post("/clients/client-one/invitation/")
+    assert len(mail.outbox) == 2
+    with schema_context(client.schema_name):
+        assert Invitation.objects.filter(revoked_at__isnull=True).count() == 1
+        assert Invitation.objects.count() == 2
+
+
+def test_the_owners_invitation_is_not_resent_once_they_joined(django_capture_on_commit_callbacks):
+    agency = agency_make()
+    client = client_make(agency, "client-one")
+    with schema_context(client.schema_name):
+        owner = User.objects.get(email="owner@client-one.test")
+        owner.set_password("pw-their-own-123")
+        owner.is_active = True
+        owner.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in(agency).post("/clients/client-one/invitation/", follow=True)
+    assert "already joined" in response.content.decode()
+    assert mail.outbox == []
