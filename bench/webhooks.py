@@ -241,7 +241,9 @@ def main() -> None:
 
             if not os.environ.get("BENCH_PROFILE"):
                 port = free_port()
-                server = gunicorn_start(port, database=DATABASE, workers=args.workers, env={
+                # Up to two minutes to boot: on a machine other sessions load, W workers importing Django take
+                # longer than the helper's default 30 s.
+                server = gunicorn_start(port, database=DATABASE, workers=args.workers, timeout_s=120, env={
                     **stripe_environment(stripe), "GUNICORN_CMD_ARGS": f"--config {config.name}"})
             requests_before = len(stripe.fake.requests)
             started = time.perf_counter()
