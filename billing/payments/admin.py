@@ -20,8 +20,9 @@ from billing.payments.stripe_api import stripe_livemode
 from config.admin import ReadOnlyAdminMixin
 from config.money import Money, money_format
 
-CASE_FIELDS = ["invoice_link", "tenant", "subscription", "status", "started_at", "last_attempt", "retries_made",
-               "retries_left", "next_attempt_at", "action_required_since", "card_retried", "ended_at"]
+CASE_FIELDS = ["invoice_link", "tenant", "subscription", "status", "started_at", "last_attempt",
+               "last_attempt_asked_at", "retries_made", "retries_left", "next_attempt_at", "action_required_since",
+               "card_retried", "ended_at"]
 PAYMENT_FIELDS = ["invoice_link", "tenant", "attempt", "source", "amount_display", "status", "failure_code",
                   "failure_message", "stripe_link", "action_url", "created_at", "settled_at"]
 
