@@ -24,6 +24,7 @@ from affiliates.fingerprints import ip_hash, network_hash
 from affiliates.models import Affiliate, AffiliateProgram, Referral, ReferralClick
 from affiliates.program import program_get
 from affiliates.selectors import affiliate_by_promotion_code
+from billing.models import Subscription
 from billing.subscriptions.selectors import subscription_current
 from tenants.events import tenant_signed_up
 from tenants.models import Tenant
@@ -114,6 +115,6 @@ def _click_get(click_id: uuid.UUID) -> ReferralClick | None:
 
 def _status_now(tenant: Tenant) -> str:
     subscription = subscription_current(tenant=tenant)
-    if subscription is not None and subscription.status == "trialing":
+    if subscription is not None and subscription.status == Subscription.Status.TRIALING:
         return Referral.Status.TRIALING
     return Referral.Status.SIGNED_UP

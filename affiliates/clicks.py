@@ -131,8 +131,10 @@ class ReferralClickMiddleware:
 
 def redirect_target(requested: str) -> str:
     """Where `/r/CODE?to=...` may send a visitor: a path of the public site, never another host (no open
-    redirect: absolute URLs, scheme-relative `//host` and backslash tricks are refused), else the landing page."""
+    redirect: absolute URLs, scheme-relative `//host`, backslash tricks and control characters are refused), else
+    the landing page."""
     if (not requested.startswith("/") or requested.startswith(("//", "/\\")) or "\\" in requested
+            or any(ord(character) < 33 or ord(character) == 127 for character in requested)
             or not url_has_allowed_host_and_scheme(requested, allowed_hosts=set())):
         return "/"
     path = requested.split("?", 1)[0].split("#", 1)[0]

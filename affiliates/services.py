@@ -108,13 +108,11 @@ def affiliate_code_generate(name: str) -> str:
 
 
 def _affiliate_create(*, name: str, **fields) -> Affiliate:
+    # 36^5 suffixes per name: a taken code is rare, and a race for the same one ends in the unique constraint.
     for _ in range(CODE_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                return Affiliate.objects.create(code=affiliate_code_generate(name), name=name, **fields)
-        except IntegrityError:
-            if not Affiliate.objects.filter(code__startswith=slugify(name)[:30]).exists():
-                raise  # not a code collision
+        code = affiliate_code_generate(name)
+        if not Affiliate.objects.filter(code=code).exists():
+            return Affiliate.objects.create(code=code, name=name, **fields)
     raise IntegrityError("No free referral code after several attempts.")
 
 

@@ -73,7 +73,7 @@ def test_a_ref_parameter_on_a_public_page_records_a_click(partner):
 
 @pytest.mark.parametrize("target", [
     "https://evil.example/", "//evil.example/", "/\\evil.example", "http:/evil.example", "/no-such-page/",
-    "javascript:alert(1)",
+    "javascript:alert(1)", "/pricing/?a=\r\nSet-Cookie: x=1", "/pricing/ ",
 ])
 def test_an_open_redirect_is_refused_and_lands_on_the_home_page(partner, target):
     response = click(browser(), partner.code, to=target)
