@@ -58,3 +58,14 @@ def test_a_tenant_that_signs_up_while_trialing_starts_trialing(tenant_alpha):
                              now=timezone.now())
 
     assert referral.status == Referral.Status.TRIALING
+
+
+def test_a_failing_referral_update_never_fails_the_subscription(referral, tenant_alpha, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("affiliates are broken")
+
+    monkeypatch.setattr("affiliates.lifecycle.referral_follow_subscription", broken)
+
+    subscription = subscription_started(tenant_alpha, PriceFactory(), at=timezone.now())
+
+    assert subscription.pk is not None and _status(referral) == Referral.Status.SIGNED_UP
