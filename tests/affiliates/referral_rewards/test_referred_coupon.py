@@ -1,10 +1,14 @@
 """A tenant-referred signup's coupon: applied to its first subscription as it starts (so the first invoice carries
 it), once per tenant, and never in place of a code the tenant typed."""
 
+import uuid
 from decimal import Decimal
 
 import pytest
 
+from affiliates.attribution import referral_bind
+from affiliates.models import Referral, ReferralClick
+from affiliates.referral_rewards.services import tenant_referrer_ensure
 from billing.models import CouponRedemption, Subscription
 from billing.subscriptions.services import subscription_cancel
 from tests.support.billing import coupon_with_code, invoices_of, subscription_started
@@ -56,3 +60,17 @@ def test_a_code_the_referred_tenant_typed_wins_and_the_start_goes_on(tenant_alph
 
     assert subscription.status == Subscription.Status.ACTIVE
     assert [r.coupon_id for r in CouponRedemption.objects.filter(tenant=tenant_beta)] == [typed.coupon_id]
+
+
+def test_a_signup_through_a_tenants_link_is_bound_as_tenant_link_and_gets_the_coupon(tenant_alpha, tenant_beta,
+                                                                                        referred_coupon):
+    account = tenant_referrer_ensure(tenant=tenant_alpha, now=NOW)
+    click = ReferralClick.objects.create(click_id=uuid.uuid4(), affiliate=account, landing_path="/", ip_hash="a",
+                                         user_agent_class="desktop", created_at=NOW)
+
+    referral = referral_bind(tenant=tenant_beta, click_id=click.click_id, signup_ip="198.51.100.7",
+                             owner_email=tenant_beta.owner_email, now=NOW)
+    subscription_started(tenant_beta, PriceFactory(), at=NOW)
+
+    assert referral.source == Referral.Source.TENANT_LINK
+    assert CouponRedemption.objects.get(tenant=tenant_beta).coupon == referred_coupon
