@@ -2,10 +2,11 @@
 
 from affiliates.models.agencies import AgencyAccessGrant, AgencyHandoff, AgencyProfile
 from affiliates.models.commissions import Commission, FraudFlag, Payout
+from affiliates.models.fingerprints import AffiliateFingerprint
 from affiliates.models.program import Affiliate, AffiliateApplication, AffiliateProgram
 from affiliates.models.referrals import Referral, ReferralClick, TenantReferralReward
 
 __all__ = [
-    "Affiliate", "AffiliateApplication", "AffiliateProgram", "AgencyAccessGrant", "AgencyHandoff", "AgencyProfile",
-    "Commission", "FraudFlag", "Payout", "Referral", "ReferralClick", "TenantReferralReward",
+    "Affiliate", "AffiliateApplication", "AffiliateFingerprint", "AffiliateProgram", "AgencyAccessGrant",
+    "AgencyHandoff", "AgencyProfile", "Commission", "FraudFlag", "Payout", "Referral", "ReferralClick", "TenantReferralReward",
 ]
