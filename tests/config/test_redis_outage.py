@@ -29,10 +29,12 @@ from creators.services import project_update
 from metering.limits import tracking
 from tenants.models import ApiKey, Tenant
 from tenants.services import api_key_create
+from tests.support.agencies import agency_make, client_make
 from tests.support.anthropic import PROMPT
 from tests.support.api import ALL_SCOPES, api_client, api_key_for
 from tests.support.content import content_document_make
 from tests.support.creators import project_for
+from tests.support.factories import TenantFactory
 from tests.support.tenants import STANDARD_PASSWORD, client_for, logged_in_client, owner_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
@@ -42,6 +44,8 @@ AI_ROUTES = {("POST", "/api/v1/ai/messages"), ("POST", "/api/v1/ai/code"), ("POS
              ("POST", "/api/v1/coach/projects/<int:project_id>/messages")}
 GET_QUERIES = {"/api/v1/usage": "?meter=api_calls&granularity=day"}
 # A valid body for every POST endpoint: with Redis down they must still do their work, not merely not fail.
+AGENCY_API_PREFIX = "/api/v1/clients"
+AGENCY_PAGES = {"/clients/", "/settings/agency-access/"}
 POST_BODIES = {
     "/api/v1/api-keys": {"name": "during the outage", "scopes": ["read"]},
     "/api/v1/api-keys/<int:api_key_id>/revoke": {},
@@ -233,7 +237,7 @@ def test_every_api_endpoint_survives_redis_refusing_connections(funded, keys, up
         answers = {(method, route): call(client, method, route, revocable=keys["revocable"],
                                          invoice_number=invoice_number, document_id=document_id,
                                          project_id=coach_ready, message_id=coach_actions)
-                   for method, route in routes}
+                   for method, route in routes if not route.startswith(AGENCY_API_PREFIX)}
 
     for (method, route), response in answers.items():
         if (method, route) in AI_ROUTES:  # AI fails closed: its concurrency slot lives in Redis
@@ -241,6 +245,40 @@ def test_every_api_endpoint_survives_redis_refusing_connections(funded, keys, up
         else:
             assert 200 <= response.status_code < 300, (method, route, response.status_code, response.content[:300])
     assert not ApiKey.objects.get(pk=keys["revocable"].pk).is_active
+
+
+def test_the_agency_api_survives_redis_refusing_connections(django_capture_on_commit_callbacks):
+    # Its own test: only an agency's key reaches these routes (others get 403 not_an_agency).
+    agency = agency_make()
+    client_make(agency, "client-one")
+    client = api_client(agency, api_key_for(agency, scopes=["agency"]))
+    routes = [(method, route) for method, route in api_routes() if route.startswith(AGENCY_API_PREFIX)]
+    assert len(routes) >= 4
+
+    with cache_at(f"redis://127.0.0.1:{free_port()}/0"), django_capture_on_commit_callbacks(execute=True):
+        created = client.post(AGENCY_API_PREFIX, {"name": "Outage Client", "slug": "outage-client",
+                                                  "owner_email": "owner@outage-client.test"},
+                              content_type="application/json", HTTP_IDEMPOTENCY_KEY="outage-client")
+        answers = {route: client.get(route.replace("<slug:slug>", "client-one")).status_code
+                   for method, route in routes if method == "GET"}
+
+    assert created.status_code == 201, created.content[:300]
+    assert Tenant.objects.filter(slug="outage-client", parent_agency=agency).exists()
+    assert answers and set(answers.values()) == {200}, answers
+
+
+def test_agency_pages_render_with_redis_refusing_connections():
+    # An agency's Clients page, and its client's Agency access page (404 on workspaces that are neither).
+    agency = agency_make()
+    client = TenantFactory(slug="client-of-agency", name="Client Of Agency")
+    client.parent_agency = agency
+    client.save(update_fields=["parent_agency"])
+
+    with cache_at(f"redis://127.0.0.1:{free_port()}/0"):
+        answers = {"/clients/": logged_in_client(agency).get("/clients/").status_code,
+                   "/settings/agency-access/": logged_in_client(client).get("/settings/agency-access/").status_code}
+
+    assert answers == {"/clients/": 200, "/settings/agency-access/": 200}
 
 
 def test_staff_and_public_pages_render_with_redis_refusing_connections(tenant_alpha):
@@ -254,7 +292,9 @@ def test_staff_and_public_pages_render_with_redis_refusing_connections(tenant_al
 
     # 405: actions that only take a POST (their forms are on the section pages); 302: a page that needs input
     # (the plan-change preview without a plan chosen) sends the reader back to its section.
-    assert {path: status for path, status in staff_answers.items() if status not in (200, 302, 405)} == {}
+    # 404: the agency pages on a workspace that is no agency and has none (test_agency_pages_render_... above).
+    assert {path: status for path, status in staff_answers.items()
+            if status not in (200, 302, 405) and not (status == 404 and path in AGENCY_PAGES)} == {}
     assert staff_answers["/"] == staff_answers["/usage/"] == staff_answers["/wallet/"] == 200
     assert public_answers == {"/": 200, "/pricing/": 200, "/signup/": 200}
 
