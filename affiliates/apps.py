@@ -12,6 +12,7 @@ class AffiliatesConfig(AppConfig):
         from affiliates import tasks as click_tasks  # noqa: F401
         from affiliates.commissions import receivers as commission_receivers  # noqa: F401
         from affiliates.commissions import tasks as commission_tasks  # noqa: F401
+        from affiliates.fraud import sightings  # noqa: F401
         from affiliates.payouts import tasks as payout_tasks  # noqa: F401
         from affiliates.referral_rewards import receivers as referral_reward_receivers  # noqa: F401
         from affiliates.referral_rewards import tasks as referral_reward_tasks  # noqa: F401

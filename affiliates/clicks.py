@@ -15,7 +15,8 @@ when both Redis and the database fail is a click lost (logged, at most once a mi
 The visitor keeps two first-party cookies: `tg_ref`, signed (django.core.signing) and valid for the program's
 cookie window, with the first and the latest click in the window (click id, affiliate, time): attribution picks
 one of the two by the program's setting at signup (affiliates.attribution), so the first click is never
-overwritten; and `tg_device`, a random device id (stored only hashed, for the self-referral checks).
+overwritten; and `tg_device`, a random device id (stored only hashed, for the self-referral checks; the affiliate
+portal gives its affiliate one too, so that the affiliate's own browser is known).
 """
 
 from __future__ import annotations
@@ -155,11 +156,7 @@ def click_track(request: HttpRequest, response: HttpResponse, *, code: str, land
     if route is None or not route.active:
         return None
     now = timezone.now()
-    device_token = request.COOKIES.get(DEVICE_COOKIE_NAME, "")
-    if not _device_token_valid(device_token):
-        device_token = secrets.token_hex(16)
-        response.set_cookie(DEVICE_COOKIE_NAME, device_token, max_age=DEVICE_COOKIE_MAX_AGE_S, httponly=True,
-                            samesite="Lax", secure=settings.SESSION_COOKIE_SECURE)
+    device_token = device_token_ensure(request, response)
     ip = client_ip(request)
     click_id = uuid.uuid4()
     click_record({
@@ -175,6 +172,16 @@ def click_track(request: HttpRequest, response: HttpResponse, *, code: str, land
     response.set_cookie(COOKIE_NAME, _cookie_dump(cookie), max_age=program.cookie_days * 86400, httponly=True,
                         samesite="Lax", secure=settings.SESSION_COOKIE_SECURE)
     return click_id
+
+
+def device_token_ensure(request: HttpRequest, response: HttpResponse) -> str:
+    """The browser's device id (the `tg_device` cookie), given one on `response` when it has none yet."""
+    device_token = request.COOKIES.get(DEVICE_COOKIE_NAME, "")
+    if not _device_token_valid(device_token):
+        device_token = secrets.token_hex(16)
+        response.set_cookie(DEVICE_COOKIE_NAME, device_token, max_age=DEVICE_COOKIE_MAX_AGE_S, httponly=True,
+                            samesite="Lax", secure=settings.SESSION_COOKIE_SECURE)
+    return device_token
 
 
 def referral_cookie_read(cookies: dict[str, str], *, now: datetime, window_days: int) -> ReferralCookie | None:

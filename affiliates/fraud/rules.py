@@ -40,20 +40,28 @@ def is_agency_client(*, source: str, affiliate_kind: str, affiliate_tenant_id: i
     return source == "agency" or (parent_agency_id is not None and parent_agency_id == affiliate_tenant_id)
 
 
-def self_referral_reason(*, affiliate_email: str, owner_email: str, click_ip_hash: str, click_device_hash: str,
-                         signup_ip_hash: str, signup_device_hash: str) -> str | None:
-    """Self-referral: the referred owner's email (or its domain, unless a public mailbox provider's) is the
-    affiliate's, or the click and the signup came from the same IP address or device cookie."""
+def self_referral_reason(*, affiliate_email: str, owner_email: str, signup_ip_hash: str, signup_device_hash: str,
+                         click_ip_hash: str, click_device_hash: str, affiliate_ip_hashes: frozenset[str],
+                         affiliate_device_hashes: frozenset[str]) -> str | None:
+    """Self-referral, the affiliate signing up itself: the referred owner's email (or its domain, unless a public
+    mailbox provider's) is the affiliate's, or the signup or its click came from an IP address or device the
+    affiliate used itself (`affiliate_*_hashes`: affiliates.fraud.selectors.affiliate_fingerprints_known).
+
+    The same IP address or device at the click and at the signup is not self-referral on its own: a visitor who
+    clicks a link and signs up in the same browser is how every honest referral looks."""
     owner, affiliate = owner_email.strip().lower(), affiliate_email.strip().lower()
     if owner and owner == affiliate:
         return "Self-referral: the referred owner's email is the affiliate's."
     domain = email_domain(owner)
     if owner and domain and domain == email_domain(affiliate) and domain not in free_email_domains():
         return f"Self-referral: the referred owner's email domain ({domain}) is the affiliate's."
-    if click_ip_hash and click_ip_hash == signup_ip_hash:
-        return "Self-referral: the click and the signup came from the same IP address."
-    if click_device_hash and click_device_hash == signup_device_hash:
-        return "Self-referral: the click and the signup came from the same device."
+    seen = (("signup", "a device", signup_device_hash, affiliate_device_hashes),
+            ("signup", "an IP address", signup_ip_hash, affiliate_ip_hashes),
+            ("click", "a device", click_device_hash, affiliate_device_hashes),
+            ("click", "an IP address", click_ip_hash, affiliate_ip_hashes))
+    for event, what, fingerprint, known in seen:
+        if fingerprint and fingerprint in known:
+            return f"Self-referral: the {event} came from {what} the affiliate used itself."
     return None
 
 

@@ -4,6 +4,11 @@ commission's invoice, its referral, or all of its affiliate's. Ops clear a flag 
 unless another open flag or an open dispute still holds them) or confirm it (its unpaid commissions are reversed,
 those already paid out are clawed back from the next payout).
 
+Self-referral compares the referral's signup and click with the IP addresses and devices the affiliate itself
+used (AffiliateFingerprint, written by affiliates.fraud.sightings when it signs in or uses the portal, plus its
+application's address), never the click with the signup: a visitor who clicks and signs up in one browser is
+every honest referral.
+
 Referral rules (self-referral, burst, disposable email) run once per referral and rule: a flag ops cleared is not
 written again. The commission engine runs them when a referral earns its first commission; attribution may run
 them at signup (fraud_referral_check) so that ops see a flag before any money is at stake."""
@@ -24,8 +29,16 @@ from affiliates.commissions.holds import (
     commissions_reverse,
 )
 from affiliates.fraud import rules
-from affiliates.fraud.selectors import fraud_flag_commissions
-from affiliates.models import Affiliate, AffiliateProgram, Commission, FraudFlag, Payout, Referral
+from affiliates.fraud.selectors import KnownFingerprints, affiliate_fingerprints_known, fraud_flag_commissions
+from affiliates.models import (
+    Affiliate,
+    AffiliateFingerprint,
+    AffiliateProgram,
+    Commission,
+    FraudFlag,
+    Payout,
+    Referral,
+)
 from billing.invoicing.selectors import tenants_refunded_or_disputed
 from config.errors import DomainError
 
@@ -33,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 Rule = FraudFlag.Rule
 SYSTEM = "system"
+FINGERPRINTS_KEPT_PER_KIND = 20
 
 
 class FraudFlagReviewed(DomainError):
@@ -56,21 +70,38 @@ def fraud_referrals_check(*, referrals: list[Referral], now: datetime) -> list[F
     for referral_id, rule in FraudFlag.objects.filter(referral__in=referrals, commission__isnull=True).values_list(
             "referral_id", "rule"):
         done.setdefault(referral_id, set()).add(rule)
+    known = affiliate_fingerprints_known(affiliate_ids={referral.affiliate_id for referral in referrals})
     flags = []
     for referral in referrals:
-        flags += _referral_check(referral=referral, done=done.get(referral.pk, set()), now=now)
+        flags += _referral_check(referral=referral, done=done.get(referral.pk, set()),
+                                 known=known.get(referral.affiliate_id, KnownFingerprints()), now=now)
     return flags
 
 
-def _referral_check(*, referral: Referral, done: set[str], now: datetime) -> list[FraudFlag]:
+@transaction.atomic
+def affiliate_fingerprint_record(*, affiliate: Affiliate, kind: str, fingerprint: str, now: datetime) -> None:
+    """Remember that `affiliate` itself used the IP address or device hashed as `fingerprint` (its `kind`) at
+    `now`: one upsert, then only the FINGERPRINTS_KEPT_PER_KIND most recent of that kind are kept (an address the
+    affiliate left long ago may be someone else's now). Callers write a hash once per session, not per request."""
+    AffiliateFingerprint.objects.bulk_create(
+        [AffiliateFingerprint(affiliate=affiliate, kind=kind, hash=fingerprint, first_seen_at=now, last_seen_at=now)],
+        update_conflicts=True, unique_fields=["affiliate", "kind", "hash"], update_fields=["last_seen_at"])
+    older = (AffiliateFingerprint.objects.filter(affiliate=affiliate, kind=kind)
+             .order_by("-last_seen_at", "-pk")[FINGERPRINTS_KEPT_PER_KIND:])
+    AffiliateFingerprint.objects.filter(pk__in=older.values("pk")).delete()
+
+
+def _referral_check(*, referral: Referral, done: set[str], known: KnownFingerprints,
+                    now: datetime) -> list[FraudFlag]:
     affiliate = referral.affiliate
     flags = []
     if Rule.SELF_REFERRAL not in done and not _agency_client(referral):
         click = referral.click
         reason = rules.self_referral_reason(
             affiliate_email=affiliate.email, owner_email=referral.owner_email,
+            signup_ip_hash=referral.signup_ip_hash, signup_device_hash=referral.signup_device_hash,
             click_ip_hash=click.ip_hash if click else "", click_device_hash=click.device_hash if click else "",
-            signup_ip_hash=referral.signup_ip_hash, signup_device_hash=referral.signup_device_hash)
+            affiliate_ip_hashes=known.ip_hashes, affiliate_device_hashes=known.device_hashes)
         if reason:
             flags.append(_flag_write(affiliate=affiliate, referral=referral, rule=Rule.SELF_REFERRAL, reason=reason,
                                      now=now))

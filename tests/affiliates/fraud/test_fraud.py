@@ -1,5 +1,6 @@
 """Fraud rules: each writes a flag with its reason and holds what it covers; clearing releases, confirming
-reverses (or claws back what was paid out). The agency exception to self-referral."""
+reverses (or claws back what was paid out). Self-referral is the affiliate's own email, IP address or device,
+never a visitor's click and signup from one browser; the agency exception to it."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -13,8 +14,15 @@ from affiliates.commissions.services import (
     commission_hold,
     commissions_approve_due,
 )
-from affiliates.fraud.services import FraudFlagReviewed, fraud_flag_clear, fraud_flag_confirm, fraud_referral_check
-from affiliates.models import Commission, FraudFlag, Payout, Referral
+from affiliates.fraud.services import (
+    FINGERPRINTS_KEPT_PER_KIND,
+    FraudFlagReviewed,
+    affiliate_fingerprint_record,
+    fraud_flag_clear,
+    fraud_flag_confirm,
+    fraud_referral_check,
+)
+from affiliates.models import AffiliateApplication, AffiliateFingerprint, Commission, FraudFlag, Payout, Referral
 from affiliates.payouts.services import payout_mark_paid, payouts_create
 from billing.invoicing.services import credit_note_issue
 from config.money import Money
@@ -32,6 +40,7 @@ from tests.support.commissions import (
 pytestmark = pytest.mark.django_db
 
 Rule = FraudFlag.Rule
+Kind = AffiliateFingerprint.Kind
 LATER = NOW + timedelta(days=40)
 
 
@@ -67,18 +76,70 @@ def test_two_people_at_a_public_mailbox_provider_are_not_self_referral():
     assert (commission.status, rules_of(affiliate)) == (Commission.Status.PENDING, set())
 
 
-def test_self_referral_by_the_same_ip_at_click_and_signup_is_flagged():
+def test_an_ordinary_visitor_clicking_and_signing_up_from_one_ip_and_device_is_not_self_referral():
     affiliate = affiliate_make()
-    click = click_make(affiliate, ip_hash="ip-1")
-    earn(referral_make(affiliate, click=click, signup_ip_hash="ip-1"))
+    affiliate_fingerprint_record(affiliate=affiliate, kind=Kind.IP, fingerprint="affiliate-home", now=NOW)
+    click = click_make(affiliate, ip_hash="visitor-ip", device_hash="visitor-device")
+    commission = earn(referral_make(affiliate, click=click, signup_ip_hash="visitor-ip",
+                                    signup_device_hash="visitor-device"))
+    assert (commission.status, rules_of(affiliate)) == (Commission.Status.PENDING, set())
+
+
+def test_a_signup_from_a_device_the_affiliate_used_is_self_referral():
+    affiliate = affiliate_make()
+    affiliate_fingerprint_record(affiliate=affiliate, kind=Kind.DEVICE, fingerprint="affiliate-laptop", now=NOW)
+    commission = earn(referral_make(affiliate, signup_ip_hash="cafe-wifi", signup_device_hash="affiliate-laptop"))
+    assert (commission.status, rules_of(affiliate)) == (Commission.Status.HELD, {Rule.SELF_REFERRAL})
+    assert "signup came from a device the affiliate used" in commission.held_reason
+
+
+def test_a_signup_from_an_ip_address_the_affiliate_used_is_self_referral():
+    affiliate = affiliate_make()
+    affiliate_fingerprint_record(affiliate=affiliate, kind=Kind.IP, fingerprint="affiliate-home", now=NOW)
+    commission = earn(referral_make(affiliate, signup_ip_hash="affiliate-home", signup_device_hash="new-browser"))
+    assert "signup came from an IP address the affiliate used" in commission.held_reason
+
+
+def test_a_click_from_a_device_the_affiliate_used_is_self_referral():
+    affiliate = affiliate_make()
+    affiliate_fingerprint_record(affiliate=affiliate, kind=Kind.DEVICE, fingerprint="affiliate-phone", now=NOW)
+    click = click_make(affiliate, ip_hash="mobile-network", device_hash="affiliate-phone")
+    earn(referral_make(affiliate, click=click, signup_ip_hash="office", signup_device_hash="office-desktop"))
     assert rules_of(affiliate) == {Rule.SELF_REFERRAL}
 
 
-def test_self_referral_by_the_same_device_at_click_and_signup_is_flagged():
-    affiliate = affiliate_make()
-    click = click_make(affiliate, ip_hash="ip-1", device_hash="dev-1")
-    earn(referral_make(affiliate, click=click, signup_ip_hash="ip-2", signup_device_hash="dev-1"))
+def test_a_signup_from_the_ip_address_the_affiliate_applied_from_is_self_referral():
+    application = AffiliateApplication.objects.create(name="Ann", email="ann@promoter.test", promotion="Blog",
+                                                      ip_hash="application-ip", created_at=NOW)
+    affiliate = affiliate_make(application=application)
+    earn(referral_make(affiliate, signup_ip_hash="application-ip"))
     assert rules_of(affiliate) == {Rule.SELF_REFERRAL}
+
+
+def test_another_affiliates_ip_address_is_not_this_affiliates_self_referral():
+    affiliate, other = affiliate_make(), affiliate_make()
+    affiliate_fingerprint_record(affiliate=other, kind=Kind.IP, fingerprint="other-home", now=NOW)
+    earn(referral_make(affiliate, signup_ip_hash="other-home"))
+    assert rules_of(affiliate) == set()
+
+
+def test_only_the_most_recent_fingerprints_of_each_kind_are_kept():
+    affiliate = affiliate_make()
+    for n in range(FINGERPRINTS_KEPT_PER_KIND + 2):
+        affiliate_fingerprint_record(affiliate=affiliate, kind=Kind.IP, fingerprint=f"ip-{n}",
+                                     now=NOW + timedelta(minutes=n))
+    affiliate_fingerprint_record(affiliate=affiliate, kind=Kind.DEVICE, fingerprint="dev-0", now=NOW)
+    kept = set(AffiliateFingerprint.objects.filter(affiliate=affiliate, kind=Kind.IP).values_list("hash", flat=True))
+    assert kept == {f"ip-{n}" for n in range(2, FINGERPRINTS_KEPT_PER_KIND + 2)}
+    assert AffiliateFingerprint.objects.filter(affiliate=affiliate, kind=Kind.DEVICE).count() == 1
+
+
+def test_a_fingerprint_seen_again_is_one_row_with_its_latest_sighting():
+    affiliate = affiliate_make()
+    affiliate_fingerprint_record(affiliate=affiliate, kind=Kind.IP, fingerprint="home", now=NOW)
+    affiliate_fingerprint_record(affiliate=affiliate, kind=Kind.IP, fingerprint="home", now=LATER)
+    fingerprint = AffiliateFingerprint.objects.get(affiliate=affiliate)
+    assert (fingerprint.first_seen_at, fingerprint.last_seen_at) == (NOW, LATER)
 
 
 def test_an_agency_creating_its_clients_workspace_is_not_self_referral():
