@@ -8,5 +8,6 @@ from affiliates.models.referrals import Referral, ReferralClick, TenantReferralR
 
 __all__ = [
     "Affiliate", "AffiliateApplication", "AffiliateFingerprint", "AffiliateProgram", "AgencyAccessGrant",
-    "AgencyHandoff", "AgencyProfile", "Commission", "FraudFlag", "Payout", "Referral", "ReferralClick", "TenantReferralReward",
+    "AgencyHandoff", "AgencyProfile", "Commission", "FraudFlag", "Payout", "Referral", "ReferralClick",
+    "TenantReferralReward",
 ]
