@@ -1,6 +1,7 @@
 """The affiliate program in a real browser: a visitor follows an affiliate's tracked link (/r/<code>?to=/signup/),
 creates a workspace, and pays its first invoice by card on the Stripe fake's hosted Checkout page; the affiliate
-then signs in on the public host and sees the commission on that invoice in its portal.
+then signs in on the public host and sees the commission on that invoice in its portal, pending its holding period
+(an ordinary visitor's click and signup from one browser are not self-referral).
 
 Everything between the click and the commission is the platform's own: the click cookie, attribution on signup,
 the webhook that settles the invoice, the commission engine on invoice_paid. The one step a browser cannot take,
@@ -137,4 +138,7 @@ def test_a_click_becomes_a_signup_a_card_payment_and_a_commission_in_the_portal(
     portal.goto(live.url_for(None, "/affiliates/portal/commissions/"))
     row = portal.locator("#commission-rows tbody tr", has_text=number)
     reload_until(portal, row, "4.90 USD")
+    # An honest referral (clicked and signed up in one browser, not the affiliate's) waits out the holding period:
+    # not held for self-referral.
+    assert row.first.locator(".badge").inner_text() == "Pending"
     portal.screenshot(path=artifacts_dir / "e2e-affiliate-commission.png", full_page=True)
