@@ -1,8 +1,9 @@
 """What a click or a signup leaves of the visitor: keyed hashes only, never an IP address or a cookie in clear.
 
 Each is an HMAC-SHA256 under a key derived from SECRET_KEY (Django's salted_hmac, one salt per kind), so the
-hashes of two visits can be compared (the same IP, network or device at click and at signup: affiliates.fraud)
-without storing what they were, and a leaked table cannot be reversed by hashing every IPv4 address.
+hashes of two visits can be compared (a referred signup from an IP or device the affiliate used itself, a burst
+from one network: affiliates.fraud) without storing what they were, and a leaked table cannot be reversed by
+hashing every IPv4 address.
 """
 
 import ipaddress
