@@ -1,10 +1,9 @@
-"""Pages of the affiliate program on the public host: the application form, where a signed-in account lands, and
-the affiliate's own account page (the portal's figures are affiliates.portal)."""
+"""Pages of the affiliate program on the public host: the application form, where a sign-in lands, and the
+affiliate's account page (its link, code, password and two-factor settings; the figures are affiliates.portal)."""
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import get_usage
@@ -53,7 +52,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """Where a sign-in on the public host lands (LOGIN_REDIRECT_URL): an affiliate in its portal, anyone else in
     the ops admin (which asks ops for their second factor and refuses everyone else)."""
     if affiliate_for_user(request.user) is not None:
-        return redirect(_portal_home())
+        return redirect("affiliate_portal")
     return redirect("admin:index")
 
 
@@ -65,14 +64,6 @@ def affiliate_account(request: HttpRequest) -> HttpResponse:
         "affiliate": affiliate, "link": public_url(f"/r/{affiliate.code}"),
         "home_link": public_url(f"/?ref={affiliate.code}"),
     })
-
-
-def _portal_home() -> str:
-    # The portal's figures page when it is installed (affiliates.portal), else the account page.
-    try:
-        return reverse("affiliate_portal")
-    except NoReverseMatch:
-        return reverse("affiliate_account")
 
 
 def _apply_refusal(request: HttpRequest) -> str | None:
