@@ -87,30 +87,64 @@ _DIGIT = re.compile(r"\d")
 _BOUNDARY = re.compile(r"[.!?\n;]")
 _QUESTION_START = re.compile(
     r"^\s*(?:should|shall|can|could|would|do|does|is|are|am|will|what|how|which|why|where|when)\b")
-# Cue words, one alternation per kind; one scan of the message finds them all (_Patterns.cues, with the playbook's
-# platform names and the cadences' anchors): a scan of 2 KB costs Python's re about as much as trying every
-# position, so one scan for all beats one per kind.
+# Cue words, one alternation per kind, each alternative starting with a plain letter; one scan of the message finds
+# them all (_Patterns.cues, with the playbook's platform names and the cadences' anchors): a scan of 2 KB costs
+# Python's re about as much as trying every position, so one scan for all beats one per kind.
 HYPOTHETICAL_CUES = r"what if|if|suppose|supposing|imagine|in case|unless|would|could|might|wondering|whether"
 HEDGE_CUES = (r"maybe|perhaps|probably|possibly|i (?:think|guess|suppose)|thinking (?:about|of)|considering|"
               r"leaning|not sure|kind of|sort of|roughly|around|approximately|tentatively|should|hopefully|ish")
-# Factored by their first word (I, we): Python's re tries alternatives one by one at each word start.
-COMMIT_CUES = (r"(?:i|we)(?:'ll| will|(?:'m|'re| am| are) going (?:to|with)|(?:'m|'re| am| are) (?:using|charging|"
-               r"launching|opening|posting|doing|picking)|(?:'ve| have)? (?:just |already )?(?:decided|chosen|set up|"
-               r"created|built|opened)| (?:chose|picked|charge|launch|use|post|open))|gonna|let's|decided on|"
-               r"going with|my price is|the price (?:is|will be)|it(?:'ll| will) be|settled on|definitely|for sure|"
-               r"committed to")
+_COMMIT_AFTER_I = (r"(?:'ll| will|(?:'m|'re| am| are) going (?:to|with)|(?:'m|'re| am| are) (?:using|charging|"
+                   r"launching|opening|posting|doing|picking)|(?:'ve| have)? (?:just |already )?(?:decided|chosen|"
+                   r"set up|created|built|opened)| (?:chose|picked|charge|launch|use|post|open))")
+COMMIT_CUES = (rf"i{_COMMIT_AFTER_I}|we{_COMMIT_AFTER_I}|gonna|let's|decided on|going with|my price is|"
+               r"the price (?:is|will be)|it(?:'ll| will) be|settled on|definitely|for sure|committed to")
 LAUNCH_CUES = (r"launch\w*|open(?:ing)? (?:the )?doors|doors open|go(?:ing)? live|open(?:ing)? (?:it|the community|up)|"
                r"release\w*|kick ?off|start date")
 # Where a cadence can end: _CADENCE (slow to scan) is only searched just before these.
-CADENCE_CUES = r"(?:a|per|each|every)\s+(?:day|week|month)|daily|weekly|monthly"
-CUE_LETTERS = "acdefghiklmnoprstuw"  # the first letters of all the cues above
+CADENCE_CUES = (r"a\s+(?:day|week|month)|per\s+(?:day|week|month)|each\s+(?:day|week|month)|"
+                r"every\s+(?:day|week|month)|daily|weekly|monthly")
+def _alternatives(body: str) -> list[str]:
+    """The top-level alternatives of a pattern."""
+    alternatives, depth, start, escaped = [], 0, 0, False
+    for at, char in enumerate(body):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            alternatives.append(body[start:at])
+            start = at + 1
+    return alternatives + [body[start:]]
+
+
+
+def _word_start(body: str) -> str:
+    """`\\b(?:body)` for an alternation of words, in a form Python's re searches faster: a branch per first letter,
+    the word's start checked behind that letter. A pattern starting with a set of letters lets re skip the other
+    characters in C; one starting with `\\b` tries every position (several times slower on a 2 KB message)."""
+    by_first: dict[str, list[str]] = {}
+    for alternative in _alternatives(body):
+        by_first.setdefault(alternative[0], []).append(alternative[1:])
+    branches = []
+    for first, rests in by_first.items():
+        letter = re.escape(first)
+        # \b before a word character: no word character before it; before another one: a word character before it.
+        behind = rf"(?<!\w{letter})" if re.match(r"\w", first) else rf"(?<=\w{letter})"
+        branches.append(rf"{letter}{behind}(?:{'|'.join(rests)})")
+    return f"(?:{'|'.join(branches)})"
+
+
 # "not Circle", "I won't use Circle", "instead of Circle", "no Discord": a negation shortly before the match.
-_NEGATION_BEFORE = re.compile(r"(?:\b(?:not|no|never|without|instead of|rather than|against|nor|neither|"
-                              r"won't|wont|don't|dont|didn't|didnt|isn't|aren't|haven't|hasn't|can't|cannot)\b"
-                              r"[^,]{0,30})$")
-_NOT_FINISHED = re.compile(r"\b(?:almost|nearly|halfway|partly|partially|started|starting|working on|"
-                           r"in progress|still|yet|not done|not finished|need to|have to|going to|want to|plan to|"
-                           r"planning to|will|'ll|tomorrow|next week)\b")
+_NEGATION_BEFORE = re.compile(_word_start(r"not|no|never|without|instead of|rather than|against|nor|neither|won't|"
+                                          r"wont|don't|dont|didn't|didnt|isn't|aren't|haven't|hasn't|can't|cannot")
+                              + r"\b[^,]{0,30}$")
+_NOT_FINISHED = re.compile(_word_start(r"almost|nearly|halfway|partly|partially|started|starting|working on|"
+                                       r"in progress|still|yet|not done|not finished|need to|have to|going to|"
+                                       r"want to|plan to|planning to|will|'ll|tomorrow|next week") + r"\b")
 
 # A digit first lets Python's re skip to the digits in C.
 _AMOUNT = r"(?P<amount>\d(?:\d{0,2}(?:,\d{3})+|\d{0,5}))(?:\.(?P<cents>\d{1,2}))?"
@@ -119,16 +153,17 @@ _INTERVAL = (r"(?:\s*(?P<interval>/\s?(?:month|mo|mth|m|year|yr|y|annum)\b|(?:pe
              r"year|annum)\b|monthly\b|yearly\b|annually\b|per annum\b))")
 # The currency before the amount is read by _price (the pattern must start with the digit).
 _PRICE = re.compile(rf"{_AMOUNT}(?!\d)(?!\.\d){_CURRENCY_POST}?{_INTERVAL}?")
-_PRICE_CONTEXT = re.compile(r"\b(?:charg\w*|price\w*|pricing|cost\w*|fee|membership|subscription|tier\w*|"
-                            r"per member|members pay)\b")
+_PRICE_CONTEXT = re.compile(_word_start(r"charg\w*|price\w*|pricing|cost\w*|fee|membership|subscription|tier\w*|"
+                                        r"per member|members pay") + r"\b")
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
-_DATE_ISO = re.compile(r"\b(?P<y>20\d\d)-(?P<m>\d\d)-(?P<d>\d\d)\b")
-_DATE_MONTH_DAY = re.compile(rf"\b(?P<month>{_MONTH_NAMES})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b"
+# Each starts with a digit or a set of letters, the word's start checked behind it (see _word_start).
+_DATE_ISO = re.compile(r"(?P<y>2(?<!\w2)0\d\d)-(?P<m>\d\d)-(?P<d>\d\d)\b")
+_DATE_MONTH_DAY = re.compile(rf"(?P<month>{_word_start(_MONTH_NAMES)})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b"
                              rf"(?:,?\s+(?P<year>20\d\d)\b)?")
-_DATE_DAY_MONTH = re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>{_MONTH_NAMES})\b"
+_DATE_DAY_MONTH = re.compile(rf"(?P<day>\d(?<!\w\d)\d?)(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>{_MONTH_NAMES})\b"
                              rf"(?:,?\s+(?P<year>20\d\d)\b)?")
-_DATE_RELATIVE = re.compile(r"\bin\s+(?P<count>\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
-                            r"twelve)\s+(?P<unit>day|week|month)s?\b")
+_DATE_RELATIVE = re.compile(r"i(?<!\wi)n\s+(?P<count>\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|"
+                            r"ten|twelve)\s+(?P<unit>day|week|month)s?\b")
 _CADENCE = re.compile(
     r"\b(?P<count>\d{1,2}|a|an|one|two|three|four|five|six|seven|once|twice)?\s*(?:new\s+|short\s+|long\s+)?"
     r"(?P<format>posts?|videos?|lives?|live (?:sessions?|streams?|calls?)|calls?|workshops?|prompts?|challenges?|"
@@ -146,15 +181,19 @@ DONE_HINTS = ("done", "finish", "set up", "creat", "built", "made", "complet", "
               "launched", "opened", "recruit", "connect", "host", "sent", "planned", "tested", "announc", "design",
               "chose", "defined", "review", "welcom", "prepar", "did", "live", "ready", " up")
 # First-person completion: "I've set up", "I have just created", "we finished", "I'm done with".
+_DONE_VERBS = (r"set up|created|built|made|finished|completed|wrote|written|published|launched|opened|recruited|"
+               r"connected|hosted|sent|planned|tested|announced|designed|chose|defined|reviewed|welcomed|prepared|did|"
+               r"done")
+# Both start with a set of letters and check the word's start behind the first one (see _word_start).
 _DONE_FIRST_PERSON = re.compile(
-    r"\b(?=[iw])(?:(?:i|we)(?:'ve| have)?\s+(?:just\s+|already\s+|finally\s+|now\s+)?(?P<verb>set up|created|built|"
-    r"made|finished|completed|wrote|written|published|launched|opened|recruited|connected|hosted|sent|planned|"
-    r"tested|announced|designed|chose|defined|reviewed|welcomed|prepared|did|done)\s+(?P<object>[^,;.!?\n]{2,80})"
-    r"|(?:i'm|i am|we're|we are)\s+(?:all\s+)?(?:done|finished)\s+with\s+(?P<object2>[^,;.!?\n]{2,80}))")
+    rf"[iw](?<!\w[iw])(?:(?<=i)|(?<=w)e)(?:(?:'ve| have)?\s+(?:just\s+|already\s+|finally\s+|now\s+)?"
+    rf"(?P<verb>{_DONE_VERBS})\s+(?P<object>[^,;.!?\n]{{2,80}})"
+    r"|(?:(?<=i)(?:'m| am)|(?<=we)(?:'re| are))\s+(?:all\s+)?(?:done|finished)\s+with\s+(?P<object2>[^,;.!?\n]{2,80}))")
+# "the sales page is live": the object is the whole subject, from the match's start to the end of `subject`.
 _DONE_IMPERSONAL = re.compile(
-    r"\b(?=[dfmot])(?:(?:done|finished)\s+with\s+(?P<object>[^,;.!?\n]{2,80})"
-    r"|(?P<object2>(?:the|my|our)\s+[^,;.!?\n]{2,60}?)\s+(?:is|are)\s+(?:now\s+|all\s+)?(?:done|finished|live|ready|"
-    r"set up|published|up)\b)")
+    r"[dfmot](?<!\w[dfmot])(?:(?:(?<=d)one|(?<=f)inished)\s+with\s+(?P<object>[^,;.!?\n]{2,80})"
+    r"|(?:(?<=t)he|(?<=m)y|(?<=o)ur)(?P<subject>\s+[^,;.!?\n]{2,60}?)\s+(?:is|are)\s+(?:now\s+|all\s+)?"
+    r"(?:done|finished|live|ready|set up|published|up)\b)")
 
 
 class _Found(NamedTuple):
@@ -185,7 +224,9 @@ class _Platform:
 @dataclass(frozen=True)
 class _Patterns:
     categories: frozenset[str]
-    cues: re.Pattern[str]  # every cue, each kind a named group (and the platforms' names)
+    cues: re.Pattern[str]  # every cue and the platforms' names, by first letter
+    cue_kinds: dict[str, str]  # a cue's words -> its kind, filled as cues are found (see _cue_kind)
+    cue_patterns: tuple[tuple[str, re.Pattern[str]], ...]  # each kind's cues
     hints: tuple[str, ...]  # substrings one of which any finding needs (besides a digit)
     platforms: dict[str, _Platform]  # a name in lower case -> its option
     word_tasks: dict[str, tuple[str, ...]]  # a stemmed word -> the tasks whose id or title has it
@@ -238,13 +279,15 @@ class _Text:
         self.cued: dict[str, set[int]] = {"hedge": set(), "commit": set(), "hypothetical": set(), "launch": set()}
         self.cadences: list[tuple[int, int]] = []
         self.platforms: list[tuple[int, int, str]] = []
-        for match in patterns.cues.finditer(self.lowered):
-            kind, index = match.lastgroup, self.index(match.start())
+        cue_kinds, lowered = patterns.cue_kinds, self.lowered
+        for match in patterns.cues.finditer(lowered):
+            cue, start = match.group(1), match.start()
+            kind, index = cue_kinds.get(cue) or _cue_kind(patterns, lowered, start, cue), self.index(start)
             if kind == "cadence":
-                self.cadences.append((index, match.start()))
+                self.cadences.append((index, start))
             elif kind == "platform":
-                self.platforms.append((index, match.start(), match.group(kind)))
-            elif kind is not None:
+                self.platforms.append((index, start, cue))
+            else:
                 self.cued[kind].add(index)
 
     def index(self, position: int) -> int:
@@ -311,11 +354,11 @@ def _decision(category: str, value: str, data: dict[str, Any], confidence: Decim
 
 # --- Pricing -----------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _Price:
+class _Price(NamedTuple):
     amount: Decimal
     currency: str | None
     interval: str | None
+    slash: bool  # the interval written "/mo", "/ year"
 
 
 def _pricing(read: _Text, *, currency: str) -> list[_Found]:
@@ -324,21 +367,26 @@ def _pricing(read: _Text, *, currency: str) -> list[_Found]:
     contexts: dict[int, bool] = {}
     for index, match in read.matches(_PRICE):
         price = _price(read.lowered, match, floor=read.spans[index][0])
-        if price is None or read.negated(match.start()):
+        if price is None:
             continue
-        if index not in contexts:
-            contexts[index] = bool(_PRICE_CONTEXT.search(read.sentence(index)))
         # A number is a price with a currency and an interval or a pricing word ("charge $29"), or with no
         # currency but a "/mo"-like interval or an interval and a pricing word ("charging 29 a month"): "I post 3 a
-        # month" is not a price.
-        slash = (match.group("interval") or "").lstrip().startswith("/")
-        if price.currency and not (price.interval or contexts[index]):
-            continue
-        if not price.currency and not (slash or (price.interval and contexts[index])):
-            continue
-        stated.setdefault(index, []).append(price)
+        # month" is not a price. The pricing word is looked for only when it decides, the negation last (dearest).
+        if price.currency:
+            stands = bool(price.interval) or _priced(read, index, contexts)
+        else:
+            stands = price.slash or (bool(price.interval) and _priced(read, index, contexts))
+        if stands and not read.negated(match.start()):
+            stated.setdefault(index, []).append(price)
     return [_price_decision(prices, stance=read.stance(index), evidence=read.evidence(index), currency=currency)
             for index, prices in stated.items()]
+
+
+def _priced(read: _Text, index: int, contexts: dict[int, bool]) -> bool:
+    """Whether the sentence has a pricing word ("charge", "price", "tier", ...), once per sentence."""
+    if index not in contexts:
+        contexts[index] = bool(_PRICE_CONTEXT.search(read.sentence(index)))
+    return contexts[index]
 
 
 def _price_decision(prices: list[_Price], *, stance: Decimal, evidence: str, currency: str) -> _Found:
@@ -373,14 +421,18 @@ def _price(lowered: str, match: re.Match[str], *, floor: int) -> _Price | None:
         symbol, edge = code[-3:], code[:-3]
     if edge and (edge[-1].isalnum() or edge[-1] in "._,-/"):
         return None
-    symbol = symbol or (match.group("post") or "").strip()
-    interval_text = (match.group("interval") or "").replace(" ", "")
+    post, interval_text, whole, cents = match.group("post", "interval", "amount", "cents")
+    # Zero is no price (read on the digits: a Decimal costs more, and most numbers are turned away before).
+    if not (whole.strip("0,") or (cents and cents.strip("0"))):
+        return None
+    symbol = symbol or (post or "").strip()
     interval = None
     if interval_text:
-        interval = "year" if ("year" in interval_text or "yr" in interval_text or "annu" in interval_text
-                              or interval_text == "/y") else "month"
-    amount = Decimal(match.group("amount").replace(",", "") + "." + (match.group("cents") or "0"))
-    return _Price(amount=amount, currency=CURRENCIES.get(symbol), interval=interval) if amount > 0 else None
+        compact = interval_text.replace(" ", "")
+        interval = "year" if ("year" in compact or "yr" in compact or "annu" in compact or compact == "/y") else "month"
+    amount = Decimal(whole.replace(",", "") + "." + (cents or "0"))
+    return _Price(amount=amount, currency=CURRENCIES.get(symbol), interval=interval,
+                  slash=(interval_text or "").lstrip().startswith("/"))
 
 
 def _money(amount: Decimal) -> str:
@@ -414,12 +466,14 @@ def _timeline(read: _Text, state: ProjectState | None) -> list[_Found]:
 
 
 def _date(sentence: str, state: ProjectState | None) -> tuple[date, bool] | None:
-    """The first date in the sentence and whether it was written in full (with its year)."""
+    """The first date in the sentence and whether it was written in full (with its year). Each pattern only where it
+    can match (a digit, a hyphen, "in"): most launch sentences hold no date."""
     today = state.today if state else None
-    match = _DATE_ISO.search(sentence)
+    digit = _DIGIT.search(sentence) is not None
+    match = _DATE_ISO.search(sentence) if digit and "-" in sentence else None
     if match and not _negated_in(sentence, match.start()):
         return _safe_date(int(match["y"]), int(match["m"]), int(match["d"]), exact=True)
-    for pattern in (_DATE_MONTH_DAY, _DATE_DAY_MONTH):
+    for pattern in (_DATE_MONTH_DAY, _DATE_DAY_MONTH) if digit else ():
         match = pattern.search(sentence)
         if match is None or _negated_in(sentence, match.start()):
             continue
@@ -432,7 +486,7 @@ def _date(sentence: str, state: ProjectState | None) -> tuple[date, bool] | None
         if resolved and resolved[0] < today:
             resolved = _safe_date(today.year + 1, month, day, exact=False)
         return resolved
-    match = _DATE_RELATIVE.search(sentence)
+    match = _DATE_RELATIVE.search(sentence) if today is not None and "in" in sentence else None
     if match and today is not None and not _negated_in(sentence, match.start()):
         count = NUMBER_WORDS.get(match["count"]) or int(match["count"])
         return today + timedelta(days=count * UNIT_DAYS[match["unit"]]), False
@@ -497,7 +551,8 @@ def _tasks(read: _Text, patterns: _Patterns) -> list[_Found]:
             start = read.spans[index][0]
             if read.negated(match.start()) or _NOT_FINISHED.search(read.lowered, start, match.end()):
                 continue
-            task = _task_matched(match["object"] or match["object2"], patterns)
+            task = _task_matched(match["object"] or match["object2"] if confidence == COMMITTED
+                                 else match["object"] or read.lowered[match.start():match.end("subject")], patterns)
             if task is None:
                 continue
             if confidence == COMMITTED:
@@ -514,8 +569,12 @@ def _task_matched(text: str, patterns: _Patterns) -> tuple[str, bool] | None:
     two tasks tie. Floats are fine here: the scores only rank the tasks (and are rounded before comparing)."""
     scores: dict[str, float] = {}
     shared: dict[str, int] = {}
-    for word in {patterns.aliases.get(word, word) for word in _stems(text)}:
-        tasks = patterns.word_tasks.get(word, ())
+    aliases, word_tasks, stems = patterns.aliases, patterns.word_tasks, set()
+    for word in _WORD.findall(text.lower()):
+        stem = _STEMS.get(word)
+        stems.add(_stem(word) if stem is None else stem)
+    for word in {aliases.get(stem, stem) for stem in stems if stem}:
+        tasks = word_tasks.get(word, ())
         for task_id in tasks:
             scores[task_id] = scores.get(task_id, 0.0) + 1 / len(tasks)
             shared[task_id] = shared.get(task_id, 0) + 1
@@ -529,19 +588,27 @@ def _task_matched(text: str, patterns: _Patterns) -> tuple[str, bool] | None:
 
 
 def _stems(text: str) -> set[str]:
-    stems = set()
-    for word in _WORD.findall(text.lower()):
-        if word in STOPWORDS or len(word) < 3:
-            continue
-        if word in SYNONYMS:
-            stems.add(word)
-            continue
-        if word.endswith("ies") and len(word) > 4:
-            word = word[:-3] + "y"
-        elif word.endswith("s") and not word.endswith("ss") and len(word) > 3:
-            word = word[:-1]
-        stems.add(word)
-    return stems
+    return {stem for word in _WORD.findall(text.lower()) if (stem := _stem(word))}
+
+
+_STEMS: dict[str, str] = {}  # a word -> _stem(word), for the words seen (a vocabulary: bounded below)
+
+
+def _stem(word: str) -> str:
+    """The word without its plural ending; "" for a stop word or a short one."""
+    if word in STOPWORDS or len(word) < 3:
+        stem = ""
+    elif word in SYNONYMS:
+        stem = word
+    elif word.endswith("ies") and len(word) > 4:
+        stem = word[:-3] + "y"
+    elif word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        stem = word[:-1]
+    else:
+        stem = word
+    if len(_STEMS) < 50_000:
+        _STEMS[word] = stem
+    return stem
 
 
 # --- Results -----------------------------------------------------------------------------------------------------
@@ -600,16 +667,41 @@ def _patterns_build(playbook: Playbook) -> _Patterns:
             word_tasks.setdefault(word, []).append(task.id)
     # A platform's name stands for the community space it hosts ("I've set up Discord").
     aliases = {**SYNONYMS, **{word: SYNONYMS["server"] for name in platforms for word in _stems(name)}}
-    kinds = {"hedge": HEDGE_CUES, "commit": COMMIT_CUES, "hypothetical": HYPOTHETICAL_CUES, "launch": LAUNCH_CUES,
-             "cadence": CADENCE_CUES}
-    if platforms:
-        kinds["platform"] = "|".join(re.escape(name) for name in sorted(platforms, key=len, reverse=True))
-    letters = "".join(sorted(set(CUE_LETTERS) | {name[0] for name in platforms}))
-    # Zero-width (a lookahead), so that cues starting at other positions inside a match are still found.
-    alternatives = "|".join(rf"(?P<{kind}>(?:{body})\b)" for kind, body in kinds.items())
+    kinds = {"hedge": _alternatives(HEDGE_CUES), "commit": _alternatives(COMMIT_CUES),
+             "hypothetical": _alternatives(HYPOTHETICAL_CUES), "launch": _alternatives(LAUNCH_CUES),
+             "cadence": _alternatives(CADENCE_CUES),
+             "platform": [re.escape(name) for name in sorted(platforms, key=len, reverse=True)]}
     return _Patterns(
         categories=frozenset(decision.category for decision in playbook.decisions),
         hints=tuple(platforms) + LAUNCH_HINTS + CADENCE_HINTS + DONE_HINTS,
-        cues=re.compile(rf"\b(?=[{re.escape(letters)}])(?={alternatives})"),
+        cues=_cues_compile(kinds), cue_kinds={},
+        cue_patterns=tuple((kind, re.compile(rf"(?:{'|'.join(alternatives)})\b")) for kind, alternatives in kinds.items()
+                           if alternatives),
         platforms=platforms, word_tasks={word: tuple(ids) for word, ids in word_tasks.items()}, aliases=aliases,
         task_titles={task.id: task.title for task in playbook.tasks})
+
+
+def _cues_compile(kinds: dict[str, list[str]]) -> re.Pattern[str]:
+    """One zero-width pattern for every cue (so that cues starting inside another one are found too), the cue in
+    group 1, branching on the first letter: Python's re skips a branch whose first letter differs in C, where it
+    would try each of the hundred alternatives in turn. At one position the kinds are tried in their order, each
+    kind's alternatives in theirs, as in one alternation per kind. No group per kind: groups cost re a third more;
+    _cue_kind tells the kind."""
+    by_letter: dict[str, list[str]] = {}
+    for alternatives in kinds.values():
+        for alternative in alternatives:
+            first, rest = (alternative[:2], alternative[2:]) if alternative[0] == "\\" else (alternative[0],
+                                                                                           alternative[1:])
+            by_letter.setdefault(first, []).append(rf"{rest}\b")
+    branches = [rf"{first}(?:{'|'.join(rests)})" for first, rests in by_letter.items()]
+    return re.compile(rf"\b(?=({'|'.join(branches)}))")
+
+
+def _cue_kind(patterns: _Patterns, lowered: str, start: int, cue: str) -> str:
+    """The kind of the cue found at `start`: the first kind (in their order) matching there, as in one alternation
+    per kind. The first alternative matching at a position is the one the cue pattern chose, so a cue's words tell
+    its kind wherever it appears: remembered by the words."""
+    kind = next(kind for kind, pattern in patterns.cue_patterns if pattern.match(lowered, start))
+    if len(patterns.cue_kinds) < 10_000:
+        patterns.cue_kinds[cue] = kind
+    return kind
