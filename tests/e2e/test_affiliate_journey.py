@@ -140,5 +140,5 @@ def test_a_click_becomes_a_signup_a_card_payment_and_a_commission_in_the_portal(
     reload_until(portal, row, "4.90 USD")
     # An honest referral (clicked and signed up in one browser, not the affiliate's) waits out the holding period:
     # not held for self-referral.
-    assert row.first.locator(".badge").inner_text() == "Pending"
+    assert row.first.locator(".badge").inner_text() == "Pending (holding period)"
     portal.screenshot(path=artifacts_dir / "e2e-affiliate-commission.png", full_page=True)
