@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -84,7 +83,7 @@ every each first some any up out off set what would they will can so as than the
 _WORD = re.compile(r"[a-z0-9]+")
 _DIGIT = re.compile(r"\d")
 # A sentence ends at . ! ? followed by a space or the end (not inside "1,299.50"), a line break or a semicolon.
-_BOUNDARY = re.compile(r"[.!?\n;]")
+_BOUNDARY = re.compile(r"[.!?\n;](?:(?<=[\n;])|(?![^\s.!?]))")
 _QUESTION_START = re.compile(
     r"^\s*(?:should|shall|can|could|would|do|does|is|are|am|will|what|how|which|why|where|when)\b")
 # Cue words, one alternation per kind, each alternative starting with a plain letter; one scan of the message finds
@@ -190,10 +189,15 @@ _DONE_FIRST_PERSON = re.compile(
     rf"(?P<verb>{_DONE_VERBS})\s+(?P<object>[^,;.!?\n]{{2,80}})"
     r"|(?:(?<=i)(?:'m| am)|(?<=we)(?:'re| are))\s+(?:all\s+)?(?:done|finished)\s+with\s+(?P<object2>[^,;.!?\n]{2,80}))")
 # "the sales page is live": the object is the whole subject, from the match's start to the end of `subject`.
+_STATED_DONE_TAIL = r"\s+(?:now\s+|all\s+)?(?:done|finished|live|ready|set up|published|up)"
+_STATED_DONE = rf"(?:is|are){_STATED_DONE_TAIL}"
+STATE_CUES = rf"is{_STATED_DONE_TAIL}|are{_STATED_DONE_TAIL}"
 _DONE_IMPERSONAL = re.compile(
     r"[dfmot](?<!\w[dfmot])(?:(?:(?<=d)one|(?<=f)inished)\s+with\s+(?P<object>[^,;.!?\n]{2,80})"
-    r"|(?:(?<=t)he|(?<=m)y|(?<=o)ur)(?P<subject>\s+[^,;.!?\n]{2,60}?)\s+(?:is|are)\s+(?:now\s+|all\s+)?"
-    r"(?:done|finished|live|ready|set up|published|up)\b)")
+    rf"|(?:(?<=t)he|(?<=m)y|(?<=o)ur)(?P<subject>\s+[^,;.!?\n]{{2,60}}?)\s+{_STATED_DONE}\b)")
+# The same without "the X is done" (whose lazy subject costs most of the scan), for messages where the cues found
+# no "is done", "are live", ...
+_DONE_WITH = re.compile(r"[df](?<!\w[df])(?:(?<=d)one|(?<=f)inished)\s+with\s+(?P<object>[^,;.!?\n]{2,80})")
 
 
 class _Found(NamedTuple):
@@ -205,7 +209,7 @@ class _Found(NamedTuple):
     value: str
     data: dict[str, Any]
     confidence: Decimal
-    evidence: str
+    sentence: int  # the evidence: quoted only for the findings kept (read.evidence)
 
 
 @dataclass(frozen=True)
@@ -258,7 +262,7 @@ def actions_detect(*, text: str, playbook: Playbook, project_state: ProjectState
         found += _content(read)
     if patterns.task_titles:
         found += _tasks(read, patterns)
-    return _ordered(_conflicts_capped(found), playbook, patterns)
+    return _ordered(_conflicts_capped(found), playbook, patterns, read)
 
 
 # --- Sentences ---------------------------------------------------------------------------------------------------
@@ -276,13 +280,15 @@ class _Text:
         self.starts = [start for start, _ in self.spans]
         self._skipped: dict[int, bool] = {}
         # Sentences by the cues they hold; cadence anchors and platform names with their sentence and position.
-        self.cued: dict[str, set[int]] = {"hedge": set(), "commit": set(), "hypothetical": set(), "launch": set()}
+        self.cued: dict[str, set[int]] = {"hedge": set(), "commit": set(), "hypothetical": set(), "launch": set(),
+                                          "state": set()}
         self.cadences: list[tuple[int, int]] = []
         self.platforms: list[tuple[int, int, str]] = []
-        cue_kinds, lowered = patterns.cue_kinds, self.lowered
+        cue_kinds, lowered, starts = patterns.cue_kinds, self.lowered, self.starts
         for match in patterns.cues.finditer(lowered):
             cue, start = match.group(1), match.start()
-            kind, index = cue_kinds.get(cue) or _cue_kind(patterns, lowered, start, cue), self.index(start)
+            kind = cue_kinds.get(cue) or _cue_kind(patterns, lowered, start, cue)
+            index = bisect_right(starts, start) - 1
             if kind == "cadence":
                 self.cadences.append((index, start))
             elif kind == "platform":
@@ -297,12 +303,15 @@ class _Text:
         start, end = self.spans[index]
         return self.lowered[start:end]
 
-    def matches(self, pattern: re.Pattern[str]) -> Iterator[tuple[int, re.Match[str]]]:
+    def matches(self, pattern: re.Pattern[str]) -> list[tuple[int, re.Match[str]]]:
         """Each match of the pattern with its sentence, in sentences that state something."""
+        found, starts, known = [], self.starts, self._skipped
         for match in pattern.finditer(self.lowered):
-            index = self.index(match.start())
-            if index >= 0 and not self.skipped(index):
-                yield index, match
+            index = bisect_right(starts, match.start()) - 1
+            skipped = known.get(index)
+            if index >= 0 and not (self.skipped(index) if skipped is None else skipped):
+                found.append((index, match))
+        return found
 
     def skipped(self, index: int) -> bool:
         """Questions and hypotheticals state nothing."""
@@ -319,7 +328,7 @@ class _Text:
 
     def negated(self, position: int) -> bool:
         """A negation shortly before the position, in the same sentence."""
-        floor = self.spans[self.index(position)][0]
+        floor = self.starts[bisect_right(self.starts, position) - 1]
         return bool(_NEGATION_BEFORE.search(self.lowered[max(floor, position - 40):position]))
 
     def evidence(self, index: int) -> str:
@@ -329,18 +338,15 @@ class _Text:
 
 def _sentences(lowered: str) -> list[tuple[int, int]]:
     """Each sentence's (start, end); a sentence keeps its final . ! or ? (a question is known by it)."""
-    spans, start, size = [], 0, len(lowered)
+    spans, start = [], 0
     for boundary in _BOUNDARY.finditer(lowered):
         at = boundary.start()
-        after = lowered[at + 1:at + 2]
-        if lowered[at] in ".!?" and after and not after.isspace() and after not in ".!?":
-            continue  # "1,299.50", "e.g.x": inside the sentence
-        end = at + 1 if lowered[at] in ".!?" else at
+        end = at if lowered[at] in "\n;" else at + 1
         if end > start:
             spans.append((start, end))
         start = at + 1
-    if start < size:
-        spans.append((start, size))
+    if start < len(lowered):
+        spans.append((start, len(lowered)))
     return spans
 
 
@@ -348,8 +354,8 @@ def _negated_in(sentence: str, start: int) -> bool:
     return bool(_NEGATION_BEFORE.search(sentence[max(0, start - 40):start]))
 
 
-def _decision(category: str, value: str, data: dict[str, Any], confidence: Decimal, evidence: str) -> _Found:
-    return _Found(ActionKind.DECISION, category, value, data, max(Decimal(0), min(Decimal(1), confidence)), evidence)
+def _decision(category: str, value: str, data: dict[str, Any], confidence: Decimal, sentence: int) -> _Found:
+    return _Found(ActionKind.DECISION, category, value, data, max(Decimal(0), min(Decimal(1), confidence)), sentence)
 
 
 # --- Pricing -----------------------------------------------------------------------------------------------------
@@ -378,7 +384,7 @@ def _pricing(read: _Text, *, currency: str) -> list[_Found]:
             stands = price.slash or (bool(price.interval) and _priced(read, index, contexts))
         if stands and not read.negated(match.start()):
             stated.setdefault(index, []).append(price)
-    return [_price_decision(prices, stance=read.stance(index), evidence=read.evidence(index), currency=currency)
+    return [_price_decision(prices, stance=read.stance(index), sentence=index, currency=currency)
             for index, prices in stated.items()]
 
 
@@ -389,7 +395,7 @@ def _priced(read: _Text, index: int, contexts: dict[int, bool]) -> bool:
     return contexts[index]
 
 
-def _price_decision(prices: list[_Price], *, stance: Decimal, evidence: str, currency: str) -> _Found:
+def _price_decision(prices: list[_Price], *, stance: Decimal, sentence: int, currency: str) -> _Found:
     inexact = any(price.currency is None or price.interval is None for price in prices)
     chosen_currency = next((price.currency for price in prices if price.currency), currency)
     monthly = sorted({price.amount for price in prices if price.interval in ("month", None)})
@@ -406,7 +412,7 @@ def _price_decision(prices: list[_Price], *, stance: Decimal, evidence: str, cur
     else:
         data = {"amount": _money(yearly[0]), "currency": chosen_currency, "interval": "year"}
         value = f"{_money(yearly[0])} {chosen_currency} a year"
-    return _decision(PRICING, value, data, stance - (INEXACT if inexact else 0), evidence)
+    return _decision(PRICING, value, data, stance - (INEXACT if inexact else 0), sentence)
 
 
 def _price(lowered: str, match: re.Match[str], *, floor: int) -> _Price | None:
@@ -446,8 +452,7 @@ def _platforms(read: _Text, patterns: _Patterns) -> list[_Found]:
     for index, position, name in read.platforms:
         if not read.skipped(index) and not read.negated(position):
             platform = patterns.platforms[name]
-            found.append(_decision(PLATFORM, platform.name, {"option": platform.option}, read.stance(index),
-                                   read.evidence(index)))
+            found.append(_decision(PLATFORM, platform.name, {"option": platform.option}, read.stance(index), index))
     return found
 
 
@@ -461,7 +466,7 @@ def _timeline(read: _Text, state: ProjectState | None) -> list[_Found]:
             launch, exact = resolved
             found.append(_decision(TIMELINE, f"Launch on {launch:%B} {launch.day}, {launch.year}",
                                    {"launch_date": launch.isoformat()},
-                                   read.stance(index) - (0 if exact else INEXACT), read.evidence(index)))
+                                   read.stance(index) - (0 if exact else INEXACT), index))
     return found
 
 
@@ -521,7 +526,7 @@ def _content(read: _Text) -> list[_Found]:
         form = _format(word)
         value = f"{count} {form if count == 1 else _plural(form)} a {per}"
         found.append(_decision(CONTENT, value, {"count": count, "format": form, "per": per}, read.stance(index),
-                               read.evidence(index)))
+                               index))
     return found
 
 
@@ -544,7 +549,8 @@ def _tasks(read: _Text, patterns: _Patterns) -> list[_Found]:
         return []
     found = []
     first_person: set[int] = set()
-    for pattern, confidence in ((_DONE_FIRST_PERSON, COMMITTED), (_DONE_IMPERSONAL, COMPLETED_IMPERSONAL)):
+    impersonal = _DONE_IMPERSONAL if read.cued["state"] else _DONE_WITH
+    for pattern, confidence in ((_DONE_FIRST_PERSON, COMMITTED), (impersonal, COMPLETED_IMPERSONAL)):
         for index, match in read.matches(pattern):
             if confidence != COMMITTED and index in first_person:
                 continue  # "I'm done with X" also reads as "done with X": the first-person reading wins
@@ -559,7 +565,7 @@ def _tasks(read: _Text, patterns: _Patterns) -> list[_Found]:
                 first_person.add(index)
             task_id, exact = task
             score = (HEDGED if read.stance(index) == HEDGED else confidence) - (0 if exact else INEXACT)
-            found.append(_Found(ActionKind.TASK, task_id, "", {}, score, read.evidence(index)))
+            found.append(_Found(ActionKind.TASK, task_id, "", {}, score, index))
     return found
 
 
@@ -580,6 +586,9 @@ def _task_matched(text: str, patterns: _Patterns) -> tuple[str, bool] | None:
             shared[task_id] = shared.get(task_id, 0) + 1
     if not scores:
         return None
+    if len(scores) == 1:
+        [(task_id, score)] = scores.items()
+        return task_id, round(score, 9) >= 1 or shared[task_id] >= 2
     ranked = sorted(((round(score, 9), task_id) for task_id, score in scores.items()), reverse=True)
     if len(ranked) > 1 and ranked[0][0] == ranked[1][0]:
         return None
@@ -629,18 +638,19 @@ def _conflicts_capped(found: list[_Found]) -> list[_Found]:
             for finding in best.values()]
 
 
-def _ordered(found: list[_Found], playbook: Playbook, patterns: _Patterns) -> list[DetectedAction]:
+def _ordered(found: list[_Found], playbook: Playbook, patterns: _Patterns, read: _Text) -> list[DetectedAction]:
     categories = [decision.category for decision in playbook.decisions]
     tasks = [task.id for task in playbook.tasks]
     ordered = sorted(found, key=lambda finding: (
         (0, categories.index(finding.name), finding.value) if finding.kind == ActionKind.DECISION
         else (1, tasks.index(finding.name), "")))
     return [DetectedAction(kind=finding.kind, source=ActionSource.PATTERN, confidence=finding.confidence,
-                           category=finding.name, value=finding.value, data=finding.data, evidence=finding.evidence)
+                           category=finding.name, value=finding.value, data=finding.data,
+                           evidence=read.evidence(finding.sentence))
             if finding.kind == ActionKind.DECISION else
             DetectedAction(kind=finding.kind, source=ActionSource.PATTERN, confidence=finding.confidence,
                            task_id=finding.name, task_title=patterns.task_titles[finding.name],
-                           evidence=finding.evidence)
+                           evidence=read.evidence(finding.sentence))
             for finding in ordered]
 
 
@@ -667,16 +677,18 @@ def _patterns_build(playbook: Playbook) -> _Patterns:
             word_tasks.setdefault(word, []).append(task.id)
     # A platform's name stands for the community space it hosts ("I've set up Discord").
     aliases = {**SYNONYMS, **{word: SYNONYMS["server"] for name in platforms for word in _stems(name)}}
+    # "state" (is done, are live) last: no other cue starts with "is " or "are ", so each is found.
     kinds = {"hedge": _alternatives(HEDGE_CUES), "commit": _alternatives(COMMIT_CUES),
              "hypothetical": _alternatives(HYPOTHETICAL_CUES), "launch": _alternatives(LAUNCH_CUES),
              "cadence": _alternatives(CADENCE_CUES),
-             "platform": [re.escape(name) for name in sorted(platforms, key=len, reverse=True)]}
+             "platform": [re.escape(name) for name in sorted(platforms, key=len, reverse=True)],
+             "state": _alternatives(STATE_CUES)}
     return _Patterns(
         categories=frozenset(decision.category for decision in playbook.decisions),
         hints=tuple(platforms) + LAUNCH_HINTS + CADENCE_HINTS + DONE_HINTS,
         cues=_cues_compile(kinds), cue_kinds={},
-        cue_patterns=tuple((kind, re.compile(rf"(?:{'|'.join(alternatives)})\b")) for kind, alternatives in kinds.items()
-                           if alternatives),
+        cue_patterns=tuple((kind, re.compile(rf"(?:{'|'.join(alternatives)})\b"))
+                           for kind, alternatives in kinds.items() if alternatives),
         platforms=platforms, word_tasks={word: tuple(ids) for word, ids in word_tasks.items()}, aliases=aliases,
         task_titles={task.id: task.title for task in playbook.tasks})
 
