@@ -39,6 +39,7 @@ from billing.invoicing.drafting import DraftLine, InvoiceDraft, plan_comparison,
 from billing.invoicing.pdf import invoice_pdf
 from billing.invoicing.selectors import credit_note_list, invoice_get, invoice_list
 from billing.models import CreditNote, Invoice, InvoiceLine, Plan, Price, Subscription
+from billing.models.invoices import ISSUED_STATUS_CHOICES
 from billing.payments.self_service import purchase_checkout_url_create
 from billing.selectors import plan_list_public, price_get, price_list_self_serve
 from billing.subscriptions.selectors import subscription_current
@@ -639,8 +640,7 @@ def _credit_note_data(note: CreditNote, *, invoice_number: str) -> dict:
 @extend_schema_serializer(component_name="Invoice")
 class InvoiceSerializer(serializers.Serializer):
     number = serializers.CharField()
-    status = serializers.ChoiceField(choices=[choice for choice in Invoice.Status.choices
-                                              if choice[0] != Invoice.Status.DRAFT])
+    status = serializers.ChoiceField(choices=ISSUED_STATUS_CHOICES)
     billing_reason = serializers.ChoiceField(choices=Invoice.Reason.choices)
     currency = serializers.CharField()
     period_start = serializers.DateTimeField(allow_null=True)

@@ -17,7 +17,7 @@ from affiliates.agencies.exceptions import ClientNotFound, NotAnAgency
 from affiliates.agencies.selectors import ClientRow, agency_client_get, agency_client_list, client_summary
 from affiliates.agencies.services import client_workspace_create
 from billing.invoicing.selectors import invoice_list
-from billing.models import Invoice
+from billing.models.invoices import ISSUED_STATUS_CHOICES
 from config.api.idempotency import idempotent_response
 from config.api.pagination import ApiCursorPagination
 from config.api.schema import IDEMPOTENCY_KEY_HEADER, error_responses, scopes_note
@@ -170,8 +170,7 @@ class ClientDetailApi(APIView):
 @extend_schema_serializer(component_name="ClientInvoice")
 class ClientInvoiceSerializer(serializers.Serializer):
     number = serializers.CharField()
-    status = serializers.ChoiceField(choices=[choice for choice in Invoice.Status.choices
-                                              if choice[0] != Invoice.Status.DRAFT])
+    status = serializers.ChoiceField(choices=ISSUED_STATUS_CHOICES)
     currency = serializers.CharField()
     issued_at = serializers.DateTimeField()
     due_at = serializers.DateTimeField(allow_null=True)

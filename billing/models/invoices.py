@@ -108,6 +108,10 @@ class Invoice(models.Model):
         return self.number or f"draft #{self.pk}"
 
 
+# The statuses an invoice can have once issued (the API never shows drafts); named in the API's schema.
+ISSUED_STATUS_CHOICES = [choice for choice in Invoice.Status.choices if choice[0] != Invoice.Status.DRAFT]
+
+
 class InvoiceLine(models.Model):
     class Kind(models.TextChoices):
         FIXED = "fixed", "Fixed fee"

@@ -349,7 +349,11 @@ SPECTACULAR_SETTINGS = {
     # Choice sets whose field names ("status", "kind") other components use for other choices.
     "ENUM_NAME_OVERRIDES": {"CoachProjectStatusEnum": "creators.models.coach.Project.Status",
                             "CoachPhaseKindEnum": "creators.playbooks.PHASE_KINDS",
-                            "TenantStatusEnum": "tenants.models.Tenant.Status"},
+                            "TenantStatusEnum": "tenants.models.Tenant.Status",
+                            "CoachMessageRoleEnum": "creators.models.coach.CoachMessage.Role",
+                            "CoachMessageStatusEnum": "creators.models.coach.CoachMessage.Status",
+                            "CoachActionStatusEnum": "creators.chat.actions.ACTION_STATUSES",
+                            "InvoiceStatusEnum": "billing.models.invoices.ISSUED_STATUS_CHOICES"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.request_bodies_closed",

@@ -34,6 +34,10 @@ class ActionStatus:
     IGNORED = "ignored"  # invalid against the playbook (logged), kept for the record
 
 
+ACTION_STATUSES = (ActionStatus.DETECTED, ActionStatus.APPLIED, ActionStatus.TO_CONFIRM, ActionStatus.CONFIRMED,
+                   ActionStatus.DISMISSED, ActionStatus.UNDONE, ActionStatus.IGNORED)
+
+
 @dataclass(frozen=True)
 class DetectedAction:
     kind: str

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from config.api.errors import ApiError
 from config.api.schema import error_responses
 from creators.api import COACH_ERRORS, PROJECT_ID, CoachApi, ProgressSerializer, _progress_data, coach_note, coach_user
-from creators.chat.actions import ActionKind, ActionSource, ActionStatus
+from creators.chat.actions import ACTION_STATUSES, ActionKind, ActionSource
 from creators.chat.apply import ActionAnswered, action_confirm, action_dismiss, action_undo
 from creators.models import Project
 from creators.selectors import project_get, project_progress
@@ -28,9 +28,7 @@ class DetectedActionSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[ActionKind.DECISION, ActionKind.TASK, ActionKind.NEXT_STEP])
     source = serializers.ChoiceField(choices=[ActionSource.PATTERN, ActionSource.TOOL])
     confidence = serializers.CharField(help_text='A decimal string from 0 to 1, e.g. "0.9".')
-    status = serializers.ChoiceField(choices=[ActionStatus.DETECTED, ActionStatus.APPLIED, ActionStatus.TO_CONFIRM,
-                                              ActionStatus.CONFIRMED, ActionStatus.DISMISSED, ActionStatus.UNDONE,
-                                              ActionStatus.IGNORED])
+    status = serializers.ChoiceField(choices=list(ACTION_STATUSES))
     category = serializers.CharField(help_text="A decision's category (empty for the other kinds).")
     value = serializers.CharField(help_text='A decision\'s value as said, e.g. "29.00 USD a month".')
     data = serializers.JSONField(help_text='A decision\'s structured value, e.g. {"amount": "29.00", "currency": '
