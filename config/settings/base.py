@@ -46,6 +46,7 @@ SHARED_APPS = [
     "notifications",  # ops' notifications (the AI cost alert)
     "creators.catalog",  # content templates, edited by ops
     "affiliates",  # the affiliate program, tenant referrals and agencies (they span tenants)
+    "whitelabel",  # brands, custom domains, sender domains, reseller prices (routing reads them before a schema)
 ]
 # Tenant schemas: what the tenant's people create and own.
 TENANT_APPS = [
