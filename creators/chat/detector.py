@@ -111,6 +111,8 @@ LAUNCH_CUES = (r"launch\w*|open(?:ing)? (?:the )?doors|doors open|go(?:ing)? liv
 # Where a cadence can end: _CADENCE (slow to scan) is only searched just before these.
 CADENCE_CUES = (r"a\s+(?:day|week|month)|per\s+(?:day|week|month)|each\s+(?:day|week|month)|"
                 r"every\s+(?:day|week|month)|daily|weekly|monthly")
+
+
 def _alternatives(body: str) -> list[str]:
     """The top-level alternatives of a pattern."""
     alternatives, depth, start, escaped = [], 0, 0, False
@@ -127,7 +129,6 @@ def _alternatives(body: str) -> list[str]:
             alternatives.append(body[start:at])
             start = at + 1
     return alternatives + [body[start:]]
-
 
 
 def _word_start(body: str) -> str:
@@ -197,10 +198,12 @@ _DONE_FIRST_PERSON = re.compile(
     rf"[iw](?<!\w[iw])(?:(?<=i)|(?<=w)e)(?:(?:'ve| have)?\s+(?:just\s+|already\s+|finally\s+|now\s+)?"
     rf"(?P<verb>{_DONE_VERBS})\s+(?P<object>[^,;.!?\n]{{2,80}})"
     r"|(?:(?<=i)(?:'m| am)|(?<=we)(?:'re| are))\s+(?:all\s+)?(?:done|finished)\s+with\s+(?P<object2>[^,;.!?\n]{2,80}))")
-# "the sales page is live": the object is the whole subject, from the match's start to the end of `subject`.
+# "is done", "are live": also a cue (the kind "state"), telling whether _DONE_IMPERSONAL can match at all.
 _STATED_DONE_TAIL = r"\s+(?:now\s+|all\s+)?(?:done|finished|live|ready|set up|published|up)"
 _STATED_DONE = rf"(?:is|are){_STATED_DONE_TAIL}"
 STATE_CUES = rf"is{_STATED_DONE_TAIL}|are{_STATED_DONE_TAIL}"
+# "done with the survey", "the sales page is live": the object of the latter is the whole subject, from the match's
+# start to the end of `subject`.
 _DONE_IMPERSONAL = re.compile(
     r"[dfmot](?<!\w[dfmot])(?:(?:(?<=d)one|(?<=f)inished)\s+with\s+(?P<object>[^,;.!?\n]{2,80})"
     rf"|(?:(?<=t)he|(?<=m)y|(?<=o)ur)(?P<subject>\s+[^,;.!?\n]{{2,60}}?)\s+{_STATED_DONE}\b)")
@@ -304,9 +307,6 @@ class _Text:
                 self.platforms.append((index, start, cue))
             else:
                 self.cued[kind].add(index)
-
-    def index(self, position: int) -> int:
-        return bisect_right(self.starts, position) - 1
 
     def sentence(self, index: int) -> str:
         start, end = self.spans[index]
@@ -438,7 +438,7 @@ def _price(lowered: str, match: re.Match[str], *, floor: int) -> _Price | None:
     if edge and (edge[-1].isalnum() or edge[-1] in "._,-/"):
         return None
     post, interval_text, whole, cents = match.group("post", "interval", "amount", "cents")
-    # Zero is no price (read on the digits: a Decimal costs more, and most numbers are turned away before).
+    # Zero is no price (read on the digits: a Decimal costs more).
     if not (whole.strip("0,") or (cents and cents.strip("0"))):
         return None
     symbol = symbol or (post or "").strip()
