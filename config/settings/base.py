@@ -254,6 +254,19 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Tollgate <no-reply@{BASE_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- Custom domains (whitelabel.domains) ----------------------------------------------------------
+# A tenant's custom domain points with a CNAME to <slug>.CUSTOM_DOMAIN_TARGET, or (an apex, which cannot hold a
+# CNAME) with A records equal to CUSTOM_DOMAIN_APEX_ADDRESSES. Neither may be claimed as a custom domain.
+CUSTOM_DOMAIN_TARGET = env_str("CUSTOM_DOMAIN_TARGET", f"domains.{BASE_DOMAIN}")
+CUSTOM_DOMAIN_APEX_ADDRESSES = env_list("CUSTOM_DOMAIN_APEX_ADDRESSES", ["127.0.0.1"])
+# Certificates are issued on demand (the TLS ask endpoint), so a verified domain is active at once; off, it
+# waits at `verified` until a certificate is recorded.
+CUSTOM_DOMAIN_ON_DEMAND_TLS = env_bool("CUSTOM_DOMAIN_ON_DEMAND_TLS", True)
+# The resolver verification asks (whitelabel/dns.py): empty nameservers means the system's (/etc/resolv.conf).
+DNS_RESOLVER_NAMESERVERS = env_list("DNS_RESOLVER_NAMESERVERS", [])
+DNS_RESOLVER_PORT = int(env_str("DNS_RESOLVER_PORT", "53"))
+DNS_TIMEOUT_S = float(env_str("DNS_TIMEOUT_S", "5"))
+
 # --- Stripe (dj-stripe), Anthropic --------------------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY", "")
