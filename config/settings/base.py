@@ -239,6 +239,10 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploads (brand logos and favicons) go through the default storage: the filesystem under .data/media here, any
+# django-storages backend in production (set STORAGES["default"] in the production settings).
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
+MEDIA_URL = env_str("MEDIA_URL", "/media/")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -459,3 +463,11 @@ AFFILIATE_APPLY_RATE_LIMIT = env_str("AFFILIATE_APPLY_RATE_LIMIT", "5/h")
 AFFILIATE_SIGNUP_BURST_COUNT = int(env_str("AFFILIATE_SIGNUP_BURST_COUNT", "5"))
 AFFILIATE_SIGNUP_BURST_MINUTES = int(env_str("AFFILIATE_SIGNUP_BURST_MINUTES", "60"))
 AFFILIATE_REFUND_RATE_MIN_CUSTOMERS = int(env_str("AFFILIATE_REFUND_RATE_MIN_CUSTOMERS", "4"))
+
+# --- White-label (whitelabel/) ------------------------------------------------------------------------------
+# A brand's custom CSS, in bytes of UTF-8 (whitelabel.brands.css).
+BRAND_CSS_MAX_BYTES = int(env_str("BRAND_CSS_MAX_BYTES", str(20 * 1024)))
+# Uploaded logos and favicons (whitelabel.brands.images): bytes as uploaded, and width and height in pixels.
+BRAND_IMAGE_MAX_BYTES = int(env_str("BRAND_IMAGE_MAX_BYTES", str(1024 * 1024)))
+BRAND_LOGO_MAX_SIDE_PX = int(env_str("BRAND_LOGO_MAX_SIDE_PX", "2048"))
+BRAND_FAVICON_MAX_SIDE_PX = int(env_str("BRAND_FAVICON_MAX_SIDE_PX", "512"))
