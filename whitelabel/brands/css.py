@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import NoReturn
 
 import tinycss2
 from django.conf import settings
@@ -71,7 +72,7 @@ def css_sanitise(text: str) -> str:
     return text
 
 
-def _refuse(reason: str) -> None:
+def _refuse(reason: str) -> NoReturn:
     raise BrandCssInvalid(f"Custom CSS refused: {reason}.", field="custom_css", details={"reason": reason})
 
 
