@@ -1,0 +1,44 @@
+"""Reads of custom domains: a tenant's domains, one of them, and the DNS records a domain needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from tenants.models import Tenant
+from whitelabel.models import CustomDomain
+from whitelabel.models.domains import HOLDING_STATUSES
+
+CHALLENGE_LABEL = "_tollgate-challenge"
+
+
+@dataclass(frozen=True)
+class DomainRecords:
+    """What the tenant creates at its DNS host: the TXT challenge, and either the CNAME (a subdomain) or, for an
+    apex (which cannot hold a CNAME), A records to the platform's addresses."""
+
+    challenge_name: str
+    challenge_value: str
+    cname_name: str
+    cname_target: str
+    apex_addresses: tuple[str, ...]
+
+
+def domain_records(domain: CustomDomain) -> DomainRecords:
+    return DomainRecords(
+        challenge_name=f"{CHALLENGE_LABEL}.{domain.hostname}", challenge_value=domain.verification_token,
+        cname_name=domain.hostname, cname_target=f"{domain.tenant.slug}.{settings.CUSTOM_DOMAIN_TARGET}".lower(),
+        apex_addresses=tuple(settings.CUSTOM_DOMAIN_APEX_ADDRESSES),
+    )
+
+
+def domain_list(*, tenant: Tenant, held_only: bool = False) -> QuerySet[CustomDomain]:
+    domains = CustomDomain.objects.filter(tenant=tenant)
+    return domains.filter(status__in=HOLDING_STATUSES) if held_only else domains
+
+
+def domain_get(*, tenant: Tenant, domain_id: int) -> CustomDomain:
+    """One of the tenant's domains; CustomDomain.DoesNotExist for another tenant's, as for none at all."""
+    return CustomDomain.objects.select_related("tenant").get(tenant=tenant, pk=domain_id)

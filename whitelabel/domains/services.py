@@ -1,0 +1,198 @@
+"""Writes of custom domains: a tenant claims a hostname, checks its DNS records, removes it.
+
+A claim moves pending → verified (its TXT challenge carries this claim's token and the host points at us) →
+active (certificates are issued on demand, CUSTOM_DOMAIN_ON_DEMAND_TLS; otherwise it waits at verified) →
+failing when a re-check fails → active again when fixed, or released after FAILING_RELEASE_AFTER. A claim left
+pending for PENDING_TAKEOVER_AFTER can be taken over by another tenant (it becomes expired; the new claim has its
+own token, so it must prove control itself).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import idna
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+
+from billing.selectors import entitlements_for
+from tenants.models import Tenant
+from whitelabel import dns
+from whitelabel.domains.exceptions import (
+    CustomDomainLimitReached,
+    CustomDomainNotHeld,
+    HostnameInvalid,
+    HostnameTaken,
+)
+from whitelabel.domains.selectors import domain_records
+from whitelabel.models import CustomDomain
+from whitelabel.models.domains import HOLDING_STATUSES
+
+PENDING_TAKEOVER_AFTER = timedelta(days=7)
+FAILING_RELEASE_AFTER = timedelta(days=7)
+HOSTNAME_MAX_LENGTH = 253
+LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# The advisory lock that serialises one tenant's claims, so two at once cannot pass the plan's limit together.
+CLAIM_LOCK_NAMESPACE = zlib.crc32(b"whitelabel.domain_claim") & 0x7FFFFFFF
+
+Status = CustomDomain.Status
+
+
+def hostname_normalise(raw: str) -> str:
+    """The hostname as stored and routed: IDNA 2008 ASCII form (UTS 46 mapping, so lower case), without a
+    trailing dot. HostnameInvalid for anything that is not a plain multi-label DNS name: addresses, wildcards,
+    underscores, labels over 63 characters, names over 253."""
+    text = raw.strip().rstrip(".")
+    if not text or "*" in text:
+        raise HostnameInvalid("Enter a hostname such as portal.example.com.", field="hostname")
+    try:
+        ascii_name = idna.encode(text, uts46=True).decode("ascii")
+    except idna.IDNAError as error:
+        raise HostnameInvalid(f"This is not a valid hostname ({error}).", field="hostname") from error
+    labels = ascii_name.split(".")
+    if (len(ascii_name) > HOSTNAME_MAX_LENGTH or len(labels) < 2 or labels[-1].isdigit()
+            or not all(LABEL.match(label) for label in labels)):
+        raise HostnameInvalid("Enter a hostname such as portal.example.com.", field="hostname")
+    return ascii_name
+
+
+@transaction.atomic
+def domain_claim(*, tenant: Tenant, hostname: str, now: datetime) -> CustomDomain:
+    """Claim `hostname` for `tenant` with a fresh token. Refused: a hostname of ours (400), past the plan's
+    number of custom domains (402), held by this tenant or by another whose claim is not a 7-day-old pending
+    one (409). Such a stale claim becomes expired in the same transaction; the database constraint (one held
+    claim per hostname) settles two tenants racing for it: the loser gets the 409."""
+    host = hostname_normalise(hostname)
+    _refuse_our_own(host)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CLAIM_LOCK_NAMESPACE, tenant.pk])
+    allowed = entitlements_for(tenant=tenant, now=now).custom_domains
+    if CustomDomain.objects.filter(tenant=tenant, status__in=HOLDING_STATUSES).count() >= allowed:
+        raise CustomDomainLimitReached(f"Your plan allows {allowed} custom domain(s). Remove one or upgrade.",
+                                       details={"limit": allowed})
+    current = CustomDomain.objects.select_for_update().filter(hostname=host, status__in=HOLDING_STATUSES).first()
+    if current is not None:
+        _takeover(current, tenant=tenant, now=now)
+    try:
+        with transaction.atomic():
+            return CustomDomain.objects.create(tenant=tenant, hostname=host, claimed_at=now,
+                                               verification_token=secrets.token_hex(20))
+    except IntegrityError as error:
+        raise HostnameTaken("Another workspace has claimed this domain.", field="hostname") from error
+
+
+def _refuse_our_own(host: str) -> None:
+    for ours in (settings.BASE_DOMAIN.lower(), settings.CUSTOM_DOMAIN_TARGET.lower()):
+        if host == ours or host.endswith(f".{ours}"):
+            raise HostnameInvalid("This hostname belongs to the platform.", field="hostname")
+
+
+def _takeover(current: CustomDomain, *, tenant: Tenant, now: datetime) -> None:
+    """Expire another tenant's claim left pending too long; refuse any other held claim."""
+    if current.tenant_id == tenant.pk:
+        raise HostnameTaken("You have already added this domain.", field="hostname")
+    if current.status != Status.PENDING or now - current.claimed_at < PENDING_TAKEOVER_AFTER:
+        raise HostnameTaken("Another workspace has claimed this domain.", field="hostname")
+    current.status = Status.EXPIRED
+    current.ended_at = now
+    current.save(update_fields=["status", "ended_at"])
+
+
+@dataclass
+class _Check:
+    """What one check found. `passed` None means inconclusive: a lookup timed out or the nameservers failed."""
+
+    passed: bool | None
+    reasons: list[str] = field(default_factory=list)
+    records: dict[str, Any] = field(default_factory=dict)
+
+
+def domain_check(*, domain: CustomDomain, now: datetime) -> CustomDomain:
+    """Look up the domain's records (outside any transaction: DNS may take DNS_TIMEOUT_S), store what was found
+    in `last_check`, and move the claim on: a pass verifies a pending claim (and activates it with on-demand
+    TLS) or restores a failing one; a failure of a verified or active one starts `failing_since`; failing for
+    FAILING_RELEASE_AFTER releases it. An inconclusive check (timeout) moves nothing but that release.
+    CustomDomainNotHeld for a claim released, removed or expired, before or during the lookups."""
+    if domain.status not in HOLDING_STATUSES:
+        raise CustomDomainNotHeld("This domain is no longer claimed; add it again.")
+    return _check_apply(domain_id=domain.pk, check=_records_check(domain), now=now)
+
+
+def _records_check(domain: CustomDomain) -> _Check:
+    expected = domain_records(domain)
+    check = _Check(passed=True)
+    challenge = dns.txt_records(expected.challenge_name)
+    challenge_ok = challenge.found and expected.challenge_value in challenge.values
+    check.records["challenge"] = {**challenge.as_dict(), "expected": expected.challenge_value, "ok": challenge_ok}
+    _outcome_note(check, challenge, ok=challenge_ok, missing="challenge_missing", wrong="challenge_mismatch")
+    cname = dns.cname_target(domain.hostname)
+    cname_ok = cname.found and expected.cname_target in cname.values
+    check.records["cname"] = {**cname.as_dict(), "expected": expected.cname_target, "ok": cname_ok}
+    if cname.found or cname.outcome in (dns.Outcome.TIMEOUT, dns.Outcome.ERROR):
+        _outcome_note(check, cname, ok=cname_ok, missing="not_pointed", wrong="cname_elsewhere")
+        return check
+    # No CNAME: an apex (or a host given A records) must resolve to exactly the platform's addresses.
+    found = dns.addresses(domain.hostname)
+    addresses_ok = found.found and set(found.values) == set(expected.apex_addresses)
+    check.records["addresses"] = {**found.as_dict(), "expected": list(expected.apex_addresses), "ok": addresses_ok}
+    _outcome_note(check, found, ok=addresses_ok, missing="not_pointed", wrong="addresses_elsewhere")
+    return check
+
+
+def _outcome_note(check: _Check, lookup: dns.Lookup, *, ok: bool, missing: str, wrong: str) -> None:
+    if ok:
+        return
+    if lookup.outcome in (dns.Outcome.TIMEOUT, dns.Outcome.ERROR):
+        check.reasons.append(f"{lookup.rtype.lower()}_{lookup.outcome.value}")
+        if check.passed:
+            check.passed = None
+        return
+    check.reasons.append(wrong if lookup.found else missing)
+    check.passed = False
+
+
+@transaction.atomic
+def _check_apply(*, domain_id: int, check: _Check, now: datetime) -> CustomDomain:
+    domain = CustomDomain.objects.select_for_update().select_related("tenant").get(pk=domain_id)
+    if domain.status not in HOLDING_STATUSES:
+        raise CustomDomainNotHeld("This domain is no longer claimed; add it again.")
+    result = {True: "passed", False: "failed", None: "inconclusive"}[check.passed]
+    domain.last_check = {"checked_at": now.isoformat(), "result": result, "reasons": check.reasons,
+                         **check.records}
+    domain.last_checked_at = now
+    if check.passed:
+        _passed(domain, now=now)
+    elif check.passed is False and domain.status in (Status.VERIFIED, Status.ACTIVE):
+        domain.status = Status.FAILING
+        domain.failing_since = now
+    elif domain.status == Status.FAILING and now - domain.failing_since >= FAILING_RELEASE_AFTER:
+        domain.status = Status.RELEASED
+        domain.ended_at = now
+    domain.save()
+    return domain
+
+
+def _passed(domain: CustomDomain, *, now: datetime) -> None:
+    domain.failing_since = None
+    if domain.verified_at is None:
+        domain.verified_at = now
+    if domain.activated_at is None and settings.CUSTOM_DOMAIN_ON_DEMAND_TLS:
+        domain.activated_at = now
+    domain.status = Status.ACTIVE if domain.activated_at else Status.VERIFIED
+
+
+@transaction.atomic
+def domain_remove(*, domain: CustomDomain, now: datetime) -> CustomDomain:
+    """The tenant gives the hostname up: it is free to be claimed again at once."""
+    domain = CustomDomain.objects.select_for_update().get(pk=domain.pk)
+    if domain.status not in HOLDING_STATUSES:
+        raise CustomDomainNotHeld("This domain is no longer claimed.")
+    domain.status = Status.REMOVED
+    domain.ended_at = now
+    domain.save(update_fields=["status", "ended_at"])
+    return domain
