@@ -1,8 +1,8 @@
 """The commission engine: from billing's events to commissions, exactly once each.
 
 - A paid invoice of a referred tenant earns its affiliate (kind affiliate, or an agency in referral mode) a
-  commission: the invoice's amount before tax (total - tax_total: discounts and account credit applied, tax left
-  out) × the rate its terms give for the invoice's month (affiliates.commissions.terms), rounded half up to the
+  commission: the invoice's amount before tax (total - tax_total, discounts applied), less the share of it paid by
+  account credit (commissionable_base), × the rate its terms give for the invoice's month (affiliates.commissions.terms), rounded half up to the
   cent, in the invoice's currency. Keyed "invoice:<id>" (unique) and at most one earned per invoice and affiliate
   (a constraint): a signal delivered twice, or the catch-up sweep meeting an invoice the signal already did,
   writes nothing. Tenant referral accounts (kind tenant) earn rewards, not commissions (affiliates.referral_rewards).
@@ -19,6 +19,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Min
@@ -50,6 +51,7 @@ from affiliates.program import CommissionTerms, commission_terms, program_get
 from billing.invoicing.selectors import invoices_paid_between
 from billing.models import CreditNote, Dispute, Invoice
 from config.errors import DomainError
+from config.money import Money, money_round
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +75,17 @@ class EarnResult:
 
 def invoice_source_key(invoice_id: int) -> str:
     return f"invoice:{invoice_id}"
+
+
+def commissionable_base(invoice: Invoice) -> Decimal:
+    """The invoice's amount before tax, less the share of it paid by account credit: credit is not money paid (a
+    referral reward's credit would otherwise earn a commission on money nobody paid), so only what was paid
+    earns, tax left out in proportion."""
+    before_tax = invoice.total - invoice.tax_total
+    if invoice.total <= 0 or invoice.credit_applied <= 0:
+        return before_tax
+    paid = max(invoice.total - invoice.credit_applied, Decimal(0))
+    return money_round(Money(before_tax * paid / invoice.total, invoice.currency)).amount
 
 
 def commission_earn(*, invoice: Invoice, now: datetime) -> Commission | None:
@@ -111,7 +124,7 @@ def commissions_earn(*, invoices: Iterable[Invoice], now: datetime) -> EarnResul
     for invoice in sorted(invoices, key=lambda i: (_invoice_month_at(i), i.pk)):
         referral = referrals[invoice.tenant_id]
         affiliate_terms = terms.get(referral.affiliate_id)
-        base = invoice.total - invoice.tax_total
+        base = commissionable_base(invoice)
         if affiliate_terms is None or base <= 0 or invoice_source_key(invoice.pk) in done:
             skipped += 1
             continue

@@ -10,6 +10,11 @@ import time_machine
 from affiliates.commissions.services import commission_earn, commissions_approve_due, commissions_sweep
 from affiliates.models import Affiliate, AgencyProfile, Commission
 from affiliates.models.program import CommissionType
+from billing.invoicing.credit import account_credit_add
+from billing.invoicing.services import invoice_finalize
+from billing.invoicing.totals import invoice_totals_apply
+from billing.models import AccountCreditEntry, Invoice, InvoiceLine
+from config.money import Money
 from tests.support.clock import NOW
 from tests.support.commissions import (
     affiliate_make,
@@ -147,3 +152,40 @@ def test_a_commission_is_pending_for_the_holding_period_then_approved():
         assert commissions_approve_due(now=NOW + timedelta(days=30)) == 1
     commission.refresh_from_db()
     assert commission.status == Commission.Status.APPROVED
+
+
+def _referral_reward_credit(tenant, amount: str) -> None:
+    """Account credit as a tenant referral reward gives it (affiliates.referral_rewards: kind promotion)."""
+    account_credit_add(tenant=tenant, amount=Money(Decimal(amount), "USD"), kind=AccountCreditEntry.Kind.PROMOTION,
+                       description="Referral reward", actor="referral-program", now=NOW)
+
+
+def test_the_part_of_an_invoice_paid_by_account_credit_earns_no_commission():
+    referral = referral_make(affiliate_make())
+    _referral_reward_credit(referral.tenant, "60.00")
+    invoice = invoice_paid(referral.tenant, "100.00")
+    assert (invoice.credit_applied, invoice.amount_paid) == (Decimal("60.00"), Decimal("40.00"))
+    commission = commission_earn(invoice=invoice, now=NOW)
+    assert (commission.base_amount, commission.amount) == (Decimal("40.00"), Decimal("4.00"))
+
+
+def test_an_invoice_paid_wholly_by_a_referral_rewards_credit_earns_no_commission():
+    referral = referral_make(affiliate_make())
+    _referral_reward_credit(referral.tenant, "100.00")
+    invoice = Invoice.objects.create(tenant=referral.tenant, billing_reason=Invoice.Reason.MANUAL, currency="USD",
+                                     created_at=NOW)
+    InvoiceLine.objects.create(invoice=invoice, kind=InvoiceLine.Kind.FIXED, description="Pro plan",
+                               amount_exact=Decimal("100.00"), amount=Decimal("100.00"))
+    invoice_totals_apply(invoice=invoice)
+    invoice = invoice_finalize(invoice=invoice, now=NOW)  # nothing due: paid by the credit as it is finalised
+    assert (invoice.status, invoice.credit_applied, invoice.amount_paid) == (
+        Invoice.Status.PAID, Decimal("100.00"), Decimal("0.00"))
+    assert commission_earn(invoice=invoice, now=NOW) is None
+
+
+def test_the_part_paid_by_account_credit_is_taken_from_the_amount_before_tax_in_proportion():
+    referral = referral_make(affiliate_make())
+    _referral_reward_credit(referral.tenant, "60.00")
+    invoice = invoice_paid(referral.tenant, "100.00", tax_percent="20")  # 120.00, of which 60.00 by credit
+    commission = commission_earn(invoice=invoice, now=NOW)
+    assert (commission.base_amount, commission.amount) == (Decimal("50.00"), Decimal("5.00"))
