@@ -4,8 +4,9 @@
   commission: the invoice's amount before tax (total - tax_total, discounts applied), less the share of it paid by
   account credit (commissionable_base), × the rate its terms give for the invoice's month
   (affiliates.commissions.terms), rounded half up to the cent, in the invoice's currency. Keyed "invoice:<id>"
-  (unique) and at most one earned per invoice and affiliate (a constraint): a signal delivered twice, or the catch-up sweep meeting an invoice the signal already did,
-  writes nothing. Tenant referral accounts (kind tenant) earn rewards, not commissions (affiliates.referral_rewards).
+  (unique) and at most one earned per invoice and affiliate (a constraint): a signal delivered twice, or the
+  catch-up sweep meeting an invoice the signal already did, writes nothing. Tenant referral accounts (kind tenant)
+  earn rewards, not commissions (affiliates.referral_rewards).
 - It is pending until payable_at = paid_at + the program's holding days, then approved by a beat job, unless a
   fraud flag or a dispute holds it.
 - A credit note reduces it in proportion (credit note amount / invoice total), as a negative adjustment
