@@ -26,6 +26,7 @@ from metering.gateway.api import AiCodeCreateApi, AiMessageCreateApi
 from metering.usage.api import EventIngestApi, UsageSeriesApi, UsageSummaryApi
 from metering.wallets.api import WalletDetailApi, WalletEntryListApi
 from tenants.api import ApiKeyListCreateApi, ApiKeyRevokeApi, TenantDetailApi
+from whitelabel.brands.api import BrandingApi
 
 urlpatterns = [
     path("v1/tenant", TenantDetailApi.as_view(), name="api_tenant"),
@@ -60,6 +61,7 @@ urlpatterns = [
     path("v1/invoices/<str:number>", InvoiceDetailApi.as_view(), name="api_invoice"),
     path("v1/credit-notes", CreditNoteListApi.as_view(), name="api_credit_notes"),
     path("v1/credit-balance", CreditBalanceApi.as_view(), name="api_credit_balance"),
+    path("v1/branding", BrandingApi.as_view(), name="api_branding"),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[],
                                                throttle_classes=[]), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema", authentication_classes=[],

@@ -379,7 +379,8 @@ SPECTACULAR_SETTINGS = {
 }
 # Request bodies under /api/ larger than this answer 413 payload_too_large; endpoints may declare more.
 API_MAX_BODY_BYTES = int(env_str("API_MAX_BODY_BYTES", str(256 * 1024)))
-API_BODY_LIMITS: dict[str, int] = {"/api/v1/events": 5 * 1024 * 1024}
+# A brand's logo and favicon travel base64-encoded in its JSON (BRAND_IMAGE_MAX_BYTES each, a third more as text).
+API_BODY_LIMITS: dict[str, int] = {"/api/v1/events": 5 * 1024 * 1024, "/api/v1/branding": 3 * 1024 * 1024}
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 # With Redis unreachable, rate limits let requests through (True) or refuse them (False).
 RATE_LIMITS_FAIL_OPEN = env_bool("RATE_LIMITS_FAIL_OPEN", True)
