@@ -188,9 +188,12 @@ def commission_credit_note_adjust(*, credit_note: CreditNote, now: datetime) -> 
     if earned is None:
         return None
     invoice = earned.invoice
-    # Fully credited, the rest of the commission goes whatever the rounding of earlier shares left.
-    fully = invoice.total <= 0 or invoice.amount_credited >= invoice.total
-    share = None if fully else credit_note.amount / invoice.total
+    # Fully credited, the rest of the commission goes whatever the rounding of earlier shares left. The share is
+    # of what was paid, which is all the commission was earned on (commissionable_base): a credit note refunds
+    # that first, account credit having earned nothing.
+    paid = invoice.total - invoice.credit_applied
+    fully = paid <= 0 or invoice.amount_credited >= invoice.total or credit_note.amount >= paid
+    share = None if fully else credit_note.amount / paid
     adjustment = commission_claw_back(earned=earned, share=share, source_key=f"credit_note:{credit_note.pk}", now=now)
     fraud_refund_rate_check(affiliate=earned.affiliate, program=program_get(), now=now)
     return adjustment

@@ -14,8 +14,9 @@ from affiliates.commissions.services import (
 )
 from affiliates.models import Commission
 from affiliates.payouts.services import payout_mark_paid, payouts_create
+from billing.invoicing.credit import account_credit_add
 from billing.invoicing.services import credit_note_issue
-from billing.models import CreditNote, Dispute
+from billing.models import AccountCreditEntry, CreditNote, Dispute
 from config.money import Money
 from tests.support.clock import NOW
 from tests.support.commissions import affiliate_make, invoice_paid, program_set, referral_make
@@ -135,3 +136,14 @@ def test_a_dispute_lost_after_payout_is_clawed_back_once(earned):
 def test_a_credit_note_on_an_invoice_that_earned_nothing_changes_nothing(tenant_alpha):
     invoice = invoice_paid(tenant_alpha, "50.00")
     assert commission_credit_note_adjust(credit_note=credit(invoice, "10.00"), now=NOW) is None
+
+
+def test_a_credit_note_on_an_invoice_partly_paid_by_account_credit_takes_back_its_share_of_what_was_paid():
+    referral = referral_make(affiliate_make())
+    account_credit_add(tenant=referral.tenant, amount=Money(Decimal("60.00"), "USD"),
+                       kind=AccountCreditEntry.Kind.PROMOTION, description="Referral reward", actor="referral-program",
+                       now=NOW)
+    invoice = invoice_paid(referral.tenant, "100.00")  # 60.00 by credit, 40.00 paid: 4.00 earned on the 40.00
+    earned = commission_earn(invoice=invoice, now=NOW)
+    adjustment = commission_credit_note_adjust(credit_note=credit(invoice, "40.00"), now=NOW + timedelta(days=1))
+    assert (earned.amount, adjustment.amount) == (Decimal("4.00"), Decimal("-4.00"))
