@@ -30,11 +30,6 @@ def brand_for(*, tenant: Tenant) -> Brand | None:
     return None
 
 
-def brand_own(*, tenant: Tenant) -> Brand | None:
-    """The tenant's own brand, entitled or not (what its Branding page and the API edit); from the database."""
-    return Brand.objects.filter(tenant=tenant).first()
-
-
 @dataclass(frozen=True)
 class _Brands:
     own: Brand | None
