@@ -7,8 +7,10 @@ import json
 import pytest
 from PIL import Image
 
+from accounts.models import Role
 from tests.support.agencies import agency_make, client_make
 from tests.support.api import api_client, api_key_for
+from tests.support.staff import staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +103,10 @@ def test_a_client_workspace_gets_its_agency_brand_marked_inherited():
     response = api_client(client, api_key_for(client)).get("/api/v1/branding")
 
     assert (response.json()["display_name"], response.json()["inherited"]) == ("Northwind", True)
+
+
+@pytest.mark.parametrize(("role", "expected"), [(Role.ADMIN, 200), (Role.MEMBER, 403), (Role.BILLING, 403)])
+def test_only_staff_who_manage_settings_can_put_from_a_session(alpha_white_label, role, expected):
+    response = put(staff_client(alpha_white_label, role), {"display_name": "Alpha"})
+
+    assert response.status_code == expected
