@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from affiliates.agencies.handoff import AGENCY_SESSION_KEY, agency_session_current, is_shadow_email
+from affiliates.agencies.services import GRANTABLE_ROLES
 from config.api.errors import error_json_response
 from tenants.models import TenantAuditLog
 from tenants.services import tenant_audit_record
@@ -37,7 +38,8 @@ class AgencySessionMiddleware:
             # A shadow account only ever signs in through a hand-off; anything else is not an agency session.
             return self._ended(request) if is_shadow_email(user.email) else self.get_response(request)
         session = agency_session_current(data=data, client=tenant)
-        if session is None:
+        # Owner or billing is never the agency's, whatever the Team page made its shadow account meanwhile.
+        if session is None or user.role not in GRANTABLE_ROLES:
             return self._ended(request)
         if request.path.startswith(REFUSED_PREFIXES) and request.path not in ALLOWED_PATHS:
             return self._refused(request)

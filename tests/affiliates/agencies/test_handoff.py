@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
+from accounts.services import member_role_change
 from affiliates.agencies.exceptions import AgencyAccessRefused, HandoffInvalid
 from affiliates.agencies.handoff import HANDOFF_MAX_AGE_S, handoff_consume, handoff_create, shadow_email_for
 from affiliates.agencies.services import agency_access_revoke
@@ -199,3 +200,18 @@ def test_a_shadow_account_signed_in_without_a_handoff_is_signed_out(agency, clie
     email = shadow_email_for(agency=agency, staff_email=STAFF)
     browser = signed_in(client_ws, email=email, role=Role.ADMIN)
     assert browser.get("/").status_code == 401
+
+
+@pytest.mark.parametrize("role", [Role.OWNER, Role.BILLING])
+def test_a_shadow_account_given_a_role_no_grant_can_give_on_the_team_page_is_signed_out(agency, client_ws, role):
+    """Owner (or billing) is never the agency's: a Team page change of its shadow account does not make it so."""
+    grant_make(client_ws, Role.ADMIN)
+    browser, _ = follow_handoff(client_ws, open_workspace(agency, client_ws))
+    with schema_context(client_ws.schema_name):
+        owner = User.objects.get(email=client_ws.owner_email)
+        owner.is_active = True  # joined (in production, by accepting the invitation)
+        shadow = User.objects.get(email=shadow_email_for(agency=agency, staff_email=STAFF))
+        member_role_change(member=shadow, role=role, actor=owner)
+    assert browser.get("/wallet/").status_code == 401
+    assert browser.post("/billing/subscription/cancel/").status_code == 302  # to the login: signed out
+    assert not browser.session.get("_auth_user_id")
