@@ -219,6 +219,30 @@ def _reward_expire(*, reward_id: int, now: datetime) -> Decimal | None:
     return left
 
 
+@transaction.atomic
+def referral_reward_take_back(*, invoice: Invoice, now: datetime) -> TenantReferralReward | None:
+    """The payment that earned a credit reward was taken back by the payer's bank (a dispute lost): what is left
+    of the credit is taken back too (an adjustment, once) and the reward is refused with why, so a referred
+    signup that pays and then disputes its payment earns its referrer nothing. None when `invoice` earned no
+    credit reward still granted (a token reward stays: tokens may be spent the moment they arrive)."""
+    reward = (Reward.objects.select_for_update(of=("self",)).select_related("referrer")
+              .filter(invoice=invoice, kind=Reward.Kind.CREDIT, status=Reward.Status.GRANTED).first())
+    if reward is None:
+        return None
+    left = reward_credit_unused(reward=reward)
+    if left > 0:
+        account_credit_add(
+            tenant=reward.referrer, amount=Money(-left, reward.currency), kind=AccountCreditEntry.Kind.ADJUSTMENT,
+            description=f"Referral reward taken back: its payment was disputed ({reward.referral_id})",
+            actor=SYSTEM, now=now, idempotency_key=f"referral_reward_taken_back:{reward.referral_id}")
+    reward.status = Reward.Status.REFUSED
+    reward.reason = (f"Taken back on {now:%d %b %Y} ({left} {reward.currency} unused): the payment that earned it "
+                     "was disputed and lost.")
+    reward.save(update_fields=["status", "reason"])
+    logger.info("referral_reward_taken_back referrer=%s reward=%s unused=%s", reward.referrer_id, reward.pk, left)
+    return reward
+
+
 def reward_credit_unused(*, reward: TenantReferralReward) -> Decimal:
     """What is left of a credit reward, spending credit oldest first: the balance now is made of the latest
     additions, so the reward's part of it is the balance less what was added after the reward, capped at the

@@ -9,7 +9,8 @@ import pytest
 from affiliates.models import AffiliateProgram, TenantReferralReward
 from affiliates.referral_rewards.services import referral_reward_grant, referral_rewards_expire, tenant_referrer_ensure
 from billing.invoicing.credit import account_credit_add, account_credit_balance
-from billing.models import AccountCreditEntry
+from billing.models import AccountCreditEntry, Dispute
+from billing.payments.events import invoice_dispute_closed
 from config.money import Money
 from metering.wallets.selectors import wallet_summary
 from tests.support.clock import NOW
@@ -155,3 +156,25 @@ def test_the_reward_follows_the_paid_signal_after_commit(tenant_alpha, tenant_be
         first_invoice_paid(tenant_beta, at=NOW)
 
     assert Reward.objects.get(referrer=tenant_alpha).status == Reward.Status.GRANTED
+
+
+def lost_dispute(invoice) -> None:
+    """The payer's bank took the payment back: billing's signal, as billing sends it after commit."""
+    dispute, _ = Dispute.objects.get_or_create(dispute_id="dp_reward", defaults={
+        "charge_id": "ch_reward", "tenant": invoice.tenant, "invoice": invoice, "amount": invoice.total,
+        "currency": "USD", "status": Dispute.Status.LOST, "opened_at": NOW, "updated_at": NOW})
+    invoice_dispute_closed.send(sender=Dispute, invoice=invoice, dispute=dispute, won=False)
+
+
+def test_a_referred_payment_disputed_and_lost_takes_the_referrers_unused_credit_back(tenant_alpha, tenant_beta):
+    program_set(referrer_reward=AffiliateProgram.ReferrerReward.CREDIT, referrer_reward_amount=Decimal("20"))
+    tenant_referred(referred=tenant_beta, referrer=tenant_alpha, at=NOW)
+    invoice = first_invoice_paid(tenant_beta, at=NOW)
+    reward = referral_reward_grant(invoice=invoice, now=NOW)
+
+    lost_dispute(invoice)
+    lost_dispute(invoice)  # delivered twice: taken back once
+
+    reward.refresh_from_db()
+    assert reward.status == Reward.Status.REFUSED and "disputed" in reward.reason
+    assert account_credit_balance(tenant=tenant_alpha, currency="USD") == usd("0")
