@@ -1,5 +1,7 @@
 """URLs of a tenant's host (<slug>.BASE_DOMAIN): staff pages and allauth. No admin here: it is 404."""
 
+from django.conf import settings
+from django.conf.urls.static import static
 from django.urls import include, path
 
 from accounts import views as account_views
@@ -28,6 +30,7 @@ urlpatterns = [
     path("team/members/<int:member_id>/remove/", account_views.team_member_remove, name="team_member_remove"),
     path("invitations/<str:token>/", account_views.team_join, name="invitation_accept"),
     path("settings/", views_staff.workspace_settings, name="section_settings"),
+    path("", include("whitelabel.brands.urls")),
     path("usage/", metering_views.usage_page, name="section_usage"),
     path("wallet/", wallet_views.wallet_page, name="section_wallet"),
     path("wallet/threshold/", wallet_views.wallet_threshold_update, name="wallet_threshold_update"),
@@ -74,3 +77,6 @@ urlpatterns = [
     path(f"{section}/", views_staff.section_upcoming, {"section": section}, name=f"section_{section.replace('-', '_')}")
     for section in views_staff.UPCOMING_SECTIONS
 ]
+# Uploaded brand logos in local development (static() adds nothing unless DEBUG); production serves MEDIA_URL
+# from its storage backend.
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

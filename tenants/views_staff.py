@@ -18,9 +18,7 @@ from tenants.selectors import api_key_active_count, api_key_get, api_key_list
 from tenants.services import api_key_create, api_key_revoke, login_link_token_check, tenant_update
 
 # Sections of the staff navigation that later capabilities fill; until then each says so plainly.
-UPCOMING_SECTIONS = {
-    "branding": ("Branding", "Logo, colours and a custom domain arrive with white-label."),
-}
+UPCOMING_SECTIONS: dict[str, tuple[str, str]] = {}
 
 # Sections that need more than USE_PRODUCT.
 

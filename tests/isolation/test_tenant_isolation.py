@@ -15,7 +15,7 @@ from tests.support.tenants import STANDARD_PASSWORD, client_for
 
 pytestmark = pytest.mark.django_db
 
-STAFF_PAGES = ["/", "/usage/", "/billing/", "/api-keys/", "/team/", "/branding/", "/coach/", "/settings/"]
+STAFF_PAGES = ["/", "/usage/", "/billing/", "/api-keys/", "/team/", "/coach/", "/settings/"]
 BETA_MARKERS = [b"Beta Inc", b"owner@beta.test", b"beta.localhost"]
 
 

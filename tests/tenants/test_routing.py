@@ -71,14 +71,6 @@ def test_staff_pages_require_login(alpha_client):
     assert response["Location"].startswith("/accounts/login/")
 
 
-@pytest.mark.parametrize("path", ["/branding/"])
-def test_sections_not_built_yet_say_so_plainly(alpha_owner_client, path):
-    response = alpha_owner_client.get(path)
-
-    assert response.status_code == 200
-    assert b"Not available yet" in response.content
-
-
 # --- The cached host lookup (tenants.selectors.tenant_for_hostname) ------------------------------------------
 
 def test_a_suspension_applies_on_the_next_request_though_the_host_was_cached(tenant_alpha):

@@ -293,12 +293,6 @@ def test_settings_link_to_the_users_own_security_page(alpha_owner_client):
     assert b'href="/accounts/2fa/"' in response.content
 
 
-def test_sections_still_to_come_say_so(alpha_owner_client):
-    response = alpha_owner_client.get("/branding/")
-
-    assert b"Not available yet" in response.content
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_every_role_finds_the_billing_section_from_the_dashboard(tenant_alpha, role):
     # Owners and billing members manage billing there; admins and members see the plan and its limits.

@@ -30,6 +30,12 @@ def brand_for(*, tenant: Tenant) -> Brand | None:
     return None
 
 
+def brand_own(*, tenant: Tenant) -> Brand | None:
+    """The tenant's own brand, whatever its plan says today (the Branding page edits it; brand_for decides
+    whether it shows). Not cached: only the Branding page reads it."""
+    return Brand.objects.filter(tenant=tenant).first()
+
+
 @dataclass(frozen=True)
 class _Brands:
     own: Brand | None
