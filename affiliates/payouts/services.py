@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 
 from affiliates.fraud.services import fraud_min_paying_customers_check
 from affiliates.models import Affiliate, Commission, FraudFlag, Payout
@@ -89,9 +89,14 @@ def _affiliate_batch(*, affiliate: Affiliate, period_end: date, cutoff: datetime
     Affiliate.objects.select_for_update().filter(pk=affiliate.pk).first()  # one batch per affiliate at a time
     approved = Commission.objects.filter(affiliate=affiliate, status=Commission.Status.APPROVED,
                                          payout__isnull=True, approved_at__lt=cutoff)
+    # Locked, then summed and taken by id: a claw-back written meanwhile (its earned commission is among these
+    # rows, so it waits for this batch) cannot join a payout whose amount did not subtract it.
+    by_currency: dict[str, list[tuple[int, Decimal]]] = {}
+    for pk, currency, amount in approved.select_for_update().order_by("pk").values_list("pk", "currency", "amount"):
+        by_currency.setdefault(currency, []).append((pk, amount))
     payouts, below = [], 0
-    for row in approved.values("currency").annotate(total=Sum("amount")).order_by("currency"):
-        total, currency = row["total"], row["currency"]
+    for currency, rows in sorted(by_currency.items()):
+        total = sum((amount for _, amount in rows), Decimal(0))
         if total <= 0 or total < threshold:
             below += 1
             continue
@@ -103,7 +108,7 @@ def _affiliate_batch(*, affiliate: Affiliate, period_end: date, cutoff: datetime
                                                method=affiliate.payout_method, period_end=period_end, created_at=now)
         except IntegrityError:
             continue  # another run batched this cycle a moment ago
-        taken = approved.filter(currency=currency).update(payout=payout)
+        taken = Commission.objects.filter(pk__in=[pk for pk, _ in rows]).update(payout=payout)
         logger.info("payout_created payout=%s affiliate=%s amount=%s currency=%s commissions=%s", payout.pk,
                     affiliate.pk, total, currency, taken)
         payouts.append(payout)

@@ -170,3 +170,23 @@ def test_stripe_connect_transfer_pays_the_payout_once_with_an_idempotency_key(st
 
 def test_monthly_job_pays_the_previous_month():
     assert str(payout_period_end(now=NOW)) == "2026-10-31"
+
+
+def test_a_claw_back_written_while_the_batch_runs_is_left_out_of_a_payout_that_did_not_net_it(monkeypatch):
+    """A credit note lands between the batch's sum and its taking of the commissions: the payout takes exactly the
+    commissions it summed, so it never pays out a commission whose claw-back it carries but did not subtract."""
+    affiliate = affiliate_make()
+    (earned,) = earn(affiliate, "600.00")  # 60.00
+    create = Payout.objects.create
+
+    def create_while_a_credit_note_lands(**fields):
+        payout = create(**fields)
+        note = credit_note_issue(invoice=earned.invoice, amount=Money(Decimal("300.00"), "USD"),
+                                 reason="product_unsatisfactory", memo="", actor="ops@tollgate.test", now=APPROVED_AT)
+        commission_credit_note_adjust(credit_note=note, now=APPROVED_AT)  # -30.00
+        return payout
+
+    monkeypatch.setattr(Payout.objects, "create", create_while_a_credit_note_lands)
+    (payout,) = batch().created
+    assert payout.amount == sum(payout.commissions.values_list("amount", flat=True)) == Decimal("60.00")
+    assert Commission.objects.get(affiliate=affiliate, kind=Commission.Kind.ADJUSTMENT).payout_id is None
