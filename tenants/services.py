@@ -20,7 +20,6 @@ from django_tenants.utils import schema_context
 from accounts.models import User
 from accounts.services import owner_create
 from tenants import schemas
-from tenants.keys import API_KEY_PREFIX, API_KEY_SECRET_BYTES, api_key_hash, api_key_prefix
 from tenants.exceptions import (
     ApiKeyInvalid,
     ApiKeyScopeExceeded,
@@ -29,6 +28,7 @@ from tenants.exceptions import (
     SlugTaken,
     TenantStatusChangeInvalid,
 )
+from tenants.keys import API_KEY_PREFIX, API_KEY_SECRET_BYTES, api_key_hash, api_key_prefix
 from tenants.models import ApiKey, Domain, IdempotencyRecord, Tenant, TenantAuditLog
 from tenants.slugs import primary_domain_for, schema_name_for, slug_validate
 
@@ -250,6 +250,25 @@ def tenant_audit_record(*, tenant: Tenant, actor_email: str, action: str, detail
     an agency creating a client workspace or acting in one), with what the reader needs to know in `details`."""
     return TenantAuditLog.objects.create(tenant=tenant, actor_email=actor_email, action=action, after=details,
                                          source=source)
+
+
+# --- Extra host names (custom domains) -------------------------------------------------------
+
+def domain_route_add(*, tenant: Tenant, hostname: str) -> Domain:
+    """Route `hostname` to `tenant` beside its primary host (whoever proved the hostname decides; this only
+    routes). A hostname already routed to another tenant is never moved: ValueError, since the callers' own
+    rules (one holder per hostname) make that a bug, not a user error."""
+    domain, _ = Domain.objects.get_or_create(domain=hostname, defaults={"tenant": tenant, "is_primary": False})
+    if domain.tenant_id != tenant.pk or domain.is_primary:
+        raise ValueError(f"{hostname} already routes elsewhere")
+    return domain
+
+
+def domain_route_remove(*, tenant: Tenant, hostname: str) -> None:
+    """Stop routing `hostname` to `tenant`, at once in every process (the Domain signals forget the cached route).
+    The primary host is never removed here."""
+    for domain in Domain.objects.filter(domain=hostname, tenant=tenant, is_primary=False):
+        domain.delete()
 
 
 # --- Public tenant ----------------------------------------------------------------------------

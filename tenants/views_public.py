@@ -96,8 +96,3 @@ def signup_slug_check(request: HttpRequest) -> HttpResponse:
 def _owner_login_link(tenant: Tenant, owner_id: int) -> str:
     token = login_link_token_create(tenant=tenant, user_id=owner_id)
     return tenant_url(tenant, f"/login/link/{token}/")
-
-
-def unknown_host(request: HttpRequest) -> HttpResponse:
-    """Any host that is neither the platform's nor a tenant's: a plain 404 page, never a stack trace."""
-    return render(request, "404_host.html", status=404)

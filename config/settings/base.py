@@ -13,7 +13,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 SECRET_KEY = env_str("SECRET_KEY", "")
 DEBUG = env_bool("DEBUG", False)
 BASE_DOMAIN = env_str("BASE_DOMAIN", "localhost")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [BASE_DOMAIN, f".{BASE_DOMAIN}"])
+# Every host reaches tenant routing, which is the allow-list: it serves only the host names of its routing table
+# (BASE_DOMAIN, tenants' subdomains, active custom domains, which are added at run time) and answers any other
+# with the plain 404 page before a view runs, so no page ever builds a link from a host that is not ours.
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
 # Scheme and port used when the platform builds links to a tenant host (signup redirect, emails).
 SITE_SCHEME = env_str("SITE_SCHEME", "https")
 SITE_PORT = env_str("SITE_PORT", "")
@@ -80,11 +83,14 @@ TENANT_MULTIPROCESSING_MAX_PROCESSES = int(env_str("MIGRATE_PROCESSES", "2"))
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 ROOT_URLCONF = "config.urls_tenant"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
-DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views_public.unknown_host"
+# Unknown hosts: a custom domain claimed but not routed yet gets a neutral "not ready" page, any other the 404 page.
+DEFAULT_NOT_FOUND_TENANT_VIEW = "whitelabel.domains.views.unknown_host"
 
 MIDDLEWARE = [
     "config.api.middleware.RequestIdMiddleware",
     "config.health.HealthCheckMiddleware",
+    # Caddy's on-demand TLS question, on any host and before routing (whitelabel/domains/tls.py).
+    "whitelabel.domains.tls.TlsAskMiddleware",
     # Before tenant routing, so even a failure there (database down) answers /api/ in the JSON error shape.
     "config.api.middleware.ApiErrorMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
@@ -266,6 +272,9 @@ CUSTOM_DOMAIN_APEX_ADDRESSES = env_list("CUSTOM_DOMAIN_APEX_ADDRESSES", ["127.0.
 # Certificates are issued on demand (the TLS ask endpoint), so a verified domain is active at once; off, it
 # waits at `verified` until a certificate is recorded.
 CUSTOM_DOMAIN_ON_DEMAND_TLS = env_bool("CUSTOM_DOMAIN_ON_DEMAND_TLS", True)
+# When set, /internal/tls/ask answers only requests carrying it in X-Tls-Ask-Token (beside keeping /internal/ off
+# the public listener).
+TLS_ASK_TOKEN = env_str("TLS_ASK_TOKEN", "")
 # The resolver verification asks (whitelabel/dns.py): empty nameservers means the system's (/etc/resolv.conf).
 DNS_RESOLVER_NAMESERVERS = env_list("DNS_RESOLVER_NAMESERVERS", [])
 DNS_RESOLVER_PORT = int(env_str("DNS_RESOLVER_PORT", "53"))

@@ -1,4 +1,5 @@
-"""Reads of custom domains: a tenant's domains, one of them, and the DNS records a domain needs."""
+"""Reads of custom domains: a tenant's domains, one of them, the DNS records a domain needs, and what a host
+that routing does not know is (a claim not ready yet), or whether a certificate may be issued for it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from tenants.models import Tenant
+from tenants.selectors import tenant_for_hostname
 from whitelabel.models import CustomDomain
-from whitelabel.models.domains import HOLDING_STATUSES
+from whitelabel.models.domains import HOLDING_STATUSES, ROUTED_STATUSES
 
 CHALLENGE_LABEL = "_tollgate-challenge"
 
@@ -42,3 +44,19 @@ def domain_list(*, tenant: Tenant, held_only: bool = False) -> QuerySet[CustomDo
 def domain_get(*, tenant: Tenant, domain_id: int) -> CustomDomain:
     """One of the tenant's domains; CustomDomain.DoesNotExist for another tenant's, as for none at all."""
     return CustomDomain.objects.select_related("tenant").get(tenant=tenant, pk=domain_id)
+
+
+def domain_waiting_for_route(hostname: str) -> bool:
+    """Whether `hostname` is claimed by a tenant but does not route yet (pending or verified): such a host gets
+    the neutral "not ready" page. Asked only for hosts the routing table does not know, so it is off the hot
+    path and not cached."""
+    held = set(HOLDING_STATUSES) - set(ROUTED_STATUSES)
+    return CustomDomain.objects.filter(hostname=hostname.lower(), status__in=held).exists()
+
+
+def tls_certificate_allowed(hostname: str) -> bool:
+    """Whether a certificate may be issued for `hostname` (Caddy's on-demand TLS "ask"): the hosts that route,
+    i.e. the platform's own (BASE_DOMAIN, tenants' subdomains) and active or failing custom domains, all of them
+    rows of the one routing table read through its cached lookup. Never a pending or verified claim: a
+    certificate for a host that does not route to us yet would only let someone make us spend issuance quota."""
+    return tenant_for_hostname(hostname) is not None

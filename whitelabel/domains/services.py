@@ -22,6 +22,7 @@ from django.db import IntegrityError, connection, transaction
 
 from billing.selectors import entitlements_for
 from tenants.models import Tenant
+from tenants.services import domain_route_add, domain_route_remove
 from whitelabel import dns
 from whitelabel.domains.exceptions import (
     CustomDomainLimitReached,
@@ -31,7 +32,7 @@ from whitelabel.domains.exceptions import (
 )
 from whitelabel.domains.selectors import domain_records
 from whitelabel.models import CustomDomain
-from whitelabel.models.domains import HOLDING_STATUSES
+from whitelabel.models.domains import HOLDING_STATUSES, ROUTED_STATUSES
 
 PENDING_TAKEOVER_AFTER = timedelta(days=7)
 FAILING_RELEASE_AFTER = timedelta(days=7)
@@ -174,7 +175,18 @@ def _check_apply(*, domain_id: int, check: _Check, now: datetime) -> CustomDomai
         domain.status = Status.RELEASED
         domain.ended_at = now
     domain.save()
+    _route_sync(domain)
     return domain
+
+
+def _route_sync(domain: CustomDomain) -> None:
+    """Active and failing claims route to their tenant (failing: still served while it is re-checked); any other
+    state does not. Routing is a tenants.Domain row, so the one cached host lookup serves custom domains too, and
+    deleting the row forgets the cached route in every process at once."""
+    if domain.status in ROUTED_STATUSES:
+        domain_route_add(tenant=domain.tenant, hostname=domain.hostname)
+    else:
+        domain_route_remove(tenant=domain.tenant, hostname=domain.hostname)
 
 
 def _passed(domain: CustomDomain, *, now: datetime) -> None:
@@ -195,4 +207,5 @@ def domain_remove(*, domain: CustomDomain, now: datetime) -> CustomDomain:
     domain.status = Status.REMOVED
     domain.ended_at = now
     domain.save(update_fields=["status", "ended_at"])
+    _route_sync(domain)
     return domain

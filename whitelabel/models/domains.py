@@ -2,6 +2,8 @@ from django.db import models
 
 # A claim that still holds its hostname: nobody else may claim it (see CustomDomain's constraint).
 HOLDING_STATUSES = ("pending", "verified", "active", "failing")
+# A claim whose hostname routes to its tenant (a tenants.Domain row); held but not routed is "not ready".
+ROUTED_STATUSES = ("active", "failing")
 
 
 class CustomDomain(models.Model):
