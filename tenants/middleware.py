@@ -25,8 +25,15 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
         with lookup_request():
             return super().__call__(request)
 
+    @staticmethod
+    def hostname_from_request(request: HttpRequest) -> str:
+        # The host as sent, "www." included: a custom domain may be www.agency.com (django-tenants strips it).
+        return request.get_host().split(":")[0].lower()
+
     def get_tenant(self, domain_model, hostname: str) -> Tenant:
         tenant = tenant_for_hostname(hostname)
+        if tenant is None and hostname.startswith("www."):
+            tenant = tenant_for_hostname(hostname.removeprefix("www."))  # www.<host> serves <host>, as before
         if tenant is None:
             raise Domain.DoesNotExist(hostname)
         return tenant

@@ -117,3 +117,19 @@ def test_a_login_on_a_custom_domain_sets_host_only_cookies(dns_zone, alpha_brand
     for name in ("csrftoken", "sessionid"):
         assert cookies[name]["domain"] == ""
         assert "Domain=" not in cookies[name].output()
+
+
+def test_a_www_custom_domain_routes_by_its_full_name(dns_zone, alpha_branded):
+    claim_active(dns_zone, alpha_branded, "www.example.com")
+
+    response = owner_on(alpha_branded, "www.example.com").get("/")
+
+    assert response.status_code == 200
+    assert response.wsgi_request.tenant.pk == alpha_branded.pk
+
+
+def test_www_before_a_routed_host_still_serves_that_host(dns_zone, alpha_branded):
+    claim_active(dns_zone, alpha_branded)
+
+    assert owner_on(alpha_branded, f"www.{HOST}").get("/").status_code == 200
+    assert owner_on(alpha_branded, "www.alpha.localhost").get("/").status_code == 200
