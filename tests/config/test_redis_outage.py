@@ -18,8 +18,9 @@ from django.utils import timezone
 from django_redis.pool import ConnectionFactory
 from django_tenants.utils import schema_context
 
-from billing.models import Invoice, Price
+from billing.models import Invoice, Plan, Price
 from billing.selectors import entitlements_for
+from billing.services import tenant_plan_assign
 from billing.subscriptions.services import subscription_start
 from config import redis_guard, urls_api
 from creators.chat.actions import DetectedAction
@@ -46,6 +47,8 @@ GET_QUERIES = {"/api/v1/usage": "?meter=api_calls&granularity=day"}
 # A valid body for every POST endpoint: with Redis down they must still do their work, not merely not fail.
 AGENCY_API_PREFIX = "/api/v1/clients"
 AGENCY_PAGES = {"/clients/", "/settings/agency-access/"}
+# Only a plan with white_label has a brand (402 elsewhere): test_branding_survives_redis_refusing_connections.
+BRANDING_API, BRANDING_PAGE = "/api/v1/branding", "/settings/branding/"
 POST_BODIES = {
     "/api/v1/api-keys": {"name": "during the outage", "scopes": ["read"]},
     "/api/v1/api-keys/<int:api_key_id>/revoke": {},
@@ -237,7 +240,7 @@ def test_every_api_endpoint_survives_redis_refusing_connections(funded, keys, up
         answers = {(method, route): call(client, method, route, revocable=keys["revocable"],
                                          invoice_number=invoice_number, document_id=document_id,
                                          project_id=coach_ready, message_id=coach_actions)
-                   for method, route in routes if not route.startswith(AGENCY_API_PREFIX)}
+                   for method, route in routes if not route.startswith((AGENCY_API_PREFIX, BRANDING_API))}
 
     for (method, route), response in answers.items():
         if (method, route) in AI_ROUTES:  # AI fails closed: its concurrency slot lives in Redis
@@ -281,6 +284,21 @@ def test_agency_pages_render_with_redis_refusing_connections():
     assert answers == {"/clients/": 200, "/settings/agency-access/": 200}
 
 
+def test_branding_survives_redis_refusing_connections(tenant_alpha):
+    tenant_plan_assign(tenant=tenant_alpha, plan=Plan.objects.get(code="white-label"))
+    client = api_client(tenant_alpha, api_key_for(tenant_alpha, scopes=["read", "write"]))
+    owner = logged_in_client(tenant_alpha)
+
+    with cache_at(f"redis://127.0.0.1:{free_port()}/0"):
+        saved = client.put(BRANDING_API, {"display_name": "Alpha during the outage"}, content_type="application/json")
+        read = client.get(BRANDING_API)
+        page = owner.get(BRANDING_PAGE)
+
+    assert saved.status_code == 200, saved.content[:300]
+    assert read.status_code == 200 and read.json()["display_name"] == "Alpha during the outage"
+    assert page.status_code == 200
+
+
 def test_staff_and_public_pages_render_with_redis_refusing_connections(tenant_alpha):
     owner = logged_in_client(tenant_alpha)
     public = client_for(None)
@@ -294,7 +312,8 @@ def test_staff_and_public_pages_render_with_redis_refusing_connections(tenant_al
     # (the plan-change preview without a plan chosen) sends the reader back to its section.
     # 404: the agency pages on a workspace that is no agency and has none (test_agency_pages_render_... above).
     assert {path: status for path, status in staff_answers.items()
-            if status not in (200, 302, 405) and not (status == 404 and path in AGENCY_PAGES)} == {}
+            if status not in (200, 302, 405) and not (status == 404 and path in AGENCY_PAGES)
+            and not (status == 402 and path == BRANDING_PAGE)} == {}
     assert staff_answers["/"] == staff_answers["/usage/"] == staff_answers["/wallet/"] == 200
     assert public_answers == {"/": 200, "/pricing/": 200, "/signup/": 200}
 
