@@ -110,6 +110,9 @@ def _rdata(rtype: str, value: str):
     return RECORD_TYPES[rtype](value)
 
 
+PORT_ATTEMPTS = 20
+
+
 class LocalDnsServer:
     """The record table served on 127.0.0.1:`port` over UDP and TCP by two of dnslib's threaded servers.
     Port 0 picks a free UDP port, which TCP then shares."""
@@ -117,10 +120,18 @@ class LocalDnsServer:
     def __init__(self, table: RecordTable | None = None, *, port: int = 0, address: str = "127.0.0.1"):
         self.table = table or RecordTable()
         quiet = DNSLogger(log="-request,-reply,-truncated,-error", prefix=False)
-        self._udp = DNSServer(self.table, address=address, port=port, logger=quiet)
         self.address = address
-        self.port: int = self._udp.server.server_address[1]
-        self._tcp = DNSServer(self.table, address=address, port=self.port, tcp=True, logger=quiet)
+        # A free UDP port may be taken for TCP (parallel test workers): pick another, a few times.
+        for attempt in range(PORT_ATTEMPTS if port == 0 else 1):
+            self._udp = DNSServer(self.table, address=address, port=port, logger=quiet)
+            self.port: int = self._udp.server.server_address[1]
+            try:
+                self._tcp = DNSServer(self.table, address=address, port=self.port, tcp=True, logger=quiet)
+                break
+            except OSError:
+                self._udp.server.server_close()
+                if attempt == (PORT_ATTEMPTS if port == 0 else 1) - 1:
+                    raise
 
     def start(self) -> LocalDnsServer:
         self._udp.start_thread()

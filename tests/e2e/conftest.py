@@ -21,6 +21,14 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DEFAULT_TIMEOUT_MS = 15_000
 
 
+@pytest.fixture(autouse=True)
+def signups_unthrottled(settings) -> None:
+    """Every browser signs up from 127.0.0.1, and the per-IP signup limit counts in Redis across the whole run (a
+    shared Redis in CI): without this, the journeys that sign up fail by their order. The limit itself is tested in
+    tests/tenants/test_views_public.py."""
+    settings.SIGNUP_RATE_LIMIT = "10000/h"
+
+
 @pytest.fixture
 def chromium_browser(committed_live_server) -> Iterator:
     """Chromium for one test, started after the live server and closed before it stops.
