@@ -45,6 +45,7 @@ from affiliates.fingerprints import client_ip, device_hash, ip_hash, network_has
 from affiliates.models import ReferralClick
 from affiliates.program import program_get
 from affiliates.selectors import affiliate_route
+from config.redis_buffer import chunk_take, orphan_adopt
 from config.redis_guard import failure_log, redis_available, redis_connection, redis_key
 
 logger = logging.getLogger(__name__)
@@ -60,33 +61,6 @@ FLUSH_CHUNK = 1000
 FLUSH_LOCK_TIMEOUT_S = 60
 PROCESSING_LEASE_S = 300
 FAILED_RETRY_S = 60
-
-# Moves up to ARGV[1] records from the head of the buffer (KEYS[1]) onto a new processing list (KEYS[2]) leased
-# until ARGV[2] in the registry (KEYS[3]), in one step: a record is always in exactly one of them.
-_CHUNK_TAKE = """
-local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-if #items > 0 then
-  redis.call('LTRIM', KEYS[1], #items, -1)
-  redis.call('RPUSH', KEYS[2], unpack(items))
-  redis.call('ZADD', KEYS[3], ARGV[2], KEYS[2])
-end
-return items
-"""
-# Adopts the processing list KEYS[1] if its lease ran out before ARGV[1]: renamed to KEYS[2], leased until ARGV[2].
-_ORPHAN_ADOPT = """
-local lease = redis.call('ZSCORE', KEYS[3], KEYS[1])
-if not lease or tonumber(lease) > tonumber(ARGV[1]) then
-  return {}
-end
-redis.call('ZREM', KEYS[3], KEYS[1])
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  return {}
-end
-redis.call('RENAME', KEYS[1], KEYS[2])
-redis.call('ZADD', KEYS[3], ARGV[2], KEYS[2])
-return redis.call('LRANGE', KEYS[2], 0, -1)
-"""
-
 
 @dataclass(frozen=True)
 class Touch:
@@ -304,16 +278,13 @@ def _registry_key() -> str:
 
 
 def _chunk_take(redis, processing_key: str) -> list[bytes]:
-    return redis.eval(_CHUNK_TAKE, 3, clicks_key(), processing_key, _registry_key(), FLUSH_CHUNK,
-                      time.time() + PROCESSING_LEASE_S)
+    return chunk_take(redis, buffer_key=clicks_key(), processing_key=processing_key, registry_key=_registry_key(),
+                      chunk=FLUSH_CHUNK, lease_s=PROCESSING_LEASE_S)
 
 
 def _orphan_adopt(redis, processing_key: str) -> list[bytes]:
-    now = time.time()
-    orphans = redis.zrangebyscore(_registry_key(), "-inf", now, start=0, num=1)
-    if not orphans:
-        return []
-    return redis.eval(_ORPHAN_ADOPT, 3, orphans[0], processing_key, _registry_key(), now, now + PROCESSING_LEASE_S)
+    return orphan_adopt(redis, processing_key=processing_key, registry_key=_registry_key(),
+                        lease_s=PROCESSING_LEASE_S)
 
 
 @cache

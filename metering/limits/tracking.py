@@ -37,6 +37,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from redis.exceptions import LockError
 
+from config.redis_buffer import chunk_take, orphan_adopt
 from config.redis_guard import failure_log, redis_available, redis_connection, redis_key
 from metering.limits.quotas import api_call_count_queue, threshold_crossed
 from metering.usage.selectors import active_meters
@@ -59,34 +60,6 @@ PENDING_MAX = 10_000
 PENDING_PUSH_MAX = 1000
 _pending: deque[bytes] = deque()
 _lost = [0]  # records this process could neither hand to Redis nor keep, since it started
-
-# Moves up to ARGV[1] records from the head of the buffer (KEYS[1]) onto a new processing list (KEYS[2]) and
-# leases that list until ARGV[2] in the registry (KEYS[3]), in one step: nothing is ever in neither.
-_CHUNK_TAKE = """
-local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-if #items > 0 then
-  redis.call('LTRIM', KEYS[1], #items, -1)
-  redis.call('RPUSH', KEYS[2], unpack(items))
-  redis.call('ZADD', KEYS[3], ARGV[2], KEYS[2])
-end
-return items
-"""
-# Adopts the processing list KEYS[1] if its lease (in the registry KEYS[3]) ran out before ARGV[1]: renames it
-# to KEYS[2], leased until ARGV[2]. Two flushes may find the same orphan; only one adopts it.
-_ORPHAN_ADOPT = """
-local lease = redis.call('ZSCORE', KEYS[3], KEYS[1])
-if not lease or tonumber(lease) > tonumber(ARGV[1]) then
-  return {}
-end
-redis.call('ZREM', KEYS[3], KEYS[1])
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  return {}
-end
-redis.call('RENAME', KEYS[1], KEYS[2])
-redis.call('ZADD', KEYS[3], ARGV[2], KEYS[2])
-return redis.call('LRANGE', KEYS[2], 0, -1)
-"""
-
 
 @dataclass(frozen=True)
 class FlushResult:
@@ -229,16 +202,13 @@ def _registry_key() -> str:
 
 
 def _chunk_take(redis, processing_key: str) -> list[bytes]:
-    return redis.eval(_CHUNK_TAKE, 3, api_calls_key(), processing_key, _registry_key(),
-                      FLUSH_CHUNK, time.time() + PROCESSING_LEASE_S)
+    return chunk_take(redis, buffer_key=api_calls_key(), processing_key=processing_key, registry_key=_registry_key(),
+                      chunk=FLUSH_CHUNK, lease_s=PROCESSING_LEASE_S)
 
 
 def _orphan_adopt(redis, processing_key: str) -> list[bytes]:
-    now = time.time()
-    orphans = redis.zrangebyscore(_registry_key(), "-inf", now, start=0, num=1)
-    if not orphans:
-        return []
-    return redis.eval(_ORPHAN_ADOPT, 3, orphans[0], processing_key, _registry_key(), now, now + PROCESSING_LEASE_S)
+    return orphan_adopt(redis, processing_key=processing_key, registry_key=_registry_key(),
+                        lease_s=PROCESSING_LEASE_S)
 
 
 def _chunk_ingest(redis, processing_key: str, items: list[bytes], *, meters: dict) -> int:
