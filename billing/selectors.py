@@ -55,6 +55,7 @@ class Entitlements:
     white_label: bool
     client_tenants: bool
     coach_messages_per_day: int | None = None
+    remove_powered_by: bool = False
     quotas: dict[str, Quota] = field(default_factory=dict)
 
     def quota_for(self, meter_code: str) -> Quota | None:
@@ -127,7 +128,8 @@ def _entitlements_of(plan: Plan | None) -> Entitlements:
         concurrent_ai_requests=plan.concurrent_ai_requests,
         monthly_ai_token_allowance=plan.monthly_ai_token_allowance, seats=plan.seats,
         custom_domains=plan.custom_domains, team=plan.team, sso=plan.sso, white_label=plan.white_label,
-        client_tenants=plan.client_tenants, coach_messages_per_day=plan.coach_messages_per_day, quotas=quotas,
+        client_tenants=plan.client_tenants, coach_messages_per_day=plan.coach_messages_per_day,
+        remove_powered_by=plan.remove_powered_by, quotas=quotas,
     )
 
 

@@ -14,6 +14,10 @@ invoice_voided = Signal()
 # invoice: sent once per credit note with `credit_note` as its only argument. Affiliates reduce the commission
 # earned on its invoice in proportion.
 credit_note_issued = Signal()
+# A client invoice of a tenant billed through a payer (reseller mode: billing.consolidation) was finalised: it is
+# never charged to nor emailed to the client, the payer's consolidated wholesale invoice carries it. Sent once per
+# invoice, with `invoice` as its only argument. White-label invoices the client at the reseller's own prices.
+invoice_consolidated = Signal()
 
 
 def invoice_event_send_on_commit(signal: Signal, *, invoice: Invoice) -> None:

@@ -35,6 +35,8 @@ class Plan(models.Model):
     sso = models.BooleanField(default=False)
     white_label = models.BooleanField(default=False)
     client_tenants = models.BooleanField(default=False, help_text="Agency: may create and manage client tenants.")
+    remove_powered_by = models.BooleanField(
+        default=False, help_text="White-label: the brand may hide \"Powered by Tollgate\" (pages, emails, invoices).")
     contact_sales = models.BooleanField(
         default=False, help_text="Not self-serve: the pricing page offers \"contact sales\" instead of a price.")
     payment_method_required = models.BooleanField(
