@@ -28,6 +28,7 @@ class Category(models.TextChoices):
     UPGRADE_SUGGESTION = "upgrade_suggestion", "Upgrade suggestions"
     AI_COST_ALERT = "ai_cost_alert", "Platform AI cost"
     PAYMENT_ALERT = "payment_alert", "Disputes and failed refunds"
+    DOMAIN_ALERT = "domain_alert", "Domains"
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ SPECS: dict[str, CategorySpec] = {
     Category.LOW_BALANCE: CategorySpec("The AI-token balance fell to the Wallet's low-balance threshold.",
                                        BILLING_ROLES),
     Category.UPGRADE_SUGGESTION: CategorySpec("Past 80 % of a limit two months in a row.", BILLING_ROLES),
+    # Those who manage settings, where domains are added and fixed.
+    Category.DOMAIN_ALERT: CategorySpec("A domain's DNS records stopped checking out, or checked out again.",
+                                        (Role.OWNER, Role.ADMIN)),
     Category.AI_COST_ALERT: CategorySpec("The platform's Anthropic spend passed the daily threshold.", ()),
     Category.PAYMENT_ALERT: CategorySpec("A cardholder disputed a payment, or money meant for a card could not go "
                                          "back to it.", ()),
