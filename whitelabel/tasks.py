@@ -1,0 +1,13 @@
+"""Beat jobs of white-label: thin wrappers over services."""
+
+from dataclasses import asdict
+
+from celery import shared_task
+from django.utils import timezone
+
+from whitelabel.domains.services import custom_domains_recheck
+
+
+@shared_task(name="whitelabel.custom_domains_recheck")
+def custom_domains_recheck_task() -> dict:
+    return asdict(custom_domains_recheck(now=timezone.now()))
