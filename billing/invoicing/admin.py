@@ -107,6 +107,7 @@ class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     totals), and a finalised invoice's lines never change."""
 
     model = InvoiceLine
+    fk_name = "invoice"
     fields = LINE_FIELDS
     readonly_fields = LINE_FIELDS
     extra = 0

@@ -11,6 +11,7 @@ from billing.models.analytics import (
 )
 from billing.models.auto_recharge import AutoRecharge, AutoRechargeOrder
 from billing.models.catalogue import Plan, PlanQuota, Price, Product, TenantPlan, UsageCharge
+from billing.models.consolidation import ConsolidatedBilling
 from billing.models.coupons import Coupon, CouponRedemption, PromotionCode
 from billing.models.credit import AccountCredit, AccountCreditEntry
 from billing.models.dunning import DunningCase
@@ -31,5 +32,6 @@ __all__ = [
     "DunningCase",
     "CardRefund", "Dispute", "ReconciliationDisagreement", "ReconciliationRun",
     "AutoRecharge", "AutoRechargeOrder",
+    "ConsolidatedBilling",
     "RevenueDay", "RevenueMoneyDay", "RevenuePlanDay", "RevenueSnapshot", "SubscriptionRevenueDay", "TenantChurnRisk",
 ]

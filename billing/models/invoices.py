@@ -7,6 +7,7 @@ guarded by database triggers (migration 0005), not only by the services."""
 from django.db import models
 
 from billing.models.catalogue import UsageCharge
+from billing.models.consolidation import ConsolidatedBilling
 from billing.models.subscriptions import Subscription
 from tenants.models import Tenant
 
@@ -43,6 +44,7 @@ class Invoice(models.Model):
         SUBSCRIPTION_UPDATE = "subscription_update", "Subscription changed"
         ONE_TIME = "one_time", "One-time purchase"
         MANUAL = "manual", "Manual"
+        CONSOLIDATED = "consolidated", "Consolidated (clients at wholesale)"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, null=True, blank=True,
@@ -68,7 +70,14 @@ class Invoice(models.Model):
     tax_legend = models.CharField(max_length=300, blank=True, help_text="e.g. the reverse-charge mention.")
     customer = models.JSONField(default=dict, help_text="The tenant's billing details as they were when issued.")
     issuer = models.JSONField(default=dict, help_text="The operator's details as they were when issued.")
-    collection_method = models.CharField(max_length=10, default="manual")
+    collection_method = models.CharField(max_length=20, default="manual")
+    # Reseller mode (billing.consolidation): a client invoice finalised as consolidated names the arrangement it
+    # was finalised under (so its payer), and, once carried, the payer's invoice that carries it (cleared when
+    # that invoice is voided, so it can be carried again).
+    consolidated_billing = models.ForeignKey(ConsolidatedBilling, on_delete=models.PROTECT, null=True, blank=True,
+                                             related_name="invoices")
+    consolidated_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                                          related_name="carried_invoices")
     memo = models.TextField(blank=True)
     finalize_after = models.DateTimeField(null=True, blank=True, help_text="End of the draft period.")
     issued_at = models.DateTimeField(null=True, blank=True)
@@ -98,6 +107,15 @@ class Invoice(models.Model):
             models.CheckConstraint(condition=models.Q(amount_credited=0)
                                    | models.Q(amount_credited__lte=models.F("total")),
                                    name="invoice_credited_within_total"),
+            # Consolidated collection and its arrangement go together; only a consolidated invoice is carried.
+            models.CheckConstraint(condition=models.Q(collection_method="consolidated",
+                                                      consolidated_billing__isnull=False)
+                                   | (~models.Q(collection_method="consolidated")
+                                      & models.Q(consolidated_billing__isnull=True)),
+                                   name="invoice_consolidated_has_arrangement"),
+            models.CheckConstraint(condition=models.Q(consolidated_into__isnull=True)
+                                   | models.Q(collection_method="consolidated"),
+                                   name="invoice_carried_if_consolidated"),
         ]
         indexes = [
             models.Index(fields=["tenant", "created_at"], name="invoice_tenant_idx"),
@@ -124,6 +142,7 @@ class InvoiceLine(models.Model):
         WALLET_SHORTFALL = "wallet_shortfall", "AI tokens owed"
         LATE_USAGE = "late_usage", "Late usage"
         TOKEN_PACK = "token_pack", "AI-token pack"
+        CONSOLIDATED = "consolidated", "Client invoice at wholesale"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -139,9 +158,13 @@ class InvoiceLine(models.Model):
     breakdown = models.JSONField(default=list, blank=True)
     taxable = models.BooleanField(default=True)
     sort_order = models.PositiveSmallIntegerField(default=0)
+    # On a payer's consolidated invoice: the client invoice this line carries at wholesale.
+    source_invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["invoice", "sort_order", "id"]
+        constraints = [models.UniqueConstraint(fields=["invoice", "source_invoice"],
+                                               name="invoice_line_source_once_per_invoice")]
 
     def __str__(self) -> str:
         return self.description
