@@ -25,7 +25,7 @@ from affiliates.models import Affiliate, AgencyAccessGrant, AgencyProfile, Refer
 from billing.selectors import entitlements_for
 from tenants.exceptions import SlugTaken
 from tenants.models import Tenant, TenantAuditLog
-from tenants.services import tenant_audit_record, tenant_provision
+from tenants.services import OwnerPasswordCheck, tenant_audit_record, tenant_provision
 from tenants.urls_for import tenant_url
 
 logger = logging.getLogger(__name__)
@@ -79,37 +79,43 @@ def agency_client_referral_bind(*, agency: Tenant, client: Tenant) -> Referral:
 class ClientCreated:
     client: Tenant
     created: bool  # False: an identical earlier request created it (a retry)
+    owner_id: int | None = None  # the owner's account in the client's schema
 
 
 @transaction.atomic
-def client_workspace_create(*, agency: Tenant, name: str, slug: str, owner_email: str,
-                            actor_email: str) -> ClientCreated:
+def client_workspace_create(*, agency: Tenant, name: str, slug: str, owner_email: str, actor_email: str,
+                            owner_password: str | None = None,
+                            owner_password_check: OwnerPasswordCheck | None = None) -> ClientCreated:
     """Provision a client workspace for the agency (the usual fast clone, `parent_agency` set), invite its owner
     by email, and bind it to the agency as a referral (source agency), all or nothing.
 
     Idempotent like provisioning: the same slug and owner again returns the agency's existing client. A slug
     taken by anyone else, an agency included, is refused as taken. The owner gets an invitation (accounts), not
-    a password chosen by the agency: the agency never knows the client's credentials."""
+    a password chosen by the agency: the agency never knows the client's credentials. A visitor signing up on the
+    reseller's own domain (whitelabel.portals) is the owner and gives `owner_password` instead: no invitation
+    then, and a replay must give that password (`owner_password_check`, as tenant_provision takes it)."""
     agency_check(agency=agency)
     # Called from the agency's own host, whose schema the connection is on: tenants are created from the public
     # schema, and the agency's request must find its own schema again afterwards.
     with schema_context(get_public_schema_name()):
-        result = tenant_provision(name=name, slug=slug, owner_email=owner_email, owner_password=None,
-                                  parent_agency=agency)
+        result = tenant_provision(name=name, slug=slug, owner_email=owner_email, owner_password=owner_password,
+                                  parent_agency=agency, owner_password_check=owner_password_check)
     client = result.tenant
     if client.parent_agency_id != agency.pk:
         raise SlugTaken("This name is already taken.", field="slug")
     if not result.created:
-        return ClientCreated(client=client, created=False)
+        return ClientCreated(client=client, created=False, owner_id=result.owner_id)
     agency_client_referral_bind(agency=agency, client=client)
-    with schema_context(client.schema_name):
-        owner_invitation_create(email=client.owner_email, site_url=tenant_url(client), workspace_name=client.name)
+    if owner_password is None:
+        with schema_context(client.schema_name):
+            owner_invitation_create(email=client.owner_email, site_url=tenant_url(client),
+                                    workspace_name=client.name)
     details = {"agency": agency.slug, "client": client.slug, "owner_email": client.owner_email}
     tenant_audit_record(tenant=agency, actor_email=actor_email, action="agency_client_created", details=details)
     tenant_audit_record(tenant=client, actor_email=actor_email, action="agency_client_created", details=details,
                         source=TenantAuditLog.Source.AGENCY)
     logger.info("agency_client_created agency=%s client=%s", agency.slug, client.slug)
-    return ClientCreated(client=client, created=True)
+    return ClientCreated(client=client, created=True, owner_id=result.owner_id)
 
 
 def client_owner_invitation_resend(*, agency: Tenant, client: Tenant, actor_email: str) -> None:
