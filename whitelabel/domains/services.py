@@ -1,4 +1,5 @@
-"""Writes of custom domains: a tenant claims a hostname, checks its DNS records, removes it.
+"""Writes of custom domains: a tenant claims a hostname, checks its DNS records, removes it; ops release it; the
+daily job re-checks every held claim.
 
 A claim moves pending → verified (its TXT challenge carries this claim's token and the host points at us) →
 active (certificates are issued on demand, CUSTOM_DOMAIN_ON_DEMAND_TLS; otherwise it waits at verified) →
@@ -9,6 +10,7 @@ own token, so it must prove control itself).
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import zlib
@@ -21,6 +23,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from billing.selectors import entitlements_for
+from notifications.categories import Category
+from notifications.services import notify
 from tenants.models import Tenant
 from tenants.services import domain_route_add, domain_route_remove
 from whitelabel import dns
@@ -33,6 +37,7 @@ from whitelabel.domains.exceptions import (
 from whitelabel.domains.selectors import domain_records
 from whitelabel.models import CustomDomain
 from whitelabel.models.domains import HOLDING_STATUSES, ROUTED_STATUSES
+from whitelabel.portals.services import client_hosts_sync
 
 PENDING_TAKEOVER_AFTER = timedelta(days=7)
 FAILING_RELEASE_AFTER = timedelta(days=7)
@@ -41,7 +46,11 @@ LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # The advisory lock that serialises one tenant's claims, so two at once cannot pass the plan's limit together.
 CLAIM_LOCK_NAMESPACE = zlib.crc32(b"whitelabel.domain_claim") & 0x7FFFFFFF
 
+# Where staff see and fix their domains (whitelabel/domains/urls.py), linked from the notifications.
+DOMAINS_PAGE_PATH = "/settings/domains/"
+
 Status = CustomDomain.Status
+logger = logging.getLogger(__name__)
 
 
 def hostname_normalise(raw: str) -> str:
@@ -162,6 +171,7 @@ def _check_apply(*, domain_id: int, check: _Check, now: datetime) -> CustomDomai
     domain = CustomDomain.objects.select_for_update().select_related("tenant").get(pk=domain_id)
     if domain.status not in HOLDING_STATUSES:
         raise CustomDomainNotHeld("This domain is no longer claimed; add it again.")
+    before, failing_since = domain.status, domain.failing_since
     result = {True: "passed", False: "failed", None: "inconclusive"}[check.passed]
     domain.last_check = {"checked_at": now.isoformat(), "result": result, "reasons": check.reasons,
                          **check.records}
@@ -176,6 +186,7 @@ def _check_apply(*, domain_id: int, check: _Check, now: datetime) -> CustomDomai
         domain.ended_at = now
     domain.save()
     _route_sync(domain)
+    _state_announce(domain=domain, before=before, failing_since=failing_since, now=now)
     return domain
 
 
@@ -187,6 +198,7 @@ def _route_sync(domain: CustomDomain) -> None:
         domain_route_add(tenant=domain.tenant, hostname=domain.hostname)
     else:
         domain_route_remove(tenant=domain.tenant, hostname=domain.hostname)
+    client_hosts_sync(domain)  # a reseller's clients live under its domain (<client>.<hostname>)
 
 
 def _passed(domain: CustomDomain, *, now: datetime) -> None:
@@ -196,6 +208,77 @@ def _passed(domain: CustomDomain, *, now: datetime) -> None:
     if domain.activated_at is None and settings.CUSTOM_DOMAIN_ON_DEMAND_TLS:
         domain.activated_at = now
     domain.status = Status.ACTIVE if domain.activated_at else Status.VERIFIED
+
+
+def _state_announce(*, domain: CustomDomain, before: str, failing_since: datetime | None, now: datetime) -> None:
+    """Tell the tenant's owners and admins (in the caller's transaction) when a check moved the domain into or
+    out of trouble: it started failing, it checks out again, it was released. Each cause names the failing
+    episode (its `failing_since`), so a check repeated the same day, a retried job or two checks racing tell
+    nobody twice, while a domain that fails again next month is announced again."""
+    host, grace_days = domain.hostname, FAILING_RELEASE_AFTER.days
+    if domain.status == Status.FAILING and before != Status.FAILING:
+        what, title = "failing", f"{host} is failing its DNS check"
+        reasons = ", ".join(domain.last_check.get("reasons", []))
+        body = (f"{host} no longer points at us or lost its verification record ({reasons}). It keeps working while "
+                f"we re-check it daily; fix its records within {grace_days} days or it is released.")
+    elif before == Status.FAILING and domain.status in (Status.ACTIVE, Status.VERIFIED):
+        what, title = "recovered", f"{host} checks out again"
+        body = f"{host}'s DNS records are right again; nothing more to do."
+    elif before == Status.FAILING and domain.status == Status.RELEASED:
+        what, title = "released", f"{host} was released"
+        body = (f"{host} failed its DNS check for {grace_days} days and no longer routes to your workspace. Add it "
+                "again once its records are right.")
+    else:
+        return
+    episode = (domain.failing_since or failing_since).isoformat()
+    notify(tenant=domain.tenant, category=Category.DOMAIN_ALERT, cause=f"custom_domain:{domain.pk}:{what}:{episode}",
+           title=title, body=body, link=DOMAINS_PAGE_PATH, now=now)
+
+
+@transaction.atomic
+def domain_release(*, domain: CustomDomain, now: datetime) -> CustomDomain:
+    """Ops release a held claim (its DNS moved away, abuse, a dispute): it stops routing at once and the hostname
+    is free to be claimed again, by anyone who proves it."""
+    domain = CustomDomain.objects.select_for_update().select_related("tenant").get(pk=domain.pk)
+    if domain.status not in HOLDING_STATUSES:
+        raise CustomDomainNotHeld("This domain is no longer claimed.")
+    domain.status = Status.RELEASED
+    domain.ended_at = now
+    domain.save(update_fields=["status", "ended_at"])
+    _route_sync(domain)
+    return domain
+
+
+@dataclass(frozen=True)
+class RecheckRun:
+    checked: int  # checks stored (passed, failed or inconclusive)
+    skipped: int  # claims removed or released while the run went on
+    errors: int  # checks that raised: logged, the run went on
+
+
+def custom_domains_recheck(*, now: datetime) -> RecheckRun:
+    """Re-check every held claim (pending ones too, so a claim whose records appear later is verified without a
+    click), one at a time, each in its own short transaction after its own DNS lookups: no transaction is held
+    across DNS queries, and one domain's failure (a bug, a lost connection) is logged and does not stop the others.
+    Running twice the same day checks twice and tells staff once (_state_announce)."""
+    checked = skipped = errors = 0
+    ids = list(CustomDomain.objects.filter(status__in=HOLDING_STATUSES).order_by("pk").values_list("pk", flat=True))
+    for domain_id in ids:
+        try:
+            domain = CustomDomain.objects.select_related("tenant").filter(pk=domain_id).first()
+            if domain is None:  # its tenant was deleted meanwhile
+                skipped += 1
+                continue
+            domain_check(domain=domain, now=now)
+        except CustomDomainNotHeld:
+            skipped += 1
+        except Exception:
+            errors += 1
+            logger.exception("custom_domain_recheck_failed domain_id=%s", domain_id)
+        else:
+            checked += 1
+    logger.info("custom_domains_rechecked checked=%s skipped=%s errors=%s", checked, skipped, errors)
+    return RecheckRun(checked=checked, skipped=skipped, errors=errors)
 
 
 @transaction.atomic
