@@ -10,6 +10,7 @@ class BillingConfig(AppConfig):
         # Registered in every process: services enqueue billing.email_send by name (see metering.apps).
         from billing import tasks  # noqa: F401
         from billing.auto_recharge import receivers as auto_recharge_receivers  # noqa: F401  (recharges wallets)
+        from billing.consolidation import receivers as consolidation_receivers  # noqa: F401  (settles clients)
         from billing.payments import dunning  # noqa: F401  (retries failed payments)
         from billing.payments import self_service  # noqa: F401  (renewals charged to a saved card)
         from billing.payments import signals as payment_signals  # noqa: F401  (charges finalised invoices)

@@ -15,6 +15,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from billing.consolidation.selectors import invoice_is_consolidated
 from billing.invoicing.events import invoice_finalized, invoice_paid
 from billing.models import (
     BillingEmail,
@@ -64,12 +65,14 @@ def subscription_event_recorded(sender, instance: SubscriptionEvent, created: bo
 
 @receiver(invoice_finalized)
 def invoice_finalized_email(sender, invoice: Invoice, **kwargs) -> None:
-    billing_email_queue(kind=BillingEmail.Kind.INVOICE_ISSUED, about=invoice)
+    # A consolidated client invoice is announced by invoice_consolidated only; the check is a second lock.
+    if not invoice_is_consolidated(invoice):
+        billing_email_queue(kind=BillingEmail.Kind.INVOICE_ISSUED, about=invoice)
 
 
 @receiver(invoice_paid)
 def invoice_paid_settle(sender, invoice: Invoice, **kwargs) -> None:
-    if invoice.amount_paid > 0:
+    if invoice.amount_paid > 0 and not invoice_is_consolidated(invoice):
         billing_email_queue(kind=BillingEmail.Kind.INVOICE_PAID, about=invoice)
     if invoice.subscription_id is None:
         return

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from billing.analytics.services import revenue_snapshot_daily
+from billing.consolidation.services import consolidated_invoices_issue
 from billing.invoicing.run import billing_run
 from billing.notifications import billing_email_send
 from billing.payments.dunning import dunning_retries_run
@@ -19,6 +20,11 @@ from billing.payments.stripe_api import stripe_enabled
 @shared_task(name="billing.billing_run")
 def billing_run_task() -> dict:
     return asdict(billing_run(now=timezone.now()))
+
+
+@shared_task(name="billing.consolidated_invoices_issue")
+def consolidated_invoices_issue_task() -> dict:
+    return asdict(consolidated_invoices_issue(now=timezone.now()))
 
 
 @shared_task(name="billing.email_send")

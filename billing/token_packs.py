@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.db.models import Sum
 
+from billing.consolidation.selectors import purchase_allowed_check
 from billing.errors import BillingError
 from billing.invoicing.drafting import invoice_create, one_time_invoice_draft
 from billing.invoicing.services import invoice_finalize, invoice_void
@@ -72,7 +73,9 @@ def token_pack_purchase(*, tenant: Tenant, pack: TokenPack, actor: str, now: dat
 
     Ordering a pack that already awaits payment returns that order and its invoice: the purchase's row lock
     makes a double-clicked Buy wait for the first click's invoice instead of issuing a second one. An order
-    placed before invoices existed gets its invoice then."""
+    placed before invoices existed gets its invoice then. Refused (BilledThroughPayer) for a tenant billed
+    through its reseller (billing.consolidation): it pays its reseller, never Tollgate."""
+    purchase_allowed_check(tenant=tenant)
     purchase = token_purchase_create(tenant=tenant, pack=pack, created_by=actor)
     purchase = token_purchase_lock(purchase=purchase)
     if purchase.invoice_id is not None:

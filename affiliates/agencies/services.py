@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,7 +22,9 @@ from affiliates.agencies.exceptions import (
     NotAnAgency,
 )
 from affiliates.agencies.handoff import shadow_users_deactivate
+from affiliates.agencies.selectors import agency_client_list
 from affiliates.models import Affiliate, AgencyAccessGrant, AgencyProfile, Referral
+from billing.consolidation.services import consolidated_billing_end, consolidated_billing_start
 from billing.selectors import entitlements_for
 from tenants.exceptions import SlugTaken
 from tenants.models import Tenant, TenantAuditLog
@@ -73,6 +76,46 @@ def agency_client_referral_bind(*, agency: Tenant, client: Tenant) -> Referral:
     return referral
 
 
+@transaction.atomic
+def agency_earnings_set(*, agency: Tenant, earnings_mode: str, commission_rate: Decimal | None = None,
+                        wholesale_discount_percent: Decimal | None = None, actor_email: str) -> AgencyProfile:
+    """Ops choose how the agency earns (admin): its mode, referral rate and wholesale discount (None keeps the
+    current value). Reseller mode bills every client of the agency through it (billing.consolidation), from
+    now on; back to referral, each client is billed directly again (what was consolidated until then is still
+    billed to the agency). A new discount applies to the client invoices not carried yet. Recorded in the
+    agency's audit log."""
+    if earnings_mode not in AgencyProfile.EarningsMode.values:
+        raise ValueError(f"An agency earns in one of {', '.join(AgencyProfile.EarningsMode.values)}, not "
+                         f"{earnings_mode!r}.")
+    agency_profile_ensure(agency=agency)
+    profile = AgencyProfile.objects.select_for_update().get(agency=agency)
+    before = _earnings_of(profile)
+    profile.earnings_mode = earnings_mode
+    if commission_rate is not None:
+        profile.commission_rate = commission_rate
+    if wholesale_discount_percent is not None:
+        profile.wholesale_discount_percent = wholesale_discount_percent
+    profile.save()
+    now = timezone.now()
+    for client in agency_client_list(agency=agency).order_by("pk"):
+        if earnings_mode == AgencyProfile.EarningsMode.RESELLER:
+            consolidated_billing_start(client=client, payer=agency,
+                                       wholesale_discount_percent=profile.wholesale_discount_percent, now=now)
+        else:
+            consolidated_billing_end(client=client, payer=agency, now=now)
+    after = _earnings_of(profile)
+    if after != before:
+        tenant_audit_record(tenant=agency, actor_email=actor_email, action="agency_earnings_changed",
+                            details={"before": before, "after": after})
+        logger.info("agency_earnings_changed agency=%s mode=%s", agency.slug, earnings_mode)
+    return profile
+
+
+def _earnings_of(profile: AgencyProfile) -> dict[str, str]:
+    return {"earnings_mode": profile.earnings_mode, "commission_rate": str(profile.commission_rate),
+            "wholesale_discount_percent": str(profile.wholesale_discount_percent)}
+
+
 # --- Client workspaces ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -105,7 +148,12 @@ def client_workspace_create(*, agency: Tenant, name: str, slug: str, owner_email
         raise SlugTaken("This name is already taken.", field="slug")
     if not result.created:
         return ClientCreated(client=client, created=False, owner_id=result.owner_id)
+    profile = agency_profile_ensure(agency=agency)
     agency_client_referral_bind(agency=agency, client=client)
+    if profile.earnings_mode == AgencyProfile.EarningsMode.RESELLER:
+        # A reseller's client is billed through it from its first invoice.
+        consolidated_billing_start(client=client, payer=agency,
+                                   wholesale_discount_percent=profile.wholesale_discount_percent, now=timezone.now())
     if owner_password is None:
         with schema_context(client.schema_name):
             owner_invitation_create(email=client.owner_email, site_url=tenant_url(client),

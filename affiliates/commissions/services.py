@@ -49,6 +49,7 @@ from affiliates.fraud.services import (
 from affiliates.models import Affiliate, AffiliateProgram, AgencyProfile, Commission, FraudFlag, Referral
 from affiliates.models.program import CommissionType
 from affiliates.program import CommissionTerms, commission_terms, program_get
+from billing.consolidation.selectors import invoice_is_consolidated
 from billing.invoicing.selectors import invoices_paid_between
 from billing.models import CreditNote, Dispute, Invoice
 from config.errors import DomainError
@@ -106,7 +107,10 @@ def commissions_earn(*, invoices: Iterable[Invoice], now: datetime) -> EarnResul
     A referral's first commission runs its fraud rules (affiliates.fraud); a commission covered by an open flag is
     written held, one above the manual approval amount gets its own flag, and one whose referral was confirmed
     fraudulent is written reversed."""
-    invoices = [invoice for invoice in invoices if invoice.status == Invoice.Status.PAID]
+    # A client invoice billed through its reseller (consolidated) was never paid by the client: its payer's
+    # wholesale invoice is what gets paid, so it earns nothing, whatever the agency's mode is by now.
+    invoices = [invoice for invoice in invoices
+                if invoice.status == Invoice.Status.PAID and not invoice_is_consolidated(invoice)]
     referrals = {referral.tenant_id: referral for referral in (
         Referral.objects.select_for_update(of=("self",)).select_related("affiliate", "click", "tenant")
         .filter(tenant_id__in={invoice.tenant_id for invoice in invoices}).order_by("pk"))}

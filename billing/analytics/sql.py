@@ -185,13 +185,16 @@ GROUP BY plan_id, currency
 
 # What the invoices say per UTC day and currency, up to %(until)s: finalised invoices that were not voided
 # (their totals on the issue day, their usage and AI-token lines too), amounts paid on the day they were paid,
-# credit notes on the day they were issued. Failed payments are added from billing.analytics.selectors.
+# credit notes on the day they were issued. Failed payments are added from billing.analytics.selectors. A client
+# invoice billed through a payer (collection consolidated) is invoiced through the payer's consolidated invoice,
+# so only that one counts as invoiced (and the client pays nothing itself).
 MONEY_BY_DAY = """
 SELECT day, currency, sum(invoiced), sum(credited), sum(cash_collected), sum(usage_revenue), sum(token_revenue)
 FROM (
     SELECT (issued_at AT TIME ZONE 'UTC')::date AS day, currency, total AS invoiced, 0 AS credited,
            0 AS cash_collected, 0 AS usage_revenue, 0 AS token_revenue
     FROM billing_invoice WHERE status IN ('open', 'paid', 'uncollectible') AND issued_at < %(until)s
+      AND collection_method <> 'consolidated'
     UNION ALL
     SELECT (paid_at AT TIME ZONE 'UTC')::date, currency, 0, 0, amount_paid, 0, 0
     FROM billing_invoice WHERE status = 'paid' AND amount_paid > 0 AND paid_at < %(until)s

@@ -38,6 +38,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from billing.consolidation.errors import BilledThroughPayer
 from billing.errors import BillingError
 from billing.models import AutoRecharge, AutoRechargeOrder, Invoice, Payment
 from billing.payments import stripe_api
@@ -164,7 +165,7 @@ def _recharge_order(setting: AutoRecharge, *, balance: int, now: datetime) -> Au
     try:
         placed = token_pack_purchase(tenant=setting.tenant, pack=setting.pack, actor=ACTOR, now=now,
                                      collection_method=STRIPE_COLLECTION)
-    except TokenPackUnavailable as error:
+    except (TokenPackUnavailable, BilledThroughPayer) as error:
         _turn_off(setting, reason=OffReason.PACK_UNAVAILABLE, detail=error.message, now=now)
         return None
     invoice = placed.invoice

@@ -96,6 +96,7 @@ class DraftLine:
     meter_code: str = ""
     breakdown: list[dict] = field(default_factory=list)
     taxable: bool = True
+    source_invoice_id: int | None = None  # a consolidated line: the client invoice it carries
 
 
 @dataclass
@@ -415,7 +416,7 @@ def _line_rows(invoice: Invoice, draft: InvoiceDraft) -> list[InvoiceLine]:
                         unit_amount=line.unit_amount, amount_exact=line.amount_exact, amount=line.amount,
                         period_start=line.period_start, period_end=line.period_end,
                         usage_charge_id=line.usage_charge_id, meter_code=line.meter_code, breakdown=line.breakdown,
-                        taxable=line.taxable, sort_order=position)
+                        taxable=line.taxable, sort_order=position, source_invoice_id=line.source_invoice_id)
             for position, line in enumerate(draft.lines)]
 
 

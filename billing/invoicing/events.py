@@ -16,7 +16,9 @@ invoice_voided = Signal()
 credit_note_issued = Signal()
 # A client invoice of a tenant billed through a payer (reseller mode: billing.consolidation) was finalised: it is
 # never charged to nor emailed to the client, the payer's consolidated wholesale invoice carries it. Sent once per
-# invoice, with `invoice` as its only argument. White-label invoices the client at the reseller's own prices.
+# invoice, with `invoice` as its only argument, instead of invoice_finalized (whose receivers email and charge);
+# its settlement through the payer sends no invoice_paid either. White-label invoices the client at the
+# reseller's own prices.
 invoice_consolidated = Signal()
 
 

@@ -23,11 +23,18 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from billing.consolidation.selectors import (
+    CONSOLIDATED_COLLECTION,
+    InvoiceCollection,
+    invoice_collection_for,
+    invoice_collections_for,
+)
 from billing.errors import BillingError, CreditNoteTooLarge, InvoiceStateInvalid
 from billing.invoicing.credit import account_credit_add, account_credit_apply
 from billing.invoicing.events import (
     credit_note_event_send_on_commit,
     credit_note_issued,
+    invoice_consolidated,
     invoice_event_send_on_commit,
     invoice_finalized,
     invoice_paid,
@@ -60,7 +67,11 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     Open if anything is left to pay; paid at once when nothing is (credit covered it, or the total is zero or
     negative). A negative total (a credit outweighing the charges) adds what the tenant is owed to its account
     credit. Refused (InvoiceStateInvalid) unless the invoice is a draft, so finalising twice numbers once.
-    invoice_finalized (and invoice_paid when paid at once) are sent after commit."""
+    invoice_finalized (and invoice_paid when paid at once) are sent after commit.
+
+    The collection is decided here, for every path that issues invoices, by billing.consolidation's
+    invoice_collection_for: a client billed through a payer (reseller mode) gets a consolidated invoice instead
+    (_consolidated_settle), numbered in the same series, announced by invoice_consolidated alone."""
     invoice = _invoice_locked(invoice)
     if invoice.status != Status.DRAFT:
         raise InvoiceStateInvalid(f"Invoice {invoice} is already finalised.", details={"status": invoice.status})
@@ -71,28 +82,55 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     invoice.customer = _customer_snapshot(invoice, profile)
     invoice.issuer = dict(settings.BILLING_ISSUER)
     invoice.issued_at = now
+    collection = invoice_collection_for(tenant=invoice.tenant_id, method=invoice.collection_method)
     net_terms = profile.net_terms_days if profile else settings.BILLING_DEFAULT_NET_TERMS_DAYS
     invoice.due_at = now + timedelta(days=net_terms)
     # As late as possible: the series stays locked until this transaction commits.
     invoice.number = document_number_next(series=settings.BILLING_INVOICE_SERIES, year=now.year)
-    if invoice.total < 0:
-        account_credit_add(tenant=invoice.tenant, amount=Money(-invoice.total, invoice.currency),
-                           kind=AccountCreditEntry.Kind.ADJUSTMENT, description=f"Credit from invoice {invoice.number}",
-                           actor="system", now=now, invoice=invoice)
-    invoice.credit_applied = account_credit_apply(invoice=invoice, now=now)
-    invoice.amount_due = max(invoice.total - invoice.credit_applied, Decimal(0))
-    if invoice.amount_due == 0:
-        invoice.status, invoice.paid_at = Status.PAID, now
+    if collection.consolidated:
+        _consolidated_settle(invoice, collection)
     else:
-        invoice.status = Status.OPEN
+        if invoice.total < 0:
+            account_credit_add(tenant=invoice.tenant, amount=Money(-invoice.total, invoice.currency),
+                               kind=AccountCreditEntry.Kind.ADJUSTMENT,
+                               description=f"Credit from invoice {invoice.number}", actor="system", now=now,
+                               invoice=invoice)
+        invoice.credit_applied = account_credit_apply(invoice=invoice, now=now)
+        invoice.amount_due = max(invoice.total - invoice.credit_applied, Decimal(0))
+        if invoice.amount_due == 0:
+            invoice.status, invoice.paid_at = Status.PAID, now
+        else:
+            invoice.status = Status.OPEN
     invoice.save()
-    logger.info("invoice_finalized invoice=%s number=%s tenant=%s total=%s credit_applied=%s amount_due=%s",
-                invoice.pk, invoice.number, invoice.tenant_id, invoice.total, invoice.credit_applied,
-                invoice.amount_due)
+    logger.info("invoice_finalized invoice=%s number=%s tenant=%s total=%s credit_applied=%s amount_due=%s "
+                "collection=%s", invoice.pk, invoice.number, invoice.tenant_id, invoice.total,
+                invoice.credit_applied, invoice.amount_due, invoice.collection_method)
+    _finalized_events_send(invoice)
+    return invoice
+
+
+def _consolidated_settle(invoice: Invoice, collection: InvoiceCollection) -> None:
+    """A client invoice billed through its payer (billing.consolidation): open, with no due date (never past
+    due, never dunned, never charged), nothing of the client's account credit taken and none given for a
+    negative total: the payer's consolidated invoice carries the whole amount, a credit included, and is what
+    gets paid. Settled (paid) when the payer's invoice is."""
+    invoice.collection_method = collection.method
+    invoice.consolidated_billing = collection.consolidated_billing
+    invoice.due_at = None
+    invoice.credit_applied = Decimal(0)
+    invoice.amount_due = max(invoice.total, Decimal(0))
+    invoice.status = Status.OPEN
+
+
+def _finalized_events_send(invoice: Invoice) -> None:
+    """After commit: invoice_finalized (and invoice_paid when paid at once); for a consolidated client invoice,
+    invoice_consolidated instead, so no receiver of a finalised invoice (its email, its charge) acts on it."""
+    if invoice.collection_method == CONSOLIDATED_COLLECTION:
+        invoice_event_send_on_commit(invoice_consolidated, invoice=invoice)
+        return
     invoice_event_send_on_commit(invoice_finalized, invoice=invoice)
     if invoice.status == Status.PAID:
         invoice_event_send_on_commit(invoice_paid, invoice=invoice)
-    return invoice
 
 
 # The batch's finalisation in one statement: each draft's own number, customer, due date and settlement.
@@ -100,11 +138,13 @@ FINALIZE_MANY_SQL = """
 UPDATE billing_invoice AS invoice
    SET number = batch.number, status = batch.status, customer = batch.customer, issuer = %(issuer)s::jsonb,
        issued_at = %(now)s, due_at = batch.due_at, credit_applied = batch.credit_applied,
-       amount_due = batch.amount_due, paid_at = batch.paid_at, updated_at = %(updated_at)s
+       amount_due = batch.amount_due, paid_at = batch.paid_at, collection_method = batch.collection_method,
+       consolidated_billing_id = batch.consolidated_billing_id, updated_at = %(updated_at)s
   FROM unnest(%(ids)s::bigint[], %(numbers)s::text[], %(statuses)s::text[], %(customers)s::jsonb[],
               %(due_at)s::timestamptz[], %(credit_applied)s::numeric[], %(amount_due)s::numeric[],
-              %(paid_at)s::timestamptz[])
-       AS batch(id, number, status, customer, due_at, credit_applied, amount_due, paid_at)
+              %(paid_at)s::timestamptz[], %(collection_methods)s::text[], %(consolidated_billings)s::bigint[])
+       AS batch(id, number, status, customer, due_at, credit_applied, amount_due, paid_at, collection_method,
+                consolidated_billing_id)
  WHERE invoice.id = batch.id AND invoice.status = 'draft'
 """
 
@@ -128,6 +168,7 @@ def invoices_finalize_new(*, invoices: list[Invoice], now: datetime) -> list[Inv
     with_credit = set(AccountCredit.objects.filter(tenant_id__in=tenant_ids, balance__gt=0)
                       .values_list("tenant_id", "currency"))
     issuer = dict(settings.BILLING_ISSUER)
+    collections = invoice_collections_for(invoices=invoices)
     numbers = document_numbers_next(series=settings.BILLING_INVOICE_SERIES, year=now.year, count=len(invoices))
     for invoice, number in zip(invoices, numbers, strict=True):
         profile = profiles.get(invoice.tenant_id)
@@ -137,6 +178,9 @@ def invoices_finalize_new(*, invoices: list[Invoice], now: datetime) -> list[Inv
         net_terms = profile.net_terms_days if profile else settings.BILLING_DEFAULT_NET_TERMS_DAYS
         invoice.due_at = now + timedelta(days=net_terms)
         invoice.number = number
+        if collections[invoice.pk].consolidated:
+            _consolidated_settle(invoice, collections[invoice.pk])
+            continue
         if invoice.total < 0:
             account_credit_add(tenant=invoice.tenant, amount=Money(-invoice.total, invoice.currency),
                                kind=AccountCreditEntry.Kind.ADJUSTMENT,
@@ -161,27 +205,29 @@ def invoices_finalize_new(*, invoices: list[Invoice], now: datetime) -> list[Inv
             # Decimal throughout: psycopg refuses a list mixing int (a default 0) and Decimal.
             "credit_applied": [Decimal(invoice.credit_applied) for invoice in invoices],
             "amount_due": [Decimal(invoice.amount_due) for invoice in invoices],
-            "paid_at": [invoice.paid_at for invoice in invoices]})
+            "paid_at": [invoice.paid_at for invoice in invoices],
+            "collection_methods": [invoice.collection_method for invoice in invoices],
+            "consolidated_billings": [invoice.consolidated_billing_id for invoice in invoices]})
         if cursor.rowcount != len(invoices):
             raise InvoiceStateInvalid("Some of the batch's invoices were not drafts any more.",
                                       details={"finalised": cursor.rowcount, "batch": len(invoices)})
     for invoice in invoices:
         invoice.updated_at = updated_at
-        logger.info("invoice_finalized invoice=%s number=%s tenant=%s total=%s credit_applied=%s amount_due=%s",
-                    invoice.pk, invoice.number, invoice.tenant_id, invoice.total, invoice.credit_applied,
-                    invoice.amount_due)
-        invoice_event_send_on_commit(invoice_finalized, invoice=invoice)
-        if invoice.status == Status.PAID:
-            invoice_event_send_on_commit(invoice_paid, invoice=invoice)
+        logger.info("invoice_finalized invoice=%s number=%s tenant=%s total=%s credit_applied=%s amount_due=%s "
+                    "collection=%s", invoice.pk, invoice.number, invoice.tenant_id, invoice.total,
+                    invoice.credit_applied, invoice.amount_due, invoice.collection_method)
+        _finalized_events_send(invoice)
     return invoices
 
 
 @transaction.atomic
 def invoice_mark_paid(*, invoice: Invoice, actor: str, now: datetime) -> Invoice:
     """Record that an open (or uncollectible) invoice was paid in full, e.g. a bank transfer ops received.
-    invoice_paid is sent after commit. Refused (InvoiceStateInvalid) in any other status, so it is paid once."""
+    invoice_paid is sent after commit. Refused (InvoiceStateInvalid) in any other status, so it is paid once, and
+    for a consolidated client invoice (its payer's invoice settles it)."""
     invoice = _invoice_locked(invoice)
     _status_require(invoice, SETTLEABLE, action="marked paid")
+    _not_consolidated_require(invoice, action="marked paid")
     invoice.status, invoice.amount_paid, invoice.paid_at = Status.PAID, invoice.amount_due, now
     invoice.save(update_fields=["status", "amount_paid", "paid_at", "updated_at"])
     logger.info("invoice_paid invoice=%s number=%s amount=%s actor=%s", invoice.pk, invoice.number,
@@ -198,6 +244,9 @@ def invoice_void(*, invoice: Invoice, actor: str, now: datetime) -> Invoice:
     invoice_voided is sent after commit."""
     invoice = _invoice_locked(invoice)
     _status_require(invoice, SETTLEABLE, action="voided")
+    if invoice.consolidated_into_id is not None:
+        raise InvoiceStateInvalid(f"Invoice {invoice} is carried by its payer's consolidated invoice: void that one "
+                                  "first.", details={"consolidated_into": invoice.consolidated_into_id})
     if invoice.amount_credited:
         raise InvoiceStateInvalid(f"Invoice {invoice} has credit notes and cannot be voided.",
                                   details={"amount_credited": str(invoice.amount_credited)})
@@ -277,6 +326,7 @@ def credit_note_issue(*, invoice: Invoice, amount: Money, reason: str, memo: str
 
     invoice = _invoice_locked(invoice)
     _status_require(invoice, CREDITABLE, action="credited")
+    _not_consolidated_require(invoice, action="credited")
     if amount.currency != invoice.currency:
         raise CreditNoteAmountInvalid(f"Invoice {invoice} is in {invoice.currency}, not {amount.currency}.",
                                       field="amount")
@@ -317,6 +367,15 @@ def credit_note_issue(*, invoice: Invoice, amount: Money, reason: str, memo: str
 
 def _invoice_locked(invoice: Invoice) -> Invoice:
     return Invoice.objects.select_for_update().select_related("tenant").get(pk=invoice.pk)
+
+
+def _not_consolidated_require(invoice: Invoice, *, action: str) -> None:
+    """A client invoice billed through its payer is settled and credited through the payer's consolidated
+    invoice, never on its own: the client paid nothing (a credit note would give it money it never paid)."""
+    if invoice.collection_method == CONSOLIDATED_COLLECTION:
+        raise InvoiceStateInvalid(f"Invoice {invoice} is billed through its payer: it cannot be {action} on its own; "
+                                  "its payer's consolidated invoice can.",
+                                  details={"collection_method": invoice.collection_method})
 
 
 def _status_require(invoice: Invoice, allowed: tuple[str, ...], *, action: str) -> None:

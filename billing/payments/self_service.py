@@ -14,6 +14,7 @@ from datetime import datetime
 from django.dispatch import receiver
 from django.utils import timezone
 
+from billing.consolidation.selectors import invoice_is_consolidated
 from billing.errors import InvoiceStateInvalid
 from billing.models import Invoice, Payment, Subscription
 from billing.payments import stripe_api
@@ -43,11 +44,14 @@ def invoice_pay_now_url_create(*, invoice: Invoice, now: datetime) -> str:
     Clicking twice the same UTC day reaches the same page: the Idempotency-Key names the invoice, the amount due
     and the day, and Stripe replays its first answer for 24 hours, which is also how long a page lives. A page
     already paid (its webhook not yet arrived) is shown as paid, instead of a second page that could take the
-    money twice. Refused for an invoice with nothing to pay (InvoiceStateInvalid), one whose payment Stripe is
-    processing (PaymentInProgress), and without Stripe (PaymentsNotConfigured)."""
+    money twice. Refused for an invoice with nothing to pay or billed through a payer (InvoiceStateInvalid), one
+    whose payment Stripe is processing (PaymentInProgress), and without Stripe (PaymentsNotConfigured)."""
     if not stripe_api.stripe_enabled():
         raise PaymentsNotConfigured("Card payments are not available: this invoice is paid by transfer.")
     invoice = Invoice.objects.select_related("tenant").get(pk=invoice.pk)
+    if invoice_is_consolidated(invoice):
+        raise InvoiceStateInvalid(f"Invoice {invoice.number} is billed through your provider: nothing to pay here.",
+                                  details={"collection_method": invoice.collection_method})
     if invoice.status not in PAYABLE or invoice.amount_due <= 0:
         raise InvoiceStateInvalid(f"Invoice {invoice.number} has nothing to pay ({invoice.get_status_display()}).",
                                   details={"status": invoice.status})
