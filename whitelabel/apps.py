@@ -5,3 +5,7 @@ class WhitelabelConfig(AppConfig):
     name = "whitelabel"
     verbose_name = "White-label"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Receivers of billing's events: connected by importing them.
+        from whitelabel.resellers import receivers  # noqa: F401

@@ -3,6 +3,13 @@ domains before any tenant's schema is chosen and an agency's brand applies to it
 
 from whitelabel.models.brands import Brand
 from whitelabel.models.domains import CustomDomain, SenderDomain
-from whitelabel.models.resellers import ResellerPrice
+from whitelabel.models.resellers import (
+    ResellerDocumentSequence,
+    ResellerInvoice,
+    ResellerInvoiceLine,
+    ResellerPrice,
+    ResellerSettings,
+)
 
-__all__ = ["Brand", "CustomDomain", "ResellerPrice", "SenderDomain"]
+__all__ = ["Brand", "CustomDomain", "ResellerDocumentSequence", "ResellerInvoice", "ResellerInvoiceLine",
+           "ResellerPrice", "ResellerSettings", "SenderDomain"]
