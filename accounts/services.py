@@ -10,15 +10,13 @@ import secrets
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.template.loader import render_to_string
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.exceptions import AlreadyMember, InvitationInvalid, LastOwner, NotAllowed
 from accounts.models import Invitation, Role, User
 from accounts.permissions import Action, roles_assignable_by, user_can
+from config.mail import email_message, email_render
 
 INVITATION_LIFETIME = timedelta(days=7)
 
@@ -196,10 +194,9 @@ def _invitation_email_send_on_commit(invitation: Invitation, *, token: str, site
         "inviter": invitation.invited_by.get_full_name() if invitation.invited_by else workspace_name,
         "expires_at": invitation.expires_at,
     }
-    message = EmailMultiAlternatives(
-        subject=f"You're invited to join {workspace_name} on Tollgate",
-        body=render_to_string("accounts/email/invitation.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL, to=[invitation.email],
-    )
-    message.attach_alternative(render_to_string("accounts/email/invitation.html", context), "text/html")
+    # In the workspace's brand (config.mail): the schema is the workspace's, whoever invites.
+    schema_name = connection.schema_name
+    email = email_render(schema_name=schema_name, subject=f"You're invited to join {workspace_name}",
+                         template="accounts/email/invitation", context=context)
+    message = email_message(schema_name=schema_name, email=email, to=[invitation.email])
     transaction.on_commit(message.send)

@@ -16,14 +16,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from celery import current_app
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.selectors import member_list
+from config.mail import RenderedEmail, email_message, email_render
 from notifications.categories import SPECS, Category
 from notifications.models import Notification, NotificationEmail, NotificationPreference
 from notifications.selectors import Channels, channels_for
@@ -120,12 +118,13 @@ def _email_create(*, schema_name: str, category: str, cause: str, addresses: lis
         return None
     content = email or EmailContent(template=STANDARD_TEMPLATE)
     context = {**content.context, "title": title, "body": body, "link_url": link_url}
+    rendered = email_render(schema_name=schema_name, subject=(content.subject or title)[:200],
+                            template=content.template, context=context)
     try:
         with transaction.atomic():
             record = NotificationEmail.objects.create(
-                category=category, cause=cause, recipients=addresses, subject=(content.subject or title)[:200],
-                text=render_to_string(f"{content.template}.txt", context),
-                html=render_to_string(f"{content.template}.html", context), created_at=now)
+                category=category, cause=cause, recipients=addresses, subject=rendered.subject,
+                text=rendered.text, html=rendered.html, created_at=now)
     except IntegrityError:  # announced concurrently: that call queued it
         return None
     _email_queue(schema_name=schema_name, email_id=record.pk)
@@ -147,11 +146,10 @@ def notification_email_send(*, schema_name: str, email_id: int, now: datetime | 
         record = NotificationEmail.objects.select_for_update().filter(pk=email_id, sent_at__isnull=True).first()
         if record is None:
             return False
-        message = EmailMultiAlternatives(subject=record.subject, body=record.text,
-                                         from_email=settings.DEFAULT_FROM_EMAIL, to=record.recipients)
-        if record.html:
-            message.attach_alternative(record.html, "text/html")
-        message.send()
+        # The sender is decided now, not when the email was rendered: a brand's sender domain may have been
+        # verified (or found failing) since.
+        email = RenderedEmail(subject=record.subject, text=record.text, html=record.html)
+        email_message(schema_name=schema_name, email=email, to=record.recipients).send()
         record.sent_at = now or timezone.now()
         record.save(update_fields=["sent_at"])
     logger.info("notification_email_sent schema=%s category=%s email_id=%s", schema_name, record.category, email_id)

@@ -24,6 +24,11 @@ def slug_availability(slug: str) -> tuple[bool, str]:
     return True, f"{primary_domain_for(slug)} is available."
 
 
+def tenant_for_schema(schema_name: str) -> Tenant | None:
+    """The tenant whose schema this is (the public schema's is the platform's own row), or None."""
+    return Tenant.objects.filter(schema_name=schema_name).first()
+
+
 def tenant_primary_domain(tenant: Tenant) -> str | None:
     return Domain.objects.filter(tenant=tenant, is_primary=True).values_list("domain", flat=True).first()
 

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from whitelabel.domains.services import custom_domains_recheck
+from whitelabel.email.tasks import sender_domains_recheck_task  # noqa: F401  (whitelabel.sender_domains_recheck)
 
 
 @shared_task(name="whitelabel.custom_domains_recheck")

@@ -88,14 +88,15 @@ DEFAULT_NOT_FOUND_TENANT_VIEW = "whitelabel.domains.views.unknown_host"
 
 MIDDLEWARE = [
     "config.api.middleware.RequestIdMiddleware",
+    # GET /r/CODE on BASE_DOMAIN, answered before routing with the security headers added (affiliates.clicks).
+    "affiliates.clicks.ReferralRedirectMiddleware",
     "config.health.HealthCheckMiddleware",
     # Caddy's on-demand TLS question, on any host and before routing (whitelabel/domains/tls.py).
     "whitelabel.domains.tls.TlsAskMiddleware",
     # Before tenant routing, so even a failure there (database down) answers /api/ in the JSON error shape.
     "config.api.middleware.ApiErrorMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
-    # Referral links on the public host (/r/CODE, ?ref=CODE): before sessions, CSRF and auth, none of which a
-    # click needs (affiliates.clicks).
+    # ?ref=CODE on any page of the public host (affiliates.clicks).
     "affiliates.clicks.ReferralClickMiddleware",
     "metering.limits.tracking.ApiCallTrackingMiddleware",
     "metering.limits.rate_limits.RateLimitHeadersMiddleware",
@@ -263,6 +264,11 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Tollgate <no-reply@{BASE_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Every transactional email is rendered and addressed through config.mail by this module: the workspace's brand
+# in one layout, its sender and reply-to (whitelabel.email).
+EMAIL_COMPOSER = "whitelabel.email.composer"
+# A brand's sender domain must include the platform's SPF record (the ESP's sending hosts) in its own.
+EMAIL_SPF_INCLUDE = env_str("EMAIL_SPF_INCLUDE", "_spf.tollgate.example")
 
 # --- Custom domains (whitelabel.domains) ----------------------------------------------------------
 # A tenant's custom domain points with a CNAME to <slug>.CUSTOM_DOMAIN_TARGET, or (an apex, which cannot hold a

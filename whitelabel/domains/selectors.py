@@ -1,5 +1,6 @@
-"""Reads of custom domains: a tenant's domains, one of them, the DNS records a domain needs, and what a host
-that routing does not know is (a claim not ready yet), or whether a certificate may be issued for it."""
+"""Reads of custom domains: a tenant's domains, one of them, the DNS records a domain needs (and as rows to
+show), how many the plan offers, and what a host that routing does not know is (a claim not ready yet), or
+whether a certificate may be issued for it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import QuerySet
 
+from billing.selectors import entitlements_for
 from tenants.models import Tenant
 from tenants.selectors import tenant_for_hostname
+from tenants.urls_for import tenant_url
 from whitelabel.models import CustomDomain
 from whitelabel.models.domains import HOLDING_STATUSES, ROUTED_STATUSES
 
@@ -46,6 +49,18 @@ def domain_get(*, tenant: Tenant, domain_id: int) -> CustomDomain:
     return CustomDomain.objects.select_related("tenant").get(tenant=tenant, pk=domain_id)
 
 
+def tenant_public_base_url(tenant: Tenant) -> str:
+    """Where the tenant's people are sent by links we write (emails): `scheme://host[:port]` of its active custom
+    domain (the first activated, when it has several), else of its own host. Failing domains are left out: they
+    still route, but a re-check has just found them broken."""
+    custom = (CustomDomain.objects.filter(tenant=tenant, status=CustomDomain.Status.ACTIVE)
+              .order_by("activated_at", "hostname").values_list("hostname", flat=True).first())
+    if custom is None:
+        return tenant_url(tenant, "")
+    port = f":{settings.SITE_PORT}" if settings.SITE_PORT else ""
+    return f"{settings.SITE_SCHEME}://{custom}{port}"
+
+
 def domain_waiting_for_route(hostname: str) -> bool:
     """Whether `hostname` is claimed by a tenant but does not route yet (pending or verified): such a host gets
     the neutral "not ready" page. Asked only for hosts the routing table does not know, so it is off the hot
@@ -60,3 +75,30 @@ def tls_certificate_allowed(hostname: str) -> bool:
     rows of the one routing table read through its cached lookup. Never a pending or verified claim: a
     certificate for a host that does not route to us yet would only let someone make us spend issuance quota."""
     return tenant_for_hostname(hostname) is not None
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """One DNS record to create, as the page's copyable table and the API show it. `when` says which of the
+    pointing records applies: "always" (the TXT), "subdomain" (the CNAME) or "apex" (A records instead)."""
+
+    type: str
+    name: str
+    value: str
+    when: str
+
+
+def domain_record_rows(domain: CustomDomain) -> list[RecordRow]:
+    records = domain_records(domain)
+    rows = [RecordRow("TXT", records.challenge_name, records.challenge_value, "always"),
+            RecordRow("CNAME", records.cname_name, records.cname_target, "subdomain")]
+    rows += [RecordRow("A" if ":" not in address else "AAAA", domain.hostname, address, "apex")
+             for address in records.apex_addresses]
+    return rows
+
+
+def custom_domains_offered(*, tenant: Tenant) -> int:
+    """How many custom domains the tenant's plan lets it hold: 0 without the white_label entitlement, so the
+    Domains page and API are an upsell there."""
+    entitlements = entitlements_for(tenant=tenant)
+    return entitlements.custom_domains if entitlements.white_label else 0
