@@ -31,6 +31,7 @@ urlpatterns = [
     path("invitations/<str:token>/", account_views.team_join, name="invitation_accept"),
     path("settings/", views_staff.workspace_settings, name="section_settings"),
     path("", include("whitelabel.brands.urls")),
+    path("", include("whitelabel.domains.urls")),
     path("usage/", metering_views.usage_page, name="section_usage"),
     path("wallet/", wallet_views.wallet_page, name="section_wallet"),
     path("wallet/threshold/", wallet_views.wallet_threshold_update, name="wallet_threshold_update"),

@@ -32,3 +32,10 @@ class CustomDomainNotHeld(CustomDomainError):
 
     code = "custom_domain_not_held"
     status = 409
+
+
+class CustomDomainsNotInPlan(CustomDomainError):
+    """The tenant's plan has no white_label entitlement, or offers no custom domain."""
+
+    code = "plan_upgrade_required"
+    status = 402
