@@ -7,6 +7,8 @@ It answers from a record table that may change while it runs (`record_set`, `nam
   holds them (as an authoritative server does within its own data);
 - a name without records of that type, or with records only below it (an "empty non-terminal"): NOERROR with
   no answer;
+- a name that does not exist under a wildcard (`*.portal.example.com`): the wildcard's records, owned by the
+  name asked (RFC 4592, simplified: the closest existing ancestor's wildcard, if any);
 - an unknown name: NXDOMAIN;
 - a name marked slow (`slow_add`): no answer at all, so the client's timeout is exercised.
 
@@ -80,18 +82,31 @@ class RecordTable(BaseResolver):
             if key in self._slow:
                 raise _Dropped(f"{key} is slow")
             reply = request.reply(aa=1)
-            if not self._name_exists(key):
+            source = key if self._name_exists(key) else self._wildcard_for(key)
+            if source is None:
                 reply.header.rcode = RCODE.NXDOMAIN
                 return reply
-            self._answer(reply, key, qtype)
+            self._answer(reply, key, qtype, source=source)
         return reply
+
+    def _wildcard_for(self, key: str) -> str | None:
+        """The wildcard name whose records answer for `key`, which does not exist: `*.<ancestor>` of its closest
+        existing ancestor; None when that ancestor has no wildcard."""
+        labels = key.split(".")
+        for start in range(1, len(labels)):
+            ancestor = ".".join(labels[start:])
+            if self._records.get(f"*.{ancestor}"):
+                return f"*.{ancestor}"
+            if self._name_exists(ancestor):
+                return None
+        return None
 
     def _name_exists(self, key: str) -> bool:
         return any(name == key or name.endswith(f".{key}") for name, by_type in self._records.items() if by_type)
 
-    def _answer(self, reply: DNSRecord, key: str, qtype: str) -> None:
+    def _answer(self, reply: DNSRecord, key: str, qtype: str, *, source: str) -> None:
         for _ in range(CNAME_CHAIN_MAX):
-            by_type = self._records.get(key, {})
+            by_type = self._records.get(source, {})
             if qtype in by_type:
                 for value in by_type[qtype]:
                     reply.add_answer(RR(key, QTYPE.reverse[qtype], rdata=_rdata(qtype, value), ttl=TTL_S))
@@ -100,7 +115,7 @@ class RecordTable(BaseResolver):
                 return
             target = by_type["CNAME"][0]
             reply.add_answer(RR(key, QTYPE.CNAME, rdata=CNAME(target), ttl=TTL_S))
-            key = _name_key(target)
+            key = source = _name_key(target)
 
 
 def _rdata(rtype: str, value: str):

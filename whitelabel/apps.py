@@ -9,3 +9,5 @@ class WhitelabelConfig(AppConfig):
     def ready(self) -> None:
         # Receivers of billing's events: connected by importing them.
         from whitelabel.resellers import receivers  # noqa: F401
+        # Client hosts under a reseller's domain follow the client tenants (whitelabel.portals).
+        from whitelabel.portals import receivers as portal_receivers  # noqa: F401

@@ -1,0 +1,115 @@
+"""Reads of reseller portals: which custom domains serve an agency's clients (the wildcard verified), a client's
+hosts under them, whether a request is on a reseller's portal, and the price list a portal shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from affiliates.agencies.selectors import agency_profile_get
+from affiliates.models import AgencyProfile
+from billing.selectors import entitlements_for
+from tenants.models import Domain, Tenant
+from whitelabel.models import CustomDomain, ResellerPrice
+from whitelabel.models.domains import ROUTED_STATUSES
+
+# Where the wildcard check keeps what it found, beside the domain check's own findings in CustomDomain.last_check.
+WILDCARD_KEY = "wildcard"
+
+
+@dataclass(frozen=True)
+class WildcardRecord:
+    """The record a reseller adds so that every `<client>.<its domain>` reaches us, and what was last found."""
+
+    name: str
+    target: str
+    found: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.found.get("ok") is True
+
+    @property
+    def checked(self) -> bool:
+        return bool(self.found)
+
+
+def wildcard_record(domain: CustomDomain) -> WildcardRecord:
+    """`*.<hostname> CNAME <agency-slug>.<CUSTOM_DOMAIN_TARGET>`, the same target as the domain's own CNAME."""
+    return WildcardRecord(name=f"*.{domain.hostname}",
+                          target=f"{domain.tenant.slug}.{settings.CUSTOM_DOMAIN_TARGET}".lower(),
+                          found=dict((domain.last_check or {}).get(WILDCARD_KEY) or {}))
+
+
+def wildcard_verified(domain: CustomDomain) -> bool:
+    return domain.status in ROUTED_STATUSES and wildcard_record(domain).ok
+
+
+def portal_domains(*, agency: Tenant) -> QuerySet[CustomDomain]:
+    """The agency's routed custom domains (active or failing), any wildcard state."""
+    return CustomDomain.objects.select_related("tenant").filter(tenant=agency, status__in=ROUTED_STATUSES)
+
+
+def portal_domains_serving_clients(*, agency: Tenant) -> list[CustomDomain]:
+    """The agency's routed custom domains whose wildcard record was verified: its clients have a host under each."""
+    return [domain for domain in portal_domains(agency=agency) if wildcard_record(domain).ok]
+
+
+def client_host_name(*, client: Tenant, domain: CustomDomain) -> str:
+    return f"{client.slug}.{domain.hostname}"
+
+
+def client_hosts(*, client: Tenant) -> list[str]:
+    """The client's hosts under its agency's reseller domains (none without an agency or a verified wildcard)."""
+    if client.parent_agency_id is None:
+        return []
+    hostnames = [f"{client.slug}.{hostname}" for hostname in CustomDomain.objects.filter(
+        tenant_id=client.parent_agency_id, status__in=ROUTED_STATUSES).values_list("hostname", flat=True)]
+    return sorted(Domain.objects.filter(tenant=client, is_primary=False, domain__in=hostnames)
+                  .values_list("domain", flat=True))
+
+
+def client_portal_url(*, client: Tenant, path: str = "/") -> str | None:
+    """An absolute URL on the client's first host under its reseller's domain, or None when it has none."""
+    hosts = client_hosts(client=client)
+    if not hosts:
+        return None
+    port = f":{settings.SITE_PORT}" if settings.SITE_PORT else ""
+    return f"{settings.SITE_SCHEME}://{hosts[0]}{port}{path}"
+
+
+@dataclass(frozen=True)
+class ResellerPortal:
+    """The request is on a reseller agency's own custom domain: its public pages are served there."""
+
+    agency: Tenant
+    hostname: str
+
+
+def reseller_portal_for(*, tenant: Tenant | None, hostname: str) -> ResellerPortal | None:
+    """The portal `hostname` serves, or None. A portal is a custom domain (not the platform's own subdomain) that
+    routes to an agency in reseller mode whose plan has `white_label`. Routing already decided the host belongs to
+    `tenant` (only routed hosts reach a view), so the host's suffix tells a custom domain from a subdomain."""
+    if tenant is None or tenant.type != Tenant.Type.AGENCY or tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
+        return None
+    base = settings.BASE_DOMAIN.lower()
+    host = hostname.lower().removeprefix("www.")
+    if host == base or host.endswith(f".{base}"):
+        return None
+    if not entitlements_for(tenant=tenant).white_label or not reseller_mode(agency=tenant):
+        return None
+    return ResellerPortal(agency=tenant, hostname=host)
+
+
+def reseller_mode(*, agency: Tenant) -> bool:
+    profile = agency_profile_get(agency=agency)
+    return profile is not None and profile.earnings_mode == AgencyProfile.EarningsMode.RESELLER
+
+
+def portal_price_list(*, agency: Tenant) -> list[ResellerPrice]:
+    """The reseller's own active prices (never Tollgate's), cheapest first within each interval."""
+    return list(ResellerPrice.objects.select_related("plan").filter(agency=agency, is_active=True)
+                .order_by("interval", "amount", "plan__name"))
