@@ -7,7 +7,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
-from django_ratelimit.core import get_usage
 
 from accounts.login_limits import staff_password_check
 from billing.selectors import public_price_list
@@ -17,6 +16,7 @@ from tenants.forms import SignupForm
 from tenants.models import Tenant
 from tenants.selectors import slug_availability
 from tenants.services import login_link_token_create, tenant_provision
+from tenants.signup_limits import client_ip, signup_refusal
 from tenants.urls_for import tenant_url
 
 
@@ -38,7 +38,7 @@ def pricing(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
-    refusal = _signup_refusal(request) if request.method == "POST" else None
+    refusal = signup_refusal(request) if request.method == "POST" else None
     if refusal:
         form.is_valid()
         form.add_error(None, refusal)
@@ -58,7 +58,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 # The referral cookie, the address and the typed code, for whoever attributes signups (affiliates).
                 tenant_signed_up_send_on_commit(
                     tenant=result.tenant, owner_email=data["email"], cookies=request.COOKIES,
-                    ip=_client_ip(request), promotion_code=data.get("promotion_code", ""),
+                    ip=client_ip(request), promotion_code=data.get("promotion_code", ""),
                 )
                 return redirect(_owner_login_link(result.tenant, result.owner_id))
             # The same signup again (a double click, a retry, or someone holding the owner's password): the
@@ -66,23 +66,6 @@ def signup(request: HttpRequest) -> HttpResponse:
             return redirect(tenant_url(result.tenant, reverse("account_login", urlconf=settings.ROOT_URLCONF)))
     return render(request, "public/signup.html", {"form": form, "base_domain": settings.BASE_DOMAIN},
                   status=400 if form.errors else 200)
-
-
-def _signup_refusal(request: HttpRequest) -> str | None:
-    """Why this signup is refused by the per-IP limit, or None. The limit lives in Redis: when it cannot be
-    counted, signup is refused (never left unthrottled), and the visitor is told the truth about why."""
-    usage = get_usage(request, group="signup", key="ip", rate=settings.SIGNUP_RATE_LIMIT, method="POST",
-                      increment=True)
-    if usage is None or not usage["should_limit"]:
-        return None
-    if usage["time_left"] < 0:  # django-ratelimit's answer when the cache did not count
-        return "Signups are paused for a moment. Please try again in a few minutes."
-    return "Too many signups from your network. Please try again in an hour."
-
-
-def _client_ip(request: HttpRequest) -> str:
-    # Where the signup's rate limit reads it (RATELIMIT_IP_META_KEY behind a proxy: its first address).
-    return request.META.get(settings.RATELIMIT_IP_META_KEY or "REMOTE_ADDR", "").split(",")[0].strip()
 
 
 @require_GET
