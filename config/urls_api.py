@@ -27,6 +27,7 @@ from metering.usage.api import EventIngestApi, UsageSeriesApi, UsageSummaryApi
 from metering.wallets.api import WalletDetailApi, WalletEntryListApi
 from tenants.api import ApiKeyListCreateApi, ApiKeyRevokeApi, TenantDetailApi
 from whitelabel.brands.api import BrandingApi
+from whitelabel.domains.api import DomainCheckApi, DomainDetailApi, DomainListCreateApi
 
 urlpatterns = [
     path("v1/tenant", TenantDetailApi.as_view(), name="api_tenant"),
@@ -62,6 +63,9 @@ urlpatterns = [
     path("v1/credit-notes", CreditNoteListApi.as_view(), name="api_credit_notes"),
     path("v1/credit-balance", CreditBalanceApi.as_view(), name="api_credit_balance"),
     path("v1/branding", BrandingApi.as_view(), name="api_branding"),
+    path("v1/domains", DomainListCreateApi.as_view(), name="api_domains"),
+    path("v1/domains/<int:domain_id>", DomainDetailApi.as_view(), name="api_domain"),
+    path("v1/domains/<int:domain_id>/check", DomainCheckApi.as_view(), name="api_domain_check"),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[],
                                                throttle_classes=[]), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema", authentication_classes=[],

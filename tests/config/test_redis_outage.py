@@ -49,6 +49,8 @@ AGENCY_API_PREFIX = "/api/v1/clients"
 AGENCY_PAGES = {"/clients/", "/settings/agency-access/"}
 # Only a plan with white_label has a brand (402 elsewhere): test_branding_survives_redis_refusing_connections.
 BRANDING_API, BRANDING_PAGE = "/api/v1/branding", "/settings/branding/"
+# Custom domains too: test_custom_domains_survive_redis_refusing_connections.
+DOMAINS_API, DOMAINS_PAGE = "/api/v1/domains", "/settings/domains/"
 POST_BODIES = {
     "/api/v1/api-keys": {"name": "during the outage", "scopes": ["read"]},
     "/api/v1/api-keys/<int:api_key_id>/revoke": {},
@@ -240,7 +242,8 @@ def test_every_api_endpoint_survives_redis_refusing_connections(funded, keys, up
         answers = {(method, route): call(client, method, route, revocable=keys["revocable"],
                                          invoice_number=invoice_number, document_id=document_id,
                                          project_id=coach_ready, message_id=coach_actions)
-                   for method, route in routes if not route.startswith((AGENCY_API_PREFIX, BRANDING_API))}
+                   for method, route in routes
+                   if not route.startswith((AGENCY_API_PREFIX, BRANDING_API, DOMAINS_API))}
 
     for (method, route), response in answers.items():
         if (method, route) in AI_ROUTES:  # AI fails closed: its concurrency slot lives in Redis
@@ -299,6 +302,24 @@ def test_branding_survives_redis_refusing_connections(tenant_alpha):
     assert page.status_code == 200
 
 
+def test_custom_domains_survive_redis_refusing_connections(tenant_alpha):
+    tenant_plan_assign(tenant=tenant_alpha, plan=Plan.objects.get(code="white-label"))
+    client = api_client(tenant_alpha, api_key_for(tenant_alpha, scopes=["read", "write"]))
+    owner = logged_in_client(tenant_alpha)
+    routes = [(method, route) for method, route in api_routes() if route.startswith(DOMAINS_API)]
+    assert len(routes) == 5
+
+    with cache_at(f"redis://127.0.0.1:{free_port()}/0"), override_settings(DNS_TIMEOUT_S=0.2):
+        created = client.post(DOMAINS_API, {"hostname": "portal.outage.test"}, content_type="application/json",
+                              HTTP_IDEMPOTENCY_KEY="outage-domain")
+        path = f"{DOMAINS_API}/{created.json()['id']}"
+        answers = {"list": client.get(DOMAINS_API), "get": client.get(path), "check": client.post(f"{path}/check"),
+                   "page": owner.get(DOMAINS_PAGE), "delete": client.delete(path)}
+
+    assert created.status_code == 201, created.content[:300]
+    assert {name: response.status_code for name, response in answers.items()} == dict.fromkeys(answers, 200)
+
+
 def test_staff_and_public_pages_render_with_redis_refusing_connections(tenant_alpha):
     owner = logged_in_client(tenant_alpha)
     public = client_for(None)
@@ -313,7 +334,7 @@ def test_staff_and_public_pages_render_with_redis_refusing_connections(tenant_al
     # 404: the agency pages on a workspace that is no agency and has none (test_agency_pages_render_... above).
     assert {path: status for path, status in staff_answers.items()
             if status not in (200, 302, 405) and not (status == 404 and path in AGENCY_PAGES)
-            and not (status == 402 and path == BRANDING_PAGE)} == {}
+            and not (status == 402 and path in (BRANDING_PAGE, DOMAINS_PAGE))} == {}
     assert staff_answers["/"] == staff_answers["/usage/"] == staff_answers["/wallet/"] == 200
     assert public_answers == {"/": 200, "/pricing/": 200, "/signup/": 200}
 
