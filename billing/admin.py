@@ -7,13 +7,15 @@ autodiscovery imports only `billing.admin`, so this module imports them:
 - billing.invoicing.admin: invoices, credit notes, account credit, quotes and the emails sent;
 - billing.analytics.admin: the revenue dashboard;
 - billing.payments.admin: dunning cases (retry now, close) and payment attempts;
-- billing.payments.reconciliation_admin: reconciliation runs and the disagreements they left (mark resolved).
+- billing.payments.reconciliation_admin: reconciliation runs and the disagreements they left (mark resolved);
+- billing.consolidation.admin: reseller mode's arrangements, read only.
 
 Every change to money or to a subscription goes through the billing services; their refusals are shown as
 admin messages or form errors."""
 
 from billing import catalogue_admin  # noqa: F401
 from billing.analytics import admin as analytics_admin  # noqa: F401
+from billing.consolidation import admin as consolidation_admin  # noqa: F401
 from billing.invoicing import admin as invoicing_admin  # noqa: F401
 from billing.payments import admin as payments_admin  # noqa: F401
 from billing.payments import reconciliation_admin  # noqa: F401

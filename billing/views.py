@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Action, staff_action_required, user_can
+from billing.consolidation.selectors import consolidated_payer_name, invoice_payer_name
 from billing.errors import BillingError
 from billing.invoicing.credit import account_credit_balance
 from billing.invoicing.documents import invoice_document
@@ -212,7 +213,7 @@ def _billing_details(request: HttpRequest, *, subscription: Subscription | None,
             # Periods are half-open: the last day shown is the one before the end, as on the invoice itself.
             (invoice, Money(invoice.total, invoice.currency), Money(invoice.amount_due, invoice.currency),
              invoice.period_end - timedelta(microseconds=1) if invoice.period_end else None)
-            for invoice in invoice_list(tenant=tenant)[:INVOICES_SHOWN]],
+            for invoice in invoice_list(tenant=tenant).select_related("consolidated_billing__payer")[:INVOICES_SHOWN]],
         "invoices_shown": INVOICES_SHOWN,
         "credit_notes": [(note, Money(note.amount, note.currency)) for note in credit_note_list(tenant=tenant)],
         "credit_balance": account_credit_balance(tenant=tenant, currency=currency),
@@ -220,6 +221,7 @@ def _billing_details(request: HttpRequest, *, subscription: Subscription | None,
         "quotes": [(quote, Money(quote.amount, quote.currency) if quote.amount is not None else None)
                    for quote in service_quote_list(tenant=tenant)],
         "products": product_list(),
+        "billed_through": consolidated_payer_name(client=tenant),
         "payments": _payment_method_details(tenant, subscription=subscription),
         "upcoming": None,
         "comparison": None,
@@ -533,10 +535,12 @@ def invoice_page(request: HttpRequest, number: str) -> HttpResponse:
     document = invoice_document(invoice=invoice)
     lines = [(line, document_line, line.pk in usage_line_ids)
              for line, document_line in zip(invoice.lines.all(), document.lines, strict=True)]
+    billed_through = invoice_payer_name(invoice)
     can_pay_now = (stripe_enabled() and invoice.status in PAYABLE and invoice.amount_due > 0
-                   and user_can(request.user, Action.MANAGE_BILLING))
+                   and billed_through is None and user_can(request.user, Action.MANAGE_BILLING))
     return render(request, "billing/invoice.html", {
         "invoice": invoice, "document": document, "lines": lines, "can_pay_now": can_pay_now,
+        "billed_through": billed_through,
         # Back from the hosted page: the webhook marks the invoice paid; until then, say it is on its way.
         "payment_returned": request.GET.get("paid") == "1" and invoice.status in PAYABLE,
     })

@@ -1,5 +1,6 @@
-"""Ops' admin of agencies: each agency's earnings mode (referral or reseller), rate and wholesale discount, with its
-clients and whether each gave it access; the clients' grants (revoke through the service) and the hand-offs that
+"""Ops' admin of agencies: each agency's earnings mode (referral or reseller), rate and wholesale discount (saved
+through agency_earnings_set, which starts or ends the clients' consolidated billing), with its clients, whether each
+gave it access and their consolidated billing; the clients' grants (revoke through the service) and the hand-offs that
 used them, read only."""
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from django.utils.html import format_html, format_html_join
 
 from affiliates.agencies.exceptions import AgencyAccessInvalid
 from affiliates.agencies.selectors import agency_client_list
-from affiliates.agencies.services import agency_access_revoke
+from affiliates.agencies.services import agency_access_revoke, agency_earnings_set
 from affiliates.models import AgencyAccessGrant, AgencyHandoff, AgencyProfile
+from billing.consolidation.selectors import consolidated_billing_list
 from config.admin import ReadOnlyAdminMixin
 from tenants.models import Tenant
 
@@ -23,8 +25,9 @@ class AgencyProfileAdmin(admin.ModelAdmin):
                     "updated_at"]
     list_filter = ["earnings_mode"]
     search_fields = ["agency__name", "agency__slug"]
-    readonly_fields = ["clients", "updated_at"]
-    fields = ["agency", "earnings_mode", "commission_rate", "wholesale_discount_percent", "clients", "updated_at"]
+    readonly_fields = ["clients", "consolidated_billing", "updated_at"]
+    fields = ["agency", "earnings_mode", "commission_rate", "wholesale_discount_percent", "clients",
+              "consolidated_billing", "updated_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AgencyProfile]:
         return super().get_queryset(request).select_related("agency")
@@ -37,6 +40,26 @@ class AgencyProfileAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: AgencyProfile | None = None) -> list[str]:
         # The agency of a profile never changes: its referrals and commissions point at it.
         return [*self.readonly_fields, "agency"] if obj else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: AgencyProfile, form, change: bool) -> None:
+        # Through the service: switching the mode starts or ends its clients' consolidated billing, and a new
+        # discount reaches their current arrangements.
+        profile = agency_earnings_set(agency=obj.agency, earnings_mode=obj.earnings_mode,
+                                      commission_rate=obj.commission_rate,
+                                      wholesale_discount_percent=obj.wholesale_discount_percent,
+                                      actor_email=request.user.email)
+        obj.pk, obj.updated_at = profile.pk, profile.updated_at
+
+    @admin.display(description="Consolidated billing (reseller mode)")
+    def consolidated_billing(self, profile: AgencyProfile) -> str:
+        arrangements = list(consolidated_billing_list(payer=profile.agency)) if profile.pk else []
+        if not arrangements:
+            return "None"
+        rows = format_html_join("", "<li>{} ({}): {} % off, since {}{}</li>", (
+            (row.client.name, row.client.slug, row.wholesale_discount_percent.normalize(),
+             row.started_at.strftime("%Y-%m-%d %H:%M"),
+             f", ended {row.ended_at:%Y-%m-%d %H:%M}" if row.ended_at else "") for row in arrangements))
+        return format_html("<ul>{}</ul>", rows)
 
     @admin.display(description="Clients")
     def client_count(self, profile: AgencyProfile) -> int:

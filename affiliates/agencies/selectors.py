@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from affiliates.models import AgencyAccessGrant, AgencyProfile
 from billing.analytics.selectors import churn_risk_by_tenant, tenant_mrr_latest
+from billing.consolidation.selectors import CONSOLIDATED_COLLECTION, consolidated_invoice_list
 from billing.invoicing.selectors import invoice_list
 from billing.models import Invoice, TenantChurnRisk
 from billing.selectors import entitlements_for
@@ -23,6 +24,7 @@ from tenants.models import Tenant
 from tenants.selectors import tenant_client_list
 
 INVOICES_SHOWN = 3
+CONSOLIDATED_SHOWN = 12
 
 
 def agency_client_list(*, agency: Tenant) -> QuerySet[Tenant]:
@@ -78,6 +80,8 @@ class AgencyDashboard:
     rows: list[ClientRow]
     mrr_total: list[Money] = field(default_factory=list)
     open_due_total: list[Money] = field(default_factory=list)
+    # Reseller mode: the agency's own consolidated invoices (its clients at wholesale), newest first.
+    consolidated_invoices: list[Invoice] = field(default_factory=list)
 
     @property
     def client_count(self) -> int:
@@ -96,8 +100,11 @@ def agency_dashboard(*, agency: Tenant, now: datetime) -> AgencyDashboard:
     clients = list(agency_client_list(agency=agency))
     batch = _Batch.load(agency_id=agency.pk, clients=clients)
     rows = [client_summary(client=client, now=now, batch=batch) for client in clients]
+    consolidated = list(consolidated_invoice_list(payer=agency).annotate(carried=Count("carried_invoices"))
+                        [:CONSOLIDATED_SHOWN])
     return AgencyDashboard(rows=rows, mrr_total=_sum_by_currency(m for row in rows for m in row.mrr),
-                           open_due_total=_sum_by_currency(m for row in rows for m in row.open_due))
+                           open_due_total=_sum_by_currency(m for row in rows for m in row.open_due),
+                           consolidated_invoices=consolidated)
 
 
 def client_summary(*, client: Tenant, now: datetime, batch: _Batch | None = None) -> ClientRow:
@@ -106,8 +113,10 @@ def client_summary(*, client: Tenant, now: datetime, batch: _Batch | None = None
     entitlements = entitlements_for(tenant=client, now=now)
     grant = batch.grants.get(client.pk)
     invoices = list(invoice_list(tenant=client)[:INVOICES_SHOWN])
+    # A consolidated invoice is not the client's to pay: the agency's consolidated invoice carries it.
     open_due = _sum_by_currency(Money(invoice.amount_due, invoice.currency)
-                                for invoice in invoice_list(tenant=client).filter(status=Invoice.Status.OPEN))
+                                for invoice in invoice_list(tenant=client).filter(status=Invoice.Status.OPEN)
+                                .exclude(collection_method=CONSOLIDATED_COLLECTION))
     usage = health = None
     if grant is not None:
         usage = [meter for meter in usage_summary(tenant=client, now=now).meters if meter.quota or meter.used]

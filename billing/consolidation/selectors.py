@@ -78,6 +78,13 @@ def consolidated_payer_name(*, client: Tenant) -> str | None:
     return arrangement.payer.name if arrangement is not None else None
 
 
+def invoice_payer_name(invoice: Invoice) -> str | None:
+    """For a consolidated client invoice, the name of the payer it is billed through; None for any other."""
+    if invoice.consolidated_billing_id is None:
+        return None
+    return ConsolidatedBilling.objects.select_related("payer").get(pk=invoice.consolidated_billing_id).payer.name
+
+
 def consolidated_billing_list(*, payer: Tenant) -> QuerySet[ConsolidatedBilling]:
     """The payer's arrangements, current and ended, newest first, each with its client."""
     return ConsolidatedBilling.objects.filter(payer=payer).select_related("client")
