@@ -28,6 +28,8 @@ from typing import Any
 from django.db import connection, transaction
 
 from affiliates.agencies.exceptions import NotAnAgency
+from billing.consolidation.selectors import invoice_is_consolidated
+from billing.consolidation.services import wholesale_amount
 from billing.models import Invoice, InvoiceLine
 from billing.selectors import entitlements_for
 from config.money import Money, currency_minor_units, money_format, money_round, money_to_api
@@ -217,27 +219,27 @@ class _Line:
 
 def reseller_invoice_issue(*, invoice: Invoice, now: datetime) -> ResellerInvoice | None:
     """The agency's invoice to its client for the client's consolidated Tollgate `invoice`: created once (the
-    same invoice again, at once or later, returns the first), None when the client has no agency in reseller
-    mode or the invoice is not finalised. Priced as this module's docstring says, numbered in the agency's own
-    gapless series, addressed from the agency's invoicing details to the client's billing details as Tollgate's
-    invoice carries them."""
-    if invoice.number is None or invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID):
+    same invoice again, at once or later, returns the first). The agency is the payer the invoice was
+    consolidated under (billing.consolidation's arrangement), whatever its mode now: that payer is billed
+    wholesale for it. None for an invoice that is not consolidated (Tollgate bills that client directly) or not
+    finalised. Priced as this module's docstring says, numbered in the agency's own gapless series, addressed from
+    the agency's invoicing details to the client's billing details as Tollgate's invoice carries them."""
+    if (invoice.number is None or invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID)
+            or not invoice_is_consolidated(invoice)):
         return None
-    client = Tenant.objects.select_related("parent_agency").get(pk=invoice.tenant_id)
-    agency = client.parent_agency
-    if agency is None or not reseller_mode_is(agency=agency):
-        return None
+    arrangement = invoice.consolidated_billing
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ISSUE_LOCK_NAMESPACE, invoice.pk])
         existing = ResellerInvoice.objects.filter(source_invoice_id=invoice.pk).first()
         if existing is not None:
             return existing
-        return _invoice_create(invoice=invoice, client=client, agency=agency, now=now)
+        return _invoice_create(invoice=invoice, client=invoice.tenant, agency=arrangement.payer,
+                               percent_off=arrangement.wholesale_discount_percent, now=now)
 
 
-def _invoice_create(*, invoice: Invoice, client: Tenant, agency: Tenant, now: datetime) -> ResellerInvoice:
-    percent_off = wholesale_percent_off(agency=agency)
+def _invoice_create(*, invoice: Invoice, client: Tenant, agency: Tenant, percent_off: Decimal,
+                    now: datetime) -> ResellerInvoice:
     lines = _lines_priced(invoice=invoice, agency=agency, percent_off=percent_off)
     settings = reseller_settings_get(agency=agency)
     currency = invoice.currency
@@ -247,13 +249,14 @@ def _invoice_create(*, invoice: Invoice, client: Tenant, agency: Tenant, now: da
     tax_total = (money_round(Money(max(taxable, Decimal(0)) * tax_percentage / HUNDRED, currency)).amount
                  if tax_percentage is not None else Decimal(0))
     total = subtotal + tax_total
-    wholesale = wholesale_of(Money(invoice.subtotal - invoice.discount_total, currency), percent_off=percent_off)
+    # The consolidated invoice's own figure for this client invoice (billing.consolidation's rule and rounding).
+    _, wholesale = wholesale_amount(client_invoice=invoice, discount_percent=percent_off)
     settled = total <= 0
     terms = settings.payment_terms_days if settings else 14
     reseller_invoice = ResellerInvoice(
         agency=agency, client=client, source_invoice=invoice, currency=currency, subtotal=subtotal,
         tax_name=(settings.tax_name if settings else "") if tax_percentage is not None else "",
-        tax_percentage=tax_percentage, tax_total=tax_total, total=total, wholesale_amount=wholesale.amount,
+        tax_percentage=tax_percentage, tax_total=tax_total, total=total, wholesale_amount=wholesale,
         list_price_used=any(line.pricing == Pricing.LIST_PRICE for line in lines),
         period_start=invoice.period_start, period_end=invoice.period_end,
         issuer=_issuer_snapshot(agency=agency, settings=settings), customer=dict(invoice.customer or {}),
@@ -274,7 +277,7 @@ def _invoice_create(*, invoice: Invoice, client: Tenant, agency: Tenant, now: da
         for index, line in enumerate(lines)])
     logger.info("reseller_invoice_issued agency=%s client=%s source_invoice=%s number=%s total=%s currency=%s "
                 "wholesale=%s list_price_used=%s", agency.pk, client.pk, invoice.pk, reseller_invoice.number, total,
-                currency, wholesale.amount, reseller_invoice.list_price_used)
+                currency, wholesale, reseller_invoice.list_price_used)
     return reseller_invoice
 
 
