@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone
 
 from whitelabel.brands.contrast import text_colour_on
 from whitelabel.brands.css import css_sanitise
 from whitelabel.brands.exceptions import BrandCssInvalid, BrandImageInvalid
 from whitelabel.brands.forms import BrandForm
 from whitelabel.brands.images import LOGO, image_clean
+from whitelabel.email.rendering import email_brand_make, email_preview_html
 from whitelabel.models import Brand
 from whitelabel.models.brands import HEX_COLOUR
 
@@ -40,6 +42,7 @@ class BrandPreview:
     invoice_header: str
     invoice_footer: str
     show_powered_by: bool
+    email_html: str = ""  # an invitation through the real email layout (whitelabel.email.rendering)
     problems: list[str] = field(default_factory=list)
 
 
@@ -54,7 +57,7 @@ def brand_preview(*, saved: Brand | None, values: Mapping[str, Any], files: Mapp
 
     primary, accent = (_colour(text(name), fallback=base[name], problems=problems)
                        for name in ("primary_colour", "accent_colour"))
-    return BrandPreview(
+    preview = BrandPreview(
         display_name=text("display_name") or tenant_name,
         logo_url=_logo_url(saved, values=values, files=files, problems=problems),
         primary_colour=primary, primary_text=text_colour_on(primary),
@@ -68,6 +71,15 @@ def brand_preview(*, saved: Brand | None, values: Mapping[str, Any], files: Mapp
         show_powered_by=bool(values.get("show_powered_by")) if "display_name" in values else base["show_powered_by"],
         problems=problems,
     )
+    return replace(preview, email_html=_email_html(preview))
+
+
+def _email_html(preview: BrandPreview) -> str:
+    email_brand = email_brand_make(
+        name=preview.display_name, primary_colour=preview.primary_colour, accent_colour=preview.accent_colour,
+        logo_url=preview.logo_url, legal_footer=preview.legal_footer, support_url=preview.support_url,
+        support_email=preview.support_email, show_powered_by=preview.show_powered_by)
+    return email_preview_html(email_brand=email_brand, workspace_name=preview.display_name, now=timezone.now())
 
 
 def _colour(value: str, *, fallback: str, problems: list[str]) -> str:

@@ -19,6 +19,7 @@ from whitelabel.brands.forms import BrandForm
 from whitelabel.brands.preview import brand_preview
 from whitelabel.brands.selectors import brand_own
 from whitelabel.brands.services import brand_save
+from whitelabel.email.views import sender_domain_section
 
 
 @never_cache
@@ -49,6 +50,7 @@ def branding_page(request: HttpRequest) -> HttpResponse:
         "form": form,
         "saved": saved,
         "preview": brand_preview(saved=saved, values=values, files={}, tenant_name=tenant.name),
+        **sender_domain_section(tenant=tenant),
     }, status=400 if form.errors else 200)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.template import TemplateDoesNotExist
@@ -102,3 +103,15 @@ def links_rebase(content: str, old_base: str, new_base: str) -> str:
     """Every link on `old_base` (scheme://host[:port]) moved onto `new_base`, path and query kept. Only a whole
     host matches: http://acme.localhost never rewrites http://acme.localhost.example.com."""
     return re.sub(re.escape(old_base) + r"(?=[/?#\"'<>\s]|$)", lambda _: new_base, content)
+
+
+PREVIEW_TEMPLATE = "accounts/email/invitation"
+
+
+def email_preview_html(*, email_brand: EmailBrand, workspace_name: str, now: datetime) -> str:
+    """An invitation as the brand's people would get it: the Branding page's email preview, through the real
+    layout and content template (nothing is sent)."""
+    context = {"workspace_name": workspace_name, "role": "Member", "inviter": f"Sam from {workspace_name}",
+               "accept_url": "#", "expires_at": now + timedelta(days=7)}
+    return email_lay_out(email_brand=email_brand, subject=f"You're invited to join {workspace_name}",
+                         template=PREVIEW_TEMPLATE, context=context).html

@@ -47,8 +47,12 @@ def sender_domain_own(*, tenant: Tenant) -> SenderDomain | None:
 
 
 def sender_domain_sends(*, sender_domain: SenderDomain | None, address: str) -> bool:
-    """Whether mail may go out From `address` on this sender domain: verified, and the address on exactly that
-    domain (DMARC's strict alignment accepts no other, not even a subdomain)."""
-    if sender_domain is None or sender_domain.status != SenderDomain.Status.VERIFIED or "@" not in address:
-        return False
-    return address.rpartition("@")[2].lower() == sender_domain.domain.lower()
+    """Whether mail may go out From `address` on this sender domain: verified, and the address on it."""
+    return (sender_domain is not None and sender_domain.status == SenderDomain.Status.VERIFIED
+            and sender_address_on_domain(sender_domain=sender_domain, address=address))
+
+
+def sender_address_on_domain(*, sender_domain: SenderDomain, address: str) -> bool:
+    """Whether `address` is on exactly the sender domain (DMARC's strict alignment accepts no other, not even a
+    subdomain or the parent)."""
+    return "@" in address and address.rpartition("@")[2].lower() == sender_domain.domain.lower()
