@@ -256,6 +256,7 @@ class _Patterns:
     hints: tuple[str, ...]  # substrings one of which any finding needs (besides a digit)
     platforms: dict[str, _Platform]  # a name in lower case -> its option
     word_tasks: dict[str, tuple[str, ...]]  # a stemmed word -> the tasks whose id or title has it
+    word_keys: dict[str, str]  # a word of a message -> its key in word_tasks or "", filled as words are seen
     aliases: dict[str, str]  # SYNONYMS and the platforms' names (-> space)
     task_titles: dict[str, str]
 
@@ -433,23 +434,27 @@ def _priced(read: _Text, index: int, contexts: dict[int, bool]) -> bool:
 
 
 def _price_decision(prices: list[_Price], *, stance: Decimal, sentence: int, currency: str) -> _Found:
-    inexact = any(price.currency is None or price.interval is None for price in prices)
-    chosen_currency = next((price.currency for price in prices if price.currency), currency)
-    monthly = sorted({price.amount for price in prices if price.interval in ("month", None)})
-    yearly = sorted({price.amount for price in prices if price.interval == "year"})
+    inexact, chosen, monthly, yearly = False, None, set(), set()
+    for price in prices:
+        inexact = inexact or price.currency is None or price.interval is None
+        chosen = chosen or price.currency
+        (yearly if price.interval == "year" else monthly).add(price.amount)
+    chosen = chosen or currency
     if monthly:
-        data: dict[str, Any] = {"amount": _money(monthly[0]), "currency": chosen_currency, "interval": "month"}
-        value = f"{_money(monthly[0])} {chosen_currency} a month"
+        amount = _money(min(monthly))
+        data: dict[str, Any] = {"amount": amount, "currency": chosen, "interval": "month"}
+        value = f"{amount} {chosen} a month"
         if len(monthly) > 1:
-            data["premium_amount"] = _money(monthly[-1])
-            value += f" (premium {_money(monthly[-1])} {chosen_currency})"
+            data["premium_amount"] = premium = _money(max(monthly))
+            value += f" (premium {premium} {chosen})"
         if yearly:
-            data["annual_amount"] = _money(yearly[0])
-            value += f" or {_money(yearly[0])} {chosen_currency} a year"
+            data["annual_amount"] = annual = _money(min(yearly))
+            value += f" or {annual} {chosen} a year"
     else:
-        data = {"amount": _money(yearly[0]), "currency": chosen_currency, "interval": "year"}
-        value = f"{_money(yearly[0])} {chosen_currency} a year"
-    return _decision(PRICING, value, data, stance - (INEXACT if inexact else 0), sentence)
+        amount = _money(min(yearly))
+        data = {"amount": amount, "currency": chosen, "interval": "year"}
+        value = f"{amount} {chosen} a year"
+    return _decision(PRICING, value, data, stance - INEXACT if inexact else stance, sentence)
 
 
 def _price(lowered: str, match: re.Match[str], *, floor: int) -> _Price | None:
@@ -628,54 +633,61 @@ def _impersonal_starts(read: _Text) -> list[int]:
 
 
 def _task_matched(text: str, patterns: _Patterns) -> tuple[str, bool] | None:
-    """The one task whose words the object shares most (a word weighs 1 / the number of tasks that have it), and
-    whether the match is exact (a word only this task has, or two shared words); None when nothing is shared or
-    two tasks tie. Floats are fine here: the scores only rank the tasks (and are rounded before comparing)."""
+    """The one task whose words the object (in lower case) shares most (a word weighs 1 / the number of tasks that
+    have it), and whether the match is exact (a word only this task has, or two shared words); None when nothing is
+    shared or two tasks tie. Floats are fine here: the scores only rank the tasks (and are rounded before
+    comparing)."""
+    word_keys, keys = patterns.word_keys, set()
+    for word in _WORD.findall(text):
+        key = word_keys.get(word)
+        if key is None:
+            key = _word_key(word, patterns)
+        if key:
+            keys.add(key)
     scores: dict[str, float] = {}
     shared: dict[str, int] = {}
-    aliases, word_tasks, stems = patterns.aliases, patterns.word_tasks, set()
-    for word in _WORD.findall(text.lower()):
-        stem = _STEMS.get(word)
-        stems.add(_stem(word) if stem is None else stem)
-    for word in {aliases.get(stem, stem) for stem in stems if stem}:
-        tasks = word_tasks.get(word, ())
+    for key in keys:
+        tasks = patterns.word_tasks[key]
         for task_id in tasks:
             scores[task_id] = scores.get(task_id, 0.0) + 1 / len(tasks)
             shared[task_id] = shared.get(task_id, 0) + 1
     if not scores:
         return None
-    if len(scores) == 1:
-        [(task_id, score)] = scores.items()
-        return task_id, round(score, 9) >= 1 or shared[task_id] >= 2
-    ranked = sorted(((round(score, 9), task_id) for task_id, score in scores.items()), reverse=True)
-    if len(ranked) > 1 and ranked[0][0] == ranked[1][0]:
+    rounded = {task_id: round(score, 9) for task_id, score in scores.items()}
+    best = max(rounded.values())
+    best_ids = [task_id for task_id, score in rounded.items() if score == best]
+    if len(best_ids) > 1:
         return None
-    best_score, best_id = ranked[0]
-    return best_id, best_score >= 1 or shared[best_id] >= 2
+    return best_ids[0], best >= 1 or shared[best_ids[0]] >= 2
+
+
+def _word_key(word: str, patterns: _Patterns) -> str:
+    """The word as the playbook's tasks know it (stemmed, a synonym replaced), "" when no task has it; remembered
+    per playbook (a vocabulary: bounded below)."""
+    stem = _stem(word)
+    key = patterns.aliases.get(stem, stem) if stem else ""
+    if key not in patterns.word_tasks:
+        key = ""
+    if len(patterns.word_keys) < 50_000:
+        patterns.word_keys[word] = key
+    return key
 
 
 def _stems(text: str) -> set[str]:
     return {stem for word in _WORD.findall(text.lower()) if (stem := _stem(word))}
 
 
-_STEMS: dict[str, str] = {}  # a word -> _stem(word), for the words seen (a vocabulary: bounded below)
-
-
 def _stem(word: str) -> str:
     """The word without its plural ending; "" for a stop word or a short one."""
     if word in STOPWORDS or len(word) < 3:
-        stem = ""
-    elif word in SYNONYMS:
-        stem = word
-    elif word.endswith("ies") and len(word) > 4:
-        stem = word[:-3] + "y"
-    elif word.endswith("s") and not word.endswith("ss") and len(word) > 3:
-        stem = word[:-1]
-    else:
-        stem = word
-    if len(_STEMS) < 50_000:
-        _STEMS[word] = stem
-    return stem
+        return ""
+    if word in SYNONYMS:
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
 
 
 # --- Results -----------------------------------------------------------------------------------------------------
@@ -747,7 +759,8 @@ def _patterns_build(playbook: Playbook) -> _Patterns:
         cues=_cues_compile(kinds), cue_kinds={},
         cue_patterns=tuple((kind, re.compile(rf"(?:{'|'.join(alternatives)})\b"))
                            for kind, alternatives in kinds.items() if alternatives),
-        platforms=platforms, word_tasks={word: tuple(ids) for word, ids in word_tasks.items()}, aliases=aliases,
+        platforms=platforms, word_tasks={word: tuple(ids) for word, ids in word_tasks.items()}, word_keys={},
+        aliases=aliases,
         task_titles={task.id: task.title for task in playbook.tasks})
 
 
