@@ -83,19 +83,23 @@ TENANT_MULTIPROCESSING_MAX_PROCESSES = int(env_str("MIGRATE_PROCESSES", "2"))
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 ROOT_URLCONF = "config.urls_tenant"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
+# A reseller agency's own custom domain: its public pages (landing, pricing, signup) before its workspace's URLs
+# (whitelabel.portals.middleware picks it).
+RESELLER_PORTAL_URLCONF = "config.urls_portal"
 # Unknown hosts: a custom domain claimed but not routed yet gets a neutral "not ready" page, any other the 404 page.
 DEFAULT_NOT_FOUND_TENANT_VIEW = "whitelabel.domains.views.unknown_host"
 
 MIDDLEWARE = [
     "config.api.middleware.RequestIdMiddleware",
+    # GET /r/CODE on BASE_DOMAIN, answered before routing with the security headers added (affiliates.clicks).
+    "affiliates.clicks.ReferralRedirectMiddleware",
     "config.health.HealthCheckMiddleware",
     # Caddy's on-demand TLS question, on any host and before routing (whitelabel/domains/tls.py).
     "whitelabel.domains.tls.TlsAskMiddleware",
     # Before tenant routing, so even a failure there (database down) answers /api/ in the JSON error shape.
     "config.api.middleware.ApiErrorMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
-    # Referral links on the public host (/r/CODE, ?ref=CODE): before sessions, CSRF and auth, none of which a
-    # click needs (affiliates.clicks).
+    # ?ref=CODE on any page of the public host (affiliates.clicks).
     "affiliates.clicks.ReferralClickMiddleware",
     "metering.limits.tracking.ApiCallTrackingMiddleware",
     "metering.limits.rate_limits.RateLimitHeadersMiddleware",
@@ -109,6 +113,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "tenants.middleware.TenantAccessMiddleware",
+    # On a reseller's own domain, its public pages (needs the tenant and, for "/", whether someone is signed in).
+    "whitelabel.portals.middleware.ResellerPortalMiddleware",
     # Re-checks an agency's grant on every request of its staff in a client's workspace (before the MFA rule).
     "affiliates.agencies.middleware.AgencySessionMiddleware",
     "accounts.middleware.MfaRequiredMiddleware",
@@ -130,6 +136,7 @@ TEMPLATES = [
                 "billing.context_processors.current_plan",
                 "metering.context_processors.usage_notices",
                 "notifications.context_processors.unread_notifications",
+                "whitelabel.context_processors.brand",
             ],
         },
     },

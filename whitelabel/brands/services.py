@@ -39,12 +39,15 @@ def brand_save(*, tenant: Tenant, data: dict[str, Any], now: datetime) -> Brand:
     brand starts from the model's defaults). `logo` and `favicon` are an uploaded file to store, or None to
     remove the current one. Returns the saved brand, its `version` one higher.
 
-    Refused, with nothing kept: without the plan's `white_label` entitlement (402 plan_upgrade_required), with
+    Refused, with nothing kept: without the plan's `white_label` entitlement (402 plan_upgrade_required), hiding
+    "Powered by Tollgate" without the plan's `remove_powered_by` (a brand hidden earlier stays so: the pages
+    show it again while the plan lacks the flag, whitelabel.brands.rendering.powered_by_shown), with
     a field the model rejects, CSS outside whitelabel.brands.css's policy, colours whose text would miss WCAG AA,
     or an image images.py refuses. Images are checked before anything is stored; new files are stored before the
     row is saved (and deleted again if the save fails), replaced ones are deleted once the save has committed,
     so a brand never points to a missing file. Every process sees the new brand on its next request."""
-    if not entitlements_for(tenant=tenant, now=now).white_label:
+    entitlements = entitlements_for(tenant=tenant, now=now)
+    if not entitlements.white_label:
         raise WhiteLabelNotInPlan("Branding needs a plan with white-label (upgrade to the White-Label plan).")
     unknown = set(data) - TEXT_FIELDS - set(IMAGE_FIELDS)
     if unknown:
@@ -54,8 +57,12 @@ def brand_save(*, tenant: Tenant, data: dict[str, Any], now: datetime) -> Brand:
     try:
         with transaction.atomic():
             brand = _brand_locked(tenant=tenant, now=now)
+            hidden_before = not brand.show_powered_by
             for name in TEXT_FIELDS & set(data):
                 setattr(brand, name, data[name])
+            if not brand.show_powered_by and not hidden_before and not entitlements.remove_powered_by:
+                raise BrandInvalid("Hiding \u201cPowered by Tollgate\u201d needs a plan that removes it (the "
+                                   "White-Label plan).", field="show_powered_by")
             _brand_check(brand)
             replaced = []
             for kind, png in images.items():

@@ -12,9 +12,12 @@ from django.db.models import QuerySet
 from affiliates.agencies.selectors import agency_profile_get
 from affiliates.models import AgencyProfile
 from billing.selectors import entitlements_for
+from config.money import Money
 from tenants.models import Domain, Tenant
-from whitelabel.models import CustomDomain, ResellerPrice
+from tenants.selectors import tenant_client_list
+from whitelabel.models import CustomDomain
 from whitelabel.models.domains import ROUTED_STATUSES
+from whitelabel.resellers.selectors import reseller_prices_active
 
 # Where the wildcard check keeps what it found, beside the domain check's own findings in CustomDomain.last_check.
 WILDCARD_KEY = "wildcard"
@@ -90,18 +93,23 @@ class ResellerPortal:
 
 
 def reseller_portal_for(*, tenant: Tenant | None, hostname: str) -> ResellerPortal | None:
-    """The portal `hostname` serves, or None. A portal is a custom domain (not the platform's own subdomain) that
-    routes to an agency in reseller mode whose plan has `white_label`. Routing already decided the host belongs to
-    `tenant` (only routed hosts reach a view), so the host's suffix tells a custom domain from a subdomain."""
+    """The portal `hostname` serves, or None. A portal is the agency's own routed custom domain (not the
+    platform's subdomain of it, not a client's host) while the agency is in reseller mode and its plan has
+    `white_label`. Cheap for every other host: a tenant that is no agency, or a host under BASE_DOMAIN, is
+    answered without a query."""
     if tenant is None or tenant.type != Tenant.Type.AGENCY or tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
         return None
     base = settings.BASE_DOMAIN.lower()
-    host = hostname.lower().removeprefix("www.")
+    host = hostname.lower()
     if host == base or host.endswith(f".{base}"):
         return None
     if not entitlements_for(tenant=tenant).white_label or not reseller_mode(agency=tenant):
         return None
-    return ResellerPortal(agency=tenant, hostname=host)
+    # www.<domain> serves <domain> (tenants.middleware): either is the portal.
+    claimed = (CustomDomain.objects.filter(tenant=tenant, status__in=ROUTED_STATUSES,
+                                           hostname__in={host, host.removeprefix("www.")})
+               .values_list("hostname", flat=True).first())
+    return ResellerPortal(agency=tenant, hostname=claimed) if claimed else None
 
 
 def reseller_mode(*, agency: Tenant) -> bool:
@@ -109,7 +117,54 @@ def reseller_mode(*, agency: Tenant) -> bool:
     return profile is not None and profile.earnings_mode == AgencyProfile.EarningsMode.RESELLER
 
 
-def portal_price_list(*, agency: Tenant) -> list[ResellerPrice]:
-    """The reseller's own active prices (never Tollgate's), cheapest first within each interval."""
-    return list(ResellerPrice.objects.select_related("plan").filter(agency=agency, is_active=True)
-                .order_by("interval", "amount", "plan__name"))
+@dataclass(frozen=True)
+class PortalPrice:
+    plan_name: str
+    plan_description: str
+    interval: str
+    price: Money
+
+
+def portal_price_list(*, agency: Tenant) -> list[PortalPrice]:
+    """The reseller's own active prices, as its portal shows them (never Tollgate's)."""
+    return [PortalPrice(plan_name=price.plan.name, plan_description=price.plan.description, interval=price.interval,
+                        price=Money(price.amount, price.currency))
+            for price in reseller_prices_active(agency)]
+
+
+@dataclass(frozen=True)
+class PortalDomain:
+    domain: CustomDomain
+    wildcard: WildcardRecord
+    base_url: str
+
+
+@dataclass(frozen=True)
+class PortalClient:
+    client: Tenant
+    hosts: list[str]
+
+
+@dataclass(frozen=True)
+class PortalOverview:
+    """What the Reseller portal settings page shows: whether the public pages are on, each routed domain with
+    its wildcard record, and each client's hosts."""
+
+    reseller_mode: bool
+    domains: list[PortalDomain]
+    clients: list[PortalClient]
+
+
+def portal_overview(*, agency: Tenant) -> PortalOverview:
+    port = f":{settings.SITE_PORT}" if settings.SITE_PORT else ""
+    domains = [PortalDomain(domain=domain, wildcard=wildcard_record(domain),
+                            base_url=f"{settings.SITE_SCHEME}://{domain.hostname}{port}")
+               for domain in portal_domains(agency=agency)]
+    hostnames = [domain.domain.hostname for domain in domains]
+    hosts_by_client: dict[int, list[str]] = {}
+    for row in Domain.objects.filter(tenant__parent_agency=agency, is_primary=False).order_by("domain"):
+        if row.domain.split(".", 1)[-1] in hostnames:
+            hosts_by_client.setdefault(row.tenant_id, []).append(row.domain)
+    clients = [PortalClient(client=client, hosts=hosts_by_client.get(client.pk, []))
+               for client in tenant_client_list(agency=agency)]
+    return PortalOverview(reseller_mode=reseller_mode(agency=agency), domains=domains, clients=clients)
