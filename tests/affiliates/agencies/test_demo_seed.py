@@ -1,5 +1,7 @@
-"""The demo's agency: northwind with two clients, one of which gave it access, and the dashboard filled; a second
-run changes nothing."""
+"""The demo's agency: northwind, a reseller, with two clients, one of which gave it access, last month's consolidated
+invoice paid, and the dashboard filled; a second run changes nothing."""
+
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -7,7 +9,7 @@ from django.utils import timezone
 from affiliates.agencies.demo import agencies_demo_seed
 from affiliates.agencies.selectors import agency_dashboard
 from affiliates.models import AgencyAccessGrant, Commission, Referral
-from billing.models import Subscription
+from billing.models import ConsolidatedBilling, Invoice, Subscription
 from tests.support.agencies import agency_make
 from tests.support.factories import TenantFactory
 
@@ -33,7 +35,21 @@ def test_the_demo_agency_has_two_clients_one_with_access_and_a_filled_dashboard(
     assert rows["bloom"].invoices and rows["bloom"].health is not None
     assert set(Referral.objects.filter(affiliate__tenant=northwind).values_list("tenant__slug", flat=True)) == {
         "bloom", "fern"}
-    assert Commission.objects.filter(affiliate__tenant=northwind).count() == 1
+
+
+def test_the_demo_agency_is_a_reseller_with_last_months_consolidated_invoice_paid(
+        northwind, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        agencies_demo_seed(now=timezone.now())
+    dashboard = agency_dashboard(agency=northwind, now=timezone.now())
+    [consolidated] = dashboard.consolidated_invoices
+    [bloom_invoice] = Invoice.objects.filter(tenant__slug="bloom")
+    assert consolidated.status == Invoice.Status.PAID and consolidated.carried == 1
+    assert consolidated.total == Decimal("15.20")  # Starter's 19.00 less 20 %
+    assert (bloom_invoice.collection_method, bloom_invoice.status) == ("consolidated", Invoice.Status.PAID)
+    assert all(arrangement.payer_id == northwind.pk
+               for arrangement in ConsolidatedBilling.objects.filter(client__parent_agency=northwind))
+    assert not Commission.objects.filter(affiliate__tenant=northwind).exists()
 
 
 def test_running_the_demo_seed_again_changes_nothing(northwind, django_capture_on_commit_callbacks):
@@ -43,3 +59,4 @@ def test_running_the_demo_seed_again_changes_nothing(northwind, django_capture_o
     assert northwind.client_tenants.count() == 2
     assert AgencyAccessGrant.objects.count() == 1
     assert Subscription.objects.filter(tenant__parent_agency=northwind).count() == 1
+    assert Invoice.objects.filter(tenant=northwind, billing_reason=Invoice.Reason.CONSOLIDATED).count() == 1
