@@ -43,6 +43,7 @@ urlpatterns = [
     path("wallet/auto-recharge/", auto_recharge_views.auto_recharge_page, name="wallet_auto_recharge"),
     path("coach/", include("creators.urls")),
     path("", include("affiliates.agencies.urls")),
+    path("", include("whitelabel.resellers.urls")),
     path("content/", include("creators.content.urls")),
     path("referrals/", referral_views.referrals_page, name="section_referrals"),
     path("notifications/", notification_views.notifications_page, name="notifications"),
