@@ -305,6 +305,8 @@ class _Text:
         # Sentences by the cues they hold; cadence anchors and platform names with their sentence and position.
         self.cued: dict[str, set[int]] = {"hedge": set(), "commit": set(), "hypothetical": set(), "launch": set(),
                                           "state": set()}
+        self.hedged, self.committed, self.hypothetical = self.cued["hedge"], self.cued["commit"], self.cued[
+            "hypothetical"]
         self.cadences: list[tuple[int, int]] = []
         self.platforms: list[tuple[int, int, str]] = []
         self.stated: list[int] = []  # where each "is done", "are live", ... starts
@@ -342,21 +344,22 @@ class _Text:
 
     def skipped(self, index: int) -> bool:
         """Questions and hypotheticals state nothing."""
-        if index not in self._skipped:
-            sentence = self.sentence(index).strip()
-            self._skipped[index] = (not sentence or sentence.endswith("?") or index in self.cued["hypothetical"]
-                                    or bool(_QUESTION_START.match(sentence)))
-        return self._skipped[index]
+        known = self._skipped.get(index)
+        if known is None:
+            start, end = self.spans[index]
+            sentence = self.lowered[start:end].strip()
+            known = self._skipped[index] = (not sentence or sentence[-1] == "?" or index in self.hypothetical
+                                            or _QUESTION_START.match(sentence) is not None)
+        return known
 
     def stance(self, index: int) -> Decimal:
-        if index in self.cued["hedge"]:
+        if index in self.hedged:
             return HEDGED
-        return COMMITTED if index in self.cued["commit"] else PLAIN
+        return COMMITTED if index in self.committed else PLAIN
 
-    def negated(self, position: int) -> bool:
-        """A negation shortly before the position, in the same sentence."""
-        floor = self.starts[bisect_right(self.starts, position) - 1]
-        return bool(_NEGATION_BEFORE.search(self.lowered[max(floor, position - 40):position]))
+    def negated(self, position: int, index: int) -> bool:
+        """A negation shortly before the position, in the same sentence (the position's, `index`)."""
+        return _NEGATION_BEFORE.search(self.lowered[max(self.starts[index], position - 40):position]) is not None
 
     def evidence(self, index: int) -> str:
         start, end = self.spans[index]
@@ -420,7 +423,7 @@ def _pricing(read: _Text, *, currency: str) -> list[_Found]:
             stands = bool(price.interval) or _priced(read, index, contexts)
         else:
             stands = price.slash or (bool(price.interval) and _priced(read, index, contexts))
-        if stands and not read.negated(match.start()):
+        if stands and not read.negated(match.start(), index):
             stated.setdefault(index, []).append(price)
     return [_price_decision(prices, stance=read.stance(index), sentence=index, currency=currency)
             for index, prices in stated.items()]
@@ -479,8 +482,7 @@ def _price(lowered: str, match: re.Match[str], *, floor: int) -> _Price | None:
         compact = interval_text.replace(" ", "")
         interval = "year" if ("year" in compact or "yr" in compact or "annu" in compact or compact == "/y") else "month"
     amount = Decimal(whole.replace(",", "") + "." + (cents or "0"))
-    return _Price(amount=amount, currency=CURRENCIES.get(symbol), interval=interval,
-                  slash=(interval_text or "").lstrip().startswith("/"))
+    return _Price(amount, CURRENCIES.get(symbol), interval, (interval_text or "").lstrip().startswith("/"))
 
 
 def _money(amount: Decimal) -> str:
@@ -492,7 +494,7 @@ def _money(amount: Decimal) -> str:
 def _platforms(read: _Text, patterns: _Patterns) -> list[_Found]:
     found = []
     for index, position, name in read.platforms:
-        if not read.skipped(index) and not read.negated(position):
+        if not read.skipped(index) and not read.negated(position, index):
             platform = patterns.platforms[name]
             found.append(_decision(PLATFORM, platform.name, {"option": platform.option}, read.stance(index), index))
     return found
@@ -557,7 +559,7 @@ def _content(read: _Text) -> list[_Found]:
             continue
         start = max(read.spans[index][0], anchor - CADENCE_WINDOW, searched_to)
         match = _CADENCE.search(read.lowered, start, read.spans[index][1])
-        if match is None or read.negated(match.start()):
+        if match is None or read.negated(match.start(), index):
             continue
         searched_to = match.end()
         if match["adverb"]:
@@ -598,7 +600,7 @@ def _tasks(read: _Text, patterns: _Patterns) -> list[_Found]:
             if confidence != COMMITTED and index in first_person:
                 continue  # "I'm done with X" also reads as "done with X": the first-person reading wins
             start = read.spans[index][0]
-            if read.negated(match.start()) or _NOT_FINISHED.search(read.lowered, start, match.end()):
+            if read.negated(match.start(), index) or _NOT_FINISHED.search(read.lowered, start, match.end()):
                 continue
             task = _task_matched(match["object"] or match["object2"] if confidence == COMMITTED
                                  else match["object"] or read.lowered[match.start():match.end("subject")], patterns)
