@@ -17,10 +17,8 @@ from allauth.account.forms import default_token_generator
 from allauth.account.models import EmailAddress
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
@@ -29,6 +27,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 from accounts.models import User
 from affiliates.exceptions import AffiliateEmailTaken, ApplicationNotPending, ApplicationPending
 from affiliates.models import Affiliate, AffiliateApplication
+from config.mail import email_message, email_render
 from tenants.urls_for import public_url
 
 logger = logging.getLogger(__name__)
@@ -135,9 +134,8 @@ def _welcome_email_send_on_commit(affiliate: Affiliate, user: User) -> None:
         "login_url": public_url(reverse("account_login", urlconf=settings.PUBLIC_SCHEMA_URLCONF)),
         "link": public_url(f"/r/{affiliate.code}"), "home_link": public_url(f"/?ref={affiliate.code}"),
     }
-    message = EmailMultiAlternatives(
-        subject="Welcome to the Tollgate affiliate program",
-        body=render_to_string("affiliates/email/approved.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL, to=[affiliate.email],
-    )
-    transaction.on_commit(message.send)
+    # Platform mail (the public schema): Tollgate's layout and sender, through the one email door.
+    public = get_public_schema_name()
+    email = email_render(schema_name=public, subject="Welcome to the Tollgate affiliate program",
+                         template="affiliates/email/approved", context=context)
+    transaction.on_commit(email_message(schema_name=public, email=email, to=[affiliate.email]).send)

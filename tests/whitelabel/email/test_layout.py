@@ -20,6 +20,7 @@ from billing.invoicing.totals import invoice_totals_apply
 from billing.models import BillingEmail, Invoice, InvoiceLine
 from billing.notifications import billing_email_cause, billing_email_send
 from billing.services import tenant_plan_assign
+from config.mail import email_message, email_render
 from notifications.categories import Category
 from notifications.services import notify
 from tests.support.agencies import agency_make, client_make
@@ -239,3 +240,16 @@ def test_every_content_template_is_a_fragment_the_layout_wraps():
     for path in contents:
         text = path.read_text().lower()
         assert "<html" not in text and "<body" not in text, path
+
+
+def test_platform_mail_wears_tollgates_layout_whatever_brands_exist(northwind):
+    context = {"name": "Pat", "code": "PAT1", "set_password_url": "http://localhost/set/", "login_url": "#",
+               "link": "http://localhost/r/PAT1", "home_link": "http://localhost/?ref=PAT1"}
+
+    email = email_render(schema_name="public", subject="Welcome to the Tollgate affiliate program",
+                         template="affiliates/email/approved", context=context)
+    message = email_message(schema_name="public", email=email, to=["pat@partners.test"])
+
+    assert 'data-email-layout="tollgate"' in email.html and "Northwind" not in email.html + email.text
+    assert '<a href="http://localhost/r/PAT1"' in email.html  # the text-only content, its links made links
+    assert message.from_email == settings.DEFAULT_FROM_EMAIL
