@@ -621,7 +621,7 @@ def _tasks(read: _Text, patterns: _Patterns) -> list[_Found]:
 def _first_person_starts(read: _Text) -> list[int]:
     """Every position where _DONE_FIRST_PERSON can match: the cues that start with "i" or "we" (see PERSON_CUES).
     A scan of the whole text would stop at every "i" and "w"."""
-    return [start for start, cue in read.cues if cue[0] == "i" or cue.startswith("we")]
+    return [start for start, cue in read.cues if cue[0] == "i" or cue[:2] == "we"]
 
 
 def _impersonal_starts(read: _Text) -> list[int]:
@@ -649,13 +649,11 @@ def _task_matched(text: str, patterns: _Patterns) -> tuple[str, bool] | None:
     have it), and whether the match is exact (a word only this task has, or two shared words); None when nothing is
     shared or two tasks tie. Floats are fine here: the scores only rank the tasks (and are rounded before
     comparing)."""
-    word_keys, keys = patterns.word_keys, set()
-    for word in _WORD.findall(text):
-        key = word_keys.get(word)
-        if key is None:
-            key = _word_key(word, patterns)
-        if key:
-            keys.add(key)
+    word_keys = patterns.word_keys
+    keys = {word_keys[word] if word in word_keys else _word_key(word, patterns) for word in _WORD.findall(text)}
+    keys.discard("")
+    if not keys:
+        return None
     scores: dict[str, float] = {}
     shared: dict[str, int] = {}
     for key in keys:
@@ -663,11 +661,10 @@ def _task_matched(text: str, patterns: _Patterns) -> tuple[str, bool] | None:
         for task_id in tasks:
             scores[task_id] = scores.get(task_id, 0.0) + 1 / len(tasks)
             shared[task_id] = shared.get(task_id, 0) + 1
-    if not scores:
-        return None
-    rounded = {task_id: round(score, 9) for task_id, score in scores.items()}
-    best = max(rounded.values())
-    best_ids = [task_id for task_id, score in rounded.items() if score == best]
+    # Rounded, the best score is the highest one rounded; only the scores near it can tie with it once rounded.
+    highest = max(scores.values())
+    best = round(highest, 9)
+    best_ids = [task_id for task_id, score in scores.items() if highest - score < 2e-9 and round(score, 9) == best]
     if len(best_ids) > 1:
         return None
     return best_ids[0], best >= 1 or shared[best_ids[0]] >= 2
