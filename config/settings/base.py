@@ -274,6 +274,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_COMPOSER = "whitelabel.email.composer"
 # A brand's sender domain must include the platform's SPF record (the ESP's sending hosts) in its own.
 EMAIL_SPF_INCLUDE = env_str("EMAIL_SPF_INCLUDE", "_spf.tollgate.example")
+# Production sends through an ESP with django-anymail: EMAIL_BACKEND=anymail.backends.sendgrid.EmailBackend (or
+# anymail.backends.postmark.EmailBackend, or anymail.backends.amazon_ses.EmailBackend with the boto3 extra and
+# AWS_* credentials) and that ESP's key here; keys left unset are left out.
+ANYMAIL = {name: value for name, value in {
+    "SENDGRID_API_KEY": env_str("SENDGRID_API_KEY", ""),
+    "POSTMARK_SERVER_TOKEN": env_str("POSTMARK_SERVER_TOKEN", ""),
+    "AMAZON_SES_CONFIGURATION_SET_NAME": env_str("AMAZON_SES_CONFIGURATION_SET_NAME", ""),
+}.items() if value}
 
 # --- Custom domains (whitelabel.domains) ----------------------------------------------------------
 # A tenant's custom domain points with a CNAME to <slug>.CUSTOM_DOMAIN_TARGET, or (an apex, which cannot hold a
