@@ -95,12 +95,6 @@ def consolidated_invoice_list(*, payer: Tenant) -> QuerySet[Invoice]:
     return (Invoice.objects.filter(tenant=payer, billing_reason=Invoice.Reason.CONSOLIDATED)
             .exclude(status=Invoice.Status.DRAFT).order_by("-issued_at", "-id"))
 
-
-def carried_invoice_count(*, payer_invoice: Invoice) -> int:
-    """How many client invoices the payer's consolidated invoice carries."""
-    return Invoice.objects.filter(consolidated_into=payer_invoice).count()
-
-
 def purchase_allowed_check(*, tenant: Tenant) -> None:
     """Refuse (BilledThroughPayer) a purchase the tenant would pay Tollgate for itself, such as an AI-token pack,
     while it is billed through a payer: its reseller sells it tokens, Tollgate never collects from it."""

@@ -34,7 +34,8 @@ from django.db.models.functions import TruncMonth
 from billing.consolidation.errors import ConsolidatedBillingInvalid
 from billing.consolidation.selectors import CONSOLIDATED_COLLECTION
 from billing.errors import BillingError
-from billing.invoicing.drafting import DraftLine, InvoiceDraft, invoice_issue
+from billing.invoicing.drafting import DraftLine, InvoiceDraft, invoice_create
+from billing.invoicing.services import invoice_finalize
 from billing.invoicing.tax import tax_decide
 from billing.invoicing.totals import invoice_totals_compute
 from billing.models import CURRENT_STATUSES, BillingProfile, ConsolidatedBilling, Invoice, InvoiceLine, Subscription
@@ -171,14 +172,18 @@ def _payer_invoice_issue(*, payer_id: int, currency: str, month: datetime,
         draft = consolidated_invoice_draft(payer=payer, currency=currency, start=start, end=end, carried=carried)
         subscription = (Subscription.objects.filter(tenant=payer, status__in=CURRENT_STATUSES,
                                                     price__currency=currency).first())
-        invoice = invoice_issue(tenant=payer, subscription=subscription, draft=draft,
-                                billing_reason=Invoice.Reason.CONSOLIDATED, now=now, opens_period=False)
+        invoice = invoice_create(tenant=payer, subscription=subscription, draft=draft,
+                                 billing_reason=Invoice.Reason.CONSOLIDATED, now=now, opens_period=False)
         taken = (Invoice.objects.filter(pk__in=[client_invoice.pk for client_invoice in carried],
                                         consolidated_into__isnull=True)
                  .update(consolidated_into=invoice))
         if taken != len(carried):
             raise BillingError("Some client invoices were carried by another invoice meanwhile.",
                                details={"payer": payer.pk, "expected": len(carried), "taken": taken})
+        # Finalised once it carries them (invoice_issue's rule: now, unless there is a draft period): paid at
+        # once (the payer's account credit covers it, or nothing is due), it settles them as it is saved.
+        if invoice.finalize_after <= now:
+            invoice = invoice_finalize(invoice=invoice, now=now)
     logger.info("consolidated_invoice_issued payer=%s invoice=%s currency=%s month=%s carried=%s total=%s",
                 payer.pk, invoice.pk, currency, start.date().isoformat(), len(carried), invoice.total)
     return invoice, len(carried)

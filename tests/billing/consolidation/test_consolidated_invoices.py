@@ -10,9 +10,11 @@ import pytest
 from django.db import connection
 
 from billing.consolidation.services import consolidated_invoices_issue
+from billing.invoicing.credit import account_credit_add
 from billing.invoicing.events import invoice_consolidated
 from billing.invoicing.services import invoice_void
-from billing.models import ConsolidatedBilling, Invoice, InvoiceLine
+from billing.models import AccountCreditEntry, ConsolidatedBilling, Invoice, InvoiceLine
+from config.money import Money
 from tests.support.billing import billing_profile, invoice_pay, tax_rate
 from tests.support.clock import NOW
 from tests.support.concurrency import run_together
@@ -163,3 +165,16 @@ def test_two_runs_at_once_issue_one_invoice(racing):
     assert sorted(outcome.invoices_created for outcome in outcomes) == [0, 1]
     [invoice] = consolidated_invoices_of(payer)
     assert invoice.lines.count() == 1 and invoice.total == D("40.00")
+
+
+def test_a_payers_invoice_its_account_credit_pays_at_once_settles_the_client_invoices(client_invoices, tenant_beta,
+                                                                                     committed):
+    account_credit_add(tenant=tenant_beta, amount=Money(D("500.00"), "USD"), kind=AccountCreditEntry.Kind.PROMOTION,
+                       description="Launch credit", actor="ops@tollgate.test", now=NOW)
+
+    committed(consolidated_invoices_issue, now=next_month(NOW))
+
+    [invoice] = consolidated_invoices_of(tenant_beta)
+    assert (invoice.status, invoice.credit_applied) == (Invoice.Status.PAID, D("112.48"))
+    assert {c.status for c in Invoice.objects.filter(pk__in=[c.pk for c in client_invoices])} == {
+        Invoice.Status.PAID}
