@@ -110,3 +110,15 @@ def test_a_sender_name_with_line_breaks_cannot_add_headers(tenant_alpha, sent):
 
     assert message.from_email == '"Evil Bcc: victim@example.com" <no-reply@localhost>'
     assert headers["Bcc"] is None
+
+
+def test_an_anymail_backend_sends_the_brands_message_as_built(verified, sent, settings):
+    # What production does with an ESP (django-anymail), through anymail's own test backend.
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+
+    message = sent()
+
+    params = message.anymail_test_params
+    assert (params["from"].display_name, params["from"].addr_spec) == ("Northwind team", f"hello@{DOMAIN}")
+    assert [address.addr_spec for address in params["reply_to"]] == ["help@northwind.test"]
+    assert 'data-email-layout="brand"' in params["html_body"]
