@@ -28,6 +28,7 @@ from metering.wallets.api import WalletDetailApi, WalletEntryListApi
 from tenants.api import ApiKeyListCreateApi, ApiKeyRevokeApi, TenantDetailApi
 from whitelabel.brands.api import BrandingApi
 from whitelabel.domains.api import DomainCheckApi, DomainDetailApi, DomainListCreateApi
+from whitelabel.resellers.api import ResellerPriceListApi
 
 urlpatterns = [
     path("v1/tenant", TenantDetailApi.as_view(), name="api_tenant"),
@@ -63,6 +64,7 @@ urlpatterns = [
     path("v1/credit-notes", CreditNoteListApi.as_view(), name="api_credit_notes"),
     path("v1/credit-balance", CreditBalanceApi.as_view(), name="api_credit_balance"),
     path("v1/branding", BrandingApi.as_view(), name="api_branding"),
+    path("v1/reseller/prices", ResellerPriceListApi.as_view(), name="api_reseller_prices"),
     path("v1/domains", DomainListCreateApi.as_view(), name="api_domains"),
     path("v1/domains/<int:domain_id>", DomainDetailApi.as_view(), name="api_domain"),
     path("v1/domains/<int:domain_id>/check", DomainCheckApi.as_view(), name="api_domain_check"),

@@ -22,7 +22,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -70,6 +70,7 @@ logger = logging.getLogger(__name__)
 ISSUE_LOCK_NAMESPACE = zlib.crc32(b"whitelabel.reseller_invoice_issue") & 0x7FFFFFFF
 NUMBER_DIGITS = 4
 PREFIX = re.compile(r"^[A-Z0-9]{1,10}$")
+DECIMAL_TEXT = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,10})?")
 SETTINGS_FIELDS = frozenset({"legal_name", "address", "email", "tax_id", "tax_name", "tax_percentage",
                              "number_prefix", "payment_instructions", "payment_terms_days"})
 Pricing = ResellerInvoiceLine.Pricing
@@ -127,10 +128,11 @@ def reseller_price_check(*, agency: Tenant, plan_code: str, interval: str, curre
 
 
 def _amount_parsed(amount: Decimal | str, *, currency: str) -> Decimal:
-    try:
-        value = Decimal(str(amount).strip())
-    except (InvalidOperation, ValueError):
-        raise ResellerPriceInvalid("An amount as a decimal number, e.g. 29.00.", field="amount") from None
+    text = str(amount).strip()
+    # Plain ASCII digits only: Decimal would also take exponents and other scripts' digits.
+    if not DECIMAL_TEXT.fullmatch(text):
+        raise ResellerPriceInvalid("An amount as a decimal number, e.g. 29.00.", field="amount")
+    value = Decimal(text)
     places = currency_minor_units(currency)
     if not value.is_finite() or value < 0 or abs(value) >= Decimal("1e10"):
         raise ResellerPriceInvalid("An amount of zero or more.", field="amount")
