@@ -92,8 +92,9 @@ every each first some any up out off set what would they will can so as than the
 
 _WORD = re.compile(r"[a-z0-9]+")
 _DIGIT = re.compile(r"\d")
-# A sentence ends at . ! ? followed by a space or the end (not inside "1,299.50"), a line break or a semicolon.
-_BOUNDARY = re.compile(r"[.!?\n;](?:(?<=[\n;])|(?![^\s.!?]))")
+# A sentence ends at . ! ? followed by a space or the end (not inside "1,299.50"), a line break or a semicolon: a
+# sentence is a run of other characters and of . ! ? followed by another sign, then its final . ! or ?.
+_SENTENCE = re.compile(r"[^.!?\n;]*(?:[.!?](?=[^\s.!?])[^.!?\n;]*)*[.!?]?")
 _QUESTION_START = re.compile(
     r"^\s*(?:should|shall|can|could|would|do|does|is|are|am|will|what|how|which|why|where|when)\b")
 # Cue words, one alternation per kind, each alternative starting with a plain letter; one scan of the message finds
@@ -203,9 +204,6 @@ _DONE_FIRST_PERSON = re.compile(
 _STATED_DONE_TAIL = r"\s+(?:now\s+|all\s+)?(?:done|finished|live|ready|set up|published|up)"
 _STATED_DONE = rf"(?:is|are){_STATED_DONE_TAIL}"
 STATE_CUES = rf"is{_STATED_DONE_TAIL}|are{_STATED_DONE_TAIL}"
-# "i" and "we" before an apostrophe or a space: also a cue (the kind "person", last), so that every position where
-# _DONE_FIRST_PERSON can start holds a cue (of this kind or of one before it, "i'll", "we decided", ...).
-PERSON_CUES = r"i(?=['\s])|we(?=['\s])"
 # "done with the survey", "the sales page is live": the object of the latter is the whole subject, from the match's
 # start to the end of `subject`.
 _DONE_IMPERSONAL = re.compile(
@@ -307,15 +305,14 @@ class _Text:
         self._skipped: dict[int, bool] = {}
         # Sentences by the cues they hold; cadence anchors and platform names with their sentence and position.
         self.cued: dict[str, set[int]] = {"hedge": set(), "commit": set(), "hypothetical": set(), "launch": set(),
-                                          "state": set(), "person": set()}
+                                          "state": set()}
         self.hedged, self.committed, self.hypothetical = self.cued["hedge"], self.cued["commit"], self.cued[
             "hypothetical"]
         self.cadences: list[tuple[int, int]] = []
         self.platforms: list[tuple[int, int, str]] = []
         self.stated: list[int] = []  # where each "is done", "are live", ... starts
         cue_kinds, lowered, starts = patterns.cue_kinds, self.lowered, self.starts
-        self.cues = _cues_found(lowered, patterns.cues)
-        for start, cue in self.cues:
+        for start, cue in _cues_found(lowered, patterns.cues):
             kind = cue_kinds.get(cue) or _cue_kind(patterns, lowered, start, cue)
             index = bisect_right(starts, start) - 1
             if kind == "cadence":
@@ -381,17 +378,9 @@ def _matches_at(pattern: re.Pattern[str], lowered: str, candidates: list[int]) -
 
 
 def _sentences(lowered: str) -> list[tuple[int, int]]:
-    """Each sentence's (start, end); a sentence keeps its final . ! or ? (a question is known by it)."""
-    spans, start = [], 0
-    for boundary in _BOUNDARY.finditer(lowered):
-        at = boundary.start()
-        end = at if lowered[at] in "\n;" else at + 1
-        if end > start:
-            spans.append((start, end))
-        start = at + 1
-    if start < len(lowered):
-        spans.append((start, len(lowered)))
-    return spans
+    """Each sentence's (start, end); a sentence keeps its final . ! or ? (a question is known by it). One pattern
+    whose runs re reads in C; the empty matches (at a line break or a semicolon) are no sentences."""
+    return [span for span in map(re.Match.span, _SENTENCE.finditer(lowered)) if span[0] != span[1]]
 
 
 def _negated_in(sentence: str, start: int) -> bool:
@@ -598,7 +587,7 @@ def _tasks(read: _Text, patterns: _Patterns) -> list[_Found]:
     found = []
     first_person: set[int] = set()
     impersonal = _DONE_IMPERSONAL if read.stated else _DONE_WITH
-    for pattern, confidence, candidates in ((_DONE_FIRST_PERSON, COMMITTED, _first_person_starts(read)),
+    for pattern, confidence, candidates in ((_DONE_FIRST_PERSON, COMMITTED, None),
                                             (impersonal, COMPLETED_IMPERSONAL, _impersonal_starts(read))):
         for index, match in read.matches(pattern, candidates):
             if confidence != COMMITTED and index in first_person:
@@ -616,12 +605,6 @@ def _tasks(read: _Text, patterns: _Patterns) -> list[_Found]:
             score = (HEDGED if read.stance(index) == HEDGED else confidence) - (0 if exact else INEXACT)
             found.append(_Found(ActionKind.TASK, task_id, "", {}, score, index))
     return found
-
-
-def _first_person_starts(read: _Text) -> list[int]:
-    """Every position where _DONE_FIRST_PERSON can match: the cues that start with "i" or "we" (see PERSON_CUES).
-    A scan of the whole text would stop at every "i" and "w"."""
-    return [start for start, cue in read.cues if cue[0] == "i" or cue[:2] == "we"]
 
 
 def _impersonal_starts(read: _Text) -> list[int]:
@@ -756,13 +739,12 @@ def _patterns_build(playbook: Playbook) -> _Patterns:
             word_tasks.setdefault(word, []).append(task.id)
     # A platform's name stands for the community space it hosts ("I've set up Discord").
     aliases = {**SYNONYMS, **{word: SYNONYMS["server"] for name in platforms for word in _stems(name)}}
-    # "state" (is done, are live) after the others: no other cue starts with "is " or "are ", so each is found;
-    # "person" last, so that it changes no other cue.
+    # "state" (is done, are live) last: no other cue starts with "is " or "are ", so each is found.
     kinds = {"hedge": _alternatives(HEDGE_CUES), "commit": _alternatives(COMMIT_CUES),
              "hypothetical": _alternatives(HYPOTHETICAL_CUES), "launch": _alternatives(LAUNCH_CUES),
              "cadence": _alternatives(CADENCE_CUES),
              "platform": [re.escape(name) for name in sorted(platforms, key=len, reverse=True)],
-             "state": _alternatives(STATE_CUES), "person": _alternatives(PERSON_CUES)}
+             "state": _alternatives(STATE_CUES)}
     return _Patterns(
         categories=frozenset(decision.category for decision in playbook.decisions),
         hints=tuple(platforms) + LAUNCH_HINTS + CADENCE_HINTS + DONE_HINTS,
