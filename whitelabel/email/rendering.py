@@ -17,7 +17,7 @@ from django.template.defaultfilters import linebreaks_filter
 from django.template.loader import render_to_string
 from django.utils.html import urlize
 
-from whitelabel.brands.contrast import text_colour_on
+from whitelabel.brands.contrast import TEXT_DARK, TEXT_LIGHT, text_colour_on
 from whitelabel.models import Brand
 
 LAYOUT_TEMPLATE = "email/layout"
@@ -40,6 +40,12 @@ class EmailBrand:
     support_email: str = ""
     show_powered_by: bool = False
     is_tollgate: bool = False
+
+    @property
+    def link_colour(self) -> str:
+        """Links on the white page: the primary colour when it carries white text (so white reads on it, and it
+        on white), else near-black."""
+        return self.primary_colour if self.primary_text == TEXT_LIGHT else TEXT_DARK
 
 
 TOLLGATE = EmailBrand(name="Tollgate", primary_colour="#4f46e5", primary_text="#ffffff", accent_colour="#4f46e5",

@@ -253,3 +253,12 @@ def test_platform_mail_wears_tollgates_layout_whatever_brands_exist(northwind):
     assert 'data-email-layout="tollgate"' in email.html and "Northwind" not in email.html + email.text
     assert '<a href="http://localhost/r/PAT1"' in email.html  # the text-only content, its links made links
     assert message.from_email == settings.DEFAULT_FROM_EMAIL
+
+
+def test_links_take_the_brands_colour_only_when_it_reads_on_white(tenant_alpha, on_commit):
+    brand_make(tenant_alpha, display_name="Sunny", primary_colour="#ffcc00")
+    on_commit(lambda: announce(tenant_alpha))
+
+    html = html_of(mail.outbox[0])
+    assert "background: #ffcc00; color: #111111;" in html  # the header: dark text on the light colour
+    assert 'style="color: #111111;">Open it' in html
