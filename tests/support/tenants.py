@@ -99,11 +99,19 @@ def tenant_billing_purge(tenant: Tenant) -> None:
         cursor.execute("DELETE FROM billing_stripesettlement WHERE tenant_id = %s OR invoice_id IN "
                        "(SELECT id FROM billing_invoice WHERE tenant_id = %s)", [tenant.pk, tenant.pk])
         cursor.execute("DELETE FROM billing_payment WHERE tenant_id = %s", [tenant.pk])
+        # Reseller mode (billing.consolidation): a payer's lines carrying its invoices, and the client invoices its
+        # consolidated invoices carry, let go of them first (purge a client before its payer).
+        cursor.execute("DELETE FROM billing_invoiceline WHERE source_invoice_id IN "
+                       "(SELECT id FROM billing_invoice WHERE tenant_id = %s)", [tenant.pk])
+        cursor.execute("UPDATE billing_invoice SET consolidated_into_id = NULL WHERE consolidated_into_id IN "
+                       "(SELECT id FROM billing_invoice WHERE tenant_id = %s)", [tenant.pk])
         cursor.execute("DELETE FROM billing_invoiceline WHERE invoice_id IN "
                        "(SELECT id FROM billing_invoice WHERE tenant_id = %s)", [tenant.pk])
         for table in ("billing_invoice", "billing_couponredemption", "billing_subscriptionevent",
                       "billing_subscription", "billing_billingprofile", "billing_tenantplan"):
             cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
+        cursor.execute("DELETE FROM billing_consolidatedbilling WHERE client_id = %s OR payer_id = %s",
+                       [tenant.pk, tenant.pk])
         # What billing announced lives in the tenant's schema (the notification centre); the welcome stays.
         cursor.execute(f"DELETE FROM \"{tenant.schema_name}\".notifications_notification WHERE category <> 'welcome'")
         cursor.execute(f"DELETE FROM \"{tenant.schema_name}\".notifications_notificationemail")
