@@ -25,6 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 PYTHON = sys.executable
 DEV_REDIS_PORT = 6390
+# The local DNS server for the demo's custom domains (devtools/dns_server.py), serving DEMO_DNS_RECORDS.
+DEV_DNS_PORT = 5390
+DEMO_DNS_RECORDS = DATA / "demo-dns.json"
+DEMO_CUSTOM_DOMAIN = "portal.northwind.localhost"
 
 
 def say(message: str) -> None:
@@ -56,6 +60,37 @@ class StripeFakeProcess:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+class DemoDnsProcess:
+    """The local DNS server as a subprocess, serving the records file the demo seeds write (reloaded on change)."""
+
+    def __init__(self, *, port: int, records: Path):
+        self.port = port
+        self.process = subprocess.Popen([PYTHON, "-m", "devtools.dns_server", "--port", str(port), "--records",
+                                         str(records), "--watch"], cwd=ROOT)
+
+    def wait_ready(self, timeout_s: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while port_is_free(self.port):  # it listens on TCP too, once both servers are up
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the local DNS server did not start on port {self.port}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def demo_dns_env(env: dict[str, str]) -> None:
+    """Verification asks the demo's DNS server, and the demo domain (under BASE_DOMAIN=localhost) may be claimed."""
+    env.update({"DNS_RESOLVER_NAMESERVERS": "127.0.0.1", "DNS_RESOLVER_PORT": str(DEV_DNS_PORT),
+                "DEMO_DNS_RECORDS_FILE": str(DEMO_DNS_RECORDS), "CUSTOM_DOMAIN_DEMO_HOSTNAMES": DEMO_CUSTOM_DOMAIN})
 
 
 def stripe_fake_answers(url: str) -> bool:
@@ -101,6 +136,14 @@ def services(*, profile: str) -> Iterator[dict[str, str]]:
             started.append(redis)
             env["REDIS_URL"] = redis.url
             say(f"embedded Redis up in {time.monotonic() - t0:.1f}s on {redis.url}")
+        if profile == "dev" and not env.get("DNS_RESOLVER_NAMESERVERS"):
+            if port_is_free(DEV_DNS_PORT):
+                demo_dns = DemoDnsProcess(port=DEV_DNS_PORT, records=DEMO_DNS_RECORDS)
+                started.append(demo_dns)
+                demo_dns.wait_ready()
+            # Otherwise `./dev up` is running: share its DNS server, as the databases are shared.
+            demo_dns_env(env)
+            say(f"demo DNS server on 127.0.0.1:{DEV_DNS_PORT} (the demo's custom domain is verified against it)")
         if profile == "dev" and not env.get("STRIPE_SECRET_KEY"):
             url = f"http://127.0.0.1:{DEV_STRIPE_PORT}"
             if port_is_free(DEV_STRIPE_PORT):
@@ -144,7 +187,7 @@ def command_up(_: list[str]) -> int:
         code = code or stripe_webhook_setup(env)
         for step in (["demo_seed"], ["usage_demo_seed"], ["billing_demo_seed"], ["stripe_demo_seed"],
                      ["revenue_demo_seed"], ["coach_demo_seed"], ["content_demo_seed"],
-                     ["affiliates_demo_seed"], ["agencies_demo_seed"]):
+                     ["affiliates_demo_seed"], ["agencies_demo_seed"], ["whitelabel_demo_seed"]):
             code = code or manage(step, env)
         if code:
             return code

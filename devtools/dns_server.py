@@ -12,8 +12,9 @@ It answers from a record table that may change while it runs (`record_set`, `nam
 - an unknown name: NXDOMAIN;
 - a name marked slow (`slow_add`): no answer at all, so the client's timeout is exercised.
 
-Run it alone for the demo: `python -m devtools.dns_server --port 5353 --records records.json`, the JSON being
-{"portal.example.com": {"CNAME": ["northwind.domains.localhost"]}, ...}.
+Run it alone: `python -m devtools.dns_server --port 5353 --records records.json`, the JSON being
+{"portal.example.com": {"CNAME": ["northwind.domains.localhost"]}, ...}; with `--watch` it serves the file's new
+records whenever the file changes (`./dev up` runs it so, on DEV_DNS_PORT, for the demo's custom domain).
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ class RecordTable(BaseResolver):
                 by_type[rtype] = list(values)
             else:
                 by_type.pop(rtype, None)
+
+    def records_replace(self, records: dict[str, dict[str, list[str]]]) -> None:
+        """Serve `records` (the JSON file's shape) instead of everything held so far."""
+        table = RecordTable(records)
+        with self._lock:
+            self._records = table._records
 
     def name_forget(self, name: str) -> None:
         """Remove every record of `name`: it answers NXDOMAIN again."""
@@ -159,18 +166,42 @@ class LocalDnsServer:
             server.server.server_close()
 
 
+WATCH_INTERVAL_S = 0.2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve DNS records from a JSON file on 127.0.0.1 (UDP and TCP).")
     parser.add_argument("--port", type=int, default=5353)
     parser.add_argument("--records", type=Path, help='{"name": {"TXT": ["..."], "CNAME": ["..."], "A": [...]}}')
+    parser.add_argument("--watch", action="store_true",
+                        help="Serve the file's new records whenever it changes (the demo seeds write theirs).")
     arguments = parser.parse_args()
-    records = json.loads(arguments.records.read_text()) if arguments.records else {}
-    server = LocalDnsServer(RecordTable(records), port=arguments.port).start()
+    table = RecordTable(_records_read(arguments.records))
+    server = LocalDnsServer(table, port=arguments.port).start()
+    seen = _mtime(arguments.records)
     try:
         while True:
-            time.sleep(3600)
+            time.sleep(WATCH_INTERVAL_S if arguments.watch else 3600)
+            if arguments.watch and _mtime(arguments.records) != seen:
+                seen = _mtime(arguments.records)
+                table.records_replace(_records_read(arguments.records))
     except KeyboardInterrupt:
         server.stop()
+
+
+def _records_read(path: Path | None) -> dict:
+    """The file's records; none while it does not exist (writers replace it whole, by a rename)."""
+    try:
+        return json.loads(path.read_text()) if path else {}
+    except FileNotFoundError:
+        return {}
+
+
+def _mtime(path: Path | None) -> int | None:
+    try:
+        return path.stat().st_mtime_ns if path else None
+    except FileNotFoundError:
+        return None
 
 
 if __name__ == "__main__":

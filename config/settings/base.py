@@ -298,6 +298,12 @@ TLS_ASK_TOKEN = env_str("TLS_ASK_TOKEN", "")
 DNS_RESOLVER_NAMESERVERS = env_list("DNS_RESOLVER_NAMESERVERS", [])
 DNS_RESOLVER_PORT = int(env_str("DNS_RESOLVER_PORT", "53"))
 DNS_TIMEOUT_S = float(env_str("DNS_TIMEOUT_S", "5"))
+# Host names under BASE_DOMAIN a tenant may still claim (and must still prove). Empty except in the local demo,
+# where BASE_DOMAIN is localhost and every name a browser sends to 127.0.0.1 on its own is one of ours
+# (`./dev up` sets portal.northwind.localhost).
+CUSTOM_DOMAIN_DEMO_HOSTNAMES = env_list("CUSTOM_DOMAIN_DEMO_HOSTNAMES", [])
+# The records file the demo's local DNS server serves (`./dev up` sets it); the demo seed writes its records there.
+DEMO_DNS_RECORDS_FILE = env_str("DEMO_DNS_RECORDS_FILE", "")
 
 # --- Stripe (dj-stripe), Anthropic --------------------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")

@@ -97,6 +97,8 @@ def domain_claim(*, tenant: Tenant, hostname: str, now: datetime) -> CustomDomai
 
 
 def _refuse_our_own(host: str) -> None:
+    if host in settings.CUSTOM_DOMAIN_DEMO_HOSTNAMES:
+        return
     for ours in (settings.BASE_DOMAIN.lower(), settings.CUSTOM_DOMAIN_TARGET.lower()):
         if host == ours or host.endswith(f".{ours}"):
             raise HostnameInvalid("This hostname belongs to the platform.", field="hostname")
