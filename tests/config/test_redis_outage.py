@@ -36,6 +36,7 @@ from tests.support.api import ALL_SCOPES, api_client, api_key_for
 from tests.support.content import content_document_make
 from tests.support.creators import project_for
 from tests.support.factories import TenantFactory
+from tests.support.resellers import reseller_make
 from tests.support.tenants import STANDARD_PASSWORD, client_for, logged_in_client, owner_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
@@ -46,9 +47,12 @@ AI_ROUTES = {("POST", "/api/v1/ai/messages"), ("POST", "/api/v1/ai/code"), ("POS
 GET_QUERIES = {"/api/v1/usage": "?meter=api_calls&granularity=day"}
 # A valid body for every POST endpoint: with Redis down they must still do their work, not merely not fail.
 AGENCY_API_PREFIX = "/api/v1/clients"
-AGENCY_PAGES = {"/clients/", "/settings/agency-access/"}
+AGENCY_PAGES = {"/clients/", "/settings/agency-access/", "/agency/prices/", "/agency/invoices/",
+                "/billing/reseller-invoices/"}
 # Only a plan with white_label has a brand (402 elsewhere): test_branding_survives_redis_refusing_connections.
 BRANDING_API, BRANDING_PAGE = "/api/v1/branding", "/settings/branding/"
+# Only a reseller agency has a price list (403 elsewhere): test_reseller_prices_survive_redis_refusing_connections.
+RESELLER_API = "/api/v1/reseller/prices"
 # Custom domains too: test_custom_domains_survive_redis_refusing_connections.
 DOMAINS_API, DOMAINS_PAGE = "/api/v1/domains", "/settings/domains/"
 POST_BODIES = {
@@ -83,6 +87,7 @@ POST_BODIES = {
     "/api/v1/coach/projects/<int:project_id>/messages/<int:message_id>/actions/<int:index>/confirm": {},
     "/api/v1/coach/projects/<int:project_id>/messages/<int:message_id>/actions/<int:index>/dismiss": {},
     "/api/v1/coach/projects/<int:project_id>/messages/<int:message_id>/actions/<int:index>/undo": {},
+    RESELLER_API: {"prices": [{"plan": "starter", "interval": "month", "currency": "USD", "amount": "25.00"}]},
 }
 
 
@@ -243,7 +248,7 @@ def test_every_api_endpoint_survives_redis_refusing_connections(funded, keys, up
                                          invoice_number=invoice_number, document_id=document_id,
                                          project_id=coach_ready, message_id=coach_actions)
                    for method, route in routes
-                   if not route.startswith((AGENCY_API_PREFIX, BRANDING_API, DOMAINS_API))}
+                   if not route.startswith((AGENCY_API_PREFIX, BRANDING_API, DOMAINS_API, RESELLER_API))}
 
     for (method, route), response in answers.items():
         if (method, route) in AI_ROUTES:  # AI fails closed: its concurrency slot lives in Redis
@@ -318,6 +323,21 @@ def test_custom_domains_survive_redis_refusing_connections(tenant_alpha):
 
     assert created.status_code == 201, created.content[:300]
     assert {name: response.status_code for name, response in answers.items()} == dict.fromkeys(answers, 200)
+
+
+def test_reseller_prices_survive_redis_refusing_connections():
+    agency = reseller_make()
+    client = api_client(agency, api_key_for(agency, scopes=["agency"]))
+    owner = logged_in_client(agency)
+
+    with cache_at(f"redis://127.0.0.1:{free_port()}/0"):
+        saved = call(client, "PUT", RESELLER_API, revocable=None)
+        read = client.get(RESELLER_API)
+        pages = {path: owner.get(path).status_code for path in ("/agency/prices/", "/agency/invoices/")}
+
+    assert saved.status_code == 200, saved.content[:300]
+    assert any(row["price"] == {"amount": "25.00", "currency": "USD"} for row in read.json()["data"])
+    assert pages == {"/agency/prices/": 200, "/agency/invoices/": 200}
 
 
 def test_staff_and_public_pages_render_with_redis_refusing_connections(tenant_alpha):
