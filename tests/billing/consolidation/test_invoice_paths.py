@@ -15,11 +15,14 @@ from billing.consolidation.errors import BilledThroughPayer
 from billing.consolidation.services import consolidated_billing_end
 from billing.invoicing.events import invoice_consolidated, invoice_finalized
 from billing.invoicing.run import billing_run
-from billing.models import AutoRecharge, Invoice, Subscription
+from billing.models import AutoRecharge, Invoice, Product, Subscription
+from billing.quotes.services import service_quote_accept, service_quote_request, service_quote_send
 from billing.subscriptions.services import subscription_change, subscription_collection_method_set
 from billing.token_packs import token_pack_purchase
-from metering.models import TokenPack, WalletEntry
+from config.money import Money
+from metering.models import TokenPack, TokenPurchase, WalletEntry
 from metering.wallets.services import wallet_credit, wallet_debit
+from tests.support.api import api_client, api_key_for
 from tests.support.billing import ACTOR, invoices_of, subscription_started
 from tests.support.consolidation import billed_through, charged, emailed_about
 from tests.support.factories import PriceFactory
@@ -98,6 +101,19 @@ def test_a_manual_invoice_ops_finalise_for_a_consolidated_client_is_consolidated
     assert_consolidated(invoice, stripe)
 
 
+def test_an_accepted_quotes_invoice_for_a_consolidated_client_is_consolidated(stripe, tenant_alpha, tenant_beta,
+                                                                            committed):
+    billed_through(tenant_alpha, tenant_beta, at=STARTED)
+    quote = service_quote_request(tenant=tenant_alpha, product=Product.objects.get(code="website-audit"),
+                                  brief="Audit our site", actor=ACTOR, now=STARTED)
+    service_quote_send(quote=quote, amount=Money(Decimal("299.00"), "USD"), note="", valid_until=None,
+                       actor="ops@tollgate.test", now=STARTED)
+
+    quote = committed(service_quote_accept, quote=quote, actor=ACTOR, now=STARTED + timedelta(hours=1))
+
+    assert_consolidated(quote.invoice, stripe)
+
+
 def test_each_consolidated_client_invoice_is_announced_by_invoice_consolidated_alone(tenant_alpha, tenant_beta,
                                                                                      committed):
     billed_through(tenant_alpha, tenant_beta, at=STARTED)
@@ -128,6 +144,19 @@ def test_a_consolidated_client_cannot_buy_a_token_pack(tenant_alpha, tenant_beta
                             now=STARTED)
 
     assert not Invoice.objects.filter(tenant=tenant_alpha).exists()
+
+
+def test_the_api_refuses_a_consolidated_clients_token_pack_with_who_bills_it(tenant_alpha, tenant_beta):
+    billed_through(tenant_alpha, tenant_beta, at=STARTED)
+    api = api_client(tenant_alpha, api_key_for(tenant_alpha))
+
+    response = api.post("/api/v1/wallet/purchases", {"pack": "tokens-1m"}, content_type="application/json",
+                        HTTP_IDEMPOTENCY_KEY="consolidated-order")
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert (error["code"], error["details"]) == ("billed_through_payer", {"billed_through": tenant_beta.name})
+    assert not TokenPurchase.objects.filter(tenant=tenant_alpha).exists()
 
 
 def test_a_consolidated_clients_auto_recharge_charges_nothing_and_turns_off(stripe, tenant_alpha, tenant_beta,
