@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django_redis.pool import ConnectionFactory
@@ -35,11 +35,15 @@ from tests.support.anthropic import PROMPT
 from tests.support.api import ALL_SCOPES, api_client, api_key_for
 from tests.support.content import content_document_make
 from tests.support.creators import project_for
+from tests.support.dns import dns_zone
 from tests.support.factories import TenantFactory
+from tests.support.portals import portal_domain_make
+from tests.support.portals import reseller_make as portal_reseller_make
 from tests.support.resellers import reseller_make
 from tests.support.tenants import STANDARD_PASSWORD, client_for, logged_in_client, owner_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
+__all__ = ["dns_zone"]
 
 # The endpoints that call the AI gateway, which fails closed without Redis (its concurrency slot lives there).
 AI_ROUTES = {("POST", "/api/v1/ai/messages"), ("POST", "/api/v1/ai/code"), ("POST", "/api/v1/content"),
@@ -48,7 +52,7 @@ GET_QUERIES = {"/api/v1/usage": "?meter=api_calls&granularity=day"}
 # A valid body for every POST endpoint: with Redis down they must still do their work, not merely not fail.
 AGENCY_API_PREFIX = "/api/v1/clients"
 AGENCY_PAGES = {"/clients/", "/settings/agency-access/", "/agency/prices/", "/agency/invoices/",
-                "/billing/reseller-invoices/"}
+                "/billing/reseller-invoices/", "/settings/portal/"}
 # Only a plan with white_label has a brand (402 elsewhere): test_branding_survives_redis_refusing_connections.
 BRANDING_API, BRANDING_PAGE = "/api/v1/branding", "/settings/branding/"
 # Only a reseller agency has a price list (403 elsewhere): test_reseller_prices_survive_redis_refusing_connections.
@@ -338,6 +342,23 @@ def test_reseller_prices_survive_redis_refusing_connections():
     assert saved.status_code == 200, saved.content[:300]
     assert any(row["price"] == {"amount": "25.00", "currency": "USD"} for row in read.json()["data"])
     assert pages == {"/agency/prices/": 200, "/agency/invoices/": 200}
+
+
+def test_reseller_portals_survive_redis_refusing_connections(dns_zone, django_capture_on_commit_callbacks, settings):
+    # The reseller's public pages on its domain, its client's sign-in on its host, the Reseller portal page.
+    settings.CUSTOM_DOMAIN_TARGET = "domains.localhost"
+    agency = portal_reseller_make("outage-reseller")
+    portal_domain_make(dns_zone, agency, "portal.outage.test", capture=django_capture_on_commit_callbacks)
+    client_make(agency, "outage-bloom")
+    visitor, owner = Client(HTTP_HOST="portal.outage.test"), logged_in_client(agency)
+
+    with cache_at(f"redis://127.0.0.1:{free_port()}/0"):
+        answers = {path: visitor.get(path).status_code for path in ("/", "/pricing/", "/signup/")}
+        answers["client sign-in"] = Client(HTTP_HOST="outage-bloom.portal.outage.test").get(
+            "/accounts/login/").status_code
+        answers["/settings/portal/"] = owner.get("/settings/portal/").status_code
+
+    assert answers == dict.fromkeys(answers, 200)
 
 
 def test_staff_and_public_pages_render_with_redis_refusing_connections(tenant_alpha):
