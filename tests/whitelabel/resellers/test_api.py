@@ -30,7 +30,8 @@ def entry(**fields):
 def test_the_price_list_lists_list_wholesale_price_and_margin():
     agency = reseller_make()
     put(api(agency), {"prices": [entry()]})
-    rows = {(row["plan"]["code"], row["interval"], row["currency"]): row for row in api(agency).get(PATH).json()["data"]}
+    data = api(agency).get(PATH).json()["data"]
+    rows = {(row["plan"]["code"], row["interval"], row["currency"]): row for row in data}
     starter = rows[("starter", "month", "USD")]
     assert starter["list_price"] == {"amount": "19.00", "currency": "USD"}
     assert starter["wholesale_price"] == {"amount": "15.20", "currency": "USD"}

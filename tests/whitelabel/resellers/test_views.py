@@ -10,6 +10,7 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.models import Role
+from affiliates.models import AgencyProfile
 from tests.support.agencies import client_make, signed_in
 from tests.support.clock import NOW
 from tests.support.resellers import client_invoice_make, reseller_make
@@ -149,7 +150,24 @@ def test_the_agencys_invoices_page_shows_the_margin(world):
 
 
 def test_the_price_list_of_a_referral_agency_says_why_it_cannot_set_prices(frozen_now):
-    from affiliates.models import AgencyProfile
     agency = reseller_make("referrer", mode=AgencyProfile.EarningsMode.REFERRAL)
     html = signed_in(agency).get("/agency/prices/").content.decode()
     assert 'data-testid="reseller-not-reselling"' in html
+
+
+def test_the_clients_billing_page_lists_its_invoices_from_its_agency(world):
+    html = signed_in(world["client"]).get("/billing/").content.decode()
+    assert 'data-testid="billing-reseller-invoices"' in html
+    assert "Invoices from Northwind Test" in html and world["invoice"].number in html
+
+
+def test_the_agency_dashboard_shows_the_margin_and_the_plans_it_has_no_price_for(world):
+    client_invoice_make(client_make(world["agency"], "fern-test"), now=NOW, price_code="starter-month-eur")
+    html = signed_in(world["agency"]).get("/clients/").content.decode()
+    assert 'data-testid="reseller-margin-total">9.80 USD' in html
+    assert 'data-testid="reseller-missing-prices"' in html and "<strong>starter</strong> (month, EUR)" in html
+
+
+def test_the_agency_dashboard_of_a_referral_agency_shows_no_margin(frozen_now):
+    agency = reseller_make("referrer", mode=AgencyProfile.EarningsMode.REFERRAL)
+    assert 'data-testid="reseller-margin"' not in signed_in(agency).get("/clients/").content.decode()

@@ -1,0 +1,36 @@
+"""Reseller billing's panels on pages other apps own, so that billing and affiliates need not import white-label:
+`{% reseller_invoices_panel %}` on a client's Billing page (its latest invoices from its agency) and
+`{% reseller_margin_panel %}` on an agency's Clients page (its margin, and the plans it has no price for). Each
+shows nothing to staff who may not see billing, and nothing where there is nothing to show."""
+
+from __future__ import annotations
+
+from django import template
+
+from accounts.permissions import Action, user_can
+from tenants.models import Tenant
+from whitelabel.resellers.selectors import reseller_invoice_list_for_client, reseller_margin, reseller_mode_is
+
+register = template.Library()
+
+PANEL_INVOICES = 3
+
+
+@register.inclusion_tag("whitelabel/resellers/_client_panel.html", takes_context=True)
+def reseller_invoices_panel(context) -> dict:
+    request = context.get("request")
+    if request is None or not user_can(request.user, Action.VIEW_BILLING):
+        return {"invoices": []}
+    invoices = list(reseller_invoice_list_for_client(client=request.tenant)[:PANEL_INVOICES])
+    return {"invoices": invoices,
+            "agency_name": invoices[0].issuer.get("brand_name") or invoices[0].agency.name if invoices else ""}
+
+
+@register.inclusion_tag("whitelabel/resellers/_margin_panel.html", takes_context=True)
+def reseller_margin_panel(context) -> dict:
+    request = context.get("request")
+    tenant = getattr(request, "tenant", None)
+    if (request is None or getattr(tenant, "type", None) != Tenant.Type.AGENCY
+            or not user_can(request.user, Action.VIEW_BILLING) or not reseller_mode_is(agency=tenant)):
+        return {"margin": None}
+    return {"margin": reseller_margin(agency=tenant)}
