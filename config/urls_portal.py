@@ -3,6 +3,8 @@ everything its workspace host serves (staff sign-in, password reset, the workspa
 
 from django.urls import include, path
 
+handler500 = "whitelabel.brands.errors.server_error"
+
 urlpatterns = [
     path("", include("whitelabel.portals.urls_public")),
     path("", include("config.urls_tenant")),

@@ -13,6 +13,9 @@ from metering.wallets import views as wallet_views
 from notifications import views as notification_views
 from tenants import views_staff
 
+# The 500 page under the host's brand (a reseller's client never reads "Tollgate" on it).
+handler500 = "whitelabel.brands.errors.server_error"
+
 urlpatterns = [
     path("", views_staff.dashboard, name="dashboard"),
     path("login/link/<str:token>/", views_staff.login_link_consume, name="login_link_consume"),

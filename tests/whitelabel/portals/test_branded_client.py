@@ -111,3 +111,26 @@ def test_the_client_owner_signs_in_on_its_host_with_its_password(bloom, on_bloom
 
     assert response.status_code == 302
     assert on_bloom.get("/").status_code == 200
+
+
+def test_the_error_page_on_a_client_host_names_the_agencys_brand(bloom, rf):
+    from whitelabel.brands.errors import server_error
+
+    request = rf.get("/", HTTP_HOST=f"bloom.{HOST}")
+    request.tenant = bloom
+
+    page = server_error(request).content
+
+    assert b"Northwind Digital" in page and b"Tollgate" not in page
+
+
+def test_a_failing_page_on_the_resellers_domain_answers_the_branded_error_page(bloom, monkeypatch):
+    from whitelabel.portals import views
+
+    monkeypatch.setattr(views, "portal_price_list", lambda **kwargs: 1 / 0)
+    visitor = Client(HTTP_HOST=HOST, raise_request_exception=False)
+
+    response = visitor.get("/pricing/")
+
+    assert response.status_code == 500
+    assert b"Northwind Digital" in response.content and b"Tollgate" not in response.content
