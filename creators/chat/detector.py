@@ -48,7 +48,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from creators.chat.actions import ActionKind, ActionSource, DetectedAction
@@ -164,6 +164,8 @@ _INTERVAL = (r"(?:\s*(?P<interval>/\s?(?:month|mo|mth|m|year|yr|y|annum)\b|(?:pe
              r"year|annum)\b|monthly\b|yearly\b|annually\b|per annum\b))")
 # The currency before the amount is read by _price (the pattern must start with the digit).
 _PRICE = re.compile(rf"{_AMOUNT}(?!\d)(?!\.\d){_CURRENCY_POST}?{_INTERVAL}?")
+# The same for a text in ASCII, where \d is [0-9]: re checks a range of characters faster than Unicode's digits.
+_PRICE_ASCII = re.compile(_PRICE.pattern.replace(r"\d", "[0-9]"))
 _PRICE_CONTEXT = re.compile(_word_start(r"charg\w*|price\w*|pricing|cost\w*|fee|membership|subscription|tier\w*|"
                                         r"per member|members pay") + r"\b")
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
@@ -195,11 +197,19 @@ DONE_HINTS = ("done", "finish", "set up", "creat", "built", "made", "complet", "
 _DONE_VERBS = (r"set up|created|built|made|finished|completed|wrote|written|published|launched|opened|recruited|"
                r"connected|hosted|sent|planned|tested|announced|designed|chose|defined|reviewed|welcomed|prepared|did|"
                r"done")
-# Both start with a set of letters and check the word's start behind the first one (see _word_start).
-_DONE_FIRST_PERSON = re.compile(
-    rf"[iw](?<!\w[iw])(?:(?<=i)|(?<=w)e)(?:(?:'ve| have)?\s+(?:just\s+|already\s+|finally\s+|now\s+)?"
-    rf"(?P<verb>{_DONE_VERBS})\s+(?P<object>[^,;.!?\n]{{2,80}})"
-    r"|(?:(?<=i)(?:'m| am)|(?<=we)(?:'re| are))\s+(?:all\s+)?(?:done|finished)\s+with\s+(?P<object2>[^,;.!?\n]{2,80}))")
+
+
+def _done_first_person(person: str, being: str) -> re.Pattern[str]:
+    """The first-person completion for "i" or "we" (`being`: "'m" or "'re"), starting with the person's letters
+    and checking the word's start behind them: re finds a literal start as fast as str.find, where a set of
+    letters ([iw]) is checked at every character."""
+    return re.compile(rf"{person}(?<!\w{person})(?:(?:'ve| have)?\s+(?:just\s+|already\s+|finally\s+|now\s+)?"
+                      rf"(?P<verb>{_DONE_VERBS})\s+(?P<object>[^,;.!?\n]{{2,80}})"
+                      rf"|{being}\s+(?:all\s+)?(?:done|finished)\s+with\s+(?P<object2>[^,;.!?\n]{{2,80}}))")
+
+
+# Read together as one alternation (_matches_of_any): they never match at the same position.
+_DONE_FIRST_PERSON = (_done_first_person("i", "(?:'m| am)"), _done_first_person("we", "(?:'re| are)"))
 # "is done", "are live": also a cue (the kind "state"), telling whether _DONE_IMPERSONAL can match at all.
 _STATED_DONE_TAIL = r"\s+(?:now\s+|all\s+)?(?:done|finished|live|ready|set up|published|up)"
 _STATED_DONE = rf"(?:is|are){_STATED_DONE_TAIL}"
@@ -328,14 +338,9 @@ class _Text:
         start, end = self.spans[index]
         return self.lowered[start:end]
 
-    def matches(self, pattern: re.Pattern[str], candidates: list[int] | None = None
-                ) -> list[tuple[int, re.Match[str]]]:
-        """Each match of the pattern with its sentence, in sentences that state something. With `candidates` (every
-        position where a match can start, and maybe others), the pattern is only tried there: the same matches as
-        a scan of the whole text."""
+    def matches(self, scanned: Iterable[re.Match[str]]) -> list[tuple[int, re.Match[str]]]:
+        """Each match with its sentence, in sentences that state something."""
         found, starts, known = [], self.starts, self._skipped
-        scanned = pattern.finditer(self.lowered) if candidates is None else _matches_at(pattern, self.lowered,
-                                                                                        candidates)
         for match in scanned:
             index = bisect_right(starts, match.start()) - 1
             skipped = known.get(index)
@@ -365,6 +370,20 @@ class _Text:
     def evidence(self, index: int) -> str:
         start, end = self.spans[index]
         return " ".join(self.original[start:end].split())[:200]
+
+
+def _matches_of_any(patterns: tuple[re.Pattern[str], ...], lowered: str) -> Iterator[re.Match[str]]:
+    """What finditer of the patterns' alternation would find, when no two can match at the same position: the
+    leftmost next match of any of them, then the leftmost after its end, and so on."""
+    upcoming = [pattern.search(lowered) for pattern in patterns]
+    while True:
+        match = min((match for match in upcoming if match is not None), key=re.Match.start, default=None)
+        if match is None:
+            return
+        yield match
+        end = match.end()
+        upcoming = [pattern.search(lowered, end) if following is not None and following.start() < end else following
+                    for pattern, following in zip(patterns, upcoming)]
 
 
 def _matches_at(pattern: re.Pattern[str], lowered: str, candidates: list[int]) -> Iterator[re.Match[str]]:
@@ -405,7 +424,8 @@ def _pricing(read: _Text, *, currency: str) -> list[_Found]:
     """One pricing decision per sentence that states prices (module docstring)."""
     stated: dict[int, list[_Price]] = {}
     contexts: dict[int, bool] = {}
-    for index, match in read.matches(_PRICE):
+    pattern = _PRICE_ASCII if read.lowered.isascii() else _PRICE
+    for index, match in read.matches(pattern.finditer(read.lowered)):
         price = _price(read.lowered, match, floor=read.spans[index][0])
         if price is None:
             continue
@@ -587,9 +607,9 @@ def _tasks(read: _Text, patterns: _Patterns) -> list[_Found]:
     found = []
     first_person: set[int] = set()
     impersonal = _DONE_IMPERSONAL if read.stated else _DONE_WITH
-    for pattern, confidence, candidates in ((_DONE_FIRST_PERSON, COMMITTED, None),
-                                            (impersonal, COMPLETED_IMPERSONAL, _impersonal_starts(read))):
-        for index, match in read.matches(pattern, candidates):
+    for confidence, scanned in ((COMMITTED, _matches_of_any(_DONE_FIRST_PERSON, read.lowered)),
+                                (COMPLETED_IMPERSONAL, _matches_at(impersonal, read.lowered, _impersonal_starts(read)))):
+        for index, match in read.matches(scanned):
             if confidence != COMMITTED and index in first_person:
                 continue  # "I'm done with X" also reads as "done with X": the first-person reading wins
             start = read.spans[index][0]
