@@ -5,6 +5,9 @@ used them, read only."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -19,8 +22,21 @@ from config.admin import ReadOnlyAdminMixin
 from tenants.models import Tenant
 
 
+class AgencyProfileForm(forms.ModelForm):
+    class Meta:
+        model = AgencyProfile
+        fields = ["agency", "earnings_mode", "commission_rate", "wholesale_discount_percent"]
+
+    def clean_wholesale_discount_percent(self) -> Decimal:
+        percent = self.cleaned_data["wholesale_discount_percent"]
+        if not Decimal(0) <= percent <= Decimal(100):
+            raise forms.ValidationError("A percentage between 0 and 100.")
+        return percent
+
+
 @admin.register(AgencyProfile)
 class AgencyProfileAdmin(admin.ModelAdmin):
+    form = AgencyProfileForm
     list_display = ["agency", "earnings_mode", "commission_rate", "wholesale_discount_percent", "client_count",
                     "updated_at"]
     list_filter = ["earnings_mode"]

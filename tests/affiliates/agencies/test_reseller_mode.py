@@ -119,3 +119,16 @@ def test_the_clients_billing_page_says_who_bills_it_and_offers_no_payment(agency
     assert f"Billed through {agency.name}" in page and "Pay now" not in page
     invoice_page = signed_in(client).get(f"/billing/invoices/{start.number}/").content.decode()
     assert f"Billed through {agency.name}" in invoice_page
+
+
+def test_ops_cannot_give_a_wholesale_discount_above_100_percent(agency):
+    client = client_make(agency, "client-one")
+    ops = client_for(None)
+    ops.force_login(OpsUserFactory(email=OPS))
+    profile = AgencyProfile.objects.get(agency=agency)
+
+    response = ops.post(f"/admin/affiliates/agencyprofile/{profile.pk}/change/", {
+        "earnings_mode": "reseller", "commission_rate": "10", "wholesale_discount_percent": "120"})
+
+    assert response.status_code == 200 and "A percentage between 0 and 100." in response.content.decode()
+    assert consolidated_billing_current(client=client) is None
