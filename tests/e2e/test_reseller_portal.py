@@ -17,6 +17,7 @@ from django.test import override_settings
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DEFAULT_TIMEOUT_MS
 from tests.support.clock import NOW
 from tests.support.dns import dns_zone
+from tests.support.factories import PASSWORD
 from tests.support.portals import brand_make, domain_records_publish, reseller_make, wildcard_publish
 from tests.support.tenants import tenant_purge
 
@@ -24,6 +25,7 @@ __all__ = ["dns_zone"]
 pytestmark = pytest.mark.e2e
 
 OWNER_PASSWORD = "Amber-kettle-orchard-52"
+AGENCY_PASSWORD = PASSWORD  # the agency was provisioned by the tenant factory
 
 
 @pytest.fixture
@@ -46,7 +48,8 @@ def reseller_portal(committed_live_server, dns_zone, settings) -> Iterator[dict]
     wildcard_publish(dns_zone, domain)
     domain_check(domain=domain, now=NOW)  # committed: the wildcard check runs after it, and the domain routes
     try:
-        yield {"host": host, "port": committed_live_server.port, "slug": f"bloom-{run}"}
+        yield {"host": host, "port": committed_live_server.port, "slug": f"bloom-{run}",
+               "agency_email": agency.owner_email}
     finally:
         clients = list(Tenant.objects.filter(parent_agency=agency))
         consolidated = _model("billing", "ConsolidatedBilling")
@@ -79,17 +82,24 @@ def portal_page(reseller_portal, artifacts_dir):
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                              args=[*CHROMIUM_ARGS, rules])
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-            yield context.new_page()
-            context.close()
+            contexts = []
+
+            def new_page():
+                context = browser.new_context(viewport={"width": 1280, "height": 900})
+                context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+                contexts.append(context)
+                return context.new_page()
+
+            yield new_page
+            for context in contexts:
+                context.close()
         finally:
             browser.close()
 
 
 def test_a_client_signs_up_on_the_resellers_domain_and_works_under_its_brand(reseller_portal, portal_page,
                                                                              artifacts_dir):
-    page, host, port, slug = (portal_page, reseller_portal["host"], reseller_portal["port"], reseller_portal["slug"])
+    page, host, port, slug = (portal_page(), reseller_portal["host"], reseller_portal["port"], reseller_portal["slug"])
     portal = f"http://{host}:{port}"
     client_host = f"http://{slug}.{host}:{port}"
 
@@ -127,3 +137,24 @@ def test_a_client_signs_up_on_the_resellers_domain_and_works_under_its_brand(res
     page.get_by_role("button", name="Sign In").click()
     page.wait_for_url(f"{client_host}/")
     assert page.get_by_test_id("sidebar-brand").count() == 1
+
+
+def test_the_agencys_staff_sign_in_on_its_domain_and_see_the_portal_settings(reseller_portal, portal_page,
+                                                                           artifacts_dir):
+    page, host, port = portal_page(), reseller_portal["host"], reseller_portal["port"]
+    portal = f"http://{host}:{port}"
+
+    page.goto(f"{portal}/accounts/login/")
+    assert page.get_by_test_id("auth-brand").inner_text().strip() == "Northwind Digital"
+    page.fill('input[name="login"]', reseller_portal["agency_email"])
+    page.fill('input[name="password"]', AGENCY_PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url(f"{portal}/")
+    assert page.locator(".sidebar-nav a.active").inner_text() == "Dashboard"
+
+    page.locator('.sidebar-nav a[href="/settings/portal/"]').click()
+    page.wait_for_url(f"{portal}/settings/portal/")
+    row = page.get_by_test_id("portal-domain")
+    assert row.get_attribute("data-hostname") == host
+    assert "Verified" in page.get_by_test_id("wildcard-state").inner_text()
+    page.screenshot(path=artifacts_dir / "e2e-reseller-portal-settings.png", full_page=True)
