@@ -2,8 +2,9 @@
 billing at 20 % off), with two clients: bloom (made a client by demo_seed) which gave northwind admin access and
 is on Starter since last month, and fern, created through the Clients service (its owner's invitation goes to the
 console) without access. Last month's consolidated invoice carries bloom's invoice at wholesale and is paid by
-transfer (which settles bloom's; as a reseller, northwind earns no commission on it). Then today's revenue snapshot and churn scores, so the dashboard shows MRR,
-invoices, usage, health and the consolidated invoice. A second run changes nothing."""
+transfer (which settles bloom's; as a reseller, northwind earns no commission on it). Then today's revenue
+snapshot and churn scores, so the dashboard shows MRR, invoices, usage, health and the consolidated invoice. A
+second run changes nothing."""
 
 from __future__ import annotations
 
