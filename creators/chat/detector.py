@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from itertools import chain
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -251,10 +252,10 @@ class _Platform:
 
 
 class _CueScan(NamedTuple):
-    """The cue patterns (see _cues_compile): after a space, after another character that is not a word's, at 0."""
+    """The cue patterns (see _cues_compile), each cue in group 1: scans of the whole text (after a space, after
+    another character that is not a word's) and a match at 0."""
 
-    after_space: re.Pattern[str] | None
-    after_other: re.Pattern[str]
+    scans: tuple[re.Pattern[str], ...]
     at_start: re.Pattern[str] | None
 
 
@@ -322,7 +323,8 @@ class _Text:
         self.platforms: list[tuple[int, int, str]] = []
         self.stated: list[int] = []  # where each "is done", "are live", ... starts
         cue_kinds, lowered, starts = patterns.cue_kinds, self.lowered, self.starts
-        for start, cue in _cues_found(lowered, patterns.cues):
+        for match in _cues_found(lowered, patterns.cues):
+            cue, start = match.group(1), match.start(1)
             kind = cue_kinds.get(cue) or _cue_kind(patterns, lowered, start, cue)
             index = bisect_right(starts, start) - 1
             if kind == "cadence":
@@ -333,6 +335,9 @@ class _Text:
                 self.cued[kind].add(index)
                 if kind == "state":
                     self.stated.append(start)
+        # The scans one after the other: the lists whose order counts back in the text's.
+        self.cadences.sort()
+        self.platforms.sort()
 
     def sentence(self, index: int) -> str:
         start, end = self.spans[index]
@@ -796,24 +801,15 @@ def _cues_compile(kinds: dict[str, list[str]]) -> _CueScan:
     cue = "|".join(rf"{first}(?:{'|'.join(rests)})" for first, rests in by_letter.items())
     if not all(re.match(r"\w", first) for first in by_letter):
         # A cue starting with a sign (a platform named "#general"): every word boundary is tried.
-        return _CueScan(after_space=None, after_other=re.compile(rf"\b(?=({cue}))"), at_start=None)
-    return _CueScan(after_space=re.compile(rf" (?=({cue}))"),
-                    after_other=re.compile(rf"[^a-z0-9_ ](?<=\W)(?=({cue}))"), at_start=re.compile(rf"({cue})"))
+        return _CueScan(scans=(re.compile(rf"\b(?=({cue}))"),), at_start=None)
+    return _CueScan(scans=(re.compile(rf" (?=({cue}))"), re.compile(rf"[^a-z0-9_ ](?<=\W)(?=({cue}))")),
+                    at_start=re.compile(rf"({cue})"))
 
 
-def _cues_found(lowered: str, scan: _CueScan) -> list[tuple[int, str]]:
-    """Each cue's position and words, in the order of the text."""
-    if scan.after_space is None:
-        return [(match.start(), match.group(1)) for match in scan.after_other.finditer(lowered)]
-    found = [(match.start() + 1, match.group(1)) for match in scan.after_space.finditer(lowered)]
-    others = [(match.start() + 1, match.group(1)) for match in scan.after_other.finditer(lowered)]
-    first = scan.at_start.match(lowered)
-    if first is not None:
-        others.append((0, first.group(1)))
-    if others:
-        found += others
-        found.sort()
-    return found
+def _cues_found(lowered: str, scan: _CueScan) -> Iterator[re.Match[str]]:
+    """Each cue's match (the cue in group 1), scan after scan: in the order of the text within each scan only."""
+    first = scan.at_start.match(lowered) if scan.at_start is not None else None
+    return chain(*(pattern.finditer(lowered) for pattern in scan.scans), () if first is None else (first,))
 
 
 def _cue_kind(patterns: _Patterns, lowered: str, start: int, cue: str) -> str:
