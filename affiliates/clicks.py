@@ -22,6 +22,7 @@ portal gives its affiliate one too, so that the affiliate's own browser is known
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 import uuid
@@ -36,6 +37,8 @@ from django.conf import settings
 from django.core import signing
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -45,6 +48,7 @@ from affiliates.fingerprints import client_ip, device_hash, ip_hash, network_has
 from affiliates.models import ReferralClick
 from affiliates.program import program_get
 from affiliates.selectors import affiliate_route
+from config.lookup_cache import lookup_request
 from config.redis_buffer import chunk_take, orphan_adopt
 from config.redis_guard import failure_log, redis_available, redis_connection, redis_key
 
@@ -77,38 +81,69 @@ class ReferralCookie:
     last: Touch
 
 
+class ReferralRedirectMiddleware:
+    """Answers `/r/CODE` on BASE_DOMAIN first, before tenant routing and everything after it: the host is the
+    platform's own (as /healthz assumes), and a redirect needs no session, CSRF, user or message, while it is the
+    one URL affiliates send traffic to in bulk (bench/clicks.py measures it).
+
+    What it skips that a click still needs is done here: the HTTPS redirect comes first and the security headers
+    are added (SecurityMiddleware's and XFrameOptionsMiddleware's own methods, so the settings they read still
+    apply); the lookups run in a request scope of their own (config.lookup_cache.lookup_request: one read of the
+    generation, zero SQL while the code and the program are cached); the connection is pointed at the public
+    schema before the unbuffered fallback may insert. Another name of the public site (www.BASE_DOMAIN) gets the
+    same answer from the view affiliates.views_public.referral_link, through the whole stack."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+        self.security = SecurityMiddleware(get_response)
+        self.frame_options = XFrameOptionsMiddleware(get_response)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        code = _redirect_code(request)
+        if code is None or request.META.get("HTTP_HOST", "").split(":")[0] != settings.BASE_DOMAIN:
+            return self.get_response(request)
+        response = self.security.process_request(request)
+        if response is None:
+            connection.set_schema_to_public()
+            with lookup_request():
+                response = referral_redirect(request, code)
+        self.security.process_response(request, response)
+        return self.frame_options.process_response(request, response)
+
+
 class ReferralClickMiddleware:
-    """Answers `/r/CODE` on the public host itself (a redirect needs no session, CSRF or user, so it runs before
-    their middleware), and records `?ref=CODE` on any public page after the page is rendered."""
+    """Records `?ref=CODE` on any page of the public host, after the page is rendered. (`/r/CODE` is
+    ReferralRedirectMiddleware's on BASE_DOMAIN, and a view on the public host's other names.)"""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        tenant = getattr(request, "tenant", None)
-        if tenant is None or not tenant.is_public or request.method not in ("GET", "HEAD"):
-            return self.get_response(request)
-        path = request.path_info
-        if path.startswith(REDIRECT_PREFIX):
-            code = path[len(REDIRECT_PREFIX):].strip("/")
-            if code and "/" not in code:
-                target = redirect_target(request.GET.get("to", ""))
-                response = HttpResponseRedirect(target)
-                if request.method == "GET":  # a HEAD is a link checker or a previewer, not a visit
-                    click_track(request, response, code=code, landing_path=target)
-                return response
         response = self.get_response(request)
+        tenant = getattr(request, "tenant", None)
+        if tenant is None or not tenant.is_public or request.method != "GET" or response.status_code >= 400:
+            return response
         code = request.GET.get(REF_PARAMETER, "")
-        if code and request.method == "GET" and response.status_code < 400:
-            click_track(request, response, code=code, landing_path=path)
+        if code and _redirect_code(request) is None:
+            click_track(request, response, code=code, landing_path=request.path_info)
         return response
 
 
+def referral_redirect(request: HttpRequest, code: str) -> HttpResponseRedirect:
+    """The answer to `/r/CODE?to=...`: a redirect to the target, the click tracked on a GET (a HEAD is a link
+    checker or a previewer, not a visit)."""
+    target = redirect_target(request.GET.get("to", ""))
+    response = HttpResponseRedirect(target)
+    if request.method == "GET":
+        click_track(request, response, code=code, landing_path=target)
+    return response
+
+
 def redirect_target(requested: str) -> str:
-    """Where `/r/CODE?to=...` may send a visitor: a path of the public site, never another host (no open
-    redirect: absolute URLs, scheme-relative `//host`, backslash tricks and control characters are refused), else
-    the landing page."""
-    if (not requested.startswith("/") or requested.startswith(("//", "/\\")) or "\\" in requested
+    """Where `/r/CODE?to=...` may send a visitor: a path of the public site other than another referral link,
+    never another host (no open redirect: absolute URLs, scheme-relative `//host`, backslash tricks and control
+    characters are refused), else the landing page."""
+    if (not requested.startswith("/") or requested.startswith(("//", "/\\", REDIRECT_PREFIX)) or "\\" in requested
             or any(ord(character) < 33 or ord(character) == 127 for character in requested)
             or not url_has_allowed_host_and_scheme(requested, allowed_hosts=set())):
         return "/"
@@ -177,8 +212,7 @@ def referral_cookie_read(cookies: dict[str, str], *, now: datetime, window_days:
 
 def is_bot(user_agent: str) -> bool:
     """An empty user agent, or one with a known crawler's, previewer's or script's marker."""
-    lowered = user_agent.lower()
-    return not lowered or any(marker in lowered for marker in _bot_markers())
+    return not user_agent or _bot_pattern().search(user_agent) is not None
 
 
 def user_agent_class(user_agent: str) -> str:
@@ -287,10 +321,21 @@ def _orphan_adopt(redis, processing_key: str) -> list[bytes]:
                         lease_s=PROCESSING_LEASE_S)
 
 
+def _redirect_code(request: HttpRequest) -> str | None:
+    """The code of a GET or HEAD `/r/CODE`, else None."""
+    path = request.path_info
+    if not path.startswith(REDIRECT_PREFIX) or request.method not in ("GET", "HEAD"):
+        return None
+    code = path[len(REDIRECT_PREFIX):].strip("/")
+    return code if code and "/" not in code else None
+
+
 @cache
-def _bot_markers() -> tuple[str, ...]:
+def _bot_pattern() -> re.Pattern:
+    # One case-insensitive alternation: one scan of the user agent instead of one per marker.
     lines = BOT_MARKERS_FILE.read_text().splitlines()
-    return tuple(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+    markers = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return re.compile("|".join(re.escape(marker) for marker in markers), re.IGNORECASE)
 
 
 def _device_token_valid(token: str) -> bool:

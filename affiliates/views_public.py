@@ -9,12 +9,20 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import get_usage
 
 from affiliates.access import affiliate_required
+from affiliates.clicks import referral_redirect
 from affiliates.exceptions import ApplicationPending
 from affiliates.fingerprints import client_ip, ip_hash
 from affiliates.forms import AffiliateApplicationForm
 from affiliates.selectors import affiliate_for_user
 from affiliates.services import application_submit
 from tenants.urls_for import public_url
+
+
+@require_http_methods(["GET", "HEAD"])
+def referral_link(request: HttpRequest, code: str) -> HttpResponse:
+    """`/r/CODE` on the public host's names other than BASE_DOMAIN (www.), where ReferralRedirectMiddleware does
+    not answer it first."""
+    return referral_redirect(request, code)
 
 
 @require_http_methods(["GET", "POST"])

@@ -91,14 +91,15 @@ DEFAULT_NOT_FOUND_TENANT_VIEW = "whitelabel.domains.views.unknown_host"
 
 MIDDLEWARE = [
     "config.api.middleware.RequestIdMiddleware",
+    # GET /r/CODE on BASE_DOMAIN, answered before routing with the security headers added (affiliates.clicks).
+    "affiliates.clicks.ReferralRedirectMiddleware",
     "config.health.HealthCheckMiddleware",
     # Caddy's on-demand TLS question, on any host and before routing (whitelabel/domains/tls.py).
     "whitelabel.domains.tls.TlsAskMiddleware",
     # Before tenant routing, so even a failure there (database down) answers /api/ in the JSON error shape.
     "config.api.middleware.ApiErrorMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
-    # Referral links on the public host (/r/CODE, ?ref=CODE): before sessions, CSRF and auth, none of which a
-    # click needs (affiliates.clicks).
+    # ?ref=CODE on any page of the public host (affiliates.clicks).
     "affiliates.clicks.ReferralClickMiddleware",
     "metering.limits.tracking.ApiCallTrackingMiddleware",
     "metering.limits.rate_limits.RateLimitHeadersMiddleware",

@@ -184,3 +184,50 @@ def test_a_head_request_is_redirected_but_not_counted(partner):
 
     assert response.status_code == 302 and COOKIE_NAME not in response.cookies
     assert _buffered() == 0
+
+
+def test_a_referral_link_answer_carries_the_security_headers(partner):
+    response = click(browser(), partner.code, flush=False)
+
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Request-Id"]
+
+
+def test_a_buffered_click_makes_no_query_once_its_code_is_cached(partner, django_assert_num_queries):
+    click(browser(), partner.code, flush=False)
+
+    with django_assert_num_queries(0):
+        response = click(browser(), partner.code, flush=False)
+
+    assert COOKIE_NAME in response.cookies and _buffered() == 2
+
+
+def test_a_referral_link_on_the_www_host_is_tracked_too(partner):
+    response = browser().get(f"/r/{partner.code}", {"to": "/pricing/"}, HTTP_HOST="www.localhost")
+    clicks_flush()
+
+    assert response.status_code == 302 and response["Location"] == "/pricing/"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert ReferralClick.objects.get().affiliate == partner
+
+
+@override_settings(SECURE_SSL_REDIRECT=True)
+def test_a_referral_link_over_http_goes_to_https_first_and_is_tracked_there(partner):
+    plain = browser().get(f"/r/{partner.code}")
+    secure = browser().get(f"/r/{partner.code}", secure=True)
+
+    assert plain.status_code == 301 and plain["Location"].startswith("https://localhost/r/")
+    assert COOKIE_NAME not in plain.cookies
+    assert secure.status_code == 302 and COOKIE_NAME in secure.cookies
+    assert _buffered() == 1
+
+
+def test_a_referral_link_cannot_send_the_visitor_on_to_another_referral_link(partner):
+    other = affiliate_make("other-33333")
+
+    response = click(browser(), partner.code, to=f"/r/{other.code}")
+
+    assert response["Location"] == "/"
+    assert ReferralClick.objects.get().affiliate == partner
