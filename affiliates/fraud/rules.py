@@ -42,26 +42,34 @@ def is_agency_client(*, source: str, affiliate_kind: str, affiliate_tenant_id: i
 
 def self_referral_reason(*, affiliate_email: str, owner_email: str, signup_ip_hash: str, signup_device_hash: str,
                          click_ip_hash: str, click_device_hash: str, affiliate_ip_hashes: frozenset[str],
-                         affiliate_device_hashes: frozenset[str]) -> str | None:
-    """Self-referral, the affiliate signing up itself: the referred owner's email (or its domain, unless a public
-    mailbox provider's) is the affiliate's, or the signup or its click came from an IP address or device the
-    affiliate used itself (`affiliate_*_hashes`: affiliates.fraud.selectors.affiliate_fingerprints_known).
+                         affiliate_device_hashes: frozenset[str], referred_staff_emails: frozenset[str] = frozenset(),
+                         referrer_staff_emails: frozenset[str] = frozenset(),
+                         referrer: str = "the affiliate") -> str | None:
+    """Self-referral, the referrer signing up itself: the referred owner's email (or its domain, unless a public
+    mailbox provider's) is the referrer's (`affiliate_email`: an affiliate's, or the referring workspace owner's);
+    someone is staff of both workspaces (`referred_staff_emails`: the referred workspace's owner and team;
+    `referrer_staff_emails`: the referring workspace's, when the referrer has one); or the signup or its click
+    came from an IP address or device the referrer used itself (`affiliate_*_hashes`:
+    affiliates.fraud.selectors.affiliate_fingerprints_known). `referrer` names it in the reason.
 
     The same IP address or device at the click and at the signup is not self-referral on its own: a visitor who
     clicks a link and signs up in the same browser is how every honest referral looks."""
     owner, affiliate = owner_email.strip().lower(), affiliate_email.strip().lower()
     if owner and owner == affiliate:
-        return "Self-referral: the referred owner's email is the affiliate's."
+        return f"Self-referral: the referred owner's email is {referrer}'s."
+    if referred_staff_emails & (referrer_staff_emails | ({affiliate} - {""})):
+        # No address in the reason: the referrer may read it, and the referred workspace's team is not its business.
+        return f"Self-referral: someone on the referred workspace's team is {referrer} or on its team."
     domain = email_domain(owner)
     if owner and domain and domain == email_domain(affiliate) and domain not in free_email_domains():
-        return f"Self-referral: the referred owner's email domain ({domain}) is the affiliate's."
+        return f"Self-referral: the referred owner's email domain ({domain}) is {referrer}'s."
     seen = (("signup", "a device", signup_device_hash, affiliate_device_hashes),
             ("signup", "an IP address", signup_ip_hash, affiliate_ip_hashes),
             ("click", "a device", click_device_hash, affiliate_device_hashes),
             ("click", "an IP address", click_ip_hash, affiliate_ip_hashes))
     for event, what, fingerprint, known in seen:
         if fingerprint and fingerprint in known:
-            return f"Self-referral: the {event} came from {what} the affiliate used itself."
+            return f"Self-referral: the {event} came from {what} {referrer} used itself."
     return None
 
 

@@ -7,7 +7,10 @@ those already paid out are clawed back from the next payout).
 Self-referral compares the referral's signup and click with the IP addresses and devices the affiliate itself
 used (AffiliateFingerprint, written by affiliates.fraud.sightings when it signs in or uses the portal, plus its
 application's address), never the click with the signup: a visitor who clicks and signs up in one browser is
-every honest referral.
+every honest referral. It also compares the people: the referred workspace's owner and team against the
+affiliate's email and, for an affiliate with a workspace (an agency), that workspace's team. A workspace
+referring another through its referral link is checked the same way (fraud_tenant_self_referral_reason), its
+reward refused rather than flagged (affiliates.referral_rewards).
 
 Referral rules (self-referral, burst, disposable email) run once per referral and rule: a flag ops cleared is not
 written again. The commission engine runs them when a referral earns its first commission; attribution may run
@@ -29,7 +32,12 @@ from affiliates.commissions.holds import (
     commissions_reverse,
 )
 from affiliates.fraud import rules
-from affiliates.fraud.selectors import KnownFingerprints, affiliate_fingerprints_known, fraud_flag_commissions
+from affiliates.fraud.selectors import (
+    KnownFingerprints,
+    affiliate_fingerprints_known,
+    fraud_flag_commissions,
+    workspace_staff_emails,
+)
 from affiliates.models import (
     Affiliate,
     AffiliateFingerprint,
@@ -41,6 +49,7 @@ from affiliates.models import (
 )
 from billing.invoicing.selectors import tenants_refunded_or_disputed
 from config.errors import DomainError
+from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +80,28 @@ def fraud_referrals_check(*, referrals: list[Referral], now: datetime) -> list[F
             "referral_id", "rule"):
         done.setdefault(referral_id, set()).add(rule)
     known = affiliate_fingerprints_known(affiliate_ids={referral.affiliate_id for referral in referrals})
+    staff = _staff_emails_for(referrals=[referral for referral in referrals
+                                         if Rule.SELF_REFERRAL not in done.get(referral.pk, set())
+                                         and not _agency_client(referral)])
     flags = []
     for referral in referrals:
         flags += _referral_check(referral=referral, done=done.get(referral.pk, set()),
-                                 known=known.get(referral.affiliate_id, KnownFingerprints()), now=now)
+                                 known=known.get(referral.affiliate_id, KnownFingerprints()), staff=staff, now=now)
     return flags
+
+
+def fraud_tenant_self_referral_reason(*, referral: Referral, referrer_account: Affiliate) -> str | None:
+    """Why a workspace's referral of another one (its referral link) is the referrer referring itself, or None:
+    the self-referral rule with the referring workspace in the affiliate's place (its owner's email and domain,
+    its team, the IP addresses its staff used and its own signup's). The agency exception does not apply: an
+    agency's clients are bound through its agency account, never through a workspace's link."""
+    referrer = referrer_account.tenant
+    known = affiliate_fingerprints_known(affiliate_ids=[referrer_account.pk]).get(referrer_account.pk,
+                                                                                 KnownFingerprints())
+    staff = workspace_staff_emails(tenants=[referral.tenant, referrer])
+    return _self_referral_reason(referral=referral, referrer_email=referrer.owner_email, known=known,
+                                 referred_staff=staff[referral.tenant_id], referrer_staff=staff[referrer.pk],
+                                 referrer="the referring workspace")
 
 
 @transaction.atomic
@@ -92,16 +118,13 @@ def affiliate_fingerprint_record(*, affiliate: Affiliate, kind: str, fingerprint
 
 
 def _referral_check(*, referral: Referral, done: set[str], known: KnownFingerprints,
-                    now: datetime) -> list[FraudFlag]:
+                    staff: dict[int, frozenset[str]], now: datetime) -> list[FraudFlag]:
     affiliate = referral.affiliate
     flags = []
     if Rule.SELF_REFERRAL not in done and not _agency_client(referral):
-        click = referral.click
-        reason = rules.self_referral_reason(
-            affiliate_email=affiliate.email, owner_email=referral.owner_email,
-            signup_ip_hash=referral.signup_ip_hash, signup_device_hash=referral.signup_device_hash,
-            click_ip_hash=click.ip_hash if click else "", click_device_hash=click.device_hash if click else "",
-            affiliate_ip_hashes=known.ip_hashes, affiliate_device_hashes=known.device_hashes)
+        reason = _self_referral_reason(referral=referral, referrer_email=affiliate.email, known=known,
+                                       referred_staff=staff.get(referral.tenant_id, frozenset()),
+                                       referrer_staff=staff.get(affiliate.tenant_id, frozenset()))
         if reason:
             flags.append(_flag_write(affiliate=affiliate, referral=referral, rule=Rule.SELF_REFERRAL, reason=reason,
                                      now=now))
@@ -113,6 +136,27 @@ def _referral_check(*, referral: Referral, done: set[str], known: KnownFingerpri
     if Rule.SIGNUP_BURST not in done:
         flags.extend(_burst_check(referral=referral, now=now))
     return flags
+
+
+def _self_referral_reason(*, referral: Referral, referrer_email: str, known: KnownFingerprints,
+                          referred_staff: frozenset[str], referrer_staff: frozenset[str],
+                          referrer: str = "the affiliate") -> str | None:
+    click = referral.click
+    return rules.self_referral_reason(
+        affiliate_email=referrer_email, owner_email=referral.owner_email or referral.tenant.owner_email,
+        signup_ip_hash=referral.signup_ip_hash, signup_device_hash=referral.signup_device_hash,
+        click_ip_hash=click.ip_hash if click else "", click_device_hash=click.device_hash if click else "",
+        affiliate_ip_hashes=known.ip_hashes, affiliate_device_hashes=known.device_hashes,
+        referred_staff_emails=referred_staff, referrer_staff_emails=referrer_staff, referrer=referrer)
+
+
+def _staff_emails_for(*, referrals: list[Referral]) -> dict[int, frozenset[str]]:
+    """The people of the referred workspaces and of the referring ones (affiliates with a workspace: agencies),
+    by tenant id."""
+    tenants = {referral.tenant_id: referral.tenant for referral in referrals}
+    referrer_tenant_ids = {referral.affiliate.tenant_id for referral in referrals} - {None} - tenants.keys()
+    tenants.update((tenant.pk, tenant) for tenant in Tenant.objects.filter(pk__in=referrer_tenant_ids))
+    return workspace_staff_emails(tenants=tenants.values()) if tenants else {}
 
 
 def fraud_manual_approval_reason(*, commission: Commission, program: AffiliateProgram) -> str | None:

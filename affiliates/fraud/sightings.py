@@ -1,5 +1,9 @@
 """Noting the IP addresses and devices an affiliate uses itself, for the self-referral rule: when it signs in on the
-public host and on every page of its portal, hashed as clicks and signups are (affiliates.fingerprints).
+public host and on every page of its portal, hashed as clicks and signups are (affiliates.fingerprints). A
+workspace's referral account (a tenant's or an agency's) is noted too, from its own host: when its staff sign in
+and when they open the Referrals page, where its link is. Only the IP address there: the device cookie is the
+public host's (host-only), a workspace's host never sees it. An agency's staff acting in a client's workspace
+(shadow accounts) are the agency's, not the client's, and are not noted for it.
 
 Cheap by design: the hashes already written in this session are remembered in the session itself, so a portal page
 costs no query for them; a hash is written (one upsert) the first time a session sees it, as when the affiliate
@@ -12,6 +16,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
+from affiliates.agencies.handoff import is_shadow_email
 from affiliates.clicks import DEVICE_COOKIE_NAME
 from affiliates.fingerprints import client_ip, device_hash, ip_hash
 from affiliates.fraud.services import affiliate_fingerprint_record
@@ -41,11 +46,25 @@ def affiliate_sighting_note(request: HttpRequest, *, affiliate: Affiliate, devic
         -NOTED_PER_SESSION:]
 
 
+def workspace_sighting_note(request: HttpRequest, *, user) -> None:
+    """Record the request's IP address as its workspace's own (`request.tenant`'s referral account, if it has one
+    yet), unless `user` is an agency's staff acting there or this session already did."""
+    tenant = getattr(request, "tenant", None)
+    if tenant is None or tenant.is_public or is_shadow_email(getattr(user, "email", "")):
+        return
+    account = Affiliate.objects.filter(tenant=tenant).first()
+    if account is not None:
+        affiliate_sighting_note(request, affiliate=account, device_token="")
+
+
 @receiver(user_logged_in)
 def affiliate_signed_in(sender, *, request: HttpRequest | None, user, **kwargs) -> None:
-    # Only on the public host: a tenant's users live in its own schema, where a user id is not an affiliate's.
     tenant = getattr(request, "tenant", None)
-    if tenant is None or not tenant.is_public:
+    if tenant is None:
+        return
+    if not tenant.is_public:
+        # A tenant's users live in its own schema, where a user id is not an affiliate's: the workspace is noted.
+        workspace_sighting_note(request, user=user)
         return
     affiliate = affiliate_for_user(user)
     if affiliate is not None:

@@ -23,6 +23,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 
+from affiliates.fraud.services import fraud_tenant_self_referral_reason
 from affiliates.models import Affiliate, AffiliateProgram, Referral, TenantReferralReward
 from affiliates.program import program_get
 from billing.errors import CouponInvalid
@@ -102,12 +103,14 @@ def referral_reward_grant(*, invoice: Invoice, now: datetime) -> TenantReferralR
     this invoice (compared in the invoice's currency; a smaller payment neither earns nor spends the reward).
 
     Decided once per referral (the one-to-one row): granted (credit or tokens, as the program says then), or
-    refused with its reason (the referrer's yearly limit is reached, its account is suspended or closed, or the
-    referred workspace has the referrer's owner email). The referrer's account row is locked while deciding, so
-    two referred tenants paying at once cannot both take the last reward of the year."""
+    refused with its reason (the referrer's yearly limit is reached, its account is suspended or closed, or it
+    is the referrer referring itself: affiliates.fraud.services.fraud_tenant_self_referral_reason, the owner's
+    email or its company's domain, someone on both teams, a signup from where the referrer's staff signed in).
+    The referrer's account row is locked while deciding, so two referred tenants paying at once cannot both take
+    the last reward of the year."""
     if invoice.amount_paid <= 0:
         return None
-    referral = (Referral.objects.select_related("affiliate", "tenant")
+    referral = (Referral.objects.select_related("affiliate", "tenant", "click")
                 .filter(tenant_id=invoice.tenant_id, source=Referral.Source.TENANT_LINK,
                         affiliate__kind=Affiliate.Kind.TENANT).first())
     if referral is None:
@@ -158,8 +161,9 @@ def _refusal(*, referral: Referral, referrer_account: Affiliate, program: Affili
         return "The referrer's referral account is suspended."
     if not referrer.is_active:
         return f"The referring workspace is {referrer.get_status_display().lower()}."
-    if referral.tenant.owner_email.strip().lower() == referrer.owner_email.strip().lower():
-        return "Self-referral: the referred workspace has the referrer's owner email."
+    self_referral = fraud_tenant_self_referral_reason(referral=referral, referrer_account=referrer_account)
+    if self_referral:
+        return self_referral
     limit = program.referrer_rewards_per_year
     if rewards_this_year(referrer=referrer, now=now) >= limit:
         return f"The referrer already had {limit} rewards in {now.year} (the yearly limit)."

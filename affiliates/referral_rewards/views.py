@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import Action, staff_action_required
+from affiliates.fraud.sightings import workspace_sighting_note
 from affiliates.models import AffiliateProgram
 from affiliates.program import program_get
 from affiliates.referral_rewards.selectors import tenant_referral_summary
@@ -22,6 +23,8 @@ def referrals_page(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     # The link exists from the first visit: a GET that writes once, like a lazily opened account.
     account = tenant_referrer_ensure(tenant=request.tenant, now=now)
+    # Where the link is copied from: the self-referral rule knows this IP address as the workspace's own.
+    workspace_sighting_note(request, user=request.user)
     program = program_get()
     return render(request, "affiliates/referrals.html", {
         "active_section": "referrals",
