@@ -61,7 +61,6 @@ PLAIN = Decimal("0.7")
 HEDGED = Decimal("0.5")
 INEXACT = Decimal("0.1")
 CONFLICT_CAP = Decimal("0.5")
-NO_CONFIDENCE, FULL_CONFIDENCE = Decimal(0), Decimal(1)
 CENT = Decimal("0.01")
 
 PLATFORM, PRICING, TIMELINE, CONTENT = "platform", "pricing", "timeline", "content"
@@ -271,6 +270,8 @@ class _Patterns:
     word_keys: dict[str, str]  # a word of a message -> its key in word_tasks or "", filled as words are seen
     aliases: dict[str, str]  # SYNONYMS and the platforms' names (-> space)
     task_titles: dict[str, str]
+    category_order: dict[str, int]  # a decision's category -> its place in the playbook
+    task_order: dict[str, int]  # a task's id -> its place in the playbook
 
 
 _CACHE: dict[tuple[str, int], _Patterns] = {}
@@ -412,8 +413,8 @@ def _negated_in(sentence: str, start: int) -> bool:
 
 
 def _decision(category: str, value: str, data: dict[str, Any], confidence: Decimal, sentence: int) -> _Found:
-    return _Found(ActionKind.DECISION, category, value, data, max(NO_CONFIDENCE, min(FULL_CONFIDENCE, confidence)),
-                  sentence)
+    """A decision found (its confidence a stance, 0.5 to 0.9, less at most 0.1: no bounds to check)."""
+    return _Found(ActionKind.DECISION, category, value, data, confidence, sentence)
 
 
 # --- Pricing -----------------------------------------------------------------------------------------------------
@@ -431,7 +432,7 @@ def _pricing(read: _Text, *, currency: str) -> list[_Found]:
     contexts: dict[int, bool] = {}
     pattern = _PRICE_ASCII if read.lowered.isascii() else _PRICE
     for index, match in read.matches(pattern.finditer(read.lowered)):
-        price = _price(read.lowered, match, floor=read.spans[index][0])
+        price = _price(read.lowered, match, read.starts[index])
         if price is None:
             continue
         # A number is a price with a currency and an interval or a pricing word ("charge $29"), or with no
@@ -478,7 +479,7 @@ def _price_decision(prices: list[_Price], *, stance: Decimal, sentence: int, cur
     return _decision(PRICING, value, data, stance - INEXACT if inexact else stance, sentence)
 
 
-def _price(lowered: str, match: re.Match[str], *, floor: int) -> _Price | None:
+def _price(lowered: str, match: re.Match[str], floor: int) -> _Price | None:
     """The price at the match, or None: the middle of a word, a number or a date, or zero. Plain string tests, no
     pattern: a message can hold many numbers."""
     before = lowered[max(floor, match.start() - 4):match.start()]
@@ -490,7 +491,7 @@ def _price(lowered: str, match: re.Match[str], *, floor: int) -> _Price | None:
         symbol, edge = code[-3:], code[:-3]
     if edge and (edge[-1].isalnum() or edge[-1] in "._,-/"):
         return None
-    post, interval_text, whole, cents = match.group("post", "interval", "amount", "cents")
+    whole, cents, post, interval_text = match.groups()
     # Zero is no price (read on the digits: a Decimal costs more).
     if not (whole.strip("0,") or (cents and cents.strip("0"))):
         return None
@@ -528,7 +529,7 @@ def _timeline(read: _Text, state: ProjectState | None) -> list[_Found]:
             launch, exact = resolved
             found.append(_decision(TIMELINE, f"Launch on {MONTH_TITLES[launch.month]} {launch.day}, {launch.year}",
                                    {"launch_date": launch.isoformat()},
-                                   read.stance(index) - (0 if exact else INEXACT), index))
+                                   read.stance(index) if exact else read.stance(index) - INEXACT, index))
     return found
 
 
@@ -627,7 +628,9 @@ def _tasks(read: _Text, patterns: _Patterns) -> list[_Found]:
             if confidence == COMMITTED:
                 first_person.add(index)
             task_id, exact = task
-            score = (HEDGED if read.stance(index) == HEDGED else confidence) - (0 if exact else INEXACT)
+            score = HEDGED if read.stance(index) == HEDGED else confidence
+            if not exact:
+                score -= INEXACT
             found.append(_Found(ActionKind.TASK, task_id, "", {}, score, index))
     return found
 
@@ -726,11 +729,10 @@ def _conflicts_capped(found: list[_Found]) -> list[_Found]:
 
 
 def _ordered(found: list[_Found], playbook: Playbook, patterns: _Patterns, read: _Text) -> list[DetectedAction]:
-    categories = [decision.category for decision in playbook.decisions]
-    tasks = [task.id for task in playbook.tasks]
+    categories, tasks = patterns.category_order, patterns.task_order
     ordered = sorted(found, key=lambda finding: (
-        (0, categories.index(finding.name), finding.value) if finding.kind == ActionKind.DECISION
-        else (1, tasks.index(finding.name), "")))
+        (0, categories[finding.name], finding.value) if finding.kind == ActionKind.DECISION
+        else (1, tasks[finding.name], "")))
     return [DetectedAction(kind=finding.kind, source=ActionSource.PATTERN, confidence=finding.confidence,
                            category=finding.name, value=finding.value, data=finding.data,
                            evidence=read.evidence(finding.sentence))
@@ -778,7 +780,17 @@ def _patterns_build(playbook: Playbook) -> _Patterns:
                            for kind, alternatives in kinds.items() if alternatives),
         platforms=platforms, word_tasks={word: tuple(ids) for word, ids in word_tasks.items()}, word_keys={},
         aliases=aliases,
-        task_titles={task.id: task.title for task in playbook.tasks})
+        task_titles={task.id: task.title for task in playbook.tasks},
+        category_order=_places(decision.category for decision in playbook.decisions),
+        task_order=_places(task.id for task in playbook.tasks))
+
+
+def _places(names: Iterable[str]) -> dict[str, int]:
+    """Each name's first place in the list."""
+    places: dict[str, int] = {}
+    for place, name in enumerate(names):
+        places.setdefault(name, place)
+    return places
 
 
 def _cues_compile(kinds: dict[str, list[str]]) -> _CueScan:
