@@ -51,8 +51,11 @@ def test_colours_change_the_preview_as_typed_and_are_kept_on_save(committed_live
     page.wait_for_selector('#brand-preview iframe[data-primary="#0b5d1e"][data-accent="#5b2a86"]')
     inside = page.frame_locator("#brand-preview iframe")
     assert inside.locator('[data-preview="login"]').inner_text().count("Sign in to Northwind Portal") == 1
-    assert inside.locator('[data-preview="email"] .pv-band').evaluate(
+    # The email preview is the real email layout, in a frame of its own.
+    email = inside.frame_locator('[data-preview="email"] iframe.pv-email')
+    assert email.locator('[data-email-part="header"]').evaluate(
         "el => getComputedStyle(el).backgroundColor") == "rgb(11, 93, 30)"
+    assert email.locator('[data-email-part="header"]').inner_text().strip() == "Northwind Portal"
     page.screenshot(path=artifacts_dir / "e2e-branding-preview.png", full_page=True)
 
     # --- A colour below AA is refused under its field, with the ratio ------------------------------------------------
