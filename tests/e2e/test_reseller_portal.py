@@ -126,7 +126,7 @@ def test_a_client_signs_up_on_the_resellers_domain_and_works_under_its_brand(res
     assert page.locator(".sidebar-tenant-name").inner_text() == "Bloom Florists"
     page.screenshot(path=artifacts_dir / "e2e-reseller-portal-workspace.png", full_page=True)
 
-    # --- Signed out, then in again on the branded login page of its host -----------------------------------------------
+    # --- Signed out, then in again on the branded login page of its host ------------------------------------------
     page.get_by_role("button", name="Sign out").click()
     page.goto(f"{client_host}/accounts/login/")
     assert page.get_by_test_id("auth-brand").inner_text().strip() == "Northwind Digital"
