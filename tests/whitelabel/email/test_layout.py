@@ -139,6 +139,7 @@ def test_an_email_confirmation_wears_the_workspaces_brand(northwind, tenant_alph
     [message] = mail.outbox
     assert_in_brand(message)
     assert "http://alpha.localhost/accounts/confirm-email/" in message.body
+    assert "register an account on Northwind." in message.body and "alpha.localhost." not in message.body
 
 
 def test_links_point_at_the_brands_active_custom_domain(northwind, tenant_alpha, on_commit):
