@@ -22,10 +22,12 @@ from billing.invoicing.selectors import invoice_list
 from billing.models import Price
 from billing.subscriptions.selectors import subscription_current
 from billing.subscriptions.services import subscription_start
+from config.money import Money, money_format
 from tenants.models import Tenant
 from whitelabel.brands.exceptions import BrandError
 from whitelabel.brands.selectors import brand_own
 from whitelabel.brands.services import brand_save
+from whitelabel.models import ResellerInvoice
 from whitelabel.resellers.exceptions import ResellerError
 from whitelabel.resellers.selectors import reseller_invoice_list_for_agency, reseller_settings_get
 from whitelabel.resellers.services import (
@@ -112,7 +114,7 @@ def _client_invoices(northwind: Tenant, *, now: datetime) -> list[str]:
             if issued is not None and issued.status == "open":
                 reseller_invoice_mark_paid(agency=northwind, number=issued.number, actor=northwind.owner_email,
                                            now=now)
-                done.append(f"{bloom.slug}: invoice {issued.number} from {AGENCY} ({issued.total} {issued.currency}"
+                done.append(f"{bloom.slug}: invoice {issued.number} from {AGENCY} ({_money(issued)}"
                             f"{', at list price' if issued.list_price_used else ''}), paid by transfer")
     fern = Tenant.objects.filter(slug=NEW_CLIENT, parent_agency=northwind).first()
     if fern is not None and subscription_current(tenant=fern) is None:
@@ -125,7 +127,11 @@ def _client_invoices(northwind: Tenant, *, now: datetime) -> list[str]:
             issued = reseller_invoice_issue(invoice=invoice, now=now)
             if issued is not None:
                 done.append(f"{fern.slug}: on Starter through {AGENCY}, invoice {issued.number} "
-                            f"({issued.total} {issued.currency} at {AGENCY}'s price)")
+                            f"({_money(issued)} at {AGENCY}'s price)")
     count = reseller_invoice_list_for_agency(agency=northwind).count()
     done.append(f"{AGENCY}: {count} invoice(s) to its clients")
     return done
+
+
+def _money(invoice: ResellerInvoice) -> str:
+    return money_format(Money(invoice.total, invoice.currency))

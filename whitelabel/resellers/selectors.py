@@ -21,6 +21,7 @@ from billing.models import Plan, Price
 from billing.selectors import entitlements_for, plan_list_public
 from config.money import Money, money_round
 from tenants.models import Tenant
+from whitelabel.brands.selectors import brand_for
 from whitelabel.models import ResellerInvoice, ResellerInvoiceLine, ResellerPrice, ResellerSettings
 
 HUNDRED = Decimal(100)
@@ -51,6 +52,12 @@ def wholesale_of(amount: Money, *, percent_off: Decimal) -> Money:
     """A list amount at wholesale, rounded once to the currency's minor units (half up), the rounding of the
     consolidated invoice's lines."""
     return money_round(Money(amount.amount * (HUNDRED - percent_off) / HUNDRED, amount.currency))
+
+
+def reseller_display_name(*, agency: Tenant) -> str:
+    """The name the agency shows its clients: its brand's, else its workspace's."""
+    brand = brand_for(tenant=agency)
+    return brand.display_name if brand is not None else agency.name
 
 
 def reseller_settings_get(*, agency: Tenant) -> ResellerSettings | None:

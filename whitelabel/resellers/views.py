@@ -20,6 +20,7 @@ from whitelabel.resellers.forms import InvoicingDetailsForm, PriceListForm
 from whitelabel.resellers.pdf import reseller_invoice_pdf
 from whitelabel.resellers.selectors import (
     number_prefix_default,
+    reseller_display_name,
     reseller_invoice_get_for_agency,
     reseller_invoice_get_for_client,
     reseller_invoice_list_for_agency,
@@ -163,7 +164,7 @@ def client_invoices_page(request: HttpRequest) -> HttpResponse:
     invoices = list(reseller_invoice_list_for_client(client=request.tenant)[:SHOWN])
     if not invoices and request.tenant.parent_agency_id is None:
         raise Http404("This workspace has no agency.")
-    agency_name = invoices[0].issuer.get("brand_name") if invoices else request.tenant.parent_agency.name
+    agency_name = reseller_display_name(agency=invoices[0].agency if invoices else request.tenant.parent_agency)
     return render(request, "whitelabel/resellers/client_invoices.html", {
         "active_section": "billing", "invoices": invoices, "agency_name": agency_name,
     })

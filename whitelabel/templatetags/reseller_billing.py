@@ -9,7 +9,12 @@ from django import template
 
 from accounts.permissions import Action, user_can
 from tenants.models import Tenant
-from whitelabel.resellers.selectors import reseller_invoice_list_for_client, reseller_margin, reseller_mode_is
+from whitelabel.resellers.selectors import (
+    reseller_display_name,
+    reseller_invoice_list_for_client,
+    reseller_margin,
+    reseller_mode_is,
+)
 
 register = template.Library()
 
@@ -23,7 +28,7 @@ def reseller_invoices_panel(context) -> dict:
         return {"invoices": []}
     invoices = list(reseller_invoice_list_for_client(client=request.tenant)[:PANEL_INVOICES])
     return {"invoices": invoices,
-            "agency_name": invoices[0].issuer.get("brand_name") or invoices[0].agency.name if invoices else ""}
+            "agency_name": reseller_display_name(agency=invoices[0].agency) if invoices else ""}
 
 
 @register.inclusion_tag("whitelabel/resellers/_margin_panel.html", takes_context=True)
