@@ -188,7 +188,7 @@ def command_up(_: list[str]) -> int:
         for step in (["demo_seed"], ["usage_demo_seed"], ["billing_demo_seed"], ["stripe_demo_seed"],
                      ["revenue_demo_seed"], ["coach_demo_seed"], ["content_demo_seed"],
                      ["affiliates_demo_seed"], ["agencies_demo_seed"], ["whitelabel_demo_seed"],
-                     ["reseller_demo_seed"], ["portal_demo_seed"]):
+                     ["reseller_demo_seed"], ["portal_demo_seed"], ["sender_domain_demo_seed"]):
             code = code or manage(step, env)
         if code:
             return code
