@@ -15,6 +15,7 @@ from billing.selectors import entitlements_for
 from config.money import Money
 from tenants.models import Domain, Tenant
 from tenants.selectors import tenant_client_list
+from tenants.slugs import primary_domain_for
 from whitelabel.models import CustomDomain
 from whitelabel.models.domains import ROUTED_STATUSES
 from whitelabel.resellers.selectors import reseller_prices_active
@@ -95,13 +96,12 @@ class ResellerPortal:
 def reseller_portal_for(*, tenant: Tenant | None, hostname: str) -> ResellerPortal | None:
     """The portal `hostname` serves, or None. A portal is the agency's own routed custom domain (not the
     platform's subdomain of it, not a client's host) while the agency is in reseller mode and its plan has
-    `white_label`. Cheap for every other host: a tenant that is no agency, or a host under BASE_DOMAIN, is
-    answered without a query."""
+    `white_label`. Cheap for every other host: a tenant that is no agency, or the agency's own subdomain, is
+    answered without a query. (A custom domain may sit under BASE_DOMAIN in the demo: portal.northwind.localhost.)"""
     if tenant is None or tenant.type != Tenant.Type.AGENCY or tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
         return None
-    base = settings.BASE_DOMAIN.lower()
     host = hostname.lower()
-    if host == base or host.endswith(f".{base}"):
+    if host.removeprefix("www.") == primary_domain_for(tenant.slug):
         return None
     if not entitlements_for(tenant=tenant).white_label or not reseller_mode(agency=tenant):
         return None

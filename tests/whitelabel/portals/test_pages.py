@@ -166,3 +166,13 @@ def test_the_portal_is_gone_when_the_agency_leaves_white_label(portal, reseller)
     tenant_plan_assign(tenant=reseller, plan=PlanFactory(client_tenants=True))
 
     assert Client(HTTP_HOST=HOST).get("/pricing/").status_code == 404
+
+
+def test_the_pages_work_on_a_demo_domain_under_base_domain(dns_zone, reseller, settings,
+                                                          django_capture_on_commit_callbacks):
+    settings.CUSTOM_DOMAIN_DEMO_HOSTNAMES = ["portal.northwind.localhost"]
+    portal_domain_make(dns_zone, reseller, "portal.northwind.localhost", capture=django_capture_on_commit_callbacks)
+    client_make(reseller, "bloom")
+
+    assert Client(HTTP_HOST="portal.northwind.localhost").get("/signup/").status_code == 200
+    assert Client(HTTP_HOST="bloom.portal.northwind.localhost").get("/accounts/login/").status_code == 200
