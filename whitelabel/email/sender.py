@@ -4,7 +4,8 @@ is verified)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.utils import formataddr, parseaddr
+from email.headerregistry import Address
+from email.utils import parseaddr
 
 from django.conf import settings
 
@@ -30,7 +31,13 @@ def email_sender(*, brand: Brand | None, sender_domain: SenderDomain | None) -> 
     support = brand.support_email.strip()
     if sender_domain_sends(sender_domain=sender_domain, address=address):
         reply_to = (support,) if support and support.lower() != address.lower() else ()
-        return Sender(from_email=formataddr((name, address)), reply_to=reply_to)
+        return Sender(from_email=_mailbox(name, address), reply_to=reply_to)
     platform_address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
     reply = support or address
-    return Sender(from_email=formataddr((name, platform_address)), reply_to=(reply,) if reply else ())
+    return Sender(from_email=_mailbox(name, platform_address), reply_to=(reply,) if reply else ())
+
+
+def _mailbox(name: str, address: str) -> str:
+    """`Name <address>`, the name quoted where it must be and left unencoded: Django encodes it for SMTP, and an
+    ESP's API (anymail) takes it as text."""
+    return str(Address(display_name=name, addr_spec=address))

@@ -122,3 +122,12 @@ def test_an_anymail_backend_sends_the_brands_message_as_built(verified, sent, se
     assert (params["from"].display_name, params["from"].addr_spec) == ("Northwind team", f"hello@{DOMAIN}")
     assert [address.addr_spec for address in params["reply_to"]] == ["help@northwind.test"]
     assert 'data-email-layout="brand"' in params["html_body"]
+
+
+def test_a_sender_name_outside_ascii_is_encoded_for_smtp_and_kept_as_text_for_an_esp(tenant_alpha, sent):
+    brand_make(tenant_alpha, display_name="Café Ünïcode")
+
+    message = sent()
+
+    assert message.from_email == "Café Ünïcode <no-reply@localhost>"
+    assert message.message()["From"] == "=?utf-8?b?Q2Fmw6kgw5xuw69jb2Rl?= <no-reply@localhost>"
