@@ -32,8 +32,7 @@ class EmailBrand:
     name: str
     primary_colour: str
     primary_text: str
-    accent_colour: str
-    accent_text: str
+    accent_colour: str  # a bar under the header: decoration, never behind text
     logo_url: str = ""
     legal_footer: str = ""
     support_url: str = ""
@@ -49,7 +48,7 @@ class EmailBrand:
 
 
 TOLLGATE = EmailBrand(name="Tollgate", primary_colour="#4f46e5", primary_text="#ffffff", accent_colour="#4f46e5",
-                      accent_text="#ffffff", is_tollgate=True)
+                      is_tollgate=True)
 
 
 def email_brand_make(*, name: str, primary_colour: str, accent_colour: str, logo_url: str = "",
@@ -61,7 +60,7 @@ def email_brand_make(*, name: str, primary_colour: str, accent_colour: str, logo
     accent = accent_colour.lower() if COLOUR.match(accent_colour or "") else TOLLGATE.accent_colour
     return EmailBrand(
         name=name, primary_colour=primary, primary_text=text_colour_on(primary), accent_colour=accent,
-        accent_text=text_colour_on(accent), logo_url=logo_url, legal_footer=legal_footer,
+        logo_url=logo_url, legal_footer=legal_footer,
         support_url=support_url if support_url.startswith(("https://", "http://")) else "",
         support_email=support_email, show_powered_by=show_powered_by,
     )

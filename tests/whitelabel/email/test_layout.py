@@ -55,6 +55,7 @@ def assert_in_brand(message, *, host: str = "alpha.localhost") -> None:
     assert "Northwind" in html and message.body.startswith("Northwind")
     assert re.search(rf'<img src="http://{re.escape(host)}/media/brands/logos/[^"]+\.png" alt="Northwind"', html)
     assert "background: #1f4b99; color: #ffffff;" in html
+    assert "border-bottom: 4px solid #8a4b00;" in html  # the accent colour, under the header
     assert "Northwind Ltd, 1 Harbour Road" in html and "Northwind Ltd, 1 Harbour Road" in message.body
     assert 'href="https://help.northwind.test/"' in html and 'href="mailto:help@northwind.test"' in html
     assert "Powered by Tollgate" in html
