@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django import forms
 
+from config.money import money_round
 from whitelabel.models import ResellerSettings
 from whitelabel.resellers.selectors import PriceListRow
 
@@ -18,7 +19,7 @@ class PriceListForm(forms.Form):
             self.fields[row.key] = forms.DecimalField(
                 required=False, min_value=0, max_digits=14, decimal_places=4,
                 label=f"{row.plan.name} ({row.interval_label.lower()}, {row.currency})",
-                initial=row.your_price.amount if row.your_price else None)
+                initial=money_round(row.your_price).amount if row.your_price else None)
 
     def entries(self) -> list[dict]:
         """The rows whose value changed, as reseller_prices_set entries (None withdraws a price)."""
