@@ -11,7 +11,14 @@ the table are counted against the tracked answers of both servers.
 
 Prints `name: value unit`: click_redirects_per_s (buffer on), click_redirects_per_s_unbuffered (buffer off),
 click_p50_ms / click_p50_ms_unbuffered, clicks_lost_after_flush (tracked answers without their row, and rows
-beyond them: 0 expected) and clicks_flush_s (how long the flush of the buffered clicks took).
+beyond them: 0 expected) and clicks_flush_s (how long the flush of the buffered clicks took). Since the rate
+depends on whatever else runs on the machine, it also prints what a redirect costs in CPU, which depends much
+less on it: click_server_cpu_us (the gunicorn workers' user and system time per redirect, buffer on; Redis's own
+time not included) and _unbuffered, and click_client_cpu_us (the load generator's), with
+click_redirects_per_s_cpu_bound, the rate those costs allow on the machine's cores when nothing else runs.
+
+The clients are plain sockets (one request per connection, as a new visitor's browser opens one; no keep-alive)
+so that the load generator costs as little as it can: about a third of the server's CPU per redirect here.
 
 Run with `./dev bench clicks` (`--requests N`, `--clients C`, `--workers W`).
 """
@@ -19,6 +26,7 @@ Run with `./dev bench clicks` (`--requests N`, `--clients C`, `--workers W`).
 import argparse
 import multiprocessing
 import os
+import resource
 import socket
 import statistics
 import sys
@@ -74,9 +82,15 @@ def main() -> None:
             for port in (on_port, off_port):  # warm-up, counted like the rest
                 tracked += run(port, 200, clients=options.clients)[2]
             rounds = {"on": [], "off": []}
+            cpu = {"on": [], "off": []}
+            client_cpu = []
             for _ in range(ROUNDS):
-                for name, port in (("off", off_port), ("on", on_port)):
-                    result = run(port, options.requests // ROUNDS, clients=options.clients)
+                for name, port, server in (("off", off_port, servers[1]), ("on", on_port, servers[0])):
+                    count = options.requests // ROUNDS
+                    server_before, client_before = _cpu_s(server.pid), _children_cpu_s()
+                    result = run(port, count, clients=options.clients)
+                    cpu[name].append((_cpu_s(server.pid) - server_before) / count * 1e6)
+                    client_cpu.append((_children_cpu_s() - client_before) / count * 1e6)
                     rounds[name].append(result[:2])
                     tracked += result[2]
             started = time.perf_counter()
@@ -89,10 +103,16 @@ def main() -> None:
                 server_stop(server)
     on_rps, on_p50 = (statistics.median(values) for values in zip(*rounds["on"]))
     off_rps, off_p50 = (statistics.median(values) for values in zip(*rounds["off"]))
+    on_cpu, off_cpu, client_us = (statistics.median(values) for values in (cpu["on"], cpu["off"], client_cpu))
     print(f"click_redirects_per_s: {on_rps:.0f} redirects/s")
     print(f"click_redirects_per_s_unbuffered: {off_rps:.0f} redirects/s")
     print(f"click_p50_ms: {on_p50:.2f} ms")
     print(f"click_p50_ms_unbuffered: {off_p50:.2f} ms")
+    print(f"click_server_cpu_us: {on_cpu:.0f} us/redirect")
+    print(f"click_server_cpu_us_unbuffered: {off_cpu:.0f} us/redirect")
+    print(f"click_client_cpu_us: {client_us:.0f} us/redirect")
+    print(f"click_redirects_per_s_cpu_bound: {os.cpu_count() * 1e6 / (on_cpu + client_us):.0f} redirects/s "
+          f"({os.cpu_count()} cores)")
     print(f"clicks_tracked: {tracked} clicks")
     print(f"clicks_lost_after_flush: {abs(tracked - stored)} clicks")
     print(f"clicks_flush_s: {flush_s:.2f} s")
@@ -107,6 +127,28 @@ def run(port: int, total: int, *, clients: int) -> tuple[float, float, int]:
         elapsed = time.perf_counter() - started
     latencies = [latency for result in results for latency in result[0]]
     return total / elapsed, statistics.median(latencies), sum(result[1] for result in results)
+
+
+def _cpu_s(pid: int) -> float:
+    """User and system CPU seconds of process `pid` and of its children (a gunicorn master and its workers)."""
+    pids = [pid] + [int(entry.name) for entry in Path("/proc").iterdir()
+                    if entry.name.isdigit() and _stat(int(entry.name))[1:2] == [str(pid)]]
+    ticks = sum(int(fields[11]) + int(fields[12]) for fields in map(_stat, pids) if len(fields) > 12)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat from the state on (state, ppid, ...; utime and stime at 11 and 12), [] once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds of this process's finished children: the client processes of the rounds run so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _client(port: int, count: int) -> tuple[list[float], int]:
