@@ -45,11 +45,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from itertools import chain
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any, NamedTuple
 
 from creators.chat.actions import ActionKind, ActionSource, DetectedAction
@@ -613,8 +613,9 @@ def _tasks(read: _Text, patterns: _Patterns) -> list[_Found]:
     found = []
     first_person: set[int] = set()
     impersonal = _DONE_IMPERSONAL if read.stated else _DONE_WITH
-    for confidence, scanned in ((COMMITTED, _matches_of_any(_DONE_FIRST_PERSON, read.lowered)),
-                                (COMPLETED_IMPERSONAL, _matches_at(impersonal, read.lowered, _impersonal_starts(read)))):
+    first_person_matches = _matches_of_any(_DONE_FIRST_PERSON, read.lowered)
+    impersonal_matches = _matches_at(impersonal, read.lowered, _impersonal_starts(read))
+    for confidence, scanned in ((COMMITTED, first_person_matches), (COMPLETED_IMPERSONAL, impersonal_matches)):
         for index, match in read.matches(scanned):
             if confidence != COMMITTED and index in first_person:
                 continue  # "I'm done with X" also reads as "done with X": the first-person reading wins
