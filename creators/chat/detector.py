@@ -30,15 +30,19 @@ So with the default COACH_AUTO_COMPLETE_CONFIDENCE (0.8) a committed exact state
 anything weaker is put to the user to confirm.
 
 Speed: a message with no digit and none of the detectors' words (most chat) is turned away by substring tests; else
-the patterns run once each over the whole text (the cue words of all kinds in one scan) and their matches are
-placed in their sentences, and only sentences with a match cost more. Python's re tries a pattern at every position
-unless it starts with a literal or a set of characters, so the patterns start with their first letters (or digit)
-and check the word's start behind them (_word_start); prices are turned away by string tests before any pattern,
-the "the X is done" pattern (the dearest) only runs when the cues found an "is done", the evidence is quoted only
-for the findings kept. The compiled patterns are cached per (playbook key, version) in the process: playbooks only
-change with a deployment. bench/coach.py reports `detector_us_per_message` (goal <= 500 us for 2 KB); its message is
-dense (an action or a trap in every sentence, about 60 raw findings), the worst case for this design: about 730 us
-of CPU (from 1,000), about 210 us on a typical 2 KB message with two actions (from 295), 90 with nothing to find.
+each pattern runs once over the whole text and its matches are placed in their sentences, and only sentences with a
+match cost more. Python's re tries a pattern at every position unless it starts with a literal or a set of
+characters, and finds a literal start as fast as str.find where it checks a set at every character. So the cues
+(the words of every kind, one alternation) are read in a lookahead after each space (and, by a second scan, after
+any other sign), the first-person completions are two patterns starting with "i" and "we", prices are scanned with
+[0-9] in an ASCII text, and the other patterns start with their first letters (or digit) and check the word's start
+behind them (_word_start). The dearest pattern, "the X is done" (a lazy subject after every "the"), is only tried
+where it can start: before an "is done" cue, in its clause. Prices are turned away by string tests before any
+pattern; the evidence is quoted only for the findings kept. The compiled patterns are cached per (playbook key,
+version) in the process: playbooks only change with a deployment. bench/coach.py reports `detector_us_per_message`
+(goal <= 500 us for 2 KB); its message is dense (an action or a trap in every sentence, about 60 raw findings), the
+worst case for this design: about 610 us of CPU (from 740, and 1,000 before that), about 195 on a typical 2 KB
+message with three actions (from 270), 95 with nothing to find.
 """
 
 from __future__ import annotations
