@@ -223,6 +223,7 @@ STATE_CUES = rf"is{_STATED_DONE_TAIL}|are{_STATED_DONE_TAIL}"
 _DONE_IMPERSONAL = re.compile(
     r"[dfmot](?<!\w[dfmot])(?:(?:(?<=d)one|(?<=f)inished)\s+with\s+(?P<object>[^,;.!?\n]{2,80})"
     rf"|(?:(?<=t)he|(?<=m)y|(?<=o)ur)(?P<subject>\s+[^,;.!?\n]{{2,60}}?)\s+{_STATED_DONE}\b)")
+# The signs a subject (so a "the X is done") never holds.
 _CLAUSE_MARKS = ",;.!?"
 # The same without "the X is done" (whose lazy subject costs most of the scan), for messages where the cues found
 # no "is done", "are live", ...
@@ -322,8 +323,8 @@ class _Text:
         # Sentences by the cues they hold; cadence anchors and platform names with their sentence and position.
         self.cued: dict[str, set[int]] = {"hedge": set(), "commit": set(), "hypothetical": set(), "launch": set(),
                                           "state": set()}
-        self.hedged, self.committed, self.hypothetical = self.cued["hedge"], self.cued["commit"], self.cued[
-            "hypothetical"]
+        cued = self.cued  # the sets the stance and the questions read most, also by name
+        self.hedged, self.committed, self.hypothetical = cued["hedge"], cued["commit"], cued["hypothetical"]
         self.cadences: list[tuple[int, int]] = []
         self.platforms: list[tuple[int, int, str]] = []
         self.stated: list[int] = []  # where each "is done", "are live", ... starts
