@@ -3,7 +3,8 @@ checked through the one resolver (whitelabel/dns.py), and the daily re-check kee
 
 pending (records not all right yet) → verified (all three right: mail goes out From the brand's address) →
 failing (a re-check found one missing or wrong: mail falls back to the platform's sender) → verified again once
-fixed. A check that could not finish (a timeout, a nameserver failure) moves nothing.
+fixed. A check that could not finish (a timeout, a nameserver failure) moves nothing. The brand's owners and
+admins are told (notification category domain_alert) when it stops checking out and when it checks out again.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from django.conf import settings
 from django.db import transaction
 
 from billing.selectors import entitlements_for
+from notifications.categories import Category
+from notifications.services import notify
 from whitelabel import dns
 from whitelabel.brands.exceptions import WhiteLabelNotInPlan
 from whitelabel.domains.exceptions import HostnameInvalid
@@ -33,6 +36,7 @@ from whitelabel.models import Brand, SenderDomain
 logger = logging.getLogger(__name__)
 
 DKIM_KEY_BITS = 2048
+BRANDING_PAGE_PATH = "/settings/branding/#sender-domain"
 Status = SenderDomain.Status
 
 
@@ -198,11 +202,12 @@ def _inconclusive(lookup: dns.Lookup) -> bool:
 
 @transaction.atomic
 def _check_apply(*, sender_domain_id: int, check: _Check, now: datetime) -> SenderDomain:
-    sender = SenderDomain.objects.select_for_update().select_related("brand").get(pk=sender_domain_id)
+    sender = (SenderDomain.objects.select_for_update(of=("self",)).select_related("brand__tenant")
+              .get(pk=sender_domain_id))
     result = {True: "passed", False: "failed", None: "inconclusive"}[check.passed]
     sender.last_check = {"checked_at": now.isoformat(), "result": result, **check.findings}
     sender.last_checked_at = now
-    before = sender.status
+    before, verified_at = sender.status, sender.verified_at
     if check.passed:
         if sender.status != Status.VERIFIED:
             sender.verified_at = now
@@ -210,9 +215,32 @@ def _check_apply(*, sender_domain_id: int, check: _Check, now: datetime) -> Send
     elif check.passed is False and sender.status == Status.VERIFIED:
         sender.status = Status.FAILING
     sender.save()
+    _state_announce(sender=sender, before=before, verified_at=verified_at, now=now)
     logger.info("sender_domain_checked brand=%s domain=%s result=%s status=%s->%s", sender.brand_id,
                 sender.domain, result, before, sender.status)
     return sender
+
+
+def _state_announce(*, sender: SenderDomain, before: str, verified_at: datetime | None, now: datetime) -> None:
+    """Tell the brand's owners and admins (in the caller's transaction) when a check moved the sending domain out
+    of verified (emails fall back to the platform's address) or back. Each cause names the verified episode that
+    ended (or the new one), so a repeated check or a retried job tells nobody twice."""
+    domain = sender.domain
+    if before == Status.VERIFIED and sender.status == Status.FAILING:
+        what, episode = "failing", verified_at
+        title = f"{domain} stopped checking out: emails come from the platform's address"
+        failing = [sender.last_check[key]["message"] for key in ("dkim", "spf", "dmarc")
+                   if not sender.last_check.get(key, {}).get("ok", True)]
+        body = (f"{' '.join(failing)} Until the records are right again, your emails are sent from the platform's "
+                "address under your brand's name; we re-check them daily.")
+    elif before == Status.FAILING and sender.status == Status.VERIFIED:
+        what, episode = "recovered", sender.verified_at
+        title, body = f"{domain} checks out again", f"Your emails are sent from {domain} again."
+    else:
+        return
+    notify(tenant=sender.brand.tenant, category=Category.DOMAIN_ALERT,
+           cause=f"sender_domain:{sender.pk}:{what}:{episode.isoformat() if episode else ''}", title=title,
+           body=body, link=BRANDING_PAGE_PATH, now=now)
 
 
 @dataclass(frozen=True)

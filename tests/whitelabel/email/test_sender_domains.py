@@ -7,8 +7,12 @@ from datetime import timedelta
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core import mail
+from django_tenants.utils import schema_context
 
 from billing.services import tenant_plan_assign
+from notifications.categories import Category
+from notifications.models import Notification
 from tests.support.clock import NOW
 from tests.support.factories import PlanFactory
 from tests.support.sender_domains import brand_make, records_publish
@@ -201,3 +205,23 @@ def test_the_daily_recheck_verifies_a_pending_domain_whose_records_appeared(dns_
     sender_domains_recheck_task.delay().get()
 
     assert SenderDomain.objects.get(pk=sender.pk).status == Status.VERIFIED
+
+
+def test_owners_are_told_once_when_a_verified_domain_fails_and_when_it_recovers(dns_zone, sender, tenant_alpha,
+                                                                                 django_capture_on_commit_callbacks):
+    records_publish(dns_zone, sender)
+    check(sender)
+    dns_zone.name_forget(f"_dmarc.{DOMAIN}")
+    with django_capture_on_commit_callbacks(execute=True):
+        check(sender, later=timedelta(days=1))
+        check(sender, later=timedelta(days=2))  # still failing: nobody told again
+    records_publish(dns_zone, sender)
+    with django_capture_on_commit_callbacks(execute=True):
+        check(sender, later=timedelta(days=3))
+
+    with schema_context(tenant_alpha.schema_name):
+        titles = list(Notification.objects.filter(category=Category.DOMAIN_ALERT).order_by("pk")
+                      .values_list("title", flat=True))
+    assert titles == [f"{DOMAIN} stopped checking out: emails come from the platform's address",
+                      f"{DOMAIN} checks out again"]
+    assert "No DMARC record" in mail.outbox[0].body
