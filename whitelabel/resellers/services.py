@@ -28,8 +28,9 @@ from typing import Any
 from django.db import connection, transaction
 
 from affiliates.agencies.exceptions import NotAnAgency
-from billing.consolidation.selectors import invoice_is_consolidated
+from billing.consolidation.selectors import consolidated_billing_list, invoice_is_consolidated
 from billing.consolidation.services import wholesale_amount
+from billing.invoicing.selectors import invoice_list
 from billing.models import Invoice, InvoiceLine
 from billing.selectors import entitlements_for
 from config.money import Money, currency_minor_units, money_format, money_round, money_to_api
@@ -69,6 +70,7 @@ logger = logging.getLogger(__name__)
 # The advisory lock that makes one client invoice give one reseller invoice, however often its signal arrives.
 ISSUE_LOCK_NAMESPACE = zlib.crc32(b"whitelabel.reseller_invoice_issue") & 0x7FFFFFFF
 NUMBER_DIGITS = 4
+CATCH_UP_DAYS = 35
 PREFIX = re.compile(r"^[A-Z0-9]{1,10}$")
 DECIMAL_TEXT = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,10})?")
 SETTINGS_FIELDS = frozenset({"legal_name", "address", "email", "tax_id", "tax_name", "tax_percentage",
@@ -238,6 +240,29 @@ def reseller_invoice_issue(*, invoice: Invoice, now: datetime) -> ResellerInvoic
             return existing
         return _invoice_create(invoice=invoice, client=invoice.tenant, agency=arrangement.payer,
                                percent_off=arrangement.wholesale_discount_percent, now=now)
+
+
+def reseller_invoices_catch_up(*, now: datetime, days: int = CATCH_UP_DAYS) -> list[ResellerInvoice]:
+    """Issue what a lost `invoice_consolidated` left out: every consolidated client invoice finalised in the last
+    `days` without its reseller invoice (billing sends the signal after commit, outside any retry, so a process
+    that dies in between loses it). Run daily by beat; issues nothing twice (reseller_invoice_issue's guarantee),
+    one invoice's failure is logged and the rest go on. Returns the invoices it issued."""
+    since = now - timedelta(days=days)
+    issued = []
+    for agency in Tenant.objects.filter(type=Tenant.Type.AGENCY).order_by("pk"):
+        for arrangement in consolidated_billing_list(payer=agency):
+            missing = (invoice_list(tenant=arrangement.client)
+                       .filter(consolidated_billing=arrangement, issued_at__gte=since)
+                       .exclude(pk__in=ResellerInvoice.objects.filter(client=arrangement.client)
+                                .values("source_invoice_id")))
+            for invoice in missing.select_related("consolidated_billing__payer", "tenant"):
+                try:
+                    issued.append(reseller_invoice_issue(invoice=invoice, now=now))
+                except Exception:
+                    logger.exception("reseller_invoice_catch_up_failed invoice=%s", invoice.pk)
+    if issued:
+        logger.info("reseller_invoices_caught_up count=%s", len(issued))
+    return [invoice for invoice in issued if invoice is not None]
 
 
 def _invoice_create(*, invoice: Invoice, client: Tenant, agency: Tenant, percent_off: Decimal,

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from affiliates.agencies.services import agency_earnings_set
 from affiliates.models import AgencyProfile
+from billing.invoicing.events import invoice_consolidated
 from billing.models import Invoice, Subscription
 from tests.support.agencies import client_make
 from tests.support.clock import NOW
@@ -20,6 +21,7 @@ from whitelabel.resellers.services import (
     reseller_invoice_issue,
     reseller_invoice_mark_paid,
     reseller_invoice_void,
+    reseller_invoices_catch_up,
     reseller_prices_set,
     reseller_settings_save,
 )
@@ -188,3 +190,22 @@ def test_the_margin_is_invoiced_less_wholesale_per_client_and_month_and_void_cou
     [total] = report.totals
     assert (total.invoiced.amount, total.margin.amount, total.invoiced.currency) == (
         Decimal("25.00"), Decimal("9.80"), "USD")
+
+
+def test_an_invoice_whose_signal_was_lost_is_issued_by_the_catch_up_once(agency, monkeypatch):
+    with monkeypatch.context() as patched:
+        patched.setattr(invoice_consolidated, "send", lambda *args, **kwargs: [])  # the process died after commit
+        invoice = client_invoice_make(client_make(agency, "bloom-test"), now=NOW)
+    assert not ResellerInvoice.objects.filter(source_invoice=invoice).exists()
+
+    [caught] = reseller_invoices_catch_up(now=NOW + timedelta(hours=1))
+
+    assert caught.source_invoice == invoice and caught.number == "NW-2026-0001"
+    assert reseller_invoices_catch_up(now=NOW + timedelta(days=1)) == []
+
+
+def test_the_catch_up_leaves_invoices_tollgate_bills_directly_alone(frozen_now):
+    referrer = reseller_make("referrer", mode=AgencyProfile.EarningsMode.REFERRAL)
+    client_invoice_make(client_make(referrer, "client-r"), now=NOW)
+    assert reseller_invoices_catch_up(now=NOW) == []
+    assert not ResellerInvoice.objects.exists()
