@@ -171,3 +171,25 @@ def test_the_agency_dashboard_shows_the_margin_and_the_plans_it_has_no_price_for
 def test_the_agency_dashboard_of_a_referral_agency_shows_no_margin(frozen_now):
     agency = reseller_make("referrer", mode=AgencyProfile.EarningsMode.REFERRAL)
     assert 'data-testid="reseller-margin"' not in signed_in(agency).get("/clients/").content.decode()
+
+
+def test_an_agency_admin_without_billing_cannot_see_or_change_prices_and_invoices(world):
+    admin = signed_in(world["agency"], email="admin@northwind.test", role=Role.ADMIN)
+    number = world["invoice"].number
+    paths = ("/agency/prices/", "/agency/invoices/", f"/agency/invoices/{number}/", f"/agency/invoices/{number}.pdf")
+    for path in paths:
+        assert admin.get(path).status_code == 403, path
+    assert admin.post("/agency/prices/", {"form": "prices", "starter:month:USD": "99.00"}).status_code == 403
+    assert admin.post(f"/agency/invoices/{number}/void/").status_code == 403
+    world["invoice"].refresh_from_db()
+    assert world["invoice"].status == "open"
+    assert ResellerPrice.objects.get(agency=world["agency"]).amount == Decimal("25.00")
+    assert 'data-testid="reseller-margin"' not in admin.get("/clients/").content.decode()
+
+
+def test_the_agencys_billing_staff_may_manage_prices_and_invoices(world):
+    billing = signed_in(world["agency"], email="billing@northwind.test", role=Role.BILLING)
+    assert billing.get("/agency/prices/").status_code == 200
+    billing.post(f"/agency/invoices/{world['invoice'].number}/void/")
+    world["invoice"].refresh_from_db()
+    assert world["invoice"].status == "void"
