@@ -9,8 +9,8 @@ import logging
 from django.dispatch import receiver
 from django.utils import timezone
 
-from billing.invoicing.events import invoice_consolidated
-from whitelabel.resellers.services import reseller_invoice_issue
+from billing.invoicing.events import invoice_consolidated, invoice_voided
+from whitelabel.resellers.services import reseller_invoice_follow_void, reseller_invoice_issue
 
 logger = logging.getLogger(__name__)
 
@@ -21,3 +21,11 @@ def invoice_consolidated_received(sender, invoice, **kwargs) -> None:
         reseller_invoice_issue(invoice=invoice, now=timezone.now())
     except Exception:
         logger.exception("reseller_invoice_issue_failed invoice=%s", invoice.pk)
+
+
+@receiver(invoice_voided, dispatch_uid="whitelabel.reseller_invoice_follow_void")
+def invoice_voided_received(sender, invoice, **kwargs) -> None:
+    try:
+        reseller_invoice_follow_void(invoice=invoice, now=timezone.now())
+    except Exception:
+        logger.exception("reseller_invoice_follow_void_failed invoice=%s", invoice.pk)

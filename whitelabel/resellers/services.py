@@ -398,6 +398,26 @@ def reseller_invoice_void(*, agency: Tenant, number: str, actor: str, now: datet
     return invoice
 
 
+@transaction.atomic
+def reseller_invoice_follow_void(*, invoice: Invoice, now: datetime) -> ResellerInvoice | None:
+    """Tollgate voided the client invoice a reseller invoice was made from (before any consolidated invoice carried
+    it, so the agency is not billed for it either): an open reseller invoice is voided with it. One the agency has
+    already marked paid is left as it is (the agency refunds its client itself), and logged."""
+    reseller_invoice = (ResellerInvoice.objects.select_for_update().filter(source_invoice_id=invoice.pk).first())
+    if reseller_invoice is None:
+        return None
+    if reseller_invoice.status != ResellerInvoice.Status.OPEN:
+        logger.warning("reseller_invoice_source_voided agency=%s number=%s status=%s", reseller_invoice.agency_id,
+                       reseller_invoice.number, reseller_invoice.status)
+        return reseller_invoice
+    reseller_invoice.status, reseller_invoice.voided_at = ResellerInvoice.Status.VOID, now
+    reseller_invoice.status_changed_by = f"Tollgate voided {invoice.number}"
+    reseller_invoice.save(update_fields=["status", "voided_at", "status_changed_by"])
+    logger.info("reseller_invoice_voided agency=%s number=%s source_invoice=%s", reseller_invoice.agency_id,
+                reseller_invoice.number, invoice.pk)
+    return reseller_invoice
+
+
 def _invoice_locked(*, agency: Tenant, number: str) -> ResellerInvoice:
     if reseller_invoice_get_for_agency(agency=agency, number=number) is None:
         raise ResellerInvoiceNotFound("No invoice of yours has this number.")

@@ -5,11 +5,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.test import TestCase
 from django.utils import timezone
 
 from affiliates.agencies.services import agency_earnings_set
 from affiliates.models import AgencyProfile
 from billing.invoicing.events import invoice_consolidated
+from billing.invoicing.services import invoice_void
 from billing.models import Invoice, Subscription
 from tests.support.agencies import client_make
 from tests.support.clock import NOW
@@ -209,3 +211,21 @@ def test_the_catch_up_leaves_invoices_tollgate_bills_directly_alone(frozen_now):
     client_invoice_make(client_make(referrer, "client-r"), now=NOW)
     assert reseller_invoices_catch_up(now=NOW) == []
     assert not ResellerInvoice.objects.exists()
+
+
+def test_a_client_invoice_tollgate_voids_voids_its_open_reseller_invoice(agency):
+    reseller_invoice = issued(client_make(agency, "bloom-test"))
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        invoice_void(invoice=reseller_invoice.source_invoice, actor="ops@tollgate.test", now=NOW)
+    reseller_invoice.refresh_from_db()
+    assert (reseller_invoice.status, reseller_invoice.voided_at) == ("void", NOW)
+    assert reseller_margin(agency=agency).rows == []
+
+
+def test_a_reseller_invoice_already_paid_stays_paid_when_tollgate_voids_its_source(agency):
+    reseller_invoice = issued(client_make(agency, "bloom-test"))
+    reseller_invoice_mark_paid(agency=agency, number=reseller_invoice.number, actor="owner", now=NOW)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        invoice_void(invoice=reseller_invoice.source_invoice, actor="ops@tollgate.test", now=NOW)
+    reseller_invoice.refresh_from_db()
+    assert reseller_invoice.status == "paid"
