@@ -14,13 +14,12 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from whitelabel.domains.exceptions import CustomDomainError
-from whitelabel.domains.selectors import domain_record_rows
+from whitelabel.domains.selectors import domain_check_findings, domain_record_rows
 from whitelabel.domains.services import domain_check, domain_release
 from whitelabel.models import CustomDomain
 
 FIELDS = ["hostname", "tenant", "status", "records_to_create", "last_check_findings", "last_checked_at",
           "claimed_at", "verified_at", "activated_at", "failing_since", "ended_at"]
-FINDINGS = ("challenge", "cname", "addresses")
 
 
 @admin.register(CustomDomain)
@@ -64,9 +63,8 @@ class CustomDomainAdmin(admin.ModelAdmin):
         if not last:
             return "Not checked yet."
         rows = format_html_join("", "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>", (
-            (last[key].get("type"), last[key].get("name"), last[key].get("outcome"),
-             ", ".join(last[key].get("values", [])) or "-", "yes" if last[key].get("ok") else "NO")
-            for key in FINDINGS if key in last))
+            (found.type, found.name, found.outcome, ", ".join(found.values) or "-", "yes" if found.ok else "NO")
+            for found in domain_check_findings(domain)))
         return format_html("<p>{} {}</p><table><tr><th>Type</th><th>Name</th><th>Outcome</th><th>Found</th>"
                            "<th>OK</th></tr>{}</table>", last.get("result", ""),
                            ", ".join(last.get("reasons", [])), rows)

@@ -22,11 +22,17 @@ from config.api.schema import IDEMPOTENCY_KEY_HEADER, error_responses, scopes_no
 from config.api.serializers import StrictCharField, StrictInputSerializer
 from tenants.models import Tenant
 from whitelabel.domains.exceptions import CustomDomainsNotInPlan
-from whitelabel.domains.selectors import custom_domains_offered, domain_get, domain_list, domain_record_rows
+from whitelabel.domains.selectors import (
+    CHECKED_RECORDS,
+    custom_domains_offered,
+    domain_check_findings,
+    domain_get,
+    domain_list,
+    domain_record_rows,
+)
 from whitelabel.domains.services import domain_check, domain_claim, domain_remove
 from whitelabel.models import CustomDomain
 
-FINDINGS = ("challenge", "cname", "addresses")
 REQUIRED_SCOPES = {"GET": "read", "POST": "write", "DELETE": "write"}
 REQUIRED_ACTIONS = {"GET": Action.MANAGE_SETTINGS, "POST": Action.MANAGE_SETTINGS, "DELETE": Action.MANAGE_SETTINGS}
 
@@ -43,7 +49,7 @@ class _RecordSerializer(serializers.Serializer):
 
 @extend_schema_serializer(component_name="CustomDomainFinding")
 class _FindingSerializer(serializers.Serializer):
-    record = serializers.ChoiceField(choices=FINDINGS)
+    record = serializers.ChoiceField(choices=CHECKED_RECORDS)
     name = serializers.CharField()
     type = serializers.CharField(help_text="TXT, CNAME or A/AAAA.")
     outcome = serializers.ChoiceField(choices=["found", "nxdomain", "no_answer", "timeout", "error"])
@@ -88,16 +94,8 @@ def _domain_data(domain: CustomDomain) -> dict:
         "records": [vars(row) for row in domain_record_rows(domain)],
         "last_check": None if not last else {
             "checked_at": domain.last_checked_at, "result": last.get("result"), "reasons": last.get("reasons", []),
-            "findings": [_finding(key, last[key]) for key in FINDINGS if key in last]},
+            "findings": [vars(finding) for finding in domain_check_findings(domain)]},
     }
-
-
-def _finding(key: str, found: dict) -> dict:
-    expected = found.get("expected")
-    return {"record": key, "name": found.get("name", ""), "type": found.get("type", ""),
-            "outcome": found.get("outcome", ""), "values": found.get("values", []),
-            "expected": expected if isinstance(expected, list) else [expected] if expected else [],
-            "ok": bool(found.get("ok"))}
 
 
 def _offered(request) -> Tenant:

@@ -102,3 +102,36 @@ def custom_domains_offered(*, tenant: Tenant) -> int:
     Domains page and API are an upsell there."""
     entitlements = entitlements_for(tenant=tenant)
     return entitlements.custom_domains if entitlements.white_label else 0
+
+
+# The records a check looks up, in the order pages show them (last_check's keys).
+CHECKED_RECORDS = ("challenge", "cname", "addresses")
+
+
+@dataclass(frozen=True)
+class CheckFinding:
+    """What the last check found for one record: `values` found, `expected` (always a list), and whether it fits."""
+
+    record: str
+    type: str
+    name: str
+    outcome: str
+    values: tuple[str, ...]
+    expected: tuple[str, ...]
+    ok: bool
+
+
+def domain_check_findings(domain: CustomDomain) -> list[CheckFinding]:
+    """The last check's findings, record by record (empty before the first check), for the page, API and admin."""
+    last = domain.last_check or {}
+    findings = []
+    for record in CHECKED_RECORDS:
+        if record not in last:
+            continue
+        found = last[record]
+        expected = found.get("expected")
+        findings.append(CheckFinding(
+            record=record, type=found.get("type", ""), name=found.get("name", ""), outcome=found.get("outcome", ""),
+            values=tuple(found.get("values", [])), ok=bool(found.get("ok")),
+            expected=tuple(expected) if isinstance(expected, list) else (expected,) if expected else ()))
+    return findings

@@ -24,6 +24,7 @@ from whitelabel.domains.exceptions import CustomDomainError, CustomDomainNotHeld
 from whitelabel.domains.forms import DomainAddForm
 from whitelabel.domains.selectors import (
     custom_domains_offered,
+    domain_check_findings,
     domain_get,
     domain_list,
     domain_record_rows,
@@ -41,7 +42,6 @@ REASONS = {
     "cname_elsewhere": "The CNAME points somewhere else.",
     "addresses_elsewhere": "The domain resolves to other addresses than ours.",
 }
-FINDINGS = (("challenge", "TXT"), ("cname", "CNAME"), ("addresses", "A/AAAA"))
 # The existing badge colours: green routed, amber failing, grey waiting for its records, blue waiting for TLS.
 BADGES = {"active": "badge-active", "failing": "badge-suspended", "pending": "badge-closed", "verified": "badge-role"}
 
@@ -141,19 +141,11 @@ def _own_domain(request: HttpRequest, domain_id: int) -> CustomDomain:
 
 def _domain_view(domain: CustomDomain) -> dict[str, Any]:
     last = domain.last_check or {}
-    findings = [{**last[key], "type": rtype, "expected": _as_list(last[key].get("expected"))}
-                for key, rtype in FINDINGS if key in last]
     return {
         "domain": domain, "badge": BADGES.get(domain.status, "badge-closed"), "records": domain_record_rows(domain),
-        "findings": findings,
+        "findings": domain_check_findings(domain),
         "result": last.get("result"), "reasons": [_reason_text(code) for code in last.get("reasons", [])],
     }
-
-
-def _as_list(value: Any) -> list:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def _reason_text(code: str) -> str:
