@@ -383,18 +383,20 @@ class _Text:
         return " ".join(self.original[start:end].split())[:200]
 
 
-def _matches_of_any(patterns: tuple[re.Pattern[str], ...], lowered: str) -> Iterator[re.Match[str]]:
-    """What finditer of the patterns' alternation would find, when no two can match at the same position: the
-    leftmost next match of any of them, then the leftmost after its end, and so on."""
-    upcoming = [pattern.search(lowered) for pattern in patterns]
-    while True:
-        match = min((match for match in upcoming if match is not None), key=re.Match.start, default=None)
-        if match is None:
-            return
-        yield match
+def _matches_of_any(patterns: tuple[re.Pattern[str], ...], lowered: str) -> list[re.Match[str]]:
+    """What finditer of the patterns' alternation would find, when no two can match at the same position: each
+    pattern's matches in the text's order, when none overlaps another (almost always); else the leftmost next match
+    of any of them, then the leftmost after its end, and so on."""
+    found = sorted((match for pattern in patterns for match in pattern.finditer(lowered)), key=re.Match.start)
+    if all(before.end() <= after.start() for before, after in zip(found, found[1:])):
+        return found
+    found, upcoming = [], [pattern.search(lowered) for pattern in patterns]
+    while (match := min((match for match in upcoming if match is not None), key=re.Match.start, default=None)):
+        found.append(match)
         end = match.end()
         upcoming = [pattern.search(lowered, end) if following is not None and following.start() < end else following
                     for pattern, following in zip(patterns, upcoming)]
+    return found
 
 
 def _matches_at(pattern: re.Pattern[str], lowered: str, candidates: list[int]) -> Iterator[re.Match[str]]:
