@@ -1,5 +1,6 @@
 """Reseller billing's panels on pages other apps own, so that billing and affiliates need not import white-label:
-`{% reseller_invoices_panel %}` on a client's Billing page (its latest invoices from its agency) and
+`{% reseller_invoices_panel %}` on the Billing page (a client's latest invoices from its agency; on a reseller
+agency's own page, links to its price list and client invoices with its margin) and
 `{% reseller_margin_panel %}` on an agency's Clients page (its margin, and the plans it has no price for). Each
 shows nothing to staff who may not see billing, and nothing where there is nothing to show."""
 
@@ -26,7 +27,11 @@ def reseller_invoices_panel(context) -> dict:
     request = context.get("request")
     if request is None or not user_can(request.user, Action.VIEW_BILLING):
         return {"invoices": []}
-    invoices = list(reseller_invoice_list_for_client(client=request.tenant)[:PANEL_INVOICES])
+    tenant = request.tenant
+    if tenant.type == Tenant.Type.AGENCY and reseller_mode_is(agency=tenant):
+        # The agency's own Billing page: where its billing staff find their price list and client invoices.
+        return {"invoices": [], "reseller": True, "margin": reseller_margin(agency=tenant)}
+    invoices = list(reseller_invoice_list_for_client(client=tenant)[:PANEL_INVOICES])
     return {"invoices": invoices,
             "agency_name": reseller_display_name(agency=invoices[0].agency) if invoices else ""}
 

@@ -193,3 +193,9 @@ def test_the_agencys_billing_staff_may_manage_prices_and_invoices(world):
     billing.post(f"/agency/invoices/{world['invoice'].number}/void/")
     world["invoice"].refresh_from_db()
     assert world["invoice"].status == "void"
+
+
+def test_the_agencys_billing_page_links_its_price_list_and_client_invoices(world):
+    billing = signed_in(world["agency"], email="billing@northwind.test", role=Role.BILLING)
+    html = billing.get("/billing/").content.decode()
+    assert 'data-testid="billing-reseller"' in html and "/agency/prices/" in html and "9.80 USD" in html
