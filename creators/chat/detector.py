@@ -41,8 +41,8 @@ where it can start: before an "is done" cue, in its clause. Prices are turned aw
 pattern; the evidence is quoted only for the findings kept. The compiled patterns are cached per (playbook key,
 version) in the process: playbooks only change with a deployment. bench/coach.py reports `detector_us_per_message`
 (goal <= 500 us for 2 KB); its message is dense (an action or a trap in every sentence, about 60 raw findings), the
-worst case for this design: about 610 us of CPU (from 740, and 1,000 before that), about 195 on a typical 2 KB
-message with three actions (from 270), 95 with nothing to find.
+worst case for this design: a quarter less CPU than before this version (about 595 us against 790 at load 6; 1,000
+before the first rework), about 200 on a typical 2 KB message with three actions (from 265), 97 with nothing to find.
 """
 
 from __future__ import annotations
