@@ -40,7 +40,7 @@ def test_a_domain_is_added_checked_through_dns_and_removed(committed_live_server
     page.get_by_role("button", name="Confirm the change").click()
     page.wait_for_url(live.url_for(slug, "/billing/"))
 
-    # --- Settings → Domains: add one, see its records ----------------------------------------------------------------
+    # --- Settings → Domains: add one, see its records --------------------------------------------------------------
     page.goto(live.url_for(slug, "/settings/"))
     page.get_by_role("link", name="Domains", exact=True).click()
     page.wait_for_url(live.url_for(slug, "/settings/domains/"))
@@ -56,7 +56,7 @@ def test_a_domain_is_added_checked_through_dns_and_removed(committed_live_server
     assert rows[0][0] == f"_tollgate-challenge.{host}" and rows[1] == [host, f"{slug}.domains.localhost"]
     page.screenshot(path=artifacts_dir / "e2e-domains-pending.png", full_page=True)
 
-    # --- The records created at "the DNS host", then Check now ---------------------------------------------------------
+    # --- The records created at "the DNS host", then Check now -------------------------------------------------------
     dns_zone.record_set(rows[0][0], "TXT", [rows[0][1]])
     dns_zone.record_set(host, "CNAME", [rows[1][1]])
     card.get_by_role("button", name="Check now").click()
