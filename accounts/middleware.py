@@ -9,7 +9,7 @@ from django.shortcuts import redirect
 from config.api.errors import error_json_response
 
 # Where a member without MFA may still go: the MFA setup itself, login/logout, invitations and static files.
-ALLOWED_PREFIXES = ("/accounts/", "/static/", "/invitations/", "/login/link/")
+ALLOWED_PREFIXES = ("/accounts/", "/static/", "/branding/", "/invitations/", "/login/link/")
 
 
 class MfaRequiredMiddleware:

@@ -9,6 +9,9 @@ from django.urls import include, path
 from accounts.ops_admin import ops_admin_login
 from tenants import views_public
 
+# The 500 page with the request's Content-Security-Policy nonce for its <style> (without a brand on this host).
+handler500 = "whitelabel.brands.errors.server_error"
+
 urlpatterns = [
     path("", views_public.landing, name="landing"),
     path("pricing/", views_public.pricing, name="pricing"),

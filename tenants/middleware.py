@@ -10,7 +10,7 @@ from tenants.models import Domain, Tenant
 from tenants.selectors import tenant_for_hostname
 
 # Paths a blocked workspace still serves: its static files, so the blocked page renders with its styles.
-ALWAYS_SERVED_PREFIXES = ("/static/",)
+ALWAYS_SERVED_PREFIXES = ("/static/", "/branding/")
 
 
 class TenantRoutingMiddleware(TenantMainMiddleware):

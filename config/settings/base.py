@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "whitelabel.domains.tls.TlsAskMiddleware",
     # Before tenant routing, so even a failure there (database down) answers /api/ in the JSON error shape.
     "config.api.middleware.ApiErrorMiddleware",
+    # The Content-Security-Policy of HTML pages (config/csp.py), the routing's own pages included.
+    "config.csp.ContentSecurityPolicyMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
     # ?ref=CODE on any page of the public host (affiliates.clicks).
     "affiliates.clicks.ReferralClickMiddleware",
@@ -137,6 +139,7 @@ TEMPLATES = [
                 "metering.context_processors.usage_notices",
                 "notifications.context_processors.unread_notifications",
                 "whitelabel.context_processors.brand",
+                "config.csp.nonce",
             ],
         },
     },

@@ -1,5 +1,6 @@
-"""The 500 page on tenant hosts under the host's brand (config/urls_tenant.py's handler500), so that a reseller's
-client never reads "Tollgate" on it. It must render whatever broke: without the brand if reading it fails too."""
+"""The 500 page under the host's brand (every URLconf's handler500), so that a reseller's client never reads
+"Tollgate" on it, with the request's Content-Security-Policy nonce on its <style>. It must render whatever
+broke: without the brand if reading it fails too."""
 
 import logging
 
@@ -8,6 +9,7 @@ from django.http import HttpRequest, HttpResponseServerError
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
 
+from config.csp import csp_nonce
 from whitelabel.brands.rendering import BrandLook, brand_look
 
 logger = logging.getLogger(__name__)
@@ -15,7 +17,8 @@ logger = logging.getLogger(__name__)
 
 @requires_csrf_token
 def server_error(request: HttpRequest) -> HttpResponseServerError:
-    return HttpResponseServerError(loader.get_template("500.html").render({"brand": _brand_or_none(request)}))
+    context = {"brand": _brand_or_none(request), "csp_nonce": csp_nonce(request)}
+    return HttpResponseServerError(loader.get_template("500.html").render(context))
 
 
 def _brand_or_none(request: HttpRequest) -> BrandLook | None:

@@ -3,7 +3,10 @@ template can put on the page as they are, and the "Powered by Tollgate" rule."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
+
+from django.template.loader import render_to_string
 
 from billing.selectors import entitlements_for
 from tenants.models import Tenant
@@ -21,13 +24,14 @@ class BrandLook:
     primary_text: str
     accent_colour: str
     accent_text: str
-    custom_css: str  # sanitised on save; "</" escaped so it cannot close its <style> element
+    custom_css: str  # sanitised on save; served in the brand's stylesheet, never inline (config/csp.py)
     support_url: str
     support_email: str
     legal_footer: str
     landing_title: str
     landing_text: str
     powered_by: bool
+    stylesheet_version: str = ""  # /branding/brand.css?v=<this>: a new URL whenever the stylesheet changes
 
 
 def powered_by_shown(brand: Brand) -> bool:
@@ -41,12 +45,22 @@ def brand_look(*, tenant: Tenant) -> BrandLook | None:
     brand = brand_for(tenant=tenant)
     if brand is None:
         return None
-    return BrandLook(
+    look = BrandLook(
         display_name=brand.display_name, logo_url=brand.logo.url if brand.logo else "",
         favicon_url=brand.favicon.url if brand.favicon else "",
         primary_colour=brand.primary_colour, primary_text=text_colour_on(brand.primary_colour),
         accent_colour=brand.accent_colour, accent_text=text_colour_on(brand.accent_colour),
-        custom_css=brand.custom_css.replace("</", "<\\/"), support_url=brand.support_url,
+        custom_css=brand.custom_css, support_url=brand.support_url,
         support_email=brand.support_email, legal_footer=brand.legal_footer, landing_title=brand.landing_title,
         landing_text=brand.landing_text, powered_by=powered_by_shown(brand),
     )
+    return replace(look, stylesheet_version=stylesheet_version(brand_stylesheet(look)))
+
+
+def brand_stylesheet(look: BrandLook) -> str:
+    """The brand's stylesheet (templates/whitelabel/brands/brand.css): its colours, then its custom CSS."""
+    return render_to_string("whitelabel/brands/brand.css", {"brand": look})
+
+
+def stylesheet_version(stylesheet: str) -> str:
+    return hashlib.sha256(stylesheet.encode()).hexdigest()[:16]

@@ -6,22 +6,26 @@ answer 402 with the upgrade message instead of the form."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Action, staff_action_required
 from billing.selectors import entitlements_for
+from config.csp import csp_inline_styles_allowed
 from whitelabel.brands.exceptions import BrandError
 from whitelabel.brands.forms import BrandForm
 from whitelabel.brands.preview import brand_preview
+from whitelabel.brands.rendering import brand_look, brand_stylesheet, stylesheet_version
 from whitelabel.brands.selectors import brand_own
 from whitelabel.brands.services import brand_save
 from whitelabel.email.views import sender_domain_section
 
 
+# The preview's sandboxed srcdoc frames inherit the page's policy and show an unsaved brand's CSS and an email.
+@csp_inline_styles_allowed
 @never_cache
 @staff_action_required(Action.MANAGE_SETTINGS)
 @require_http_methods(["GET", "POST"])
@@ -65,6 +69,21 @@ def branding_preview(request: HttpRequest) -> HttpResponse:
     preview = brand_preview(saved=brand_own(tenant=tenant), values=request.POST, files=request.FILES,
                             tenant_name=tenant.name)
     return render(request, "whitelabel/brands/_preview.html", {"preview": preview})
+
+
+@require_GET
+def brand_stylesheet_file(request: HttpRequest) -> HttpResponse:
+    """/branding/brand.css: the stylesheet of this host's brand, and only of it (404 without one), public as the
+    sign-in page that wears it. Under the version its pages link (?v=) it is cached for a year; any other
+    version is answered with the current stylesheet, revalidated on every use."""
+    look = brand_look(tenant=request.tenant) if not request.tenant.is_public else None
+    if look is None:
+        raise Http404("This host has no brand.")
+    stylesheet = brand_stylesheet(look)
+    response = HttpResponse(stylesheet, content_type="text/css; charset=utf-8")
+    current = request.GET.get("v") == stylesheet_version(stylesheet)
+    response["Cache-Control"] = "public, max-age=31536000, immutable" if current else "no-cache"
+    return response
 
 
 def _upsell(request: HttpRequest) -> HttpResponse:

@@ -6,6 +6,7 @@ from django.test import Client
 
 from billing.services import tenant_plan_assign
 from tests.support.agencies import signed_in
+from tests.support.brand_css import linked_brand_css
 from tests.support.factories import PlanFactory
 from tests.support.portals import brand_make, client_make, portal_domain_make, reseller_make
 from tests.support.tenants import STANDARD_PASSWORD
@@ -38,7 +39,7 @@ def test_the_sign_in_pages_on_a_client_host_wear_the_agencys_brand(on_bloom, pat
 
     page = response.content.decode()
     assert response.status_code == 200
-    assert "Northwind Digital" in page and "--accent: #0b5d1e" in page
+    assert "Northwind Digital" in page and "--accent: #0b5d1e" in linked_brand_css(on_bloom, page)
     assert "help@northwind.example" in page
     assert 'data-testid="auth-brand"' in page
 
@@ -49,7 +50,7 @@ def test_the_workspace_on_a_client_host_wears_the_agencys_brand(bloom):
     page = owner.get("/", HTTP_HOST=f"bloom.{HOST}").content.decode()
 
     assert 'data-testid="sidebar-brand"' in page and "Northwind Digital" in page
-    assert "--accent: #0b5d1e" in page
+    assert "--accent: #0b5d1e" in linked_brand_css(owner, page, HTTP_HOST=f"bloom.{HOST}")
 
 
 def test_a_not_found_page_on_a_client_host_names_the_brand_not_tollgate(on_bloom):

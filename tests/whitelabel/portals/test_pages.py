@@ -15,6 +15,7 @@ from billing.models import Plan
 from billing.services import tenant_plan_assign
 from tenants.models import Tenant
 from tests.support.agencies import signed_in
+from tests.support.brand_css import linked_brand_css
 from tests.support.clock import NOW
 from tests.support.factories import PlanFactory
 from tests.support.portals import brand_make, client_make, domain_records_publish, portal_domain_make, reseller_make
@@ -48,7 +49,7 @@ def test_the_landing_shows_the_resellers_brand_and_text_escaped(portal):
     page = response.content.decode()
     assert "Grow with Northwind" in page and "Northwind Digital" in page
     assert "AI services for &lt;b&gt;your&lt;/b&gt; shop." in page
-    assert "--accent: #0b5d1e" in page
+    assert "--accent: #0b5d1e" in linked_brand_css(portal, page)
 
 
 def test_pricing_shows_the_resellers_prices_and_never_tollgates(portal, reseller):
