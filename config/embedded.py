@@ -19,6 +19,11 @@ from redis.retry import Retry
 
 # Settings for a throwaway test cluster: durability traded for speed. All are reloadable without restart.
 TEST_CLUSTER_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+# Room in PostgreSQL's shared lock table, which every connection of the cluster shares: a transaction that creates
+# tenants holds a lock on each table, index and sequence of each new schema until it commits (the demo's year of
+# revenue seeds 42 workspaces in one transaction, some 7,000 locks, beyond the default 64 x 100 connections while
+# parallel test workers hold theirs). Read only at server start: a cluster without it is restarted once.
+MAX_LOCKS_PER_TRANSACTION = 256
 
 
 @dataclass
@@ -42,6 +47,11 @@ def postgres_start(data_dir: Path, *, database: str, throwaway: bool = False) ->
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    if int(server.psql("SHOW max_locks_per_transaction;").split()[2]) < MAX_LOCKS_PER_TRANSACTION:
+        server.psql(f"ALTER SYSTEM SET max_locks_per_transaction = {MAX_LOCKS_PER_TRANSACTION};")
+        # Stops the cluster unless another ./dev still uses it (then the setting waits for the next start).
+        server.cleanup()
+        server = pgserver.get_server(data_dir, cleanup_mode="stop")
     socket_dir = server.get_postmaster_info().socket_dir
     embedded = EmbeddedPostgres(data_dir=data_dir.resolve(), socket_dir=str(socket_dir), server=server)
     statements = []
