@@ -55,11 +55,12 @@ def chromium_browser(committed_live_server) -> Iterator:
 def browser_context_factory(chromium_browser) -> Iterator:
     """New, isolated browser contexts (own cookies) for one test; all closed at its end, before chromium and the
     live server stop, so no keep-alive connection outlives the test."""
-    contexts = []
+    contexts, watches = [], []
 
     def new_context():
         context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        watches.append(csp_violations_watch(context))
         contexts.append(context)
         return context
 
@@ -68,6 +69,21 @@ def browser_context_factory(chromium_browser) -> Iterator:
     finally:
         for context in contexts:
             context.close()
+    violations = [violation for watch in watches for violation in watch]
+    assert not violations, f"Content-Security-Policy violations: {violations}"
+
+
+def csp_violations_watch(context) -> list[str]:
+    """The Content-Security-Policy violations chromium reports on the console of any page of `context`, as they
+    happen (a list filled later): every browser test ends by asserting there were none (config/csp.py)."""
+    violations: list[str] = []
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.on("console", on_console)
+    return violations
 
 
 @pytest.fixture

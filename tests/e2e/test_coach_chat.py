@@ -217,7 +217,8 @@ def test_without_an_ai_key_what_you_state_is_recorded_and_the_daily_limit_is_sai
     # --- The day's one message is used: the next is refused and kept in the box ---------------------------------
     box.fill("What should I do next?")
     box.press("Enter")
-    page.wait_for_function("document.getElementById('coach-chat-error').textContent.includes('allows today')")
+    # A locator waits without evaluating a string in the page, which the Content-Security-Policy refuses.
+    page.get_by_test_id("coach-chat-error").filter(has_text="allows today").wait_for()
     assert "1 coach messages your plan allows today" in page.get_by_test_id("coach-chat-error").inner_text()
     assert box.input_value() == "What should I do next?"
     assert log.locator(".coach-message-user").count() == 1

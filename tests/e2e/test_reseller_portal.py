@@ -1,8 +1,9 @@
 """A reseller's portal in a real browser, on a custom domain: the agency's domain (verified through the real
 resolver against the local DNS server, its wildcard too) shows the branded landing and signup; the new client's
 owner lands signed in on `bloom-<id>.<domain>` under the agency's brand, signs out, and signs in again on the
-branded login page of its host. Chromium maps the domain to the live server (--host-resolver-rules), as a
-reseller's DNS would. The data is made before the browser starts: no ORM calls while it runs."""
+branded login page of its host; no page raises a Content-Security-Policy violation. Chromium maps the domain to
+the live server (--host-resolver-rules), as a reseller's DNS would. The data is made before the browser starts:
+no ORM calls while it runs."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from django.apps import apps
 from django.test import override_settings
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DEFAULT_TIMEOUT_MS
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DEFAULT_TIMEOUT_MS, csp_violations_watch
 from tests.support.clock import NOW
 from tests.support.dns import dns_zone
 from tests.support.factories import PASSWORD
@@ -82,11 +83,12 @@ def portal_page(reseller_portal, artifacts_dir):
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                              args=[*CHROMIUM_ARGS, rules])
         try:
-            contexts = []
+            contexts, watches = [], []
 
             def new_page():
                 context = browser.new_context(viewport={"width": 1280, "height": 900})
                 context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+                watches.append(csp_violations_watch(context))
                 contexts.append(context)
                 return context.new_page()
 
@@ -95,6 +97,8 @@ def portal_page(reseller_portal, artifacts_dir):
                 context.close()
         finally:
             browser.close()
+    violations = [violation for watch in watches for violation in watch]
+    assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 def test_a_client_signs_up_on_the_resellers_domain_and_works_under_its_brand(reseller_portal, portal_page,
