@@ -116,3 +116,18 @@ def test_static_files_on_a_cdn_are_allowed_by_origin():
 
     assert policy["script-src"] == "'self' https://cdn.example"
     assert policy["img-src"] == "'self' data: https://cdn.example https://media.example"
+
+
+
+def test_the_500_page_styles_itself_with_its_policys_nonce(db, monkeypatch):
+    from tenants import views_public
+
+    monkeypatch.setattr(views_public, "public_price_list", lambda **kwargs: 1 / 0)
+    visitor = client_for(None)
+    visitor.raise_request_exception = False
+
+    response = visitor.get("/pricing/")
+
+    assert response.status_code == 500
+    nonce = re.search(r"'nonce-([\w-]+)'", response[HEADER]).group(1)
+    assert f'<style nonce="{nonce}">' in response.content.decode()

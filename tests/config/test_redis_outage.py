@@ -55,6 +55,7 @@ AGENCY_PAGES = {"/clients/", "/settings/agency-access/", "/agency/prices/", "/ag
                 "/billing/reseller-invoices/", "/settings/portal/"}
 # Only a plan with white_label has a brand (402 elsewhere): test_branding_survives_redis_refusing_connections.
 BRANDING_API, BRANDING_PAGE = "/api/v1/branding", "/settings/branding/"
+BRAND_STYLESHEET = "/branding/brand.css"  # 404 on a workspace without a brand (config/csp.py)
 # Only a reseller agency has a price list (403 elsewhere): test_reseller_prices_survive_redis_refusing_connections.
 RESELLER_API = "/api/v1/reseller/prices"
 # Custom domains too: test_custom_domains_survive_redis_refusing_connections.
@@ -305,10 +306,11 @@ def test_branding_survives_redis_refusing_connections(tenant_alpha):
         saved = client.put(BRANDING_API, {"display_name": "Alpha during the outage"}, content_type="application/json")
         read = client.get(BRANDING_API)
         page = owner.get(BRANDING_PAGE)
+        stylesheet = owner.get(BRAND_STYLESHEET)
 
     assert saved.status_code == 200, saved.content[:300]
     assert read.status_code == 200 and read.json()["display_name"] == "Alpha during the outage"
-    assert page.status_code == 200
+    assert page.status_code == 200 and stylesheet.status_code == 200
 
 
 def test_custom_domains_survive_redis_refusing_connections(tenant_alpha):
@@ -375,7 +377,8 @@ def test_staff_and_public_pages_render_with_redis_refusing_connections(tenant_al
     # 404: the agency pages on a workspace that is no agency and has none (test_agency_pages_render_... above).
     assert {path: status for path, status in staff_answers.items()
             if status not in (200, 302, 405) and not (status == 404 and path in AGENCY_PAGES)
-            and not (status == 402 and path in (BRANDING_PAGE, DOMAINS_PAGE))} == {}
+            and not (status == 402 and path in (BRANDING_PAGE, DOMAINS_PAGE))
+            and not (status == 404 and path == BRAND_STYLESHEET)} == {}
     assert staff_answers["/"] == staff_answers["/usage/"] == staff_answers["/wallet/"] == 200
     assert public_answers == {"/": 200, "/pricing/": 200, "/signup/": 200}
 

@@ -64,7 +64,7 @@ def test_a_quota_shows_the_limit_and_the_percent_used(alpha_owner_client, tenant
 
     assert "of 1,000" in section
     assert '<strong class="quota-percent">25%</strong>' in section
-    assert 'aria-valuenow="25"' in section and "width: 25%" in section
+    assert 'aria-valuenow="25"' in section and 'data-width-percent="25"' in section
 
 
 def test_a_hard_quota_is_labelled_hard(alpha_owner_client):
