@@ -34,8 +34,15 @@ def tenant_primary_domain(tenant: Tenant) -> str | None:
 
 
 def custom_domain_count(*, tenant: Tenant) -> int:
-    """Host names of the tenant beyond its primary <slug>.<BASE_DOMAIN> one."""
-    return Domain.objects.filter(tenant=tenant, is_primary=False).count()
+    """Host names the tenant brought, beyond its primary <slug>.<BASE_DOMAIN> one: what its plan's custom-domain
+    limit counts. A client's host under its reseller agency's own domain (<client>.<agency-domain>) is the
+    agency's, so it is not counted against the client."""
+    hosts = list(Domain.objects.filter(tenant=tenant, is_primary=False).values_list("domain", flat=True))
+    if hosts and tenant.parent_agency_id:
+        agency_hosts = tuple(f".{host}" for host in Domain.objects.filter(
+            tenant_id=tenant.parent_agency_id, is_primary=False).values_list("domain", flat=True))
+        hosts = [host for host in hosts if not (agency_hosts and host.endswith(agency_hosts))]
+    return len(hosts)
 
 
 def tenant_client_list(*, agency: Tenant) -> QuerySet[Tenant]:

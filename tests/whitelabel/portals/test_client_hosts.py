@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tenants.models import Domain
-from tenants.selectors import tenant_for_hostname
+from tenants.selectors import custom_domain_count, tenant_for_hostname
 from tests.support.clock import NOW
 from tests.support.portals import client_make, portal_domain_make, reseller_make, wildcard_publish
 from whitelabel import dns
@@ -53,6 +53,15 @@ def test_a_verified_wildcard_gives_each_client_a_host_under_the_resellers_domain
     assert routed(f"fern.{HOST}") == fern
     assert client_hosts(client=bloom) == [f"bloom.{HOST}"]
     assert client_portal_url(client=bloom, path="/x/").endswith(f"://bloom.{HOST}/x/")
+
+
+def test_a_clients_host_under_its_resellers_domain_does_not_count_against_its_plans_custom_domains(
+        dns_zone, reseller, bloom, django_capture_on_commit_callbacks):
+    portal_domain_make(dns_zone, reseller, HOST, capture=django_capture_on_commit_callbacks)
+
+    assert routed(f"bloom.{HOST}") == bloom
+    assert custom_domain_count(tenant=bloom) == 0
+    assert custom_domain_count(tenant=reseller) == 1
 
 
 def test_without_the_wildcard_record_no_client_host_is_created(dns_zone, reseller, bloom,
